@@ -1,0 +1,158 @@
+//! Command-line arguments. Only types here: each subcommand's module does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+/// Push a container image to ECR without Docker, and create or update a CloudFormation
+/// stack through change sets: preview, confirm, execute, follow, explain failures.
+///
+/// Region and credentials come from the standard AWS chain (AWS_REGION, AWS_PROFILE,
+/// environment keys, SSO, web identity). AWS_ENDPOINT_URL points every AWS call at
+/// another endpoint, e.g. a local moto server.
+#[derive(Debug, Parser)]
+#[command(name = "deployer", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Push an image (OCI layout, OCI archive or docker-save archive) to an ECR repository.
+    Push(PushArgs),
+    /// Create or update a stack through a change set (optionally pushing the image first).
+    Deploy(DeployArgs),
+    /// Show a stack's status, its last failure reason and its outputs.
+    Status(StatusArgs),
+    /// Delete a stack.
+    Destroy(DestroyArgs),
+}
+
+/// Where the image comes from and where it goes.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// The image to push, in skopeo's transport syntax: `oci:DIR[:TAG]` (OCI layout
+    /// directory), `oci-archive:FILE` (what `docker buildx build --output type=oci,dest=FILE`
+    /// writes) or `docker-archive:FILE` (what `docker save` writes).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+
+    /// ECR repository name; created (immutable tags, scan on push, lifecycle policy) if missing.
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+
+    /// Tag to give the pushed image. Default: the git commit SHA when available, else `latest-<digest prefix>`.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+
+    /// Registry base URL to push to instead of the one ECR reports (its `proxyEndpoint`),
+    /// e.g. `http://127.0.0.1:5000` for a local registry.
+    #[arg(long, value_name = "URL", env = "DEPLOYER_REGISTRY")]
+    pub registry: Option<String>,
+}
+
+/// `deployer push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub image: ImageArgs,
+
+    /// `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `deployer deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Stack name (or from `--config`).
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+
+    /// CloudFormation template file, YAML or JSON (or from `--config`).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// A template parameter, `KEY=VALUE`; repeat for more. Overrides the config file.
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub image: ImageArgs,
+
+    /// The template parameter that receives the pushed image's digest-pinned URI.
+    #[arg(long, value_name = "NAME", default_value = "ImageUri")]
+    pub image_parameter: String,
+
+    /// Create and show the change set, then delete it: nothing is executed or left behind.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With `--dry-run`: exit 0 when there are no changes, 2 when changes are pending, 1 on error.
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+
+    /// Execute without asking. Without it, a terminal asks for confirmation; CI (CI=true) never asks.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// A stack tag, `KEY=VALUE`; repeat for more. Applied to the stack and all its resources.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// Capabilities to grant (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND).
+    /// Default: worked out from the template.
+    #[arg(long, value_name = "CAP", num_args = 1..)]
+    pub capabilities: Vec<String>,
+
+    /// Turn on termination protection for the stack.
+    #[arg(long)]
+    pub termination_protection: bool,
+
+    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`.
+    #[arg(long, value_name = "DURATION", default_value = "60m")]
+    pub wait_timeout: String,
+
+    /// A deploy.yaml with per-environment settings; flags override it.
+    #[arg(long, value_name = "FILE", requires = "environment")]
+    pub config: Option<PathBuf>,
+
+    /// Which environment of `--config` to use.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub environment: Option<String>,
+
+    /// `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `deployer status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Stack name.
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: String,
+
+    /// `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `deployer destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Stack name.
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: String,
+
+    /// Delete without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}

@@ -1,0 +1,66 @@
+//! The exit-code contract and the one error type commands return.
+//!
+//! 0: deployed, or nothing to change. 1: the operation failed. 2: bad usage or input
+//! (nothing was sent to AWS). With `deploy --dry-run --detailed-exitcode`, 2 means
+//! "changes pending" instead, as `terraform plan -detailed-exitcode` does.
+
+use std::process::ExitCode;
+
+/// Why a command stopped. The kind picks the exit code; the message says what went
+/// wrong and, wherever we know it, what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// What kind of failure this is; decides the exit code.
+    pub kind: FailureKind,
+    /// One or more lines for the user, printed after `error: `.
+    pub message: String,
+}
+
+/// The kinds of failure, each with its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Bad arguments, template or parameter values: exit 2, caught before any AWS call.
+    Input,
+    /// The operation ran and failed (AWS said no, the stack rolled back, time ran out): exit 1.
+    Failed,
+    /// A bug or an environment we cannot run in: exit 1.
+    Internal,
+}
+
+impl Failure {
+    /// Bad input: the message must name the offending input and the rule it broke.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::Input, message: message.into() }
+    }
+    /// The operation failed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::Failed, message: message.into() }
+    }
+    /// Something that should not happen.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { kind: FailureKind::Internal, message: message.into() }
+    }
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            FailureKind::Input => 2,
+            FailureKind::Failed | FailureKind::Internal => 1,
+        }
+    }
+    /// Prints the failure to stderr and returns its exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("error: {}", self.message);
+        ExitCode::from(self.exit_code())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        // `{:#}` prints the whole context chain on one line: "pushing blob: connection refused".
+        Failure::failed(format!("{e:#}"))
+    }
+}
+
+/// What every subcommand returns.
+pub type CommandResult = Result<ExitCode, Failure>;

