@@ -4,6 +4,7 @@
 //! One module per subcommand (`push`, `deploy`, `status`, `destroy`); `cli` holds the
 //! argument types, `error` the exit-code contract, `output` how results are printed.
 
+pub mod aws;
 pub mod cli;
 pub mod deploy;
 pub mod destroy;
