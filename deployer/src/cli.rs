@@ -116,6 +116,11 @@ pub struct DeployArgs {
     #[arg(long)]
     pub termination_protection: bool,
 
+    /// IAM role CloudFormation assumes to create the resources (a service role), so the
+    /// caller itself needs only change-set and `iam:PassRole` permissions.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
     /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`.
     #[arg(long, value_name = "DURATION", default_value = "60m")]
     pub wait_timeout: String,
