@@ -57,7 +57,7 @@ def run_blocks(path):
                 continue
             shell_node = mapping_get(step, "shell")
             shell = shell_node.value if shell_node is not None else job_shell or "bash"
-            if not shell.split()[0] in ("bash", "sh"):
+            if shell.split()[0] not in ("bash", "sh"):
                 continue
             name = mapping_get(step, "name")
             where = f"job {job_key.value}, step {index}" + (f" ({name.value})" if name else "")
