@@ -46,8 +46,9 @@ pub struct ImageArgs {
     #[arg(long, value_name = "NAME")]
     pub repository: Option<String>,
 
-    /// Tag to give the pushed image. Default: the git commit SHA when available, else `latest-<digest prefix>`.
-    #[arg(long, value_name = "TAG")]
+    /// Tag to give the pushed image (`deploy --image-tag`, `push --tag`). Default: the git
+    /// commit SHA when available, else the image is pushed by digest only.
+    #[arg(long = "image-tag", value_name = "TAG")]
     pub tag: Option<String>,
 
     /// Registry base URL to push to instead of the one ECR reports (its `proxyEndpoint`),
@@ -63,9 +64,20 @@ pub struct PushArgs {
     #[allow(missing_docs)]
     pub image: ImageArgs,
 
+    /// Tag to give the pushed image (same as `--image-tag`; `deploy` uses `--tag` for stack tags).
+    #[arg(long = "tag", value_name = "TAG", conflicts_with = "tag")]
+    pub push_tag: Option<String>,
+
     /// `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+impl PushArgs {
+    /// The tag to push under: `--tag` or `--image-tag`, whichever was given.
+    pub fn tag(&self) -> Option<&str> {
+        self.push_tag.as_deref().or(self.image.tag.as_deref())
+    }
 }
 
 /// `deployer deploy`.
