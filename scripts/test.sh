@@ -14,6 +14,9 @@ root=$(pwd)
 
 ./scripts/deps.sh || { echo "error: installing test dependencies failed (see above)" >&2; exit 1; }
 export PATH="$root/.venv/bin:$root/node_modules/.bin:$PATH"
+# Browser tests read CHROMIUM_PATH (Debian's chromium here, Google Chrome on GitHub runners).
+CHROMIUM_PATH=$(./scripts/browser-path) || exit 1
+export CHROMIUM_PATH
 
 failed=()
 ran=0
