@@ -1,4 +1,4 @@
-//! One way to configure the AWS SDK for every subcommand.
+//! One way to configure the AWS SDK for every subcommand, and how SDK errors are told.
 //!
 //! Region and credentials come from the standard chain (environment, profile, SSO, web
 //! identity for GitHub OIDC). `AWS_ENDPOINT_URL` and the per-service
@@ -6,19 +6,28 @@
 //! the tests point us at a local moto server.
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::error::Failure;
 
 /// Loads the shared SDK configuration, failing with a message that says what to set
 /// when no region can be found (the SDK would otherwise fail later and less clearly).
 pub async fn sdk_config() -> Result<SdkConfig, Failure> {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    sdk_config_in(None).await
+}
+
+/// Like [`sdk_config`], with an explicit region (from `deploy.yaml`) that wins over the
+/// environment.
+pub async fn sdk_config_in(region: Option<&str>) -> Result<SdkConfig, Failure> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         // Adaptive retries back off on throttling (CloudFormation's Describe* APIs
         // throttle quickly when polled), on top of the standard transient-error retries.
-        .retry_config(RetryConfig::adaptive().with_max_attempts(8))
-        .load()
-        .await;
+        .retry_config(RetryConfig::adaptive().with_max_attempts(8));
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_owned()));
+    }
+    let config = loader.load().await;
     if config.region().is_none() {
         return Err(Failure::input(
             "no AWS region configured: set AWS_REGION (e.g. `export AWS_REGION=eu-west-1`) \
@@ -26,4 +35,40 @@ pub async fn sdk_config() -> Result<SdkConfig, Failure> {
         ));
     }
     Ok(config)
+}
+
+/// The error codes AWS uses for "slow down"; a poll loop waits longer and tries again.
+pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        err.code(),
+        Some(
+            "Throttling"
+                | "ThrottlingException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+/// The service's own words for an error ("ValidationError: Stack with id x does not
+/// exist"), or the whole error chain when the call never got an answer.
+pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (None, Some(message)) => message.to_owned(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// A failed AWS call as a [`Failure`], saying what we were doing.
+pub fn call_failed<E, R>(doing: &str, err: &SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    Failure::failed(format!("{doing}: {}", describe_error(err)))
 }

@@ -99,9 +99,10 @@ pub struct DeployArgs {
     #[allow(missing_docs)]
     pub image: ImageArgs,
 
-    /// The template parameter that receives the pushed image's digest-pinned URI.
-    #[arg(long, value_name = "NAME", default_value = "ImageUri")]
-    pub image_parameter: String,
+    /// The template parameter that receives the pushed image's digest-pinned URI
+    /// [default: ImageUri, or `image_parameter` from --config].
+    #[arg(long, value_name = "NAME")]
+    pub image_parameter: Option<String>,
 
     /// Create and show the change set, then delete it: nothing is executed or left behind.
     #[arg(long)]
@@ -169,7 +170,12 @@ pub struct DestroyArgs {
     #[arg(long, value_name = "NAME")]
     pub stack_name: String,
 
-    /// Delete without asking.
+    /// Delete without asking. Without it, a terminal asks for confirmation and anything
+    /// else refuses.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// How long to wait for the delete to finish, e.g. `30m`, `1h`, `90s`.
+    #[arg(long, value_name = "DURATION", default_value = "60m")]
+    pub wait_timeout: String,
 }

@@ -2,7 +2,8 @@
 //!
 //! 0: deployed, or nothing to change. 1: the operation failed. 2: bad usage or input
 //! (nothing was sent to AWS). With `deploy --dry-run --detailed-exitcode`, 2 means
-//! "changes pending" instead, as `terraform plan -detailed-exitcode` does.
+//! "changes pending" instead, as `terraform plan -detailed-exitcode` does. 130: stopped
+//! by SIGINT/SIGTERM (an update in progress is cancelled first).
 
 use std::process::ExitCode;
 
@@ -26,26 +27,45 @@ pub enum FailureKind {
     Failed,
     /// A bug or an environment we cannot run in: exit 1.
     Internal,
+    /// Stopped by SIGINT/SIGTERM: exit 130, as shells report a Ctrl-C.
+    Interrupted,
 }
 
 impl Failure {
     /// Bad input: the message must name the offending input and the rule it broke.
     pub fn input(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::Input, message: message.into() }
+        Self {
+            kind: FailureKind::Input,
+            message: message.into(),
+        }
     }
     /// The operation failed.
     pub fn failed(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::Failed, message: message.into() }
+        Self {
+            kind: FailureKind::Failed,
+            message: message.into(),
+        }
+    }
+    /// Stopped by a signal; the message says what was done about the running operation.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::Interrupted,
+            message: message.into(),
+        }
     }
     /// Something that should not happen.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { kind: FailureKind::Internal, message: message.into() }
+        Self {
+            kind: FailureKind::Internal,
+            message: message.into(),
+        }
     }
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             FailureKind::Input => 2,
             FailureKind::Failed | FailureKind::Internal => 1,
+            FailureKind::Interrupted => 130,
         }
     }
     /// Prints the failure to stderr and returns its exit code.

@@ -1,0 +1,649 @@
+//! Change sets: a unique name, create, wait until ready, describe and render, delete.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    Capability, Change, ChangeSetStatus, ChangeSetType, Parameter, Tag,
+};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde::Serialize;
+
+use super::poll::{Backoff, Deadline, retry_throttled};
+use crate::aws::{call_failed, describe_error};
+use crate::error::Failure;
+use crate::output::format_elapsed;
+
+/// A change-set name no other run can pick:
+/// `deployer-<short git sha or "local">-<UTC timestamp>-<64 random bits>`, within
+/// CloudFormation's `[a-zA-Z][-a-zA-Z0-9]*` and 128 characters.
+pub fn unique_name() -> Result<String, Failure> {
+    let sha = git_sha().unwrap_or_else(|| "local".to_owned());
+    let stamp = DateTime::from(std::time::SystemTime::now())
+        .fmt(Format::DateTime)
+        .map_err(|e| Failure::internal(format!("cannot format the time: {e}")))?;
+    let stamp: String = stamp
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    let mut random = [0u8; 8];
+    getrandom::getrandom(&mut random)
+        .map_err(|e| Failure::internal(format!("no randomness from the OS: {e}")))?;
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("deployer-{sha}-{stamp}-{random}"))
+}
+
+/// The commit being deployed: `GITHUB_SHA` in Actions, else `git rev-parse`, shortened
+/// to 7 hex digits. `None` outside a repository.
+fn git_sha() -> Option<String> {
+    let full = std::env::var("GITHUB_SHA").ok().or_else(|| {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    })?;
+    let short: String = full.chars().take(7).collect();
+    (short.len() == 7 && short.chars().all(|c| c.is_ascii_hexdigit())).then_some(short)
+}
+
+/// Everything sent with CreateChangeSet.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Stack name.
+    pub stack_name: String,
+    /// Change-set name from [`unique_name`].
+    pub name: String,
+    /// Create or update.
+    pub kind: ChangeSetType,
+    /// Template text.
+    pub template_body: String,
+    /// Parameter values.
+    pub parameters: BTreeMap<String, String>,
+    /// Stack tags.
+    pub tags: BTreeMap<String, String>,
+    /// Capabilities.
+    pub capabilities: Vec<String>,
+    /// Service role.
+    pub role_arn: Option<String>,
+}
+
+/// The answer to "what would this change?".
+#[derive(Debug)]
+pub enum Outcome {
+    /// A change set ready to execute.
+    Ready(Described),
+    /// Nothing to change; the reason CloudFormation gave. `id` is the change set to
+    /// delete, when one was created.
+    Empty {
+        /// CloudFormation's words.
+        reason: String,
+        /// The FAILED change set to clean up, if CloudFormation kept one.
+        id: Option<String>,
+    },
+}
+
+/// The texts CloudFormation uses for "nothing to change" (in a FAILED change set's
+/// StatusReason, or as a CreateChangeSet ValidationError).
+pub fn is_empty_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// Creates the change set and waits until CloudFormation has worked it out.
+pub async fn create(
+    client: &Client,
+    request: &Request,
+    deadline: Deadline,
+) -> Result<Outcome, Failure> {
+    let parameters = request
+        .parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect::<Vec<_>>();
+    let tags = request
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Vec<_>>();
+    let created = retry_throttled(|| {
+        client
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.name)
+            .change_set_type(request.kind.clone())
+            .template_body(&request.template_body)
+            .set_parameters(Some(parameters.clone()))
+            .set_tags(Some(tags.clone()))
+            .set_capabilities(Some(
+                request
+                    .capabilities
+                    .iter()
+                    .map(|c| Capability::from(c.as_str()))
+                    .collect(),
+            ))
+            .set_role_arn(request.role_arn.clone())
+            .description("Created by deployer")
+            .send()
+    })
+    .await;
+    let id = match created {
+        Ok(out) => out.id().unwrap_or(&request.name).to_owned(),
+        Err(err) => {
+            let text = describe_error(&err);
+            if is_empty_reason(&text) {
+                return Ok(Outcome::Empty {
+                    reason: text,
+                    id: None,
+                });
+            }
+            return Err(call_failed(
+                &format!("creating change set for stack {}", request.stack_name),
+                &err,
+            ));
+        }
+    };
+    wait_ready(client, &request.stack_name, &id, deadline).await
+}
+
+/// Polls DescribeChangeSet (first look at once) until the change set is ready or failed.
+pub async fn wait_ready(
+    client: &Client,
+    stack_name: &str,
+    id: &str,
+    deadline: Deadline,
+) -> Result<Outcome, Failure> {
+    let mut backoff = Backoff::new();
+    loop {
+        backoff.wait().await;
+        let described = describe(client, stack_name, id).await?;
+        match described.status.as_str() {
+            "CREATE_COMPLETE" => return Ok(Outcome::Ready(described)),
+            "FAILED" => {
+                let reason = described.status_reason.clone().unwrap_or_default();
+                if is_empty_reason(&reason) {
+                    return Ok(Outcome::Empty {
+                        reason,
+                        id: Some(described.id),
+                    });
+                }
+                return Err(Failure::failed(format!(
+                    "change set {} for stack {stack_name} failed: {reason}",
+                    described.name
+                )));
+            }
+            _ if deadline.passed() => {
+                return Err(Failure::failed(format!(
+                    "change set for stack {stack_name} is still {} after {}; CloudFormation may be slow. \
+                     Try again, or raise --wait-timeout",
+                    described.status,
+                    format_elapsed(deadline.timeout())
+                )));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One row of the change table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import, Dynamic.
+    pub action: String,
+    /// Logical id.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// True, Conditional, False; empty for Add/Remove.
+    pub replacement: String,
+    /// What changes: `Properties.DisplayName: "a" → "b"`, `Tags`, …
+    pub details: Vec<String>,
+}
+
+/// A described change set.
+#[derive(Debug, Clone)]
+pub struct Described {
+    /// Change-set id (ARN).
+    pub id: String,
+    /// Change-set name.
+    pub name: String,
+    /// Stack id (ARN).
+    pub stack_id: String,
+    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, …
+    pub status: String,
+    /// Why, for FAILED.
+    pub status_reason: Option<String>,
+    /// The resource changes, all pages.
+    pub changes: Vec<ResourceChange>,
+}
+
+/// Reads a change set with all its pages, asking for property values so the table can
+/// show before → after.
+pub async fn describe(client: &Client, stack_name: &str, id: &str) -> Result<Described, Failure> {
+    let mut token: Option<String> = None;
+    let mut described: Option<Described> = None;
+    loop {
+        let page = retry_throttled(|| {
+            client
+                .describe_change_set()
+                .stack_name(stack_name)
+                .change_set_name(id)
+                .include_property_values(true)
+                .set_next_token(token.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| call_failed(&format!("reading change set {id}"), &e))?;
+        let entry = described.get_or_insert_with(|| Described {
+            id: page.change_set_id().unwrap_or(id).to_owned(),
+            name: page.change_set_name().unwrap_or(id).to_owned(),
+            stack_id: page.stack_id().unwrap_or(stack_name).to_owned(),
+            status: page
+                .status()
+                .map(ChangeSetStatus::as_str)
+                .unwrap_or("UNKNOWN")
+                .to_owned(),
+            status_reason: page.status_reason().map(str::to_owned),
+            changes: Vec::new(),
+        });
+        entry.changes.extend(page.changes().iter().filter_map(row));
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    described.ok_or_else(|| Failure::internal("DescribeChangeSet returned nothing"))
+}
+
+fn row(change: &Change) -> Option<ResourceChange> {
+    let rc = change.resource_change()?;
+    let details = rc
+        .details()
+        .iter()
+        .filter_map(|d| d.target())
+        .map(|t| {
+            let attribute = t.attribute().map(|a| a.as_str()).unwrap_or_default();
+            let what = match t.name() {
+                Some(name) if !name.is_empty() => format!("{attribute}.{name}"),
+                _ => attribute.to_owned(),
+            };
+            match (t.before_value(), t.after_value()) {
+                (None, None) => what,
+                (before, after) => format!(
+                    "{what}: {} → {}",
+                    before.unwrap_or("(none)"),
+                    after.unwrap_or("(none)")
+                ),
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut unique = Vec::new();
+    for d in details {
+        if !unique.contains(&d) {
+            unique.push(d);
+        }
+    }
+    Some(ResourceChange {
+        action: rc
+            .action()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+        replacement: rc
+            .replacement()
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
+        details: unique,
+    })
+}
+
+/// A parameter whose value changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParameterChange {
+    /// Parameter name.
+    pub name: String,
+    /// Current value on the stack (`****` for NoEcho); `None` for a new stack or parameter.
+    pub old: Option<String>,
+    /// Value being deployed (`****` for NoEcho).
+    pub new: String,
+}
+
+/// The plain-text table shown before executing.
+pub fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
+    let mut out = String::new();
+    if !parameters.is_empty() {
+        out.push_str("Parameters:\n");
+        for p in parameters {
+            out.push_str(&format!(
+                "  {}: {} → {}\n",
+                p.name,
+                p.old.as_deref().unwrap_or("(none)"),
+                p.new
+            ));
+        }
+    }
+    if changes.is_empty() {
+        out.push_str("Resource changes: none\n");
+        return out;
+    }
+    let headers = ["Action", "Logical ID", "Type", "Replacement"];
+    let cells: Vec<[&str; 4]> = changes
+        .iter()
+        .map(|c| {
+            [
+                c.action.as_str(),
+                c.logical_id.as_str(),
+                c.resource_type.as_str(),
+                if c.replacement.is_empty() {
+                    "-"
+                } else {
+                    c.replacement.as_str()
+                },
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([headers[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: [&str; 4]| {
+        let mut s = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            s.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(headers));
+    for (c, r) in changes.iter().zip(cells) {
+        out.push_str(&line(r));
+        for d in &c.details {
+            out.push_str(&format!("    {d}\n"));
+        }
+    }
+    out
+}
+
+/// The same table as Markdown, for the GitHub step summary.
+pub fn render_markdown(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
+    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::new();
+    if !parameters.is_empty() {
+        out.push_str("| Parameter | Old | New |\n|---|---|---|\n");
+        for p in parameters {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                esc(&p.name),
+                esc(p.old.as_deref().unwrap_or("")),
+                esc(&p.new)
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
+    for c in changes {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            esc(&c.action),
+            esc(&c.logical_id),
+            esc(&c.resource_type),
+            esc(&c.replacement),
+            c.details
+                .iter()
+                .map(|d| esc(d))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        ));
+    }
+    out
+}
+
+/// Deletes a change set; a failure here only leaves a harmless change set behind, so it
+/// is reported, not fatal.
+pub async fn delete(client: &Client, stack_name: &str, id: &str) -> Result<(), Failure> {
+    retry_throttled(|| {
+        client
+            .delete_change_set()
+            .stack_name(stack_name)
+            .change_set_name(id)
+            .send()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| call_failed(&format!("deleting change set {id}"), &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::error::ErrorMetadata;
+    use aws_sdk_cloudformation::operation::create_change_set::{
+        CreateChangeSetError, CreateChangeSetOutput,
+    };
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::types::{
+        ChangeAction, ChangeType, Replacement, ResourceAttribute, ResourceChangeDetail,
+        ResourceTargetDefinition,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use std::time::Duration;
+
+    fn request() -> Request {
+        Request {
+            stack_name: "app".into(),
+            name: "deployer-local-x".into(),
+            kind: ChangeSetType::Update,
+            template_body: "{}".into(),
+            parameters: [("Name".to_owned(), "b".to_owned())].into(),
+            tags: BTreeMap::new(),
+            capabilities: vec![],
+            role_arn: None,
+        }
+    }
+
+    fn described(status: ChangeSetStatus, reason: Option<&str>) -> DescribeChangeSetOutput {
+        DescribeChangeSetOutput::builder()
+            .change_set_id("arn:cs/1")
+            .change_set_name("deployer-local-x")
+            .stack_id("arn:stack/app")
+            .status(status)
+            .set_status_reason(reason.map(Into::into))
+            .build()
+    }
+
+    #[test]
+    fn names_are_valid_and_unique() {
+        let names: Vec<String> = (0..50).map(|_| unique_name().unwrap()).collect();
+        for n in &names {
+            assert!(n.len() <= 128 && n.starts_with("deployer-"), "{n}");
+            assert!(
+                n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{n}"
+            );
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn both_empty_change_set_texts_mean_no_changes() {
+        for reason in [
+            "The submitted information didn't contain changes. Submit different information to create a change set.",
+            "No updates are to be performed.",
+        ] {
+            let create = mock!(Client::create_change_set)
+                .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+            let describe = mock!(Client::describe_change_set)
+                .then_output(move || described(ChangeSetStatus::Failed, Some(reason)));
+            let client = mock_client!(
+                aws_sdk_cloudformation,
+                RuleMode::MatchAny,
+                [&create, &describe]
+            );
+            let outcome = super::create(
+                &client,
+                &request(),
+                Deadline::after(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+            assert!(
+                matches!(outcome, Outcome::Empty { id: Some(ref id), .. } if id == "arn:cs/1"),
+                "{reason}: {outcome:?}"
+            );
+        }
+        // moto (and old APIs) refuse the create itself.
+        let create = mock!(Client::create_change_set).then_error(|| {
+            CreateChangeSetError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("No updates are to be performed.")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&create]);
+        let outcome = super::create(
+            &client,
+            &request(),
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(outcome, Outcome::Empty { id: None, .. }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_real_failure_is_an_error_and_pending_is_polled_at_once() {
+        let create = mock!(Client::create_change_set)
+            .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+        let describe = mock!(Client::describe_change_set)
+            .sequence()
+            .output(|| described(ChangeSetStatus::CreatePending, None))
+            .output(|| {
+                described(
+                    ChangeSetStatus::Failed,
+                    Some("Template format error: Unresolved resource dependencies [X]"),
+                )
+            })
+            .build();
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&create, &describe]
+        );
+        let start = tokio::time::Instant::now();
+        let err = super::create(
+            &client,
+            &request(),
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.message.contains("Unresolved resource dependencies"),
+            "{}",
+            err.message
+        );
+        // One immediate look, then one ~1 s backoff: never a long first sleep.
+        assert!(
+            start.elapsed() < Duration::from_millis(1300),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn changes_render_with_replacement_and_before_after_values() {
+        let describe = mock!(Client::describe_change_set)
+            .sequence()
+            .output(|| {
+                let detail = ResourceChangeDetail::builder()
+                    .target(
+                        ResourceTargetDefinition::builder()
+                            .attribute(ResourceAttribute::Properties)
+                            .name("DisplayName")
+                            .before_value("old")
+                            .after_value("new")
+                            .build(),
+                    )
+                    .build();
+                DescribeChangeSetOutput::builder()
+                    .change_set_id("arn:cs/1")
+                    .status(ChangeSetStatus::CreateComplete)
+                    .changes(
+                        Change::builder()
+                            .r#type(ChangeType::Resource)
+                            .resource_change(
+                                aws_sdk_cloudformation::types::ResourceChange::builder()
+                                    .action(ChangeAction::Modify)
+                                    .logical_resource_id("Topic")
+                                    .resource_type("AWS::SNS::Topic")
+                                    .replacement(Replacement::Conditional)
+                                    .details(detail.clone())
+                                    .details(detail)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .next_token("2")
+                    .build()
+            })
+            .output(|| {
+                DescribeChangeSetOutput::builder()
+                    .changes(
+                        Change::builder()
+                            .resource_change(
+                                aws_sdk_cloudformation::types::ResourceChange::builder()
+                                    .action(ChangeAction::Add)
+                                    .logical_resource_id("Queue")
+                                    .resource_type("AWS::SQS::Queue")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&describe]);
+        let d = super::describe(&client, "app", "arn:cs/1").await.unwrap();
+        assert_eq!(d.changes.len(), 2);
+        assert_eq!(
+            d.changes[0].details,
+            vec!["Properties.DisplayName: old → new"]
+        );
+        let params = vec![ParameterChange {
+            name: "Name".into(),
+            old: Some("a".into()),
+            new: "b".into(),
+        }];
+        let text = render_text(&d.changes, &params);
+        assert!(text.contains("Name: a → b"), "{text}");
+        assert!(
+            text.contains("Modify  Topic       AWS::SNS::Topic  Conditional"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Add     Queue       AWS::SQS::Queue  -"),
+            "{text}"
+        );
+        let md = render_markdown(&d.changes, &params);
+        assert!(md.contains("| Modify | Topic | AWS::SNS::Topic | Conditional | Properties.DisplayName: old → new |"), "{md}");
+    }
+}

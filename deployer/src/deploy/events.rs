@@ -1,0 +1,506 @@
+//! Following a stack's events, and finding the root cause when an operation fails.
+//!
+//! DescribeStackEvents returns newest first, in pages. We remember the newest event we
+//! have seen and page back only until we meet it again, so a long-lived stack with
+//! thousands of events costs one call per poll, not dozens.
+
+use std::sync::LazyLock;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::StackEvent;
+use aws_smithy_types::date_time::Format;
+use regex::Regex;
+use serde::Serialize;
+
+use super::poll::retry_throttled;
+use crate::aws::call_failed;
+use crate::error::Failure;
+
+/// The parts of a stack event we use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Unique id, used to know where we stopped reading.
+    pub id: String,
+    /// Stack the event belongs to (its name).
+    pub stack_name: String,
+    /// Logical id of the resource (the stack's own name for stack-level events).
+    pub logical_id: String,
+    /// Resource type, e.g. `AWS::SNS::Topic`.
+    pub resource_type: String,
+    /// Physical id; for a nested stack, its stack id.
+    pub physical_id: Option<String>,
+    /// `CREATE_IN_PROGRESS`, `UPDATE_FAILED`, …
+    pub status: String,
+    /// Why, when CloudFormation says.
+    pub reason: Option<String>,
+    /// When, as RFC 3339.
+    pub timestamp: Option<String>,
+    /// Epoch seconds, for ordering and "since" filters.
+    #[serde(skip)]
+    pub epoch: f64,
+}
+
+impl From<&StackEvent> for Event {
+    fn from(e: &StackEvent) -> Self {
+        Self {
+            id: e.event_id().unwrap_or_default().to_owned(),
+            stack_name: e.stack_name().unwrap_or_default().to_owned(),
+            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: e.resource_type().unwrap_or_default().to_owned(),
+            physical_id: e.physical_resource_id().map(str::to_owned),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_owned),
+            timestamp: e.timestamp().and_then(|t| t.fmt(Format::DateTime).ok()),
+            epoch: e.timestamp().map(|t| t.as_secs_f64()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Event {
+    /// One log line: `12:03:04  UPDATE_FAILED  AWS::SNS::Topic  Topic  reason`.
+    pub fn line(&self) -> String {
+        let time = self
+            .timestamp
+            .as_deref()
+            .and_then(|t| t.get(11..19))
+            .unwrap_or("--:--:--");
+        let mut line = format!(
+            "{time}  {:<28} {:<32} {}",
+            self.status, self.resource_type, self.logical_id
+        );
+        if let Some(reason) = self.reason.as_deref().filter(|r| !r.is_empty()) {
+            line.push_str("  ");
+            line.push_str(&clean_reason(reason));
+        }
+        line
+    }
+
+    fn is_failure(&self) -> bool {
+        self.status.ends_with("_FAILED")
+    }
+
+    /// A nested stack resource whose physical id is the nested stack's id.
+    fn nested_stack_id(&self) -> Option<&str> {
+        (self.resource_type == "AWS::CloudFormation::Stack")
+            .then_some(self.physical_id.as_deref())
+            .flatten()
+            .filter(|id| id.starts_with("arn:") && id.contains(":stack/"))
+    }
+}
+
+/// Reads a stack's new events, remembering where it stopped.
+#[derive(Debug)]
+pub struct EventFollower {
+    stack: String,
+    last_seen: Option<String>,
+    /// Every event read since the follower started, oldest first: this operation's events.
+    pub seen: Vec<Event>,
+}
+
+/// Most pages we read in one go; a stack event page holds up to 100 events.
+const MAX_PAGES: usize = 20;
+
+impl EventFollower {
+    /// Starts following `stack` (name or id) from now: the events already there are
+    /// history, not this operation.
+    pub async fn start(client: &Client, stack: &str) -> Result<Self, Failure> {
+        let page = retry_throttled(|| client.describe_stack_events().stack_name(stack).send())
+            .await
+            .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
+        let last_seen = page
+            .stack_events()
+            .first()
+            .and_then(|e| e.event_id())
+            .map(str::to_owned);
+        Ok(Self {
+            stack: stack.to_owned(),
+            last_seen,
+            seen: Vec::new(),
+        })
+    }
+
+    /// A follower that treats every event newer than `last_seen` as new.
+    pub fn from_marker(stack: &str, last_seen: Option<String>) -> Self {
+        Self {
+            stack: stack.to_owned(),
+            last_seen,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Events that appeared since the last call, oldest first.
+    pub async fn poll(&mut self, client: &Client) -> Result<Vec<Event>, Failure> {
+        let mut fresh = Vec::new();
+        let mut token: Option<String> = None;
+        'pages: for _ in 0..MAX_PAGES {
+            let page = retry_throttled(|| {
+                client
+                    .describe_stack_events()
+                    .stack_name(&self.stack)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| call_failed(&format!("reading the events of stack {}", self.stack), &e))?;
+            for event in page.stack_events() {
+                if self
+                    .last_seen
+                    .as_deref()
+                    .is_some_and(|seen| event.event_id() == Some(seen))
+                {
+                    break 'pages;
+                }
+                fresh.push(Event::from(event));
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        fresh.reverse();
+        if let Some(newest) = fresh.last() {
+            self.last_seen = Some(newest.id.clone());
+        }
+        self.seen.extend(fresh.iter().cloned());
+        Ok(fresh)
+    }
+}
+
+/// Reasons that only echo a failure elsewhere; the real cause is another event.
+const ECHOES: [&str; 5] = [
+    "Resource creation cancelled",
+    "Resource update cancelled",
+    "Resource deletion cancelled",
+    "The following resource(s) failed to",
+    "Resource is not in the state",
+];
+
+/// True when a failure reason says something of its own.
+pub fn is_real_reason(reason: &str) -> bool {
+    let reason = reason.trim();
+    !reason.is_empty() && !ECHOES.iter().any(|echo| reason.starts_with(echo))
+}
+
+static HANDLER_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^Resource handler returned message: "(?s)(.*)"\s*(\(RequestToken:[^()]*\))?\s*$"#)
+        .expect("valid regex")
+});
+static NOISE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s*\((?:Service: |RequestToken: |Status Code: )[^()]*\)|,?\s*RequestToken: [0-9a-fA-F-]+, HandlerErrorCode: \w+")
+        .expect("valid regex")
+});
+
+/// Strips the request-id noise from a reason: the `Resource handler returned message:`
+/// wrapper, `(Service: …; Status Code: …; Request ID: …)` and
+/// `(RequestToken: …, HandlerErrorCode: …)`.
+pub fn clean_reason(reason: &str) -> String {
+    let inner = HANDLER_MESSAGE
+        .captures(reason.trim())
+        .and_then(|c| c.get(1))
+        .map_or(reason, |m| m.as_str());
+    NOISE.replace_all(inner, "").trim().to_owned()
+}
+
+/// The earliest failure with a reason of its own, in events ordered oldest first.
+pub fn first_real_failure(events: &[Event]) -> Option<&Event> {
+    events
+        .iter()
+        .find(|e| e.is_failure() && e.reason.as_deref().is_some_and(is_real_reason))
+}
+
+/// How deep we follow nested stacks.
+const MAX_NESTING: usize = 5;
+
+/// The root cause of a failed operation, given its events oldest first: the earliest
+/// real failure, followed into nested stacks, with the noise stripped. `None` when no
+/// event explains it.
+pub async fn root_cause(client: &Client, events: &[Event]) -> Option<String> {
+    let since = events.first().map(|e| e.epoch).unwrap_or_default();
+    let mut path = Vec::new();
+    let mut current: Vec<Event> = events.to_vec();
+    for _ in 0..MAX_NESTING {
+        let failure = first_real_failure(&current)
+            .or_else(|| {
+                current
+                    .iter()
+                    .find(|e| e.is_failure() && e.nested_stack_id().is_some())
+            })?
+            .clone();
+        if let Some(nested) = failure.nested_stack_id() {
+            let inner = nested_events(client, nested, since).await;
+            if first_real_failure(&inner).is_some()
+                || inner
+                    .iter()
+                    .any(|e| e.is_failure() && e.nested_stack_id().is_some())
+            {
+                path.push(failure.logical_id.clone());
+                current = inner;
+                continue;
+            }
+        }
+        path.push(failure.logical_id.clone());
+        let reason = failure
+            .reason
+            .as_deref()
+            .map(clean_reason)
+            .unwrap_or_default();
+        return Some(format!(
+            "{} ({}) {}: {reason}",
+            path.join("/"),
+            failure.resource_type,
+            failure.status
+        ));
+    }
+    None
+}
+
+/// A nested stack's events since `since` (epoch seconds), oldest first. Errors just
+/// mean we cannot look deeper; the outer event's reason still stands.
+async fn nested_events(client: &Client, stack_id: &str, since: f64) -> Vec<Event> {
+    let mut follower = EventFollower::from_marker(stack_id, None);
+    match follower.poll(client).await {
+        Ok(events) => events.into_iter().filter(|e| e.epoch >= since).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::types::ResourceStatus;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+
+    pub(crate) fn event(
+        id: &str,
+        logical: &str,
+        kind: &str,
+        status: &str,
+        reason: Option<&str>,
+        t: i64,
+    ) -> StackEvent {
+        let mut b = StackEvent::builder()
+            .event_id(id)
+            .stack_name("app")
+            .stack_id("arn:aws:cloudformation:us-east-1:1:stack/app/1")
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(ResourceStatus::from(status))
+            .timestamp(DateTime::from_secs(t));
+        if let Some(r) = reason {
+            b = b.resource_status_reason(r);
+        }
+        b.build()
+    }
+
+    fn events(list: &[StackEvent]) -> Vec<Event> {
+        list.iter().map(Event::from).collect()
+    }
+
+    #[test]
+    fn request_id_noise_is_stripped() {
+        assert_eq!(
+            clean_reason(
+                r#"Resource handler returned message: "The security group 'sg-1' does not exist (Service: Ec2, Status Code: 400, Request ID: 2f1e-aa)" (RequestToken: 5c1e-77, HandlerErrorCode: NotFound)"#
+            ),
+            "The security group 'sg-1' does not exist"
+        );
+        assert_eq!(
+            clean_reason(
+                "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: X1; S3 Extended Request ID: Y2; Proxy: null)"
+            ),
+            "Access Denied"
+        );
+        assert_eq!(
+            clean_reason("Bad value, RequestToken: ab-12, HandlerErrorCode: InvalidRequest"),
+            "Bad value"
+        );
+        assert_eq!(clean_reason("Plain reason"), "Plain reason");
+    }
+
+    #[test]
+    fn the_earliest_real_failure_wins_over_cancellations_and_echoes() {
+        let list = events(&[
+            event(
+                "1",
+                "app",
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                Some("User Initiated"),
+                10,
+            ),
+            event(
+                "2",
+                "Queue",
+                "AWS::SQS::Queue",
+                "UPDATE_FAILED",
+                Some("Resource update cancelled"),
+                11,
+            ),
+            event(
+                "3",
+                "Topic",
+                "AWS::SNS::Topic",
+                "UPDATE_FAILED",
+                Some("Invalid parameter: DisplayName"),
+                12,
+            ),
+            event(
+                "4",
+                "Bucket",
+                "AWS::S3::Bucket",
+                "UPDATE_FAILED",
+                Some("later failure"),
+                13,
+            ),
+            event(
+                "5",
+                "app",
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to update: [Topic]."),
+                14,
+            ),
+        ]);
+        assert_eq!(
+            first_real_failure(&list).map(|e| e.logical_id.as_str()),
+            Some("Topic")
+        );
+        assert!(is_real_reason("Invalid parameter"));
+        assert!(!is_real_reason("Resource creation cancelled"));
+        assert!(!is_real_reason(""));
+    }
+
+    #[tokio::test]
+    async fn root_cause_descends_into_nested_stacks() {
+        let nested_id = "arn:aws:cloudformation:us-east-1:1:stack/app-Network-XYZ/2";
+        let nested = mock!(Client::describe_stack_events)
+            .match_requests(move |r| r.stack_name() == Some(nested_id))
+            .then_output(move || {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event("n3", "app-Network-XYZ", "AWS::CloudFormation::Stack", "CREATE_FAILED", Some("The following resource(s) failed to create: [Sg]."), 22))
+                    .stack_events(event("n2", "Sg", "AWS::EC2::SecurityGroup", "CREATE_FAILED", Some(r#"Resource handler returned message: "Invalid CIDR 10.0.0.0/33 (Service: Ec2, Status Code: 400, Request ID: abc)" (RequestToken: 1-2, HandlerErrorCode: InvalidRequest)"#), 21))
+                    .stack_events(event("n0", "Old", "AWS::EC2::SecurityGroup", "CREATE_FAILED", Some("from an older operation"), 1))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&nested]);
+        let mut outer = StackEvent::builder()
+            .event_id("3")
+            .stack_name("app")
+            .logical_resource_id("Network")
+            .resource_type("AWS::CloudFormation::Stack")
+            .physical_resource_id(nested_id)
+            .resource_status(ResourceStatus::CreateFailed)
+            .resource_status_reason(format!("Embedded stack {nested_id} was not successfully created: The following resource(s) failed to create: [Sg]."))
+            .timestamp(DateTime::from_secs(20))
+            .build();
+        let list = vec![
+            Event::from(&event(
+                "1",
+                "app",
+                "AWS::CloudFormation::Stack",
+                "CREATE_IN_PROGRESS",
+                Some("User Initiated"),
+                10,
+            )),
+            Event::from(&outer),
+        ];
+        let cause = root_cause(&client, &list).await.unwrap();
+        assert_eq!(
+            cause,
+            "Network/Sg (AWS::EC2::SecurityGroup) CREATE_FAILED: Invalid CIDR 10.0.0.0/33"
+        );
+        assert_eq!(nested.num_calls(), 1);
+
+        // When the nested stack cannot be read, the outer reason still explains it.
+        outer.physical_resource_id = Some("arn:aws:cloudformation:us-east-1:1:stack/gone/3".into());
+        let no_access = mock!(Client::describe_stack_events).then_error(|| {
+            aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsError::generic(
+                aws_sdk_cloudformation::error::ErrorMetadata::builder().code("AccessDenied").message("no").build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&no_access]);
+        let cause = root_cause(&client, &[Event::from(&outer)]).await.unwrap();
+        assert!(
+            cause.starts_with("Network (AWS::CloudFormation::Stack) CREATE_FAILED: Embedded stack"),
+            "{cause}"
+        );
+    }
+
+    #[tokio::test]
+    async fn follower_pages_back_only_to_the_last_seen_event() {
+        // Page 1 holds the two newest events, page 2 the one we saw last time and older.
+        let page1 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event(
+                        "e4",
+                        "T",
+                        "AWS::SNS::Topic",
+                        "CREATE_COMPLETE",
+                        None,
+                        4,
+                    ))
+                    .stack_events(event(
+                        "e3",
+                        "T",
+                        "AWS::SNS::Topic",
+                        "CREATE_IN_PROGRESS",
+                        None,
+                        3,
+                    ))
+                    .next_token("p2")
+                    .build()
+            });
+        let page2 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token() == Some("p2"))
+            .then_output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event(
+                        "e2",
+                        "app",
+                        "AWS::CloudFormation::Stack",
+                        "CREATE_IN_PROGRESS",
+                        None,
+                        2,
+                    ))
+                    .stack_events(event(
+                        "e1",
+                        "app",
+                        "AWS::CloudFormation::Stack",
+                        "REVIEW_IN_PROGRESS",
+                        None,
+                        1,
+                    ))
+                    .next_token("p3")
+                    .build()
+            });
+        let page3 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token() == Some("p3"))
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&page1, &page2, &page3]
+        );
+        let mut follower = EventFollower::from_marker("app", Some("e1".into()));
+        let fresh = follower.poll(&client).await.unwrap();
+        assert_eq!(
+            fresh.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e2", "e3", "e4"]
+        );
+        assert_eq!(
+            (page1.num_calls(), page2.num_calls(), page3.num_calls()),
+            (1, 1, 0)
+        );
+        // Next poll: nothing new, and only the first page is read.
+        let fresh = follower.poll(&client).await.unwrap();
+        assert!(fresh.is_empty());
+        assert_eq!((page1.num_calls(), page2.num_calls()), (2, 1));
+    }
+}

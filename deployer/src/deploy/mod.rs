@@ -1,0 +1,639 @@
+//! The `deploy` subcommand: validate offline, (push the image), bring the stack into a
+//! deployable state, create a change set, show it, ask, execute, follow the events and
+//! explain a failure.
+//!
+//! One module per concern: `config` (deploy.yaml and flags), `template` and
+//! `parameters` (offline checks), `stack_state` (what the current status means),
+//! `change_set`, `events` (following and root cause), `poll` (the wait schedule),
+//! `github` (Actions summary and outputs).
+
+pub mod change_set;
+pub mod config;
+pub mod events;
+pub mod github;
+pub mod parameters;
+pub mod poll;
+pub mod stack_state;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{ChangeSetType, Stack};
+use serde::Serialize;
+
+use self::change_set::{Outcome, ParameterChange, ResourceChange};
+use self::config::Settings;
+use self::events::EventFollower;
+use self::github::GitHub;
+use self::poll::{Deadline, retry_throttled};
+use self::stack_state::{Plan, Settled, is_failed, status_of};
+use self::template::{ParameterSpec, Template};
+use crate::aws::call_failed;
+use crate::cli::DeployArgs;
+use crate::error::{CommandResult, Failure};
+use crate::output::{OutputFormat, Progress, Terminal};
+
+/// What `deploy` did, printed as JSON with `--output json`.
+#[derive(Debug, Default, Serialize)]
+pub struct DeployReport {
+    /// Stack name.
+    pub stack_name: String,
+    /// Stack id, once known.
+    pub stack_id: Option<String>,
+    /// The change set's name.
+    pub change_set_name: Option<String>,
+    /// The change set's id (deleted again after a dry run or when empty).
+    pub change_set_id: Option<String>,
+    /// Whether the change set had any changes.
+    pub has_changes: bool,
+    /// Whether it was executed.
+    pub executed: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// Final stack status (absent for a dry run of a new stack).
+    pub stack_status: Option<String>,
+    /// Capabilities granted.
+    pub capabilities: Vec<String>,
+    /// The pushed image, with `--image`.
+    pub image_uri: Option<String>,
+    /// Resource changes.
+    pub changes: Vec<ResourceChange>,
+    /// Parameter changes (old → new).
+    pub parameter_changes: Vec<ParameterChange>,
+    /// Stack outputs after the deploy.
+    pub outputs: BTreeMap<String, String>,
+    /// Termination protection after the deploy.
+    pub termination_protection: Option<bool>,
+    /// The root cause of a failure.
+    pub root_cause: Option<String>,
+}
+
+/// Runs `deployer deploy`.
+pub async fn run(args: DeployArgs) -> CommandResult {
+    let terminal = Terminal::detect();
+    let settings = config::resolve(&args)?;
+    let template = Template::load(&settings.template)?;
+    let pushing = args.image.image.is_some();
+    if pushing && settings.repository.is_none() {
+        return Err(Failure::input(
+            "--image needs --repository NAME (or `repository:` in deploy.yaml)",
+        ));
+    }
+    parameters::validate(
+        &template.parameters,
+        &settings.parameters,
+        pushing.then_some(settings.image_parameter.as_str()),
+    )?;
+    if !args.dry_run && !args.yes && !terminal.ci && !terminal.interactive {
+        return Err(Failure::input(
+            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
+             (or set CI=true), or --dry-run to only look",
+        ));
+    }
+    let sdk = crate::aws::sdk_config_in(settings.region.as_deref()).await?;
+    let mut parameters = settings.parameters.clone();
+    let mut image_uri = None;
+    if pushing {
+        let uri = push_image(&args, &settings, &sdk).await?;
+        parameters.insert(settings.image_parameter.clone(), uri.clone());
+        image_uri = Some(uri);
+    }
+    let capabilities = match &settings.capabilities {
+        Some(given) => given.clone(),
+        None => template.capabilities.clone(),
+    };
+    let mut deploy = Deploy {
+        client: Client::new(&sdk),
+        deadline: Deadline::after(settings.wait_timeout),
+        progress: Progress::new(terminal),
+        github: GitHub::detect(),
+        terminal,
+        output: args.output,
+        dry_run: args.dry_run,
+        detailed_exitcode: args.detailed_exitcode,
+        yes: args.yes,
+        report: DeployReport {
+            stack_name: settings.stack_name.clone(),
+            dry_run: args.dry_run,
+            capabilities: capabilities.clone(),
+            image_uri,
+            ..Default::default()
+        },
+        parameters,
+        capabilities,
+        settings,
+        template,
+    };
+    let result = deploy.run().await;
+    deploy.finish(result)
+}
+
+/// Pushes `--image` and returns its digest-pinned URI.
+async fn push_image(
+    args: &DeployArgs,
+    _settings: &Settings,
+    _sdk: &SdkConfig,
+) -> Result<String, Failure> {
+    let _ = args;
+    Err(Failure::input(
+        "--image is not available in this build yet (the push support has not landed); push the image \
+         separately and pass its URI with --parameter ImageUri=URI",
+    ))
+}
+
+/// One deploy run.
+struct Deploy {
+    client: Client,
+    settings: Settings,
+    template: Template,
+    parameters: BTreeMap<String, String>,
+    capabilities: Vec<String>,
+    deadline: Deadline,
+    progress: Progress,
+    github: Option<GitHub>,
+    terminal: Terminal,
+    output: OutputFormat,
+    dry_run: bool,
+    detailed_exitcode: bool,
+    yes: bool,
+    report: DeployReport,
+}
+
+/// How a deploy ended when it did not fail.
+enum Ending {
+    /// Nothing to change.
+    NoChanges,
+    /// Dry run with changes.
+    Pending,
+    /// Executed to a successful status.
+    Deployed,
+}
+
+impl Deploy {
+    async fn run(&mut self) -> Result<Ending, Failure> {
+        let stack_name = self.settings.stack_name.clone();
+        if !self.capabilities.is_empty() {
+            let source = if self.settings.capabilities.is_some() {
+                "as asked"
+            } else {
+                "needed by the template"
+            };
+            self.progress.line(&format!(
+                "Capabilities ({source}): {}",
+                self.capabilities.join(", ")
+            ));
+        }
+        let plan =
+            stack_state::prepare(&self.client, &stack_name, self.deadline, &mut self.progress)
+                .await?;
+        let existing = match &plan {
+            Plan::Update(stack) => Some(stack.as_ref().clone()),
+            Plan::Create { .. } => None,
+        };
+        let name = change_set::unique_name()?;
+        self.report.change_set_name = Some(name.clone());
+        let request = change_set::Request {
+            stack_name: stack_name.clone(),
+            name: name.clone(),
+            kind: if existing.is_some() {
+                ChangeSetType::Update
+            } else {
+                ChangeSetType::Create
+            },
+            template_body: self.template.body.clone(),
+            parameters: self.parameters.clone(),
+            tags: self.settings.tags.clone(),
+            capabilities: self.capabilities.clone(),
+            role_arn: self.settings.role_arn.clone(),
+        };
+        self.progress.line(&format!(
+            "Creating change set {name} ({} stack {stack_name})",
+            if existing.is_some() {
+                "update"
+            } else {
+                "create"
+            }
+        ));
+        let described = match change_set::create(&self.client, &request, self.deadline).await? {
+            Outcome::Empty { reason, id } => {
+                if let Some(id) = &id {
+                    change_set::delete(&self.client, &stack_name, id).await?;
+                }
+                self.progress
+                    .line(&format!("No changes to deploy: {reason}"));
+                self.report.stack_status = existing.as_ref().map(|s| status_of(s).to_owned());
+                self.report.stack_id = existing
+                    .as_ref()
+                    .and_then(|s| s.stack_id())
+                    .map(str::to_owned);
+                if let Some(stack) = &existing {
+                    if !self.dry_run {
+                        self.ensure_termination_protection(stack).await?;
+                    }
+                    self.collect_outputs(stack);
+                }
+                return Ok(Ending::NoChanges);
+            }
+            Outcome::Ready(described) => described,
+        };
+        self.report.change_set_id = Some(described.id.clone());
+        self.report.stack_id = Some(described.stack_id.clone());
+        self.report.has_changes = true;
+        self.report.changes = described.changes.clone();
+        self.report.parameter_changes = parameter_changes(
+            &self.template.parameters,
+            &self.parameters,
+            existing.as_ref(),
+        );
+        self.show_changes();
+
+        let created_review_stack = matches!(
+            plan,
+            Plan::Create {
+                pre_existing: false
+            }
+        );
+        if self.dry_run {
+            self.clean_up(&described.id, &described.stack_id, created_review_stack)
+                .await?;
+            self.progress
+                .line("Dry run: change set deleted, nothing executed.");
+            return Ok(Ending::Pending);
+        }
+        if !self.confirmed()? {
+            self.clean_up(&described.id, &described.stack_id, created_review_stack)
+                .await?;
+            return Err(Failure::failed(
+                "not executed: the answer was no; the change set was deleted",
+            ));
+        }
+        let mut follower = EventFollower::start(&self.client, &described.stack_id).await?;
+        retry_throttled(|| {
+            self.client
+                .execute_change_set()
+                .stack_name(&described.stack_id)
+                .change_set_name(&described.id)
+                .client_request_token(&name)
+                .send()
+        })
+        .await
+        .map_err(|e| call_failed(&format!("executing change set {name}"), &e))?;
+        self.report.executed = true;
+        self.progress.line(&format!("Executing change set {name}"));
+        let mut interrupt = Box::pin(shutdown_signal());
+        let stack = self
+            .watch(
+                &described.stack_id,
+                existing.is_some(),
+                &mut follower,
+                &mut interrupt,
+            )
+            .await?;
+        self.ensure_termination_protection(&stack).await?;
+        self.collect_outputs(&stack);
+        Ok(Ending::Deployed)
+    }
+
+    /// Follows the executed change set to its end; failures come back with their root cause.
+    async fn watch<I>(
+        &mut self,
+        stack_id: &str,
+        updating: bool,
+        follower: &mut EventFollower,
+        interrupt: &mut I,
+    ) -> Result<Stack, Failure>
+    where
+        I: Future<Output = ()> + Unpin,
+    {
+        let name = self.settings.stack_name.clone();
+        let settled = stack_state::follow(
+            &self.client,
+            stack_id,
+            follower,
+            self.deadline,
+            &mut self.progress,
+            interrupt,
+        )
+        .await?;
+        match settled {
+            Settled::Done(stack) => {
+                let status = status_of(&stack).to_owned();
+                self.report.stack_status = Some(status.clone());
+                if !is_failed(&status) {
+                    self.progress.line(&format!("Stack {name}: {status}"));
+                    return Ok(*stack);
+                }
+                let cause = events::root_cause(&self.client, &follower.seen)
+                    .await
+                    .or_else(|| stack.stack_status_reason().map(events::clean_reason))
+                    .unwrap_or_else(|| {
+                        "CloudFormation gave no reason; see the events above".to_owned()
+                    });
+                self.report.root_cause = Some(cause.clone());
+                Err(Failure::failed(format!(
+                    "stack {name} is {status}\nroot cause: {cause}"
+                )))
+            }
+            Settled::Gone => Err(Failure::failed(format!(
+                "stack {name} was deleted while deploying (a failed create with rollback set to delete)"
+            ))),
+            Settled::TimedOut(status) => {
+                self.report.stack_status = Some(status.clone());
+                Err(Failure::failed(format!(
+                    "gave up waiting after {} (--wait-timeout): the stack is still {status}; it will go on. \
+                     Watch it with `deployer status --stack-name {name}`",
+                    crate::output::format_elapsed(self.deadline.timeout())
+                )))
+            }
+            Settled::Interrupted(status) if updating => {
+                self.progress.line(&format!(
+                    "Interrupted: cancelling the update of stack {name} (CancelUpdateStack)"
+                ));
+                retry_throttled(|| {
+                    self.client
+                        .cancel_update_stack()
+                        .stack_name(stack_id)
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    call_failed(
+                        &format!("cancelling the update of stack {name} (it was {status})"),
+                        &e,
+                    )
+                })?;
+                let mut again = Box::pin(shutdown_signal());
+                let after = match stack_state::follow(
+                    &self.client,
+                    stack_id,
+                    follower,
+                    self.deadline,
+                    &mut self.progress,
+                    &mut again,
+                )
+                .await?
+                {
+                    Settled::Done(stack) => status_of(&stack).to_owned(),
+                    Settled::TimedOut(s) | Settled::Interrupted(s) => format!("still {s}"),
+                    Settled::Gone => "gone".to_owned(),
+                };
+                self.report.stack_status = Some(after.clone());
+                Err(Failure::interrupted(format!(
+                    "interrupted: the update of stack {name} was cancelled; the stack is {after}"
+                )))
+            }
+            Settled::Interrupted(status) => Err(Failure::interrupted(format!(
+                "interrupted: the create of stack {name} goes on in CloudFormation ({status}; a create cannot be cancelled). \
+                 Watch it with `deployer status --stack-name {name}`, or remove it with `deployer destroy --stack-name {name} --yes`"
+            ))),
+        }
+    }
+
+    /// Deletes the change set and, when this run created it, the empty
+    /// REVIEW_IN_PROGRESS stack, so a dry run leaves nothing behind.
+    async fn clean_up(
+        &mut self,
+        change_set_id: &str,
+        stack_id: &str,
+        delete_stack: bool,
+    ) -> Result<(), Failure> {
+        change_set::delete(&self.client, stack_id, change_set_id).await?;
+        if delete_stack {
+            let name = self.settings.stack_name.clone();
+            stack_state::delete_and_wait(
+                &self.client,
+                stack_id,
+                &name,
+                self.deadline,
+                &mut self.progress,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn confirmed(&mut self) -> Result<bool, Failure> {
+        if self.yes || self.terminal.ci {
+            return Ok(true);
+        }
+        self.progress.finish();
+        eprint!("Execute change set? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::failed(format!("reading the answer: {e}")))?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
+    async fn ensure_termination_protection(&mut self, stack: &Stack) -> Result<(), Failure> {
+        let on = stack.enable_termination_protection().unwrap_or(false);
+        if self.settings.termination_protection && !on {
+            let id = stack
+                .stack_id()
+                .unwrap_or(&self.settings.stack_name)
+                .to_owned();
+            retry_throttled(|| {
+                self.client
+                    .update_termination_protection()
+                    .stack_name(&id)
+                    .enable_termination_protection(true)
+                    .send()
+            })
+            .await
+            .map_err(|e| call_failed("turning on termination protection", &e))?;
+            self.progress.line("Termination protection: on");
+            self.report.termination_protection = Some(true);
+        } else {
+            self.report.termination_protection = Some(on);
+        }
+        Ok(())
+    }
+
+    fn collect_outputs(&mut self, stack: &Stack) {
+        self.report.outputs = stack
+            .outputs()
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o.output_key()?.to_owned(),
+                    o.output_value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+    }
+
+    fn show_changes(&mut self) {
+        let table = change_set::render_text(&self.report.changes, &self.report.parameter_changes);
+        self.progress.finish();
+        match self.output {
+            OutputFormat::Text => print!("{table}"),
+            OutputFormat::Json => eprint!("{table}"),
+        }
+        if let Some(gh) = &self.github {
+            gh.summary(&format!(
+                "### Change set for stack `{}`\n\n{}\n",
+                self.settings.stack_name,
+                change_set::render_markdown(&self.report.changes, &self.report.parameter_changes)
+            ));
+        }
+    }
+
+    /// Prints the result (text or JSON), writes the GitHub summary and outputs, and
+    /// picks the exit code.
+    fn finish(&mut self, result: Result<Ending, Failure>) -> CommandResult {
+        self.progress.finish();
+        let name = &self.settings.stack_name;
+        let (verdict, code) = match &result {
+            Ok(Ending::NoChanges) => (
+                format!("No changes: stack {name} is up to date."),
+                ExitCode::SUCCESS,
+            ),
+            Ok(Ending::Pending) => (
+                format!("Dry run: stack {name} has changes pending."),
+                if self.detailed_exitcode {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                },
+            ),
+            Ok(Ending::Deployed) => (
+                format!(
+                    "Deployed stack {name}: {}.",
+                    self.report.stack_status.as_deref().unwrap_or("done")
+                ),
+                ExitCode::SUCCESS,
+            ),
+            Err(failure) => (
+                format!("Deploy of stack {name} failed: {}", failure.message),
+                ExitCode::FAILURE,
+            ),
+        };
+        if let Some(gh) = &self.github {
+            gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+            let mut outputs = vec![
+                (
+                    "image-uri".to_owned(),
+                    self.report.image_uri.clone().unwrap_or_default(),
+                ),
+                (
+                    "change-set-id".to_owned(),
+                    self.report.change_set_id.clone().unwrap_or_default(),
+                ),
+                (
+                    "has-changes".to_owned(),
+                    self.report.has_changes.to_string(),
+                ),
+                (
+                    "stack-status".to_owned(),
+                    self.report.stack_status.clone().unwrap_or_default(),
+                ),
+            ];
+            outputs.extend(
+                self.report
+                    .outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            gh.outputs(&outputs);
+            if let Err(failure) = &result {
+                let cause = self
+                    .report
+                    .root_cause
+                    .clone()
+                    .unwrap_or_else(|| failure.message.clone());
+                gh.error(&format!("Deploy of {name} failed"), &cause);
+            }
+        }
+        match self.output {
+            OutputFormat::Json => match serde_json::to_string_pretty(&self.report) {
+                Ok(json) => println!("{json}"),
+                Err(e) => eprintln!("warning: cannot print the report as JSON: {e}"),
+            },
+            OutputFormat::Text => {
+                if result.is_ok() {
+                    for (k, v) in &self.report.outputs {
+                        println!("{k} = {v}");
+                    }
+                    println!("{verdict}");
+                }
+            }
+        }
+        result.map(|_| code)
+    }
+}
+
+/// Parameters whose value changes, old → new; NoEcho values are shown as `****`.
+pub fn parameter_changes(
+    specs: &BTreeMap<String, ParameterSpec>,
+    given: &BTreeMap<String, String>,
+    existing: Option<&Stack>,
+) -> Vec<ParameterChange> {
+    let old: BTreeMap<&str, &str> = existing
+        .map(|s| {
+            s.parameters()
+                .iter()
+                .filter_map(|p| Some((p.parameter_key()?, p.parameter_value().unwrap_or_default())))
+                .collect()
+        })
+        .unwrap_or_default();
+    specs
+        .iter()
+        .filter_map(|(name, spec)| {
+            let new = given
+                .get(name)
+                .map(String::as_str)
+                .or(spec.default.as_deref())?;
+            let before = old.get(name.as_str()).copied();
+            if !spec.no_echo && before == Some(new) {
+                return None;
+            }
+            if spec.no_echo && !given.contains_key(name) && before.is_some() {
+                return None;
+            }
+            let mask = |v: &str| {
+                if spec.no_echo {
+                    "****".to_owned()
+                } else {
+                    v.to_owned()
+                }
+            };
+            Some(ParameterChange {
+                name: name.clone(),
+                old: before.map(mask),
+                new: mask(new),
+            })
+        })
+        .collect()
+}
+
+/// Completes on SIGINT or SIGTERM. If the handlers cannot be installed, never completes.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => if r.is_err() { std::future::pending::<()>().await },
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
