@@ -1,0 +1,249 @@
+//! What the emulator is told at start, and the checks that make a bad value fail
+//! before anything listens.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+/// The ALB shards its session cookie at 4 KB: each `NAME=VALUE` pair stays within what
+/// every browser stores for one cookie.
+pub const COOKIE_SHARD_LIMIT: usize = 4096;
+
+/// The default size of the session cookie value, in bytes. The real ALB stores the
+/// encrypted claims, access token and refresh token in the cookie; with Cognito that is
+/// commonly more than 4 KB, so browsers see `-0` and `-1`. We copy that size so apps meet
+/// shards locally too (their logout must expire every shard).
+pub const DEFAULT_SESSION_COOKIE_BYTES: usize = 5000;
+
+/// The largest session cookie accepted: the ALB refuses sessions above 11 KB.
+pub const MAX_SESSION_COOKIE_BYTES: usize = 11 * 1024;
+
+/// How long to wait for the upstream to answer, like the ALB's default idle timeout.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long to wait for a TCP connection to the upstream before answering 502.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long an ALB session lasts, as the ALB's default `SessionTimeout` (7 days).
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Everything the emulator needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen. Must be a loopback address: the emulator mints identities for
+    /// anyone who types a name, so it must never be reachable from the network.
+    pub listen: SocketAddr,
+    /// The app to forward authenticated requests to, `http://HOST:PORT`.
+    pub upstream: Url,
+    /// The load balancer ARN to put in the token's `signer`; generated when `None`.
+    pub alb_arn: Option<String>,
+    /// The OAuth client id to put in the token's `client`; generated when `None`.
+    pub client_id: Option<String>,
+    /// The registered sign-out URLs `/_alb/logout` accepts as `logout_uri`, compared
+    /// exactly as Cognito does. Empty: any `http`/`https` URL on a loopback host.
+    pub logout_urls: Vec<Url>,
+    /// Size of the session cookie value; sharded into `-0`, `-1`… past 4 KB.
+    pub session_cookie_bytes: usize,
+    /// How long an ALB session lasts.
+    pub session_timeout: Duration,
+    /// How long to wait for the upstream's response headers before answering 504.
+    pub upstream_timeout: Duration,
+    /// How long to wait for a connection to the upstream before answering 502.
+    pub connect_timeout: Duration,
+}
+
+/// A setting that cannot work, with what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// `listen` is not a loopback address.
+    #[error(
+        "refusing to listen on {0}: the login emulator hands out identities to anyone, so it only \
+         listens on loopback; use 127.0.0.1:PORT or [::1]:PORT"
+    )]
+    NotLoopback(SocketAddr),
+    /// The upstream URL is not something we can forward to.
+    #[error("upstream `{url}` {reason}")]
+    Upstream {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it and what to pass instead.
+        reason: &'static str,
+    },
+    /// A sign-out URL is not an absolute http(s) URL.
+    #[error("logout URL `{0}` is not an absolute http:// or https:// URL")]
+    LogoutUrl(String),
+    /// The session cookie size is out of range.
+    #[error(
+        "session cookie size {0} is out of range: use 64 to {MAX_SESSION_COOKIE_BYTES} bytes (the ALB refuses sessions over 11 KB)"
+    )]
+    SessionCookieBytes(usize),
+    /// An ARN or client id with characters that cannot go into a header or URL.
+    #[error("{name} `{value}` must be non-empty printable ASCII without spaces or quotes")]
+    Identifier {
+        /// Which setting.
+        name: &'static str,
+        /// The value as given.
+        value: String,
+    },
+}
+
+impl Settings {
+    /// Settings with the defaults for everything but where to listen and forward.
+    pub fn new(listen: SocketAddr, upstream: Url) -> Self {
+        Self {
+            listen,
+            upstream,
+            alb_arn: None,
+            client_id: None,
+            logout_urls: Vec::new(),
+            session_cookie_bytes: DEFAULT_SESSION_COOKIE_BYTES,
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// Parses an upstream URL given on the command line.
+    pub fn parse_upstream(raw: &str) -> Result<Url, SettingsError> {
+        let bad = |reason| SettingsError::Upstream {
+            url: raw.to_string(),
+            reason,
+        };
+        let url =
+            Url::parse(raw).map_err(|_| bad("is not a URL: pass e.g. http://127.0.0.1:8080"))?;
+        check_upstream(raw, &url)?;
+        Ok(url)
+    }
+
+    /// Checks every setting; [`crate::Emulator::bind`] calls this first.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !self.listen.ip().is_loopback() {
+            return Err(SettingsError::NotLoopback(self.listen));
+        }
+        check_upstream(self.upstream.as_str(), &self.upstream)?;
+        for url in &self.logout_urls {
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(SettingsError::LogoutUrl(url.to_string()));
+            }
+        }
+        if !(64..=MAX_SESSION_COOKIE_BYTES).contains(&self.session_cookie_bytes) {
+            return Err(SettingsError::SessionCookieBytes(self.session_cookie_bytes));
+        }
+        check_identifier("ALB ARN", self.alb_arn.as_deref())?;
+        check_identifier("client id", self.client_id.as_deref())?;
+        Ok(())
+    }
+}
+
+fn check_upstream(raw: &str, url: &Url) -> Result<(), SettingsError> {
+    let bad = |reason| SettingsError::Upstream {
+        url: raw.to_string(),
+        reason,
+    };
+    if url.scheme() != "http" {
+        // Like an ALB forwarding to a target inside its VPC, the emulator talks plain
+        // HTTP to an app on this machine; TLS to the upstream would add nothing locally.
+        return Err(bad(
+            "must use http:// (the emulator forwards plain HTTP to a local app)",
+        ));
+    }
+    if url.host().is_none() {
+        return Err(bad("has no host: pass e.g. http://127.0.0.1:8080"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            "must be just scheme://host:port: the ALB forwards the request path unchanged, so there is no base path",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(())
+}
+
+fn check_identifier(name: &'static str, value: Option<&str>) -> Result<(), SettingsError> {
+    match value {
+        Some(v)
+            if v.is_empty()
+                || !v
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\') =>
+        {
+            Err(SettingsError::Identifier {
+                name,
+                value: v.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(listen: &str, upstream: &str) -> Settings {
+        Settings::new(listen.parse().unwrap(), Url::parse(upstream).unwrap())
+    }
+
+    #[test]
+    fn loopback_listen_addresses_are_accepted() {
+        assert!(
+            settings("127.0.0.1:0", "http://127.0.0.1:8080")
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            settings("[::1]:0", "http://localhost:8080")
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn non_loopback_listen_addresses_are_refused_with_advice() {
+        for addr in ["0.0.0.0:3000", "192.168.1.10:3000", "[::]:3000"] {
+            let err = settings(addr, "http://127.0.0.1:8080")
+                .validate()
+                .unwrap_err();
+            assert!(matches!(err, SettingsError::NotLoopback(_)), "{addr}");
+            assert!(err.to_string().contains("127.0.0.1:PORT"), "{err}");
+        }
+    }
+
+    #[test]
+    fn upstreams_must_be_plain_http_without_a_path() {
+        assert!(Settings::parse_upstream("http://127.0.0.1:8080").is_ok());
+        assert!(Settings::parse_upstream("http://127.0.0.1:8080/").is_ok());
+        for bad in [
+            "https://127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "http://127.0.0.1:8080/app",
+            "http://u:p@h:1",
+            "ftp://h",
+        ] {
+            assert!(Settings::parse_upstream(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identifiers_that_would_break_headers_or_shell_lines_are_refused() {
+        let mut s = settings("127.0.0.1:0", "http://127.0.0.1:8080");
+        s.client_id = Some("has space".into());
+        assert!(s.validate().is_err());
+        s.client_id = Some("abc'def".into());
+        assert!(s.validate().is_err());
+        s.client_id = Some("4e2jfcsdqcn1bhf3ke8m6kqm1d".into());
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn session_cookie_size_is_bounded_like_the_alb() {
+        let mut s = settings("127.0.0.1:0", "http://127.0.0.1:8080");
+        s.session_cookie_bytes = MAX_SESSION_COOKIE_BYTES + 1;
+        assert!(s.validate().is_err());
+        s.session_cookie_bytes = 10;
+        assert!(s.validate().is_err());
+    }
+}

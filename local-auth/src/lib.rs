@@ -1,0 +1,39 @@
+//! A local stand-in for an AWS Application Load Balancer rule with the
+//! `authenticate-cognito` action, so an app runs on a laptop exactly as it runs behind
+//! the load balancer: same login redirect, same session cookies, same signed identity
+//! headers, same logout.
+//!
+//! What it does, in the order a browser meets it:
+//! - a request without a session is redirected to a login page under `/_alb/`
+//!   (username, optional email, no password) and comes back with the ALB session cookie
+//!   `AWSELBAuthSessionCookie-0` (sharded into `-1`… past 4 KB, as on AWS);
+//! - a request with a session is forwarded to the upstream app with `x-amzn-oidc-data`
+//!   (an ES256 token in the ALB's padded format, signed with a key served at
+//!   `/_alb/keys/<kid>`), `x-amzn-oidc-identity` and `x-amzn-oidc-accesstoken`; the same
+//!   headers sent by the client are always removed first;
+//! - `/_alb/logout?client_id=…&logout_uri=…` behaves like Cognito's logout endpoint.
+//!
+//! It is a development tool: it hands an identity to anyone who types a name, so it
+//! listens on loopback only.
+//!
+//! Modules: `config` (settings and their checks), `startup` (bind, router, serve),
+//! `routes` (one module per endpoint), `proxy` (forwarding), `tokens` (identity headers),
+//! `sessions` and `cookies` (the two sessions and their cookies), `return_path` (the
+//! login `state`), `identity` (the user and its claims), `environment` (what is printed).
+
+pub mod config;
+pub mod cookies;
+pub mod environment;
+pub mod identity;
+pub mod proxy;
+mod random;
+pub mod return_path;
+mod routes;
+pub mod sessions;
+pub mod startup;
+pub mod tokens;
+
+pub use config::{Settings, SettingsError};
+pub use environment::{AppEnvironment, StartInfo};
+pub use random::RandomError;
+pub use startup::{Emulator, StartError};

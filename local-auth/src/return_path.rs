@@ -1,0 +1,152 @@
+//! Where to send the user after the login: the `state` parameter of the login page.
+//!
+//! The ALB carries the original URL through the IdP round trip in an opaque `state`. Ours
+//! is `EXPIRY.PATH.TAG` (base64url parts, TAG an HMAC-SHA256 over expiry and path with a
+//! per-run key), so it cannot be forged or edited, and the path is checked twice: it must
+//! be a path on this host (`/…`, never `//host` or `/\host`, which browsers read as
+//! another site) when the state is made and again when it is used. No open redirect.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+
+use crate::random::{self, RandomError};
+
+/// How long a login link stays valid.
+const STATE_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The login link is not one we made, was edited, or is too old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this login link is invalid or has expired: open the app's URL again to get a fresh one")]
+pub struct BadState;
+
+/// Seals and opens `state` values.
+pub struct ReturnPaths {
+    key: hmac::Key,
+}
+
+impl ReturnPaths {
+    /// A sealer with a fresh random key (states do not survive a restart, like the ALB's
+    /// nonce cookie).
+    pub fn new() -> Result<Self, RandomError> {
+        Ok(Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &random::bytes::<32>()?),
+        })
+    }
+
+    /// The `state` for returning to `path_and_query` (anything unsafe becomes `/`).
+    pub fn seal(&self, path_and_query: &str) -> String {
+        self.seal_until(
+            safe_path(path_and_query),
+            unix_now() + STATE_LIFETIME.as_secs(),
+        )
+    }
+
+    fn seal_until(&self, path: &str, expiry: u64) -> String {
+        let signed = format!(
+            "{expiry}.{}",
+            alb_token::encode_segment_unpadded(path.as_bytes())
+        );
+        let tag = hmac::sign(&self.key, signed.as_bytes());
+        format!(
+            "{signed}.{}",
+            alb_token::encode_segment_unpadded(tag.as_ref())
+        )
+    }
+
+    /// The path a `state` returns to, if we made it, it is unchanged and unexpired.
+    pub fn open(&self, state: &str) -> Result<String, BadState> {
+        let (signed, tag) = state.rsplit_once('.').ok_or(BadState)?;
+        let tag = alb_token::decode_segment(tag).map_err(|_| BadState)?;
+        hmac::verify(&self.key, signed.as_bytes(), &tag).map_err(|_| BadState)?;
+        let (expiry, path) = signed.split_once('.').ok_or(BadState)?;
+        let expiry: u64 = expiry.parse().map_err(|_| BadState)?;
+        if expiry < unix_now() {
+            return Err(BadState);
+        }
+        let path = String::from_utf8(alb_token::decode_segment(path).map_err(|_| BadState)?)
+            .map_err(|_| BadState)?;
+        // Checked again although we sealed it: the check is cheap and the rule absolute.
+        if safe_path(&path) != path {
+            return Err(BadState);
+        }
+        Ok(path)
+    }
+}
+
+/// `path_and_query` if it is a path on this host outside `/_alb/`, else `/`.
+pub fn safe_path(path_and_query: &str) -> &str {
+    let b = path_and_query.as_bytes();
+    let on_this_host = b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && !path_and_query.chars().any(|c| c.is_control() || c == '\\');
+    if on_this_host && !path_and_query.starts_with("/_alb/") {
+        path_and_query
+    } else {
+        "/"
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_path_opens_to_itself() {
+        let r = ReturnPaths::new().unwrap();
+        for path in ["/", "/api/me?x=1&y=%2F", "/deep/path#frag"] {
+            assert_eq!(r.open(&r.seal(path)).unwrap(), path);
+        }
+    }
+
+    #[test]
+    fn paths_to_other_hosts_become_the_root() {
+        for evil in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "evil",
+            "",
+            "/a\\b",
+            "/x\r\nSet-Cookie: a=b",
+        ] {
+            assert_eq!(safe_path(evil), "/", "{evil:?}");
+        }
+        assert_eq!(safe_path("/_alb/login"), "/");
+        assert_eq!(safe_path("/ok/path?q=//x"), "/ok/path?q=//x");
+    }
+
+    #[test]
+    fn edited_foreign_or_expired_states_are_refused() {
+        let r = ReturnPaths::new().unwrap();
+        let other = ReturnPaths::new().unwrap();
+        let state = r.seal("/private");
+        assert_eq!(other.open(&state), Err(BadState), "made with another key");
+        let (expiry, rest) = state.split_once('.').unwrap();
+        let edited = format!("{}.{rest}", expiry.parse::<u64>().unwrap() + 1);
+        assert_eq!(r.open(&edited), Err(BadState));
+        let swapped_path = format!(
+            "{expiry}.{}.{}",
+            alb_token::encode_segment_unpadded(b"//evil.example"),
+            rest.split_once('.').unwrap().1
+        );
+        assert_eq!(r.open(&swapped_path), Err(BadState));
+        assert_eq!(r.open(&r.seal_until("/old", unix_now() - 1)), Err(BadState));
+        assert_eq!(r.open("garbage"), Err(BadState));
+        assert_eq!(r.open(""), Err(BadState));
+    }
+
+    #[test]
+    fn a_validly_signed_unsafe_path_is_still_refused() {
+        let r = ReturnPaths::new().unwrap();
+        let forged = r.seal_until("//evil.example/", unix_now() + 60);
+        assert_eq!(r.open(&forged), Err(BadState));
+    }
+}

@@ -1,0 +1,180 @@
+//! `/_alb/login`: the emulated Cognito hosted UI. `GET` shows the form, or, when the
+//! browser still has an IdP session, signs straight in as Cognito does; `POST` signs in.
+//! Both end with the ALB session cookie and a redirect back to where the user was going.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue};
+use axum::http::{Response, StatusCode};
+use serde::Deserialize;
+
+use crate::cookies;
+use crate::identity::{Identity, IdentityError};
+use crate::proxy::plain;
+use crate::sessions::IDP_SESSION_TIMEOUT;
+use crate::startup::Shared;
+
+const TEMPLATE: &str = include_str!("../../templates/login.html");
+
+/// Query of `GET /_alb/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// Where to go afterwards (sealed); absent means `/`.
+    state: Option<String>,
+}
+
+/// Fields of the login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    #[serde(default)]
+    email: Option<String>,
+    state: String,
+}
+
+/// Shows the form, or signs in silently with a live IdP session.
+pub async fn login_form(
+    State(app): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response<Body> {
+    let state = query.state.unwrap_or_else(|| app.return_paths.seal("/"));
+    let Ok(path) = app.return_paths.open(&state) else {
+        return bad_state();
+    };
+    let remembered = cookies::idp_session(&headers).and_then(|id| app.sessions.idp(id));
+    match remembered {
+        Some(identity) => start_alb_session(&app, &headers, identity, &path, None),
+        None => page(StatusCode::OK, &state, None, "", ""),
+    }
+}
+
+/// Signs in: starts the IdP session and the ALB session.
+pub async fn login_submit(
+    State(app): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response<Body> {
+    let Ok(path) = app.return_paths.open(&form.state) else {
+        return bad_state();
+    };
+    let email = form.email.as_deref().unwrap_or("");
+    let identity = match Identity::new(&form.username, Some(email)) {
+        Ok(identity) => identity,
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                &form.state,
+                Some(e),
+                &form.username,
+                email,
+            );
+        }
+    };
+    let Ok(idp_id) = app.sessions.start_idp(identity.clone()) else {
+        return random_failed();
+    };
+    start_alb_session(
+        &app,
+        &headers,
+        identity,
+        &path,
+        Some(cookies::set_idp(&idp_id, IDP_SESSION_TIMEOUT)),
+    )
+}
+
+fn start_alb_session(
+    app: &Shared,
+    headers: &HeaderMap,
+    identity: Identity,
+    path: &str,
+    idp_cookie: Option<HeaderValue>,
+) -> Response<Body> {
+    let Ok(value) = app.sessions.start_alb(identity) else {
+        return random_failed();
+    };
+    let mut set = cookies::set_session(
+        &value,
+        app.sessions.alb_timeout(),
+        &cookies::session_shards(headers),
+    );
+    set.extend(idp_cookie);
+    super::redirect(path, set)
+}
+
+fn bad_state() -> Response<Body> {
+    plain(
+        StatusCode::BAD_REQUEST,
+        &format!("local-auth: {}\n", crate::return_path::BadState),
+    )
+}
+
+fn random_failed() -> Response<Body> {
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "local-auth: the system random number generator failed\n",
+    )
+}
+
+fn page(
+    status: StatusCode,
+    state: &str,
+    error: Option<IdentityError>,
+    username: &str,
+    email: &str,
+) -> Response<Body> {
+    let error = error
+        .map(|e| {
+            format!(
+                "<p class=\"error\" role=\"alert\">{}</p>",
+                escape(&e.to_string())
+            )
+        })
+        .unwrap_or_default();
+    let html = TEMPLATE
+        .replace("{{error}}", &error)
+        .replace("{{state}}", &escape(state))
+        .replace("{{username}}", &escape(username))
+        .replace("{{email}}", &escape(email));
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_neutralises_markup_and_attribute_breakouts() {
+        assert_eq!(
+            escape(r#"<script>"x"&'y'</script>"#),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}
