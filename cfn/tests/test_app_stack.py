@@ -1,0 +1,289 @@
+"""cfn/app.yaml deployed on the moto launcher through change sets, checked through the
+services' own APIs (what EC2, ELBv2, Cognito, Route 53, ECS say exists), not through
+CloudFormation's view of the stack.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from conftest import deploy, outputs, resources, template_text
+
+STACK = "app"
+DOMAIN = "app.example.com"
+PREFIX = "example-app-login"
+PORT = 8080
+FIRST_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "a" * 64
+SECOND_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "b" * 64
+
+
+@pytest.fixture(scope="module")
+def stack(aws: Any) -> dict[str, Any]:
+    """Creates the hosted zone and the stack once; yields what the tests need."""
+    zone = aws("route53").create_hosted_zone(Name="example.com.", CallerReference="app-tests")
+    zone_id = zone["HostedZone"]["Id"].split("/")[-1]
+    values = {
+        "HostedZoneId": zone_id,
+        "DomainName": DOMAIN,
+        "CognitoDomainPrefix": PREFIX,
+        "ImageUri": FIRST_IMAGE,
+    }
+    created = deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
+    return {
+        "zone_id": zone_id,
+        "values": values,
+        "created": created,
+        "outputs": outputs(created),
+        "ids": resources(aws("cloudformation"), STACK),
+    }
+
+
+def test_stack_reaches_create_complete_with_every_resource(stack: dict[str, Any]) -> None:
+    assert stack["created"]["StackStatus"] == "CREATE_COMPLETE"
+    declared = set(re.findall(r"(?m)^  ([A-Za-z0-9]+):\n    Type: AWS::", template_text("app.yaml")))
+    only_with_two_nat_gateways = {"NatAddressB", "NatGatewayB"}
+    assert declared - only_with_two_nat_gateways == set(stack["ids"])
+
+
+def test_outputs_have_the_names_the_deployer_and_workflow_read(stack: dict[str, Any]) -> None:
+    out = stack["outputs"]
+    assert set(out) == {
+        "AppUrl",
+        "UserPoolId",
+        "UserPoolClientId",
+        "CognitoDomain",
+        "LoadBalancerArn",
+        "LoadBalancerDnsName",
+        "ClusterName",
+        "ServiceName",
+        "LogGroupName",
+    }
+    assert out["AppUrl"] == f"https://{DOMAIN}/"
+    assert out["CognitoDomain"] == f"{PREFIX}.auth.eu-west-1.amazoncognito.com"
+    assert out["LoadBalancerArn"] == stack["ids"]["LoadBalancer"]
+    assert out["UserPoolClientId"] == stack["ids"]["UserPoolClient"]
+
+
+def test_https_listener_serves_tls13_and_never_forwards_by_default(aws: Any, stack: dict[str, Any]) -> None:
+    elbv2 = aws("elbv2")
+    listeners = elbv2.describe_listeners(LoadBalancerArn=stack["outputs"]["LoadBalancerArn"])["Listeners"]
+    by_port = {listener["Port"]: listener for listener in listeners}
+    assert set(by_port) == {80, 443}
+
+    http = by_port[80]
+    assert http["Protocol"] == "HTTP"
+    [redirect] = http["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
+
+    https = by_port[443]
+    assert https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    assert https["Certificates"][0]["CertificateArn"] == stack["ids"]["Certificate"]
+    [default] = https["DefaultActions"]
+    assert default["Type"] == "fixed-response"
+    assert default["FixedResponseConfig"]["StatusCode"] == "404"
+
+
+def test_listener_rule_logs_in_with_cognito_then_forwards_for_the_domain_only(
+    aws: Any, stack: dict[str, Any]
+) -> None:
+    rules = aws("elbv2").describe_rules(ListenerArn=stack["ids"]["HttpsListener"])["Rules"]
+    [rule] = [r for r in rules if not r["IsDefault"]]
+    [condition] = rule["Conditions"]
+    assert condition["Field"] == "host-header"
+    assert condition["HostHeaderConfig"]["Values"] == [DOMAIN]
+
+    actions = sorted(rule["Actions"], key=lambda a: a["Order"])
+    assert [a["Type"] for a in actions] == ["authenticate-cognito", "forward"]
+    cognito = actions[0]["AuthenticateCognitoConfig"]
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
+    assert cognito["UserPoolArn"] == pool["Arn"]
+    assert cognito["UserPoolClientId"] == stack["outputs"]["UserPoolClientId"]
+    assert cognito["UserPoolDomain"] == PREFIX
+    assert cognito["Scope"] == "openid email profile"
+    assert int(cognito["SessionTimeout"]) > 0
+    assert cognito["OnUnauthenticatedRequest"] == "authenticate"
+    assert actions[1]["TargetGroupArn"] == stack["ids"]["TargetGroup"]
+
+
+def test_load_balancer_is_public_and_drops_invalid_headers(aws: Any, stack: dict[str, Any]) -> None:
+    elbv2 = aws("elbv2")
+    arn = stack["outputs"]["LoadBalancerArn"]
+    [balancer] = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert balancer["Scheme"] == "internet-facing"
+    assert balancer["Type"] == "application"
+    assert balancer["IpAddressType"] == "dualstack"  # the AAAA record needs it
+    public = {stack["ids"]["PublicSubnetA"], stack["ids"]["PublicSubnetB"]}
+    assert {zone["SubnetId"] for zone in balancer["AvailabilityZones"]} == public
+    assert balancer["SecurityGroups"] == [stack["ids"]["LoadBalancerSecurityGroup"]]
+    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_target_group_checks_healthz_on_ip_targets_and_drains_fast(aws: Any, stack: dict[str, Any]) -> None:
+    elbv2 = aws("elbv2")
+    arn = stack["ids"]["TargetGroup"]
+    [group] = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+    assert group["TargetType"] == "ip"
+    assert group["Protocol"] == "HTTP"
+    assert group["Port"] == PORT
+    assert group["HealthCheckPath"] == "/healthz"
+    assert group["VpcId"] == stack["ids"]["Vpc"]
+    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "10"
+
+
+def _rules(permissions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each rule of a security group as (protocol, from, to, peer, description)."""
+    flat = []
+    for p in permissions:
+        for r in p.get("IpRanges", []):
+            flat.append((p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"], r.get("Description")))
+        for r in p.get("Ipv6Ranges", []):
+            flat.append((p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIpv6"], r.get("Description")))
+        for g in p.get("UserIdGroupPairs", []):
+            flat.append((p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), g["GroupId"], g.get("Description")))
+    return flat
+
+
+def test_security_groups_let_only_the_load_balancer_reach_the_app(aws: Any, stack: dict[str, Any]) -> None:
+    ids = stack["ids"]
+    alb_sg, app_sg = ids["LoadBalancerSecurityGroup"], ids["ServiceSecurityGroup"]
+    groups = {
+        g["GroupId"]: g for g in aws("ec2").describe_security_groups(GroupIds=[alb_sg, app_sg])["SecurityGroups"]
+    }
+    alb, app = groups[alb_sg], groups[app_sg]
+
+    alb_in = _rules(alb["IpPermissions"])
+    alb_out = _rules(alb["IpPermissionsEgress"])
+    app_in = _rules(app["IpPermissions"])
+    app_out = _rules(app["IpPermissionsEgress"])
+
+    assert {(r[1], r[3]) for r in alb_in} == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0"), (80, "::/0"), (443, "::/0")}
+    # To the tasks on the app port, and to Cognito's token endpoint (else logins fail with 500).
+    assert {r[:4] for r in alb_out} == {("tcp", PORT, PORT, app_sg), ("tcp", 443, 443, "0.0.0.0/0")}
+    assert [r[:4] for r in app_in] == [("tcp", PORT, PORT, alb_sg)]
+    assert all(r[0] != "-1" for r in alb_out + app_out), "no allow-all egress may remain"
+    for rule in alb_in + alb_out + app_in + app_out:
+        assert rule[4], f"security group rule {rule} has no description"
+
+
+def test_user_pool_client_is_a_confidential_code_flow_client_for_the_domain(aws: Any, stack: dict[str, Any]) -> None:
+    idp = aws("cognito-idp")
+    client = idp.describe_user_pool_client(
+        UserPoolId=stack["outputs"]["UserPoolId"], ClientId=stack["outputs"]["UserPoolClientId"]
+    )["UserPoolClient"]
+    assert client["ClientSecret"]
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert set(client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert client["CallbackURLs"] == [f"https://{DOMAIN}/oauth2/idpresponse"]
+    assert client["LogoutURLs"] == [f"https://{DOMAIN}/"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+
+    domain = idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]
+    assert domain["UserPoolId"] == stack["outputs"]["UserPoolId"]
+
+    pool = idp.describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True  # SelfSignUp defaults to false
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+
+
+def test_certificate_is_dns_validated_in_the_hosted_zone(aws: Any, stack: dict[str, Any]) -> None:
+    certificate = aws("acm").describe_certificate(CertificateArn=stack["ids"]["Certificate"])["Certificate"]
+    assert certificate["DomainName"] == DOMAIN
+    assert certificate["Status"] == "ISSUED"
+    [validation] = certificate["DomainValidationOptions"]
+    record = validation["ResourceRecord"]
+    records = aws("route53").list_resource_record_sets(HostedZoneId=stack["zone_id"])["ResourceRecordSets"]
+    cnames = {r["Name"]: r["ResourceRecords"][0]["Value"] for r in records if r["Type"] == "CNAME"}
+    assert cnames[record["Name"]] == record["Value"]
+
+
+def test_domain_is_an_alias_of_the_load_balancer(aws: Any, stack: dict[str, Any]) -> None:
+    records = aws("route53").list_resource_record_sets(HostedZoneId=stack["zone_id"])["ResourceRecordSets"]
+    aliases = {r["Type"]: r["AliasTarget"] for r in records if r["Name"].rstrip(".") == DOMAIN and "AliasTarget" in r}
+    assert set(aliases) == {"A", "AAAA"}
+    [balancer] = aws("elbv2").describe_load_balancers(LoadBalancerArns=[stack["outputs"]["LoadBalancerArn"]])[
+        "LoadBalancers"
+    ]
+    for alias in aliases.values():
+        assert alias["DNSName"].rstrip(".") == balancer["DNSName"]
+        assert alias["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
+
+
+def test_service_runs_on_fargate_in_private_subnets_without_public_ip(aws: Any, stack: dict[str, Any]) -> None:
+    out = stack["outputs"]
+    [service] = aws("ecs").describe_services(cluster=out["ClusterName"], services=[out["ServiceName"]])["services"]
+    assert service["launchType"] == "FARGATE"
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["assignPublicIp"] == "DISABLED"
+    assert set(network["subnets"]) == {stack["ids"]["PrivateSubnetA"], stack["ids"]["PrivateSubnetB"]}
+    assert network["securityGroups"] == [stack["ids"]["ServiceSecurityGroup"]]
+    [balanced] = service["loadBalancers"]
+    assert balanced["targetGroupArn"] == stack["ids"]["TargetGroup"]
+    assert balanced["containerPort"] == PORT
+    deployment = service["deploymentConfiguration"]
+    assert deployment["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert (deployment["minimumHealthyPercent"], deployment["maximumPercent"]) == (100, 200)
+
+
+def test_task_definition_gives_the_container_its_configuration(aws: Any, stack: dict[str, Any]) -> None:
+    definition = aws("ecs").describe_task_definition(taskDefinition=stack["ids"]["TaskDefinition"])["taskDefinition"]
+    assert definition["networkMode"] == "awsvpc"
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    [container] = definition["containerDefinitions"]
+    assert container["image"] == FIRST_IMAGE
+    assert container["portMappings"][0]["containerPort"] == PORT
+    assert container["healthCheck"]["command"] == ["CMD", "/service", "--healthcheck"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    out = stack["outputs"]
+    assert env == {
+        "PORT": str(PORT),
+        "AWS_REGION": "eu-west-1",
+        "ALB_ARN": out["LoadBalancerArn"],
+        "COGNITO_CLIENT_ID": out["UserPoolClientId"],
+        "OIDC_ISSUER": f"https://cognito-idp.eu-west-1.amazonaws.com/{out['UserPoolId']}",
+        "LOGOUT_URL": (
+            f"https://{out['CognitoDomain']}/logout?client_id={out['UserPoolClientId']}"
+            f"&logout_uri=https%3A%2F%2F{DOMAIN}%2F"
+        ),
+    }
+
+
+def test_service_scales_between_min_and_max_tasks(aws: Any, stack: dict[str, Any]) -> None:
+    out = stack["outputs"]
+    resource_id = f"service/{out['ClusterName']}/{out['ServiceName']}"
+    scaling = aws("application-autoscaling")
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 6)
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)["ScalingPolicies"]
+    metrics = {
+        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        for p in policies
+    }
+    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    [requests] = [p for p in policies if "ResourceLabel" in str(p)]
+    label = requests["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["ResourceLabel"]
+    balancer = out["LoadBalancerArn"].split(":loadbalancer/")[1]
+    group = stack["ids"]["TargetGroup"].split(":")[-1]
+    assert label == f"{balancer}/{group}"
+
+
+def test_update_with_a_new_image_rolls_the_service_to_a_new_revision(aws: Any, stack: dict[str, Any]) -> None:
+    cfn = aws("cloudformation")
+    values = {**stack["values"], "ImageUri": SECOND_IMAGE}
+    updated = deploy(cfn, STACK, template_text("app.yaml"), values, create=False)
+    assert updated["StackStatus"] == "UPDATE_COMPLETE"
+
+    out = outputs(updated)
+    [service] = aws("ecs").describe_services(cluster=out["ClusterName"], services=[out["ServiceName"]])["services"]
+    definition = aws("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == SECOND_IMAGE
+    assert service["taskDefinition"] != stack["ids"]["TaskDefinition"]
+    assert resources(cfn, STACK)["TaskDefinition"] == service["taskDefinition"]

@@ -1,0 +1,124 @@
+"""cfn/github-oidc.yaml deployed on the moto launcher, checked through the IAM API: who may
+assume the deploy role, and that it can do only what the deployer needs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from conftest import deploy, outputs, resources, template_text
+
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def _document(raw: Any) -> dict[str, Any]:
+    return raw if isinstance(raw, dict) else json.loads(unquote(raw))
+
+
+def _bootstrap(aws: Any, stack_name: str, values: dict[str, str]) -> dict[str, Any]:
+    created = deploy(aws("cloudformation"), stack_name, template_text("github-oidc.yaml"), values, create=True)
+    ids = resources(aws("cloudformation"), stack_name)
+    iam = aws("iam")
+    deploy_role = iam.get_role(RoleName=ids["DeployRole"])["Role"]
+    [policy_name] = iam.list_role_policies(RoleName=ids["DeployRole"])["PolicyNames"]
+    policy = iam.get_role_policy(RoleName=ids["DeployRole"], PolicyName=policy_name)["PolicyDocument"]
+    return {
+        "outputs": outputs(created),
+        "ids": ids,
+        "trust": _document(deploy_role["AssumeRolePolicyDocument"]),
+        "policy": {s["Sid"]: s for s in _document(policy)["Statement"]},
+    }
+
+
+@pytest.fixture(scope="module")
+def with_new_provider(aws: Any) -> dict[str, Any]:
+    return _bootstrap(aws, "github-oidc", {"GitHubOrg": "octo-org", "GitHubRepo": "web-app"})
+
+
+def test_creates_the_github_identity_provider(aws: Any, with_new_provider: dict[str, Any]) -> None:
+    arn = with_new_provider["outputs"]["OidcProviderArn"]
+    provider = aws("iam").get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert provider["Url"].removeprefix("https://") == GITHUB
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+
+
+def test_only_the_main_branch_of_the_repository_may_assume_the_deploy_role(with_new_provider: dict[str, Any]) -> None:
+    [statement] = with_new_provider["trust"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {"Federated": with_new_provider["outputs"]["OidcProviderArn"]}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:sub": ["repo:octo-org/web-app:ref:refs/heads/main"],
+        }
+    }
+
+
+def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
+    with_new_provider: dict[str, Any],
+) -> None:
+    policy = with_new_provider["policy"]
+    assert set(policy) == {
+        "EcrLogin",
+        "EcrEnsureRepository",
+        "EcrPushImage",
+        "AppStackChangeSets",
+        "PassRoleToCloudFormation",
+    }
+    assert all(s["Effect"] == "Allow" for s in policy.values())
+    # The only statement on every resource is the registry login, which has no resource scope.
+    assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == ["EcrLogin"]
+    assert policy["EcrPushImage"]["Resource"].endswith(":repository/alb-cognito-app*")
+    assert "ecr:PutImage" in policy["EcrPushImage"]["Action"]
+    assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/alb-cognito-app/*")
+    assert "cloudformation:ExecuteChangeSet" in policy["AppStackChangeSets"]["Action"]
+    assert not any("*" in action for s in policy.values() for action in _actions(s))
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
+def test_deploy_role_can_pass_only_the_cloudformation_role_and_only_to_cloudformation(
+    aws: Any, with_new_provider: dict[str, Any]
+) -> None:
+    pass_role = with_new_provider["policy"]["PassRoleToCloudFormation"]
+    cfn_role_arn = with_new_provider["outputs"]["CloudFormationRoleArn"]
+    assert pass_role["Action"] == "iam:PassRole"
+    assert pass_role["Resource"] == cfn_role_arn
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+
+    cfn_role = aws("iam").get_role(RoleName=with_new_provider["ids"]["CloudFormationRole"])["Role"]
+    [trusted] = _document(cfn_role["AssumeRolePolicyDocument"])["Statement"]
+    assert trusted["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    assert with_new_provider["outputs"]["DeployRoleArn"].endswith(f":role/{with_new_provider['ids']['DeployRole']}")
+
+
+def test_an_environment_adds_its_subject_and_an_existing_provider_is_reused(
+    aws: Any, with_new_provider: dict[str, Any]
+) -> None:
+    existing = with_new_provider["outputs"]["OidcProviderArn"]
+    bootstrapped = _bootstrap(
+        aws,
+        "github-oidc-production",
+        {
+            "GitHubOrg": "octo-org",
+            "GitHubRepo": "web-app",
+            "Branch": "release/v2",
+            "Environment": "production",
+            "CreateOidcProvider": "false",
+            "OidcProviderArn": existing,
+        },
+    )
+    assert "GitHubOidcProvider" not in bootstrapped["ids"]
+    assert bootstrapped["outputs"]["OidcProviderArn"] == existing
+    [statement] = bootstrapped["trust"]["Statement"]
+    assert statement["Principal"] == {"Federated": existing}
+    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == [
+        "repo:octo-org/web-app:ref:refs/heads/release/v2",
+        "repo:octo-org/web-app:environment:production",
+    ]
