@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::local_auth::LocalAuthArgs;
 use crate::output::OutputFormat;
 
 /// Push a container image to ECR without Docker, and create or update a CloudFormation
@@ -26,11 +27,13 @@ pub enum Command {
     /// Push an image (OCI layout, OCI archive or docker-save archive) to an ECR repository.
     Push(PushArgs),
     /// Create or update a stack through a change set (optionally pushing the image first).
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Show a stack's status, its last failure reason and its outputs.
     Status(StatusArgs),
     /// Delete a stack.
     Destroy(DestroyArgs),
+    /// Run the local ALB login emulator in front of an app (development only, loopback only).
+    LocalAuth(LocalAuthArgs),
 }
 
 /// Where the image comes from and where it goes.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod deploy;
 pub mod destroy;
 pub mod error;
+pub mod local_auth;
 pub mod output;
 pub mod push;
 pub mod status;
@@ -23,16 +24,22 @@ use crate::error::Failure;
 /// outcome into the documented exit code (0 ok, 1 failed, 2 bad usage or input).
 pub fn main_entry() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return Failure::internal(format!("cannot start the async runtime: {e}")).report(),
+        Err(e) => {
+            return Failure::internal(format!("cannot start the async runtime: {e}")).report();
+        }
     };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Push(args) => push::run(args).await,
-            Command::Deploy(args) => deploy::run(args).await,
+            Command::Deploy(args) => deploy::run(*args).await,
             Command::Status(args) => status::run(args).await,
             Command::Destroy(args) => destroy::run(args).await,
+            Command::LocalAuth(args) => local_auth::run(args).await,
         }
     });
     match result {

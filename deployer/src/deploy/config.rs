@@ -219,7 +219,7 @@ mod tests {
         let mut argv = vec!["deployer", "deploy"];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::Deploy(a) => a,
+            crate::cli::Command::Deploy(a) => *a,
             _ => unreachable!("parsed a deploy command"),
         }
     }
