@@ -88,9 +88,7 @@ def test_https_listener_serves_tls13_and_never_forwards_by_default(aws: Any, sta
     assert default["FixedResponseConfig"]["StatusCode"] == "404"
 
 
-def test_listener_rule_logs_in_with_cognito_then_forwards_for_the_domain_only(
-    aws: Any, stack: dict[str, Any]
-) -> None:
+def test_listener_rule_logs_in_with_cognito_then_forwards_for_the_domain_only(aws: Any, stack: dict[str, Any]) -> None:
     rules = aws("elbv2").describe_rules(ListenerArn=stack["ids"]["HttpsListener"])["Rules"]
     [rule] = [r for r in rules if not r["IsDefault"]]
     [condition] = rule["Conditions"]
@@ -120,7 +118,9 @@ def test_load_balancer_is_public_and_drops_invalid_headers(aws: Any, stack: dict
     public = {stack["ids"]["PublicSubnetA"], stack["ids"]["PublicSubnetB"]}
     assert {zone["SubnetId"] for zone in balancer["AvailabilityZones"]} == public
     assert balancer["SecurityGroups"] == [stack["ids"]["LoadBalancerSecurityGroup"]]
-    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
 
 
@@ -133,7 +133,9 @@ def test_target_group_checks_healthz_on_ip_targets_and_drains_fast(aws: Any, sta
     assert group["Port"] == PORT
     assert group["HealthCheckPath"] == "/healthz"
     assert group["VpcId"] == stack["ids"]["Vpc"]
-    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+    }
     assert attributes["deregistration_delay.timeout_seconds"] == "10"
 
 
@@ -153,9 +155,7 @@ def _rules(permissions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_security_groups_let_only_the_load_balancer_reach_the_app(aws: Any, stack: dict[str, Any]) -> None:
     ids = stack["ids"]
     alb_sg, app_sg = ids["LoadBalancerSecurityGroup"], ids["ServiceSecurityGroup"]
-    groups = {
-        g["GroupId"]: g for g in aws("ec2").describe_security_groups(GroupIds=[alb_sg, app_sg])["SecurityGroups"]
-    }
+    groups = {g["GroupId"]: g for g in aws("ec2").describe_security_groups(GroupIds=[alb_sg, app_sg])["SecurityGroups"]}
     alb, app = groups[alb_sg], groups[app_sg]
 
     alb_in = _rules(alb["IpPermissions"])

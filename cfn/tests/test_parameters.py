@@ -5,16 +5,15 @@ checks constraints the way CloudFormation does, and by the constraint checker di
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import ROOT, deploy, load_template, template_text
 
-import sys
-
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
-from cfn_support.engine import constraint_violation  # noqa: E402
+from cfn_support.engine import constraint_violation  # noqa: E402  (needs the path above)
 
 DIGEST = "0123456789abcdef" * 4
 APP_PARAMETERS = load_template("app.yaml")["Parameters"]
@@ -98,7 +97,9 @@ def test_good_values_are_accepted(name: str, value: str) -> None:
 )
 def test_bad_values_are_refused_with_the_constraint_description(name: str, value: str) -> None:
     problem = constraint_violation(name, APP_PARAMETERS[name], value)
-    assert problem == f"Parameter '{name}' failed to satisfy constraint: {APP_PARAMETERS[name]['ConstraintDescription']}"
+    assert (
+        problem == f"Parameter '{name}' failed to satisfy constraint: {APP_PARAMETERS[name]['ConstraintDescription']}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The CloudFormation templates: cfn-lint with no errors and no warnings, then checkov with
-# no failed check (skips need a written reason in the resource's Metadata).
+# no failed check (skips need a written reason in the resource's Metadata). Then ruff on
+# the Python around them (the moto launcher and the template tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for tool in cfn-lint checkov; do
+for tool in cfn-lint checkov ruff; do
   if [ ! -x ".venv/bin/$tool" ]; then
     echo "error: .venv/bin/$tool is missing; run scripts/deps.sh" >&2
     exit 1
@@ -17,3 +18,7 @@ echo "cfn-lint: cfn/*.yaml clean"
 # --skip-download: checkov otherwise asks the Prisma Cloud API for guidelines (no network
 # here, and none needed to run the built-in checks).
 .venv/bin/checkov -d cfn/ --framework cloudformation --compact --quiet --skip-download
+
+ruff_rules=(--line-length 120 --select E,F,W,I,B,UP,SIM)
+.venv/bin/ruff check "${ruff_rules[@]}" tools/moto cfn/tests
+.venv/bin/ruff format --check --line-length 120 tools/moto cfn/tests

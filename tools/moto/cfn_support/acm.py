@@ -1,0 +1,49 @@
+"""ACM certificates with DNS validation, which moto's engine does not know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.acm.models import acm_backends
+from moto.core.common_models import CloudFormationModel
+from moto.route53.models import route53_backends
+
+from .base import Resource, tags
+
+
+class AcmCertificate(Resource, CloudFormationModel):
+    """AWS::CertificateManager::Certificate through `request_certificate` (Ref = ARN).
+
+    Like CloudFormation, writes the DNS validation record into each
+    `DomainValidationOptions[].HostedZoneId` and waits for validation (here: the
+    certificate is issued as soon as its records exist).
+    """
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> AcmCertificate:
+        properties = cloudformation_json["Properties"]
+        backend = acm_backends[account_id][region_name]
+        arn = backend.request_certificate(
+            properties["DomainName"], None, properties.get("SubjectAlternativeNames") or [], tags(properties)
+        )
+        certificate = backend.describe_certificate(arn)
+        if properties.get("ValidationMethod") == "DNS":
+            zones = {o["DomainName"]: o["HostedZoneId"] for o in properties.get("DomainValidationOptions") or []}
+            for option in certificate.describe()["Certificate"]["DomainValidationOptions"]:
+                zone_id = zones.get(option["DomainName"])
+                if zone_id:
+                    record = option["ResourceRecord"]
+                    route53_backends[account_id]["global"].get_hosted_zone(zone_id).upsert_rrset(
+                        {"Name": record["Name"], "Type": "CNAME", "TTL": 300, "ResourceRecords": [record["Value"]]}
+                    )
+            certificate.status = "ISSUED"
+        return cls(arn, {}, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        acm_backends[account_id][region_name].delete_certificate(self.physical_id)

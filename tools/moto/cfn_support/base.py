@@ -1,0 +1,119 @@
+"""What every resource type in this package shares.
+
+moto's CloudFormation engine finds resource types through the direct subclasses of
+`CloudFormationModel`: `cloudformation_type()` names the type, the classmethods
+`create_from_cloudformation_json` / `update_from_cloudformation_json` and the method
+`delete` do the work, `physical_resource_id` is the `Ref` value and `get_cfn_attribute`
+answers `Fn::GetAtt`. Each resource class lists `Resource` (or `Completed`) first and
+`CloudFormationModel` second among its bases; these two are not CloudFormationModels
+themselves, which would register them as types.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, suppress
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+
+class Resource:
+    """What the engine keeps for one created resource: its Ref value and its GetAtt values."""
+
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, attributes: dict[str, Any], account_id: str, region: str):
+        self.physical_id = physical_id
+        self.attributes = attributes
+        self.account_id = account_id
+        self.region = region
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.attributes[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+
+class Completed(Resource):
+    """A resource moto's own model creates, completed with what that model leaves out.
+
+    `MOTO_MODEL` creates it; GetAtt values not in `attributes` come from moto's object.
+    """
+
+    MOTO_MODEL: Any = None
+
+    @classmethod
+    def _create_with_moto(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        inner = cls.MOTO_MODEL.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name
+        )
+        created = cls(inner.physical_resource_id, {}, account_id, region_name)
+        created.inner = inner
+        created.cloudformation_json = cloudformation_json
+        return created
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.attributes:
+            return self.attributes[attribute_name]
+        return self.inner.get_cfn_attribute(attribute_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        # What moto's engine does for its own object.
+        try:
+            self.inner.delete(account_id, region_name)
+        except (TypeError, AttributeError):
+            self.MOTO_MODEL.delete_from_cloudformation_json(
+                self.physical_id, self.cloudformation_json, account_id, region_name
+            )
+
+
+def already_gone_is_deleted(*not_found: type[Exception]) -> AbstractContextManager[None]:
+    """Treats "not found" while deleting as deleted.
+
+    CloudFormation deletes dependents first (the client before its user pool, the egress
+    rule before its group); moto's engine deletes in no particular order and retries what
+    fails, so a resource may find its parent, and itself with it, gone already.
+    """
+    return suppress(*not_found)
+
+
+def tags(properties: dict[str, Any]) -> list[dict[str, str]]:
+    """A resource's Tags property ([{Key, Value}]), empty when absent."""
+    return list(properties.get("Tags") or [])
+
+
+def key_values(items: list[dict[str, str]] | None) -> dict[str, str]:
+    """[{Key, Value}] attribute lists (load balancer, target group) as a dict of strings."""
+    return {item["Key"]: str(item["Value"]) for item in items or []}
+
+
+def camel(value: Any) -> Any:
+    """CloudFormation's PascalCase ECS properties in the API's camelCase, recursively.
+
+    Only keys are renamed; values (environment variable names, log options) stay as they are.
+    """
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    renamed: dict[str, Any] = {}
+    for key, inner in value.items():
+        api_key = key[:1].lower() + key[1:]
+        # Values of these maps are free-form: keep their keys verbatim.
+        renamed[api_key] = inner if api_key in ("options", "dockerLabels") else camel(inner)
+    return renamed

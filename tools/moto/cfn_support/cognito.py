@@ -1,0 +1,144 @@
+"""Cognito user pool, app client and hosted UI domain, which moto's engine does not know
+(it skips them and every Ref to them becomes nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cognitoidp.exceptions import ResourceNotFoundError
+from moto.cognitoidp.models import cognitoidp_backends
+from moto.core.common_models import CloudFormationModel
+
+from .base import Resource, already_gone_is_deleted
+
+
+class CognitoUserPool(Resource, CloudFormationModel):
+    """AWS::Cognito::UserPool through `create_user_pool` (Ref = pool id)."""
+
+    ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+    # Properties CloudFormation has but the CreateUserPool API names differently or lacks.
+    _NOT_API = ("UserPoolName", "EnabledMfas", "UserPoolTags")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPool"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "UserPoolName"
+
+    @classmethod
+    def _api_config(cls, properties: dict[str, Any]) -> dict[str, Any]:
+        config = {k: v for k, v in properties.items() if k not in cls._NOT_API}
+        if properties.get("UserPoolTags"):
+            config["UserPoolTags"] = properties["UserPoolTags"]
+        return config
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> CognitoUserPool:
+        properties = cloudformation_json["Properties"]
+        backend = cognitoidp_backends[account_id][region_name]
+        pool = backend.create_user_pool(resource_name, cls._api_config(properties))
+        cls._apply_mfa(backend, pool.id, properties)
+        provider = f"cognito-idp.{region_name}.amazonaws.com/{pool.id}"
+        attributes = {
+            "Arn": pool.arn,
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+            "UserPoolId": pool.id,
+        }
+        return cls(pool.id, attributes, account_id, region_name)
+
+    @staticmethod
+    def _apply_mfa(backend: Any, pool_id: str, properties: dict[str, Any]) -> None:
+        # CreateUserPool takes MfaConfiguration, but which factors are on is a second call.
+        if "SOFTWARE_TOKEN_MFA" in (properties.get("EnabledMfas") or []):
+            backend.set_user_pool_mfa_config(
+                pool_id, None, {"Enabled": True}, properties.get("MfaConfiguration", "OFF")
+            )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> CognitoUserPool:
+        properties = cloudformation_json["Properties"]
+        backend = cognitoidp_backends[account_id][region_name]
+        backend.update_user_pool(original_resource.physical_id, cls._api_config(properties))
+        cls._apply_mfa(backend, original_resource.physical_id, properties)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cognitoidp_backends[account_id][region_name].delete_user_pool(self.physical_id)
+
+
+class CognitoUserPoolClient(Resource, CloudFormationModel):
+    """AWS::Cognito::UserPoolClient through `create_user_pool_client` (Ref = client id)."""
+
+    ATTRIBUTES = ("ClientId", "ClientSecret", "Name")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolClient"
+
+    @staticmethod
+    def _api_config(properties: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in properties.items() if k not in ("UserPoolId", "GenerateSecret")}
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> CognitoUserPoolClient:
+        properties = cloudformation_json["Properties"]
+        backend = cognitoidp_backends[account_id][region_name]
+        client = backend.create_user_pool_client(
+            properties["UserPoolId"], bool(properties.get("GenerateSecret", False)), cls._api_config(properties)
+        )
+        created = cls(client.id, {}, account_id, region_name)
+        created.pool_id = properties["UserPoolId"]
+        created.attributes = {
+            "ClientId": client.id,
+            "ClientSecret": client.secret,
+            "Name": properties.get("ClientName"),
+        }
+        return created
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> CognitoUserPoolClient:
+        properties = cloudformation_json["Properties"]
+        cognitoidp_backends[account_id][region_name].update_user_pool_client(
+            original_resource.pool_id, original_resource.physical_id, cls._api_config(properties)
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with already_gone_is_deleted(ResourceNotFoundError):  # with its pool
+            cognitoidp_backends[account_id][region_name].delete_user_pool_client(self.pool_id, self.physical_id)
+
+
+class CognitoUserPoolDomain(Resource, CloudFormationModel):
+    """AWS::Cognito::UserPoolDomain through `create_user_pool_domain` (Ref = the prefix)."""
+
+    ATTRIBUTES = ("CloudFrontDistribution",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolDomain"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> CognitoUserPoolDomain:
+        properties = cloudformation_json["Properties"]
+        domain = cognitoidp_backends[account_id][region_name].create_user_pool_domain(
+            properties["UserPoolId"], properties["Domain"], properties.get("CustomDomainConfig")
+        )
+        distribution = domain.to_json(extended=True)["CloudFrontDistribution"]
+        return cls(properties["Domain"], {"CloudFrontDistribution": distribution}, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with already_gone_is_deleted(ResourceNotFoundError):
+            cognitoidp_backends[account_id][region_name].delete_user_pool_domain(self.physical_id)

@@ -1,0 +1,124 @@
+"""ECS task definition and service with every property our template sets; moto's own
+models drop CPU, network mode, roles, network configuration and load balancers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.ecs.models import ecs_backends
+
+from .base import Resource, camel, tags
+
+
+class TaskDefinition(Resource, CloudFormationModel):
+    """AWS::ECS::TaskDefinition through `register_task_definition` with every property (Ref = ARN).
+
+    moto's own model drops CPU, network mode, roles and compatibilities. An update registers
+    a new revision, as CloudFormation replaces task definitions.
+    """
+
+    ATTRIBUTES = ("TaskDefinitionArn",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::TaskDefinition"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> TaskDefinition:
+        p = cloudformation_json["Properties"]
+        definition = ecs_backends[account_id][region_name].register_task_definition(
+            family=p.get("Family", resource_name),
+            container_definitions=camel(p.get("ContainerDefinitions") or []),
+            volumes=camel(p.get("Volumes")),
+            network_mode=p.get("NetworkMode"),
+            tags=camel(tags(p)),
+            requires_compatibilities=p.get("RequiresCompatibilities"),
+            cpu=None if p.get("Cpu") is None else str(p["Cpu"]),
+            memory=None if p.get("Memory") is None else str(p["Memory"]),
+            task_role_arn=p.get("TaskRoleArn"),
+            execution_role_arn=p.get("ExecutionRoleArn"),
+            runtime_platform=camel(p.get("RuntimePlatform")),
+        )
+        return cls(definition.arn, {"TaskDefinitionArn": definition.arn}, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> TaskDefinition:
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        original_resource.delete(account_id, region_name)
+        return replacement
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ecs_backends[account_id][region_name].deregister_task_definition(self.physical_id)
+
+
+class Service(Resource, CloudFormationModel):
+    """AWS::ECS::Service through `create_service` with network, load balancer and deployment settings.
+
+    Ref = service ARN; GetAtt Name and ServiceArn. moto's own model drops the network
+    configuration and load balancers, and its CreateService knows no deployment
+    configuration, so that is set on the service as the API would return it.
+    """
+
+    ATTRIBUTES = ("Name", "ServiceArn")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::Service"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ServiceName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Service:
+        p = cloudformation_json["Properties"]
+        service = ecs_backends[account_id][region_name].create_service(
+            p["Cluster"],
+            p.get("ServiceName", resource_name),
+            int(p.get("DesiredCount", 1)),
+            task_definition_str=p["TaskDefinition"],
+            load_balancers=camel(p.get("LoadBalancers")),
+            tags=camel(tags(p)),
+            launch_type=p.get("LaunchType"),
+            platform_version=p.get("PlatformVersion"),
+            propagate_tags=p.get("PropagateTags", "NONE"),
+            network_configuration=camel(p.get("NetworkConfiguration")),
+        )
+        cls._set_deployment_settings(service, p)
+        created = cls(service.arn, {"Name": service.name, "ServiceArn": service.arn}, account_id, region_name)
+        created.cluster = p["Cluster"]
+        return created
+
+    @staticmethod
+    def _set_deployment_settings(service: Any, p: dict[str, Any]) -> None:
+        service.deployment_configuration = camel(p.get("DeploymentConfiguration"))
+        service.health_check_grace_period_seconds = p.get("HealthCheckGracePeriodSeconds")
+        service.enable_ecs_managed_tags = bool(p.get("EnableECSManagedTags", False))
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Service:
+        p = cloudformation_json["Properties"]
+        service = ecs_backends[account_id][region_name].update_service(
+            {
+                "cluster": original_resource.cluster,
+                "service": original_resource.attributes["Name"],
+                "task_definition": p["TaskDefinition"],
+                "desired_count": int(p["DesiredCount"]) if "DesiredCount" in p else None,
+            }
+        )
+        cls._set_deployment_settings(service, p)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ecs_backends[account_id][region_name].delete_service(self.cluster, self.attributes["Name"], force=True)

@@ -1,0 +1,143 @@
+"""Load balancer and target group with the attributes moto's own models drop
+(LoadBalancerAttributes, TargetGroupAttributes, dualstack) and the GetAtt values they lack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.common_models import CloudFormationModel
+from moto.elbv2.models import elbv2_backends
+
+from .base import Resource, key_values, tags
+
+# What moto's ELBv2 answers for CanonicalHostedZoneId; alias records must point at it.
+ELB_HOSTED_ZONE_ID = "Z2P70J7EXAMPLE"
+
+
+class LoadBalancer(Resource, CloudFormationModel):
+    """AWS::ElasticLoadBalancingV2::LoadBalancer with LoadBalancerAttributes (Ref = ARN)."""
+
+    ATTRIBUTES = (
+        "CanonicalHostedZoneID",
+        "DNSName",
+        "LoadBalancerArn",
+        "LoadBalancerFullName",
+        "LoadBalancerName",
+        "SecurityGroups",
+    )
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::LoadBalancer"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> LoadBalancer:
+        properties = cloudformation_json["Properties"]
+        elbv2 = elbv2_backends[account_id][region_name]
+        balancer = elbv2.create_load_balancer(
+            resource_name,
+            properties.get("SecurityGroups") or [],
+            properties.get("Subnets") or [],
+            subnet_mappings=properties.get("SubnetMappings"),
+            scheme=properties.get("Scheme", "internet-facing"),
+            loadbalancer_type=properties.get("Type", "application"),
+            ip_address_type=properties.get("IpAddressType", "ipv4"),
+            tags=tags(properties),
+        )
+        elbv2.modify_load_balancer_attributes(balancer.arn, key_values(properties.get("LoadBalancerAttributes")))
+        attributes = {
+            "CanonicalHostedZoneID": ELB_HOSTED_ZONE_ID,
+            "DNSName": balancer.dns_name,
+            "LoadBalancerArn": balancer.arn,
+            # app/<name>/<id>, the form CloudWatch metrics and ResourceLabel use.
+            "LoadBalancerFullName": balancer.arn.split(":loadbalancer/", 1)[1],
+            "LoadBalancerName": balancer.name,
+            "SecurityGroups": balancer.security_groups,
+        }
+        return cls(balancer.arn, attributes, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> LoadBalancer:
+        properties = cloudformation_json["Properties"]
+        elbv2_backends[account_id][region_name].modify_load_balancer_attributes(
+            original_resource.physical_id, key_values(properties.get("LoadBalancerAttributes"))
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        elbv2_backends[account_id][region_name].delete_load_balancer(self.physical_id)
+
+
+class TargetGroup(Resource, CloudFormationModel):
+    """AWS::ElasticLoadBalancingV2::TargetGroup with TargetGroupAttributes (Ref = ARN)."""
+
+    ATTRIBUTES = ("LoadBalancerArns", "TargetGroupArn", "TargetGroupFullName", "TargetGroupName")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::TargetGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> TargetGroup:
+        properties = cloudformation_json["Properties"]
+        elbv2 = elbv2_backends[account_id][region_name]
+        group = elbv2.create_target_group(
+            name=resource_name,
+            vpc_id=properties.get("VpcId"),
+            protocol=properties.get("Protocol"),
+            port=properties.get("Port"),
+            healthcheck_protocol=properties.get("HealthCheckProtocol"),
+            healthcheck_port=properties.get("HealthCheckPort"),
+            healthcheck_path=properties.get("HealthCheckPath"),
+            healthcheck_interval_seconds=properties.get("HealthCheckIntervalSeconds"),
+            healthcheck_timeout_seconds=properties.get("HealthCheckTimeoutSeconds"),
+            healthy_threshold_count=properties.get("HealthyThresholdCount"),
+            unhealthy_threshold_count=properties.get("UnhealthyThresholdCount"),
+            matcher=properties.get("Matcher"),
+            target_type=properties.get("TargetType"),
+            tags=tags(properties),
+        )
+        elbv2.modify_target_group_attributes(group.arn, key_values(properties.get("TargetGroupAttributes")))
+        created = cls(group.arn, {}, account_id, region_name)
+        created.group = group
+        return created
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        # LoadBalancerArns changes once a listener rule uses the group: read it live.
+        values = {
+            "LoadBalancerArns": self.group.load_balancer_arns,
+            "TargetGroupArn": self.group.arn,
+            "TargetGroupFullName": self.group.arn.split(":", 5)[5],
+            "TargetGroupName": self.group.name,
+        }
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> TargetGroup:
+        properties = cloudformation_json["Properties"]
+        elbv2_backends[account_id][region_name].modify_target_group_attributes(
+            original_resource.physical_id, key_values(properties.get("TargetGroupAttributes"))
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        elbv2_backends[account_id][region_name].delete_target_group(self.physical_id)
