@@ -1,0 +1,9 @@
+//! The sample app behind the ALB: verifies the ALB identity token (`x-amzn-oidc-data`)
+//! and shows who is signed in. `main.rs` only wires these modules together.
+
+pub mod auth;
+pub mod configuration;
+pub mod healthcheck;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

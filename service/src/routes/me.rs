@@ -1,0 +1,10 @@
+//! `GET /api/me`: the signed-in user as JSON.
+
+use axum::Json;
+
+use crate::auth::Identity;
+
+/// `sub`, `username`, `email` (when present), `exp` and all `claims`.
+pub async fn me(identity: Identity) -> Json<Identity> {
+    Json(identity)
+}

@@ -1,0 +1,126 @@
+//! Building the app: state, router, listener; serving with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::auth::Verifier;
+use crate::configuration::Settings;
+use crate::{routes, telemetry};
+
+/// Where `/logout` sends the browser.
+#[derive(Clone)]
+pub struct LogoutUrl(pub Arc<str>);
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Verifies tokens; holds the key cache.
+    pub verifier: Arc<Verifier>,
+    /// `LOGOUT_URL`.
+    pub logout_url: LogoutUrl,
+}
+
+impl FromRef<AppState> for Arc<Verifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for LogoutUrl {
+    fn from_ref(state: &AppState) -> Self {
+        state.logout_url.clone()
+    }
+}
+
+/// The router with every route and the request log, for `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(routes::page))
+        .route("/api/me", get(routes::me))
+        .route("/logout", get(routes::logout))
+        .route("/healthz", get(routes::health))
+        .layer(axum::middleware::from_fn(telemetry::log_request))
+        .with_state(state)
+}
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `settings.host:settings.port` (port 0 picks a free one) and builds the app.
+    pub async fn build(settings: Settings) -> std::io::Result<Self> {
+        let address = SocketAddr::new(settings.host, settings.port);
+        let listener = TcpListener::bind(address).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {address}: {e} (is PORT in use?)"),
+            )
+        })?;
+        let state = AppState {
+            verifier: Arc::new(Verifier::new(settings.auth)),
+            logout_url: LogoutUrl(settings.logout_url.into()),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets in-flight requests
+    /// finish (ECS sends SIGTERM; the target group drains for 10 s meanwhile).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(port = self.port(), "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop)
+            .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining");
+}

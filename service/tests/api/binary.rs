@@ -1,0 +1,113 @@
+//! The compiled binary: refuses to start without ALB_ARN, `--healthcheck`, and graceful
+//! shutdown on SIGTERM finishing an in-flight request.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{ALB_ARN, KeyServer, closed_port, new_kid, now};
+
+const BIN: &str = env!("CARGO_BIN_EXE_service");
+
+#[test]
+fn refuses_to_start_without_alb_arn() {
+    let output = Command::new(BIN)
+        .env_clear()
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ALB_ARN is not set"), "{stderr}");
+}
+
+#[tokio::test]
+async fn healthcheck_flag_reports_a_dead_port() {
+    let port = closed_port().await;
+    let status = Command::new(BIN)
+        .arg("--healthcheck")
+        .env("PORT", port.to_string())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_and_healthcheck_passes_while_up() {
+    let keys = KeyServer::start().await;
+    let signing = alb_token::SigningKey::generate();
+    let kid = new_kid();
+    keys.add_key(&kid, signing.public_key_pem());
+    keys.set_delay(Duration::from_millis(700));
+    let port = closed_port().await;
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("ALB_ARN", ALB_ARN)
+        .env("ALB_PUBLIC_KEYS_URL", &keys.base_url)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let started = Instant::now();
+    loop {
+        let ok = Command::new(BIN)
+            .arg("--healthcheck")
+            .env("PORT", port.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if ok {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "service did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let header = alb_token::AlbHeader {
+        alg: "ES256".into(),
+        kid,
+        signer: ALB_ARN.into(),
+        iss: "https://issuer.example".into(),
+        client: "c".into(),
+        exp: now() + 60,
+        typ: None,
+    };
+    let claims =
+        serde_json::json!({"sub": "s1", "exp": now() + 60, "iss": "https://issuer.example"});
+    let token = alb_token::sign(&header, &claims, &signing);
+    // The key fetch takes 700 ms, so this request is in flight when SIGTERM arrives.
+    let in_flight = tokio::spawn(async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let request = axum::http::Request::get(format!("http://127.0.0.1:{port}/api/me"))
+            .header("x-amzn-oidc-data", token)
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        client.request(request).await.map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    assert_eq!(
+        in_flight
+            .await
+            .unwrap()
+            .expect("in-flight request completed"),
+        200
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "clean exit after draining: {exit:?}");
+}
