@@ -1,0 +1,125 @@
+//! Opening image references: the accepted forms, and errors that name the bad input.
+
+use oci_push::ImageSource;
+use oci_push::layout::{ImageConfig, write_image};
+use oci_push::test_support::sample_layers;
+
+fn open_err(reference: &str) -> String {
+    ImageSource::open(reference).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_transports_and_missing_paths_list_the_accepted_forms() {
+    for bad in [
+        "docker://nginx",
+        "oci",
+        "oci:",
+        "registry:foo",
+        "/tmp/image",
+    ] {
+        let message = open_err(bad);
+        assert!(message.contains(&format!("`{bad}`")), "{message}");
+        assert!(
+            message.contains("oci:DIR[:TAG]")
+                && message.contains("oci-archive:FILE")
+                && message.contains("docker-archive:FILE"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn missing_files_are_named() {
+    let message = open_err("oci:/nonexistent/layout");
+    assert!(
+        message.contains("/nonexistent/layout") && message.contains("does not exist"),
+        "{message}"
+    );
+    let message = open_err("oci-archive:/nonexistent/image.tar");
+    assert!(message.contains("/nonexistent/image.tar"), "{message}");
+    let message = open_err("docker-archive:/nonexistent/save.tar");
+    assert!(message.contains("/nonexistent/save.tar"), "{message}");
+}
+
+#[test]
+fn tags_pick_the_image_and_unknown_tags_list_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write_image(
+        dir.path(),
+        &sample_layers(1, 100),
+        &ImageConfig::default(),
+        Some("v1"),
+    )
+    .unwrap();
+    assert!(ImageSource::open(&format!("oci:{}:v1", dir.path().display())).is_ok());
+    assert!(
+        ImageSource::open(&format!("oci:{}", dir.path().display())).is_ok(),
+        "the only image needs no tag"
+    );
+    let message = open_err(&format!("oci:{}:v2", dir.path().display()));
+    assert!(
+        message.contains("no image tagged `v2`") && message.contains("v1"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_corrupt_manifest_is_caught_when_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_image(
+        dir.path(),
+        &sample_layers(1, 100),
+        &ImageConfig::default(),
+        None,
+    )
+    .unwrap();
+    let path = dir
+        .path()
+        .join("blobs/sha256")
+        .join(written.manifest_digest.hex());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] = b' ';
+    std::fs::write(&path, bytes).unwrap();
+    let err = ImageSource::open(&format!("oci:{}", dir.path().display())).unwrap_err();
+    assert!(err.is_input());
+    let message = err.to_string();
+    assert!(
+        message.contains("corrupt") && message.contains(written.manifest_digest.as_str()),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_missing_layer_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_image(
+        dir.path(),
+        &sample_layers(1, 100),
+        &ImageConfig::default(),
+        None,
+    )
+    .unwrap();
+    std::fs::remove_file(
+        dir.path()
+            .join("blobs/sha256")
+            .join(written.layer_digests[0].hex()),
+    )
+    .unwrap();
+    let message = open_err(&format!("oci:{}", dir.path().display()));
+    assert!(
+        message.contains("missing blob") && message.contains(written.layer_digests[0].as_str()),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_gzipped_archive_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image.tar.gz");
+    std::fs::write(&path, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let message = open_err(&format!("oci-archive:{}", path.display()));
+    assert!(
+        message.contains("gzip") && message.contains("gunzip"),
+        "{message}"
+    );
+}
