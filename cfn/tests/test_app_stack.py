@@ -165,7 +165,11 @@ def test_security_groups_let_only_the_load_balancer_reach_the_app(aws: Any, stac
 
     assert {(r[1], r[3]) for r in alb_in} == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0"), (80, "::/0"), (443, "::/0")}
     # To the tasks on the app port, and to Cognito's token endpoint (else logins fail with 500).
-    assert {r[:4] for r in alb_out} == {("tcp", PORT, PORT, app_sg), ("tcp", 443, 443, "0.0.0.0/0")}
+    assert {r[:4] for r in alb_out} == {
+        ("tcp", PORT, PORT, app_sg),
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 443, 443, "::/0"),
+    }
     assert [r[:4] for r in app_in] == [("tcp", PORT, PORT, alb_sg)]
     assert all(r[0] != "-1" for r in alb_out + app_out), "no allow-all egress may remain"
     for rule in alb_in + alb_out + app_in + app_out:

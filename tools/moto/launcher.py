@@ -54,8 +54,9 @@ def main(argv: list[str]) -> int:
     app = DomainDispatcherApplication(create_backend_app)
     try:
         server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
-    except OSError as error:
-        print(f"error: cannot listen on {HOST}:{args.port}: {error}; pick another --port or 0", file=sys.stderr)
+    except (OSError, SystemExit) as error:  # werkzeug exits after explaining a busy port
+        reason = error if isinstance(error, OSError) else "the port is taken"
+        print(f"error: cannot listen on {HOST}:{args.port}: {reason}; pick another --port, or 0", file=sys.stderr)
         return 1
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()

@@ -50,7 +50,8 @@ class Resource:
 
 
 class Completed(Resource):
-    """A resource moto's own model creates, completed with what that model leaves out.
+    """A resource moto's own model creates, completed with what that model leaves out
+    (often only `delete`: moto's engine silently keeps resources whose model cannot delete).
 
     `MOTO_MODEL` creates it; GetAtt values not in `attributes` come from moto's object.
     """
@@ -66,6 +67,12 @@ class Completed(Resource):
         created.inner = inner
         created.cloudformation_json = cloudformation_json
         return created
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        return cls._create_with_moto(resource_name, cloudformation_json, account_id, region_name)
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name in self.attributes:

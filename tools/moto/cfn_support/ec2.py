@@ -6,10 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.ec2.exceptions import InvalidPermissionNotFoundError, InvalidSecurityGroupNotFoundError
+from moto.ec2.exceptions import (
+    InvalidPermissionNotFoundError,
+    InvalidRouteTableIdError,
+    InvalidSecurityGroupNotFoundError,
+)
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_ip_addresses import ElasticAddress as MotoElasticAddress
+from moto.ec2.models.internet_gateways import InternetGateway as MotoInternetGateway
+from moto.ec2.models.nat_gateways import NatGateway as MotoNatGateway
+from moto.ec2.models.route_tables import RouteTable as MotoRouteTable
 from moto.ec2.models.subnets import Subnet as MotoSubnet
 from moto.ec2.models.vpcs import VPC as MotoVpc
+from moto.ec2.models.vpn_gateway import VPCGatewayAttachment as MotoGatewayAttachment
 
 from .base import Completed, Resource, already_gone_is_deleted, tags
 
@@ -24,12 +33,6 @@ class Vpc(Completed, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::EC2::VPC"
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Vpc:
-        return cls._create_with_moto(resource_name, cloudformation_json, account_id, region_name)
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "Ipv6CidrBlocks":
@@ -122,7 +125,96 @@ class Route(Resource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         table, cidr, ipv6_cidr = self.route
-        ec2_backends[account_id][region_name].delete_route(table, cidr, destination_ipv6_cidr_block=ipv6_cidr)
+        with already_gone_is_deleted(InvalidRouteTableIdError):  # with its table
+            ec2_backends[account_id][region_name].delete_route(table, cidr, destination_ipv6_cidr_block=ipv6_cidr)
+
+
+class InternetGateway(Completed, CloudFormationModel):
+    """AWS::EC2::InternetGateway by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoInternetGateway
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::InternetGateway"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_internet_gateway(self.physical_id)
+
+
+class GatewayAttachment(Completed, CloudFormationModel):
+    """AWS::EC2::VPCGatewayAttachment by moto's model, plus delete (detaching the gateway)."""
+
+    MOTO_MODEL = MotoGatewayAttachment
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::VPCGatewayAttachment"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        p = self.cloudformation_json["Properties"]
+        if p.get("InternetGatewayId"):
+            ec2_backends[account_id][region_name].detach_internet_gateway(p["InternetGatewayId"], p["VpcId"])
+
+
+class ElasticIp(Completed, CloudFormationModel):
+    """AWS::EC2::EIP by moto's model, plus delete (releasing the address)."""
+
+    MOTO_MODEL = MotoElasticAddress
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::EIP"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].release_address(address=self.physical_id)
+
+
+class NatGateway(Completed, CloudFormationModel):
+    """AWS::EC2::NatGateway by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoNatGateway
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::NatGateway"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_nat_gateway(self.physical_id)
+
+
+class RouteTable(Completed, CloudFormationModel):
+    """AWS::EC2::RouteTable by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoRouteTable
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::RouteTable"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_route_table(self.physical_id)
+
+
+class SubnetRouteTableAssociation(Resource, CloudFormationModel):
+    """AWS::EC2::SubnetRouteTableAssociation through `associate_route_table` (Ref = association id)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::SubnetRouteTableAssociation"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> SubnetRouteTableAssociation:
+        p = cloudformation_json["Properties"]
+        association_id = ec2_backends[account_id][region_name].associate_route_table(
+            p["RouteTableId"], subnet_id=p["SubnetId"]
+        )
+        return cls(association_id, {"Id": association_id}, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].disassociate_route_table(self.physical_id)
 
 
 def _rule_targets(rule: dict[str, Any], peer_key: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
+from moto.ecs.models import Cluster as MotoCluster
 from moto.ecs.models import ecs_backends
 
-from .base import Resource, camel, tags
+from .base import Completed, Resource, camel, tags
 
 
 class TaskDefinition(Resource, CloudFormationModel):
@@ -122,3 +123,20 @@ class Service(Resource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         ecs_backends[account_id][region_name].delete_service(self.cluster, self.attributes["Name"], force=True)
+
+
+class Cluster(Completed, CloudFormationModel):
+    """AWS::ECS::Cluster by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoCluster
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::Cluster"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ClusterName"
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ecs_backends[account_id][region_name].delete_cluster(self.physical_id)

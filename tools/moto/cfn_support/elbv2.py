@@ -7,9 +7,12 @@ from typing import Any
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
+from moto.elbv2.exceptions import ListenerNotFoundError, RuleNotFoundError
+from moto.elbv2.models import FakeListener as MotoListener
+from moto.elbv2.models import FakeListenerRule as MotoListenerRule
 from moto.elbv2.models import elbv2_backends
 
-from .base import Resource, key_values, tags
+from .base import Completed, Resource, already_gone_is_deleted, key_values, tags
 
 # What moto's ELBv2 answers for CanonicalHostedZoneId; alias records must point at it.
 ELB_HOSTED_ZONE_ID = "Z2P70J7EXAMPLE"
@@ -141,3 +144,49 @@ class TargetGroup(Resource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         elbv2_backends[account_id][region_name].delete_target_group(self.physical_id)
+
+
+class Listener(Completed, CloudFormationModel):
+    """AWS::ElasticLoadBalancingV2::Listener by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoListener
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::Listener"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Listener:
+        original_resource.inner = MotoListener.update_from_cloudformation_json(
+            original_resource.inner, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with already_gone_is_deleted(ListenerNotFoundError):  # with its load balancer
+            elbv2_backends[account_id][region_name].delete_listener(self.physical_id)
+
+
+class ListenerRule(Completed, CloudFormationModel):
+    """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete."""
+
+    MOTO_MODEL = MotoListenerRule
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> ListenerRule:
+        original_resource.inner = MotoListenerRule.update_from_cloudformation_json(
+            original_resource.inner, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with already_gone_is_deleted(ListenerNotFoundError, RuleNotFoundError):
+            elbv2_backends[account_id][region_name].delete_rule(self.physical_id)

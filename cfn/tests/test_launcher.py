@@ -1,0 +1,74 @@
+"""tools/moto/launcher.py as other engineers call it (READY line, clean SIGTERM, clear
+errors), and its CloudFormation support covering every resource type our templates use.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from conftest import LAUNCHER, ROOT, STARTUP_TIMEOUT_SECONDS, template_text
+
+sys.path.insert(0, str(ROOT / "tools" / "moto"))
+import cfn_support  # noqa: E402  (needs the path above)
+from moto.cloudformation import parsing  # noqa: E402
+
+
+def _start(port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_ready_line_names_a_loopback_endpoint_that_answers_and_sigterm_stops_it() -> None:
+    launcher = _start(0)
+    try:
+        assert launcher.stdout is not None
+        line = launcher.stdout.readline()
+        match = re.fullmatch(r"READY (http://127\.0\.0\.1:(\d+))\n", line)
+        assert match, f"unexpected first line {line!r}"
+        assert int(match.group(2)) > 0
+        # moto's own health endpoint: the server really listens there.
+        with urllib.request.urlopen(f"{match.group(1)}/moto-api/", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+    assert launcher.returncode == 0
+
+
+def test_a_busy_port_is_an_error_that_says_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        launcher = _start(taken.getsockname()[1])
+        _, stderr = launcher.communicate(timeout=STARTUP_TIMEOUT_SECONDS)
+    assert launcher.returncode == 1
+    assert "cannot listen on 127.0.0.1:" in stderr
+    assert "--port" in stderr
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    launcher = _start(70000)
+    _, stderr = launcher.communicate(timeout=STARTUP_TIMEOUT_SECONDS)
+    assert launcher.returncode == 2
+    assert "--port 70000 is not a TCP port" in stderr
+
+
+@pytest.mark.parametrize("template", ["app.yaml", "github-oidc.yaml"])
+def test_every_resource_type_of_the_templates_can_be_created_and_deleted(template: str) -> None:
+    cfn_support.install()
+    models = parsing.get_model_map()
+    for resource_type in sorted(set(re.findall(r"(?m)^    Type: (AWS::\S+)$", template_text(template)))):
+        model = models.get(resource_type)
+        assert model is not None, f"moto cannot create {resource_type}"
+        deletes = hasattr(model, "delete") or not hasattr(model.delete_from_cloudformation_json, "__isabstractmethod__")
+        assert deletes, f"moto would silently keep {resource_type} when the stack is deleted"
