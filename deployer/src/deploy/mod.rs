@@ -637,3 +637,265 @@ pub async fn shutdown_signal() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::cancel_update_stack::CancelUpdateStackOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{Parameter, ResourceStatus, StackEvent, StackStatus};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+    use std::time::Duration;
+
+    const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:1:stack/app/1";
+
+    fn deploy(client: Client) -> Deploy {
+        let terminal = Terminal {
+            live: false,
+            interactive: false,
+            ci: true,
+        };
+        Deploy {
+            client,
+            settings: Settings {
+                stack_name: "app".into(),
+                region: None,
+                template: "t.yaml".into(),
+                parameters: BTreeMap::new(),
+                tags: BTreeMap::new(),
+                capabilities: None,
+                termination_protection: false,
+                role_arn: None,
+                image_parameter: "ImageUri".into(),
+                repository: None,
+                wait_timeout: Duration::from_secs(600),
+            },
+            template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
+            parameters: BTreeMap::new(),
+            capabilities: vec![],
+            deadline: Deadline::after(Duration::from_secs(600)),
+            progress: Progress::new(terminal),
+            github: None,
+            terminal,
+            output: OutputFormat::Text,
+            dry_run: false,
+            detailed_exitcode: false,
+            yes: true,
+            report: DeployReport::default(),
+        }
+    }
+
+    fn stack(status: &str) -> DescribeStacksOutput {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("app")
+                    .stack_id(STACK_ID)
+                    .stack_status(StackStatus::from(status))
+                    .creation_time(DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn event(
+        id: &str,
+        logical: &str,
+        kind: &str,
+        status: &str,
+        reason: &str,
+        t: i64,
+    ) -> StackEvent {
+        StackEvent::builder()
+            .event_id(id)
+            .stack_name("app")
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(ResourceStatus::from(status))
+            .resource_status_reason(reason)
+            .timestamp(DateTime::from_secs(t))
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_update_ends_with_its_root_cause() {
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack("UPDATE_IN_PROGRESS"))
+            .output(|| stack("UPDATE_ROLLBACK_IN_PROGRESS"))
+            .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
+            .build();
+        let events = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event("2", "Topic", "AWS::SNS::Topic", "UPDATE_IN_PROGRESS", "", 11))
+                    .stack_events(event("1", "app", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", "User Initiated", 10))
+                    .stack_events(event("0", "app", "AWS::CloudFormation::Stack", "CREATE_COMPLETE", "", 1))
+                    .build()
+            })
+            .output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event("5", "app", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: [Topic].", 14))
+                    .stack_events(event("4", "Queue", "AWS::SQS::Queue", "UPDATE_FAILED", "Resource update cancelled", 13))
+                    .stack_events(event("3", "Topic", "AWS::SNS::Topic", "UPDATE_FAILED", "Invalid parameter: KmsMasterKeyId (Service: Sns, Status Code: 400, Request ID: 42)", 12))
+                    .stack_events(event("2", "Topic", "AWS::SNS::Topic", "UPDATE_IN_PROGRESS", "", 11))
+                    .build()
+            })
+            .output(|| DescribeStackEventsOutput::builder().stack_events(event("5", "app", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "", 14)).build())
+            .repeatedly()
+            .build();
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        );
+        let mut d = deploy(client);
+        let mut follower = EventFollower::from_marker(STACK_ID, Some("0".into()));
+        let err = d
+            .watch(STACK_ID, true, &mut follower, &mut std::future::pending())
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.message.ends_with("root cause: Topic (AWS::SNS::Topic) UPDATE_FAILED: Invalid parameter: KmsMasterKeyId"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            d.report.stack_status.as_deref(),
+            Some("UPDATE_ROLLBACK_COMPLETE")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupted_update_is_cancelled_and_exits_130() {
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack("UPDATE_ROLLBACK_IN_PROGRESS"))
+            .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
+            .build();
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let cancel = mock!(Client::cancel_update_stack)
+            .match_requests(|r| r.stack_name() == Some(STACK_ID))
+            .then_output(|| CancelUpdateStackOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events, &cancel]
+        );
+        let mut d = deploy(client);
+        let mut follower = EventFollower::from_marker(STACK_ID, None);
+        let err = d
+            .watch(STACK_ID, true, &mut follower, &mut std::future::ready(()))
+            .await
+            .unwrap_err();
+        assert_eq!(cancel.num_calls(), 1);
+        assert_eq!(err.exit_code(), 130);
+        assert!(
+            err.message
+                .contains("was cancelled; the stack is UPDATE_ROLLBACK_COMPLETE"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupted_create_goes_on_and_says_how_to_remove_it() {
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            &[] as &[&aws_smithy_mocks::Rule]
+        );
+        let mut d = deploy(client);
+        let mut follower = EventFollower::from_marker(STACK_ID, None);
+        let err = d
+            .watch(STACK_ID, false, &mut follower, &mut std::future::ready(()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 130);
+        assert!(
+            err.message.contains("goes on")
+                && err.message.contains("deployer destroy --stack-name app"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_timeout_reports_the_status_and_what_to_do() {
+        let describe = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_IN_PROGRESS"));
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        );
+        let mut d = deploy(client);
+        d.deadline = Deadline::after(Duration::from_secs(90));
+        let mut follower = EventFollower::from_marker(STACK_ID, None);
+        let err = d
+            .watch(STACK_ID, true, &mut follower, &mut std::future::pending())
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.message
+                .contains("still UPDATE_IN_PROGRESS; it will go on")
+                && err.message.contains("deployer status --stack-name app"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn parameter_changes_compare_with_the_stack_and_hide_no_echo() {
+        let specs = Template::parse(
+            "Parameters:\n  A:\n    Type: String\n  B:\n    Type: String\n    Default: same\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\n",
+        )
+        .unwrap()
+        .parameters;
+        let existing = Stack::builder()
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("A")
+                    .parameter_value("1")
+                    .build(),
+            )
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("B")
+                    .parameter_value("same")
+                    .build(),
+            )
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("Pw")
+                    .parameter_value("****")
+                    .build(),
+            )
+            .build();
+        let given: BTreeMap<String, String> =
+            [("A".into(), "2".into()), ("Pw".into(), "secret".into())].into();
+        let changes = parameter_changes(&specs, &given, Some(&existing));
+        assert_eq!(
+            changes,
+            vec![
+                ParameterChange {
+                    name: "A".into(),
+                    old: Some("1".into()),
+                    new: "2".into()
+                },
+                ParameterChange {
+                    name: "Pw".into(),
+                    old: Some("****".into()),
+                    new: "****".into()
+                },
+            ]
+        );
+    }
+}
