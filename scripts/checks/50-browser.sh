@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Browser tests (node:test + playwright-core driving Debian's headless chromium) for
+# every tests/browser/*.test.mjs. Builds the binaries they start and passes their paths.
+set -euo pipefail
+[ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium missing: run scripts/deps.sh" >&2; exit 1; }
+[ -d node_modules/playwright-core ] || { echo "error: playwright-core missing: run scripts/deps.sh" >&2; exit 1; }
+cargo build --locked -p service
+SERVICE_BIN="$(pwd)/target/debug/service"
+export SERVICE_BIN
+shopt -s nullglob
+tests=(tests/browser/*.test.mjs)
+[ ${#tests[@]} -gt 0 ] || { echo "error: no tests/browser/*.test.mjs" >&2; exit 1; }
+node --test "${tests[@]}"
