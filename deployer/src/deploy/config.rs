@@ -302,6 +302,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_deploy_yaml_is_valid_for_the_app_template() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy.yaml");
+        let p = path.to_str().unwrap();
+        for env in ["staging", "production"] {
+            let s = resolve(&args(&["--config", p, "--environment", env])).unwrap();
+            let template = super::super::template::Template::load(&s.template).unwrap();
+            super::super::parameters::validate(&template.parameters, &s.parameters, Some(&s.image_parameter)).unwrap();
+            assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        }
+    }
+
+    #[test]
     fn stack_names_and_timeouts_are_checked() {
         assert!(resolve(&args(&["--stack-name", "1bad", "--template", "t.yaml"])).is_err());
         assert!(
