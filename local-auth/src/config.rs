@@ -116,6 +116,14 @@ impl Settings {
         Ok(url)
     }
 
+    /// Parses a registered sign-out URL given on the command line.
+    pub fn parse_logout_url(raw: &str) -> Result<Url, SettingsError> {
+        match Url::parse(raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(SettingsError::LogoutUrl(raw.to_string())),
+        }
+    }
+
     /// Checks every setting; [`crate::Emulator::bind`] calls this first.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !self.listen.ip().is_loopback() {

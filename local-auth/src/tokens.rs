@@ -39,7 +39,8 @@ impl TokenMinter {
     pub fn new(signer: String, client: String, issuer: String) -> Result<Self, RandomError> {
         Ok(Self {
             key: SigningKey::generate(),
-            kid: uuid::Uuid::from_bytes(random::bytes::<16>()?)
+            kid: uuid::Builder::from_random_bytes(random::bytes::<16>()?)
+                .into_uuid()
                 .hyphenated()
                 .to_string(),
             signer,
@@ -155,7 +156,12 @@ mod tests {
     #[test]
     fn the_kid_is_a_uuid_and_differs_per_run() {
         let (a, b) = (minter(), minter());
-        assert!(uuid::Uuid::parse_str(a.kid()).is_ok());
+        let kid = uuid::Uuid::parse_str(a.kid()).unwrap();
+        assert_eq!(
+            kid.get_version(),
+            Some(uuid::Version::Random),
+            "a version-4 UUID like the ALB's"
+        );
         assert_ne!(a.kid(), b.kid());
     }
 
