@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import deploy, outputs, resources, template_text
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -122,3 +123,48 @@ def test_an_environment_adds_its_subject_and_an_existing_provider_is_reused(
         "repo:octo-org/web-app:ref:refs/heads/release/v2",
         "repo:octo-org/web-app:environment:production",
     ]
+
+
+def test_previews_get_a_plan_role_that_cannot_execute_or_push(aws: Any, with_new_provider: dict[str, Any]) -> None:
+    values = {"GitHubOrg": "octo-org", "GitHubRepo": "previews", "Environment": "production"}
+    existing = with_new_provider["outputs"]["OidcProviderArn"]
+    values |= {"PlanEnvironment": "preview", "CreateOidcProvider": "false", "OidcProviderArn": existing}
+    bootstrapped = _bootstrap(aws, "github-oidc-previews", values)
+    iam = aws("iam")
+    plan_role = bootstrapped["ids"]["PlanRole"]
+    assert bootstrapped["outputs"]["PlanRoleArn"].endswith(f":role/{plan_role}")
+
+    [trusted] = _document(iam.get_role(RoleName=plan_role)["Role"]["AssumeRolePolicyDocument"])["Statement"]
+    assert trusted["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/previews:environment:preview"
+    [deploy_trust] = bootstrapped["trust"]["Statement"]
+    assert (
+        "repo:octo-org/previews:environment:preview" not in deploy_trust["Condition"]["StringEquals"][f"{GITHUB}:sub"]
+    )
+
+    [name] = iam.list_role_policies(RoleName=plan_role)["PolicyNames"]
+    statements = _document(iam.get_role_policy(RoleName=plan_role, PolicyName=name)["PolicyDocument"])["Statement"]
+    actions = {action for statement in statements for action in _actions(statement)}
+    assert "cloudformation:CreateChangeSet" in actions
+    assert not actions & {"cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack", "ecr:PutImage"}
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            {"CreateOidcProvider": "false"},
+            "With CreateOidcProvider false, pass the existing provider's OidcProviderArn.",
+        ),
+        (
+            {"Environment": "production", "PlanEnvironment": "production"},
+            "PlanEnvironment must differ from Environment",
+        ),
+        ({"Branch": "*"}, "Parameter 'Branch' failed to satisfy constraint:"),
+    ],
+)
+def test_unsafe_or_incomplete_choices_are_refused(aws: Any, values: dict[str, str], message: str) -> None:
+    with pytest.raises(ClientError) as refused:
+        stack_values = {"GitHubOrg": "octo-org", "GitHubRepo": "web-app", **values}
+        deploy(aws("cloudformation"), "github-oidc-refused", template_text("github-oidc.yaml"), stack_values, True)
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["Error"]["Message"].startswith(message)

@@ -13,10 +13,15 @@ from botocore.exceptions import ClientError
 from conftest import ROOT, deploy, load_template, template_text
 
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
-from cfn_support.engine import constraint_violation  # noqa: E402  (needs the path above)
+from cfn_support.engine import check_parameters, constraint_violation  # noqa: E402  (needs the path above)
+from moto.cloudformation.exceptions import ValidationError  # noqa: E402
 
 DIGEST = "0123456789abcdef" * 4
 APP_PARAMETERS = load_template("app.yaml")["Parameters"]
+
+
+def _constraint_message(name: str) -> str:
+    return f"Parameter '{name}' failed to satisfy constraint: {APP_PARAMETERS[name]['ConstraintDescription']}"
 
 
 @pytest.mark.parametrize("template", ["app.yaml", "github-oidc.yaml"])
@@ -96,31 +101,54 @@ def test_good_values_are_accepted(name: str, value: str) -> None:
     ],
 )
 def test_bad_values_are_refused_with_the_constraint_description(name: str, value: str) -> None:
-    problem = constraint_violation(name, APP_PARAMETERS[name], value)
-    assert (
-        problem == f"Parameter '{name}' failed to satisfy constraint: {APP_PARAMETERS[name]['ConstraintDescription']}"
-    )
+    assert constraint_violation(name, APP_PARAMETERS[name], value) == _constraint_message(name)
+
+
+REQUIRED = {
+    "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+    "DomainName": "app.example.com",
+    "CognitoDomainPrefix": "example-app-login",
+    "ImageUri": f"127.0.0.1:5000/app@sha256:{DIGEST}",
+}
 
 
 @pytest.mark.parametrize(
-    "name, value",
+    "cpu, memory, fits",
     [
-        ("DomainName", "App.Example.com"),
-        ("ImageUri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest"),
+        ("256", "512", True),
+        ("256", "2048", True),
+        ("256", "4096", False),
+        ("512", "512", False),
+        ("1024", "8192", True),
+        ("2048", "30720", False),
+        ("4096", "30720", True),
+        ("4096", "4096", False),
     ],
 )
-def test_moto_refuses_the_change_set_before_creating_anything(aws: Any, name: str, value: str) -> None:
-    good = {
-        "HostedZoneId": "Z0123456789ABCDEFGHIJ",
-        "DomainName": "app.example.com",
-        "CognitoDomainPrefix": "refused-login",
-        "ImageUri": f"127.0.0.1:5000/app@sha256:{DIGEST}",
-    }
+def test_memory_must_be_a_size_fargate_offers_for_the_cpu(cpu: str, memory: str, fits: bool) -> None:
+    template = load_template("app.yaml")
+    if fits:
+        check_parameters(template, {**REQUIRED, "Cpu": cpu, "Memory": memory})
+    else:
+        with pytest.raises(ValidationError, match=f"With Cpu {cpu}, Memory must be"):
+            check_parameters(template, {**REQUIRED, "Cpu": cpu, "Memory": memory})
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("DomainName", "App.Example.com", _constraint_message("DomainName")),
+        ("ImageUri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest", _constraint_message("ImageUri")),
+        # Valid alone, but not with the default Cpu 256 (the template's Rules).
+        ("Memory", "8192", "With Cpu 256, Memory must be 512, 1024 or 2048."),
+    ],
+)
+def test_moto_refuses_the_change_set_before_creating_anything(aws: Any, name: str, value: str, message: str) -> None:
     vpcs_before = aws("ec2").describe_vpcs()["Vpcs"]
     with pytest.raises(ClientError) as refused:
-        deploy(aws("cloudformation"), f"refused-{name.lower()}", template_text("app.yaml"), {**good, name: value}, True)
+        values = {**REQUIRED, name: value}
+        deploy(aws("cloudformation"), f"refused-{name.lower()}", template_text("app.yaml"), values, True)
     error = refused.value.response["Error"]
-    assert error["Code"] == "ValidationError"
-    assert error["Message"].startswith(f"Parameter '{name}' failed to satisfy constraint:")
+    assert (error["Code"], error["Message"]) == ("ValidationError", message)
     assert refused.value.operation_name == "CreateChangeSet"
     assert aws("ec2").describe_vpcs()["Vpcs"] == vpcs_before

@@ -1,9 +1,10 @@
 """Two behaviours of CloudFormation that moto 5.2.5's engine lacks, added to its ResourceMap.
 
-1. Parameter constraints. CloudFormation refuses a stack or change set whose parameter
-   values break `AllowedPattern`, `AllowedValues`, `MinLength`/`MaxLength` or
-   `MinValue`/`MaxValue`, before touching any resource, with the template's
-   `ConstraintDescription`. moto accepts anything.
+1. Parameter constraints and Rules. CloudFormation refuses a stack or change set whose
+   parameter values break `AllowedPattern`, `AllowedValues`, `MinLength`/`MaxLength` or
+   `MinValue`/`MaxValue` (with the template's `ConstraintDescription`) or a `Rules`
+   assertion (with its `AssertDescription`), before touching any resource. moto accepts
+   anything.
 2. Re-resolving dependents on update. When an update replaces a resource (a new task
    definition revision has a new ARN), CloudFormation also updates every resource whose
    properties refer to it (the ECS service then runs the new revision). moto only updates
@@ -63,7 +64,9 @@ def _first_failed_constraint(declaration: dict[str, Any], text: str) -> str | No
 
 
 def check_parameters(template: dict[str, Any], given: dict[str, Any]) -> None:
-    """Raises CloudFormation's ValidationError for the first parameter that breaks its constraints."""
+    """Raises CloudFormation's ValidationError for the first parameter that breaks its
+    constraints, then for the first failed Rules assertion."""
+    values: dict[str, Any] = {}
     for name, declaration in (template.get("Parameters") or {}).items():
         value = given.get(name, declaration.get("Default"))
         if value is None:
@@ -71,6 +74,38 @@ def check_parameters(template: dict[str, Any], given: dict[str, Any]) -> None:
         problem = constraint_violation(name, declaration, value)
         if problem:
             raise ValidationError(message=problem)
+        values[name] = str(value)
+    for rule in (template.get("Rules") or {}).values():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], values):
+            continue
+        for assertion in rule.get("Assertions") or []:
+            if not rule_value(assertion["Assert"], values):
+                raise ValidationError(message=assertion.get("AssertDescription", "Template rule failed"))
+
+
+def rule_value(node: Any, parameters: dict[str, str]) -> Any:
+    """Evaluates a Rules expression: Ref to parameters, Fn::Equals/Not/And/Or/Contains."""
+    if isinstance(node, list):
+        return [rule_value(item, parameters) for item in node]
+    if not isinstance(node, dict):
+        return str(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else node
+    [(function, argument)] = node.items()
+    if function == "Ref":
+        return parameters.get(argument, argument)
+    args = rule_value(argument, parameters)
+    if function == "Fn::Equals":
+        return args[0] == args[1]
+    if function == "Fn::Not":
+        return not args[0]
+    if function == "Fn::And":
+        return all(args)
+    if function == "Fn::Or":
+        return any(args)
+    if function == "Fn::Contains":
+        return args[1] in args[0]
+    raise ValidationError(
+        message=f"the moto launcher cannot evaluate {function} in Rules; extend cfn_support/engine.py"
+    )
 
 
 def _validated_load_parameters(original: Any) -> Any:
