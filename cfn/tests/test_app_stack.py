@@ -232,6 +232,7 @@ def test_service_runs_on_fargate_in_private_subnets_without_public_ip(aws: Any, 
     [balanced] = service["loadBalancers"]
     assert balanced["targetGroupArn"] == stack["ids"]["TargetGroup"]
     assert balanced["containerPort"] == PORT
+    assert service["desiredCount"] == 1  # DesiredCount 0: ECS starts one, auto scaling raises it to MinTasks
     deployment = service["deploymentConfiguration"]
     assert deployment["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert (deployment["minimumHealthyPercent"], deployment["maximumPercent"]) == (100, 200)
@@ -280,13 +281,18 @@ def test_service_scales_between_min_and_max_tasks(aws: Any, stack: dict[str, Any
 
 
 def test_update_with_a_new_image_rolls_the_service_to_a_new_revision(aws: Any, stack: dict[str, Any]) -> None:
-    cfn = aws("cloudformation")
+    cfn, ecs = aws("cloudformation"), aws("ecs")
+    out = stack["outputs"]
+    # As auto scaling would after a busy hour; the deploy must not undo it.
+    ecs.update_service(cluster=out["ClusterName"], service=out["ServiceName"], desiredCount=5)
+
     values = {**stack["values"], "ImageUri": SECOND_IMAGE}
     updated = deploy(cfn, STACK, template_text("app.yaml"), values, create=False)
     assert updated["StackStatus"] == "UPDATE_COMPLETE"
 
     out = outputs(updated)
-    [service] = aws("ecs").describe_services(cluster=out["ClusterName"], services=[out["ServiceName"]])["services"]
+    [service] = ecs.describe_services(cluster=out["ClusterName"], services=[out["ServiceName"]])["services"]
+    assert service["desiredCount"] == 5
     definition = aws("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert definition["containerDefinitions"][0]["image"] == SECOND_IMAGE
     assert service["taskDefinition"] != stack["ids"]["TaskDefinition"]

@@ -1,4 +1,5 @@
-"""cfn/app.yaml with the non-default options (two NAT gateways, self sign-up), and deleting
+"""cfn/app.yaml with the non-default options (two NAT gateways, self sign-up, a pinned
+task count, a local registry image), and deleting
 the stack (the deployer's destroy) on the moto launcher: everything it created goes away.
 """
 
@@ -26,6 +27,7 @@ def stack(aws: Any) -> dict[str, Any]:
         "ImageUri": IMAGE,
         "NatGateways": "2",
         "SelfSignUp": "true",
+        "DesiredCount": "3",
     }
     created = deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
     return {"zone_id": zone_id, "outputs": outputs(created), "ids": resources(aws("cloudformation"), STACK)}
@@ -51,6 +53,12 @@ def test_two_nat_gateways_give_each_private_subnet_its_own(aws: Any, stack: dict
 def test_self_sign_up_lets_users_create_accounts(aws: Any, stack: dict[str, Any]) -> None:
     pool = aws("cognito-idp").describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+
+
+def test_a_pinned_desired_count_is_set_on_the_service(aws: Any, stack: dict[str, Any]) -> None:
+    out = stack["outputs"]
+    [service] = aws("ecs").describe_services(cluster=out["ClusterName"], services=[out["ServiceName"]])["services"]
+    assert service["desiredCount"] == 3
 
 
 def test_a_local_registry_image_is_deployed_as_given(aws: Any, stack: dict[str, Any]) -> None:
