@@ -117,6 +117,8 @@ def test_load_balancer_is_public_and_drops_invalid_headers(aws: Any, stack: dict
     assert balancer["IpAddressType"] == "dualstack"  # the AAAA record needs it
     public = {stack["ids"]["PublicSubnetA"], stack["ids"]["PublicSubnetB"]}
     assert {zone["SubnetId"] for zone in balancer["AvailabilityZones"]} == public
+    zones = {zone["ZoneName"] for zone in balancer["AvailabilityZones"]}
+    assert len(zones) == 2 and all(z.startswith("eu-west-1") for z in zones), zones
     assert balancer["SecurityGroups"] == [stack["ids"]["LoadBalancerSecurityGroup"]]
     attributes = {
         a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]

@@ -1,4 +1,4 @@
-"""Two behaviours of CloudFormation that moto 5.2.5's engine lacks, added to its ResourceMap.
+"""Behaviours of CloudFormation itself that moto 5.2.5's engine lacks, added to it.
 
 1. Parameter constraints and Rules. CloudFormation refuses a stack or change set whose
    parameter values break `AllowedPattern`, `AllowedValues`, `MinLength`/`MaxLength` or
@@ -10,7 +10,8 @@
    properties refer to it (the ECS service then runs the new revision). moto only updates
    resources whose own template text or parameters changed.
 3. `Fn::Cidr`, which moto leaves unresolved (IPv6 subnet blocks are carved out of the
-   VPC's Amazon-provided block with it).
+   VPC's Amazon-provided block with it), and `Fn::GetAZs ""`, which moto answers with
+   us-east-1's zones whatever the stack's region.
 4. Outputs after a change set. Executing a change set leaves moto's stack with the
    outputs of the template before it (none for a new stack); CloudFormation shows the
    outputs of the template just deployed.
@@ -186,11 +187,14 @@ def cidr(ip_block: str, count: int, cidr_bits: int) -> list[str]:
     return [str(next(blocks)) for _ in range(int(count))]
 
 
-def _clean_json_with_cidr(original: Any) -> Any:
+def _clean_json_with_cidr_and_azs(original: Any) -> Any:
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
         if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
             ip_block, count, cidr_bits = original(resource_json["Fn::Cidr"], resources_map)
             return cidr(ip_block, count, cidr_bits)
+        if isinstance(resource_json, dict) and resource_json.get("Fn::GetAZs", "missing") == "":
+            # "" means the stack's region; moto would answer us-east-1's zones.
+            return original({"Fn::GetAZs": resources_map["AWS::Region"]}, resources_map)
         return original(resource_json, resources_map)
 
     return clean_json
@@ -217,5 +221,5 @@ def install() -> None:
     models.ChangeSet.__init__ = _validated_change_set(models.ChangeSet.__init__)  # type: ignore[method-assign]
     models.ChangeSet.apply = _apply_with_outputs(models.ChangeSet.apply)  # type: ignore[method-assign]
     # clean_json calls itself through the module global, so nested Fn::Cidr is found too.
-    parsing.clean_json = _clean_json_with_cidr(parsing.clean_json)
+    parsing.clean_json = _clean_json_with_cidr_and_azs(parsing.clean_json)
     resource_map._alb_cognito_installed = True  # type: ignore[attr-defined]
