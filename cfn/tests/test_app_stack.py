@@ -5,6 +5,7 @@ CloudFormation's view of the stack.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -240,14 +241,42 @@ def test_service_runs_on_fargate_in_private_subnets_without_public_ip(aws: Any, 
     assert (deployment["minimumHealthyPercent"], deployment["maximumPercent"]) == (100, 200)
 
 
+def test_cluster_has_container_insights_and_logs_are_kept_30_days(aws: Any, stack: dict[str, Any]) -> None:
+    out = stack["outputs"]
+    [cluster] = aws("ecs").describe_clusters(clusters=[out["ClusterName"]], include=["SETTINGS"])["clusters"]
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    [group] = aws("logs").describe_log_groups(logGroupNamePrefix=out["LogGroupName"])["logGroups"]
+    assert group["retentionInDays"] == 30
+
+
+def test_task_roles_are_least_privilege(aws: Any, stack: dict[str, Any]) -> None:
+    iam, ids = aws("iam"), stack["ids"]
+    # The app calls no AWS API: its own role has no permissions at all.
+    assert iam.list_role_policies(RoleName=ids["TaskRole"])["PolicyNames"] == []
+    assert iam.list_attached_role_policies(RoleName=ids["TaskRole"])["AttachedPolicies"] == []
+
+    [name] = iam.list_role_policies(RoleName=ids["ExecutionRole"])["PolicyNames"]
+    document = iam.get_role_policy(RoleName=ids["ExecutionRole"], PolicyName=name)["PolicyDocument"]
+    statements = {s["Sid"]: s for s in (document if isinstance(document, dict) else json.loads(document))["Statement"]}
+    assert set(statements) == {"EcrLogin", "EcrPull", "WriteLogs"}
+    assert statements["EcrPull"]["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/*"
+    [group] = aws("logs").describe_log_groups(logGroupNamePrefix=stack["outputs"]["LogGroupName"])["logGroups"]
+    assert statements["WriteLogs"]["Resource"] == group["arn"]
+
+
 def test_task_definition_gives_the_container_its_configuration(aws: Any, stack: dict[str, Any]) -> None:
     definition = aws("ecs").describe_task_definition(taskDefinition=stack["ids"]["TaskDefinition"])["taskDefinition"]
     assert definition["networkMode"] == "awsvpc"
     assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert (definition["cpu"], definition["memory"]) == ("256", "512")
+    assert definition["executionRoleArn"].endswith(f":role/{stack['ids']['ExecutionRole']}")
+    assert definition["taskRoleArn"].endswith(f":role/{stack['ids']['TaskRole']}")
     [container] = definition["containerDefinitions"]
     assert container["image"] == FIRST_IMAGE
     assert container["portMappings"][0]["containerPort"] == PORT
     assert container["healthCheck"]["command"] == ["CMD", "/service", "--healthcheck"]
+    assert container["readonlyRootFilesystem"] is True
+    assert container["logConfiguration"]["options"]["awslogs-group"] == stack["outputs"]["LogGroupName"]
     env = {e["name"]: e["value"] for e in container["environment"]}
     out = stack["outputs"]
     assert env == {

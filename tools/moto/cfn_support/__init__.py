@@ -3,7 +3,7 @@
 A resource type moto's engine does not know is skipped with a warning and every `Ref` to it
 silently becomes nothing, so a stack "succeeds" without it; other types exist but drop
 properties our templates rely on. One module per AWS service (cognito, acm, ec2, elbv2,
-ecs, autoscaling, iam) defines one class per resource type, each creating the resource
+ecs, autoscaling, iam, logs) defines one class per resource type, each creating the resource
 through moto's own service backend exactly as the API call would, so the normal APIs
 (`cognito-idp describe-user-pool-client`, `ec2 describe-security-groups`, ...) see it.
 `engine` adds behaviours of CloudFormation itself (parameter constraints, Fn::Cidr,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from moto.cloudformation import parsing
 
-from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, iam
+from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, iam, logs
 
 RESOURCE_TYPES = (
     cognito.CognitoUserPool,
@@ -46,6 +46,7 @@ RESOURCE_TYPES = (
     autoscaling.ScalingPolicy,
     iam.OidcProvider,
     iam.IamRole,
+    logs.LogGroup,
 )
 
 

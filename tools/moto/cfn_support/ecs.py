@@ -126,7 +126,7 @@ class Service(Resource, CloudFormationModel):
 
 
 class Cluster(Completed, CloudFormationModel):
-    """AWS::ECS::Cluster by moto's model, plus delete."""
+    """AWS::ECS::Cluster by moto's model, plus ClusterSettings (Container Insights) and delete."""
 
     MOTO_MODEL = MotoCluster
 
@@ -137,6 +137,15 @@ class Cluster(Completed, CloudFormationModel):
     @staticmethod
     def cloudformation_name_type() -> str:
         return "ClusterName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Cluster:
+        created = cls._create_with_moto(resource_name, cloudformation_json, account_id, region_name)
+        settings = camel(cloudformation_json["Properties"].get("ClusterSettings"))
+        ecs_backends[account_id][region_name].update_cluster(created.physical_id, settings, None, None)
+        return created
 
     def delete(self, account_id: str, region_name: str) -> None:
         ecs_backends[account_id][region_name].delete_cluster(self.physical_id)
