@@ -5,12 +5,14 @@ assume the deploy role, and that it can do only what the deployer needs.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from conftest import deploy, outputs, resources, template_text
+from conftest import ROOT, deploy, load_template, outputs, resources, template_text
 
 GITHUB = "token.actions.githubusercontent.com"
 
@@ -168,3 +170,30 @@ def test_unsafe_or_incomplete_choices_are_refused(aws: Any, values: dict[str, st
         deploy(aws("cloudformation"), "github-oidc-refused", template_text("github-oidc.yaml"), stack_values, True)
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"].startswith(message)
+
+
+def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
+    """IAM actions for every CloudFormation and ECR SDK call in deployer/ and oci-push/."""
+    sources = [p for crate in ("deployer", "oci-push") for p in (ROOT / crate / "src").rglob("*.rs")]
+    called = {m for p in sources for m in re.findall(r"\.([a-z]+(?:_[a-z]+)+)\(\)", p.read_text())}
+    pascal = {"".join(part.title() for part in name.split("_")) for name in called}
+    models = botocore.session.get_session()
+    return {
+        service: pascal & set(models.get_service_model(service).operation_names)
+        for service in ("cloudformation", "ecr")
+    }
+
+
+def test_deploy_role_allows_every_cloudformation_and_ecr_call_the_deployer_makes() -> None:
+    deploy_role = load_template("github-oidc.yaml")["Resources"]["DeployRole"]["Properties"]
+    allowed = {
+        action
+        for policy in deploy_role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in _actions(statement)
+    }
+    calls = _sdk_operations_the_deployer_calls()
+    assert calls["cloudformation"], "found no CloudFormation calls in deployer/src: has the code moved?"
+    missing = sorted(f"{service}:{op}" for service, ops in calls.items() for op in ops)
+    missing = [action for action in missing if action not in allowed]
+    assert not missing, f"cfn/github-oidc.yaml DeployRole must allow {missing} (the deployer calls them)"
