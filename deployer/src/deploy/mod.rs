@@ -272,7 +272,13 @@ impl Deploy {
                 "not executed: the answer was no; the change set was deleted",
             ));
         }
-        let mut follower = EventFollower::start(&self.client, &described.stack_id).await?;
+        // A stack this run created has only this operation's events, so there is no
+        // history to skip (and one call fewer).
+        let mut follower = if created_review_stack {
+            EventFollower::from_marker(&described.stack_id, None)
+        } else {
+            EventFollower::start(&self.client, &described.stack_id).await?
+        };
         retry_throttled(|| {
             self.client
                 .execute_change_set()
