@@ -1,5 +1,5 @@
-//! The compiled binary: refuses to start without ALB_ARN, `--healthcheck`, and graceful
-//! shutdown on SIGTERM finishing an in-flight request.
+//! The compiled binary: refuses to start without ALB_ARN, `--healthcheck`, graceful
+//! shutdown on SIGTERM finishing an in-flight request, and its JSON request log.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,4 +110,97 @@ async fn sigterm_drains_in_flight_requests_and_healthcheck_passes_while_up() {
         .unwrap()
         .unwrap();
     assert!(exit.success(), "clean exit after draining: {exit:?}");
+}
+
+#[tokio::test]
+async fn logs_one_json_line_per_request_and_never_the_token() {
+    let keys = KeyServer::start().await;
+    let signing = alb_token::SigningKey::generate();
+    let kid = new_kid();
+    keys.add_key(&kid, signing.public_key_pem());
+    let port = closed_port().await;
+    let child = Command::new(BIN)
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("ALB_ARN", ALB_ARN)
+        .env("ALB_PUBLIC_KEYS_URL", &keys.base_url)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !healthy(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "service did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let header = alb_token::AlbHeader {
+        alg: "ES256".into(),
+        kid,
+        signer: ALB_ARN.into(),
+        iss: "https://issuer.example".into(),
+        client: "c".into(),
+        exp: now() + 60,
+        typ: None,
+    };
+    let claims =
+        serde_json::json!({"sub": "s1", "exp": now() + 60, "iss": "https://issuer.example"});
+    let good = alb_token::sign(&header, &claims, &signing);
+    let forged = alb_token::sign(&header, &claims, &alb_token::SigningKey::generate());
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let mut statuses = Vec::new();
+    for token in [&good, &forged] {
+        let request = axum::http::Request::get(format!("http://127.0.0.1:{port}/api/me?x=1"))
+            .header("x-amzn-oidc-data", token.as_str())
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        statuses.push(client.request(request).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 401]);
+    drop(client);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "request" && l["path"] == "/api/me")
+        .collect();
+    let logged: Vec<u64> = requests
+        .iter()
+        .map(|l| l["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(logged, [200, 401], "{stdout}");
+    assert!(requests.iter().all(|l| l["latency_us"].is_u64()));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "authentication failed"),
+        "{stdout}"
+    );
+    for token in [&good, &forged] {
+        for segment in token.split('.') {
+            assert!(
+                !stdout.contains(segment.trim_end_matches('=')),
+                "token segment in the log"
+            );
+        }
+    }
+}
+
+fn healthy(port: u16) -> bool {
+    service::healthcheck::check(port).is_ok()
 }
