@@ -4,9 +4,10 @@
 set -euo pipefail
 [ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium missing: run scripts/deps.sh" >&2; exit 1; }
 [ -d node_modules/playwright-core ] || { echo "error: playwright-core missing: run scripts/deps.sh" >&2; exit 1; }
-cargo build --locked -p service
+cargo build --locked -p service -p deployer
 SERVICE_BIN="$(pwd)/target/debug/service"
-export SERVICE_BIN
+DEPLOYER_BIN="$(pwd)/target/debug/deployer"
+export SERVICE_BIN DEPLOYER_BIN
 shopt -s nullglob
 tests=(tests/browser/*.test.mjs)
 [ ${#tests[@]} -gt 0 ] || { echo "error: no tests/browser/*.test.mjs" >&2; exit 1; }

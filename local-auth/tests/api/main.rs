@@ -7,3 +7,4 @@ mod headers;
 mod helpers;
 mod logout;
 mod redirects;
+mod service;
