@@ -15,6 +15,13 @@ from botocore.exceptions import ClientError
 from conftest import ROOT, deploy, load_template, outputs, resources, template_text
 
 GITHUB = "token.actions.githubusercontent.com"
+# What only the deploy role may do: change the stack itself.
+DEPLOY_ONLY = {
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:CancelUpdateStack",
+    "cloudformation:UpdateTerminationProtection",
+}
 
 
 def _document(raw: Any) -> dict[str, Any]:
@@ -127,7 +134,7 @@ def test_an_environment_adds_its_subject_and_an_existing_provider_is_reused(
     ]
 
 
-def test_previews_get_a_plan_role_that_cannot_execute_or_push(aws: Any, with_new_provider: dict[str, Any]) -> None:
+def test_previews_get_a_plan_role_that_cannot_deploy_or_delete(aws: Any, with_new_provider: dict[str, Any]) -> None:
     values = {"GitHubOrg": "octo-org", "GitHubRepo": "previews", "Environment": "production"}
     existing = with_new_provider["outputs"]["OidcProviderArn"]
     values |= {"PlanEnvironment": "preview", "CreateOidcProvider": "false", "OidcProviderArn": existing}
@@ -147,7 +154,7 @@ def test_previews_get_a_plan_role_that_cannot_execute_or_push(aws: Any, with_new
     statements = _document(iam.get_role_policy(RoleName=plan_role, PolicyName=name)["PolicyDocument"])["Statement"]
     actions = {action for statement in statements for action in _actions(statement)}
     assert "cloudformation:CreateChangeSet" in actions
-    assert not actions & {"cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack", "ecr:PutImage"}
+    assert not actions & DEPLOY_ONLY
 
 
 @pytest.mark.parametrize(
@@ -184,16 +191,20 @@ def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
     }
 
 
-def test_deploy_role_allows_every_cloudformation_and_ecr_call_the_deployer_makes() -> None:
-    deploy_role = load_template("github-oidc.yaml")["Resources"]["DeployRole"]["Properties"]
-    allowed = {
+def _allowed_actions(role: str) -> set[str]:
+    properties = load_template("github-oidc.yaml")["Resources"][role]["Properties"]
+    return {
         action
-        for policy in deploy_role["Policies"]
+        for policy in properties["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
         for action in _actions(statement)
     }
+
+
+@pytest.mark.parametrize("role, not_needed", [("DeployRole", set()), ("PlanRole", DEPLOY_ONLY)])
+def test_roles_allow_every_cloudformation_and_ecr_call_the_deployer_makes(role: str, not_needed: set[str]) -> None:
     calls = _sdk_operations_the_deployer_calls()
     assert calls["cloudformation"], "found no CloudFormation calls in deployer/src: has the code moved?"
-    missing = sorted(f"{service}:{op}" for service, ops in calls.items() for op in ops)
-    missing = [action for action in missing if action not in allowed]
-    assert not missing, f"cfn/github-oidc.yaml DeployRole must allow {missing} (the deployer calls them)"
+    needed = {f"{service}:{op}" for service, ops in calls.items() for op in ops} - not_needed
+    missing = sorted(needed - _allowed_actions(role))
+    assert not missing, f"cfn/github-oidc.yaml {role} must allow {missing} (the deployer calls them)"
