@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod deploy;
 pub mod destroy;
+pub mod ecr;
 pub mod error;
 pub mod local_auth;
 pub mod output;
