@@ -8,3 +8,4 @@ mod helpers;
 mod logout;
 mod redirects;
 mod service;
+mod shutdown;
