@@ -78,6 +78,14 @@ pub struct Request {
 pub enum Outcome {
     /// A change set ready to execute.
     Ready(Described),
+    /// CloudFormation could not work out the change set (a template or parameter error
+    /// it found); the change set `id` is left to clean up.
+    Failed {
+        /// CloudFormation's words.
+        reason: String,
+        /// The FAILED change set.
+        id: String,
+    },
     /// Nothing to change; the reason CloudFormation gave. `id` is the change set to
     /// delete, when one was created.
     Empty {
@@ -176,10 +184,10 @@ pub async fn wait_ready(
                         id: Some(described.id),
                     });
                 }
-                return Err(Failure::failed(format!(
-                    "change set {} for stack {stack_name} failed: {reason}",
-                    described.name
-                )));
+                return Ok(Outcome::Failed {
+                    reason,
+                    id: described.id,
+                });
             }
             _ if deadline.passed() => {
                 return Err(Failure::failed(format!(
@@ -549,17 +557,17 @@ mod tests {
             [&create, &describe]
         );
         let start = tokio::time::Instant::now();
-        let err = super::create(
+        let outcome = super::create(
             &client,
             &request(),
             Deadline::after(Duration::from_secs(60)),
         )
         .await
-        .unwrap_err();
+        .unwrap();
         assert!(
-            err.message.contains("Unresolved resource dependencies"),
-            "{}",
-            err.message
+            matches!(&outcome, Outcome::Failed { reason, id }
+                if reason.contains("Unresolved resource dependencies") && id == "arn:cs/1"),
+            "{outcome:?}"
         );
         // One immediate look, then one ~1 s backoff: never a long first sleep.
         assert!(

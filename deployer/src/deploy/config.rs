@@ -308,7 +308,12 @@ mod tests {
         for env in ["staging", "production"] {
             let s = resolve(&args(&["--config", p, "--environment", env])).unwrap();
             let template = super::super::template::Template::load(&s.template).unwrap();
-            super::super::parameters::validate(&template.parameters, &s.parameters, Some(&s.image_parameter)).unwrap();
+            super::super::parameters::validate(
+                &template.parameters,
+                &s.parameters,
+                Some(&s.image_parameter),
+            )
+            .unwrap();
             assert_eq!(s.region.as_deref(), Some("eu-west-1"));
         }
     }

@@ -40,9 +40,10 @@ impl GitHub {
         }
     }
 
-    /// An error annotation on the workflow run.
+    /// An error annotation on the workflow run. On stderr: the runner reads workflow
+    /// commands from both streams, and stdout may be a JSON document.
     pub fn error(&self, title: &str, message: &str) {
-        println!(
+        eprintln!(
             "::error title={}::{}",
             escape_property(title),
             escape_data(message)

@@ -133,17 +133,19 @@ pub async fn run(args: DeployArgs) -> CommandResult {
     deploy.finish(result)
 }
 
-/// Pushes `--image` and returns its digest-pinned URI.
+/// Pushes `--image` (to `--repository`, or `repository:` from deploy.yaml) and returns
+/// its digest-pinned URI, so a new image is always a real change and the same image a
+/// real no-op.
 async fn push_image(
     args: &DeployArgs,
-    _settings: &Settings,
-    _sdk: &SdkConfig,
+    settings: &Settings,
+    sdk: &SdkConfig,
 ) -> Result<String, Failure> {
-    let _ = args;
-    Err(Failure::input(
-        "--image is not available in this build yet (the push support has not landed); push the image \
-         separately and pass its URI with --parameter ImageUri=URI",
-    ))
+    let mut image = args.image.clone();
+    image.repository = settings.repository.clone();
+    let pushed = crate::push::push_image(&image, sdk).await?;
+    eprintln!("Pushed {}", pushed.uri);
+    Ok(pushed.uri)
 }
 
 /// One deploy run.
@@ -238,6 +240,23 @@ impl Deploy {
                     self.collect_outputs(stack);
                 }
                 return Ok(Ending::NoChanges);
+            }
+            Outcome::Failed { reason, id } => {
+                let stack_id = self
+                    .report
+                    .stack_id
+                    .clone()
+                    .unwrap_or_else(|| stack_name.clone());
+                let created_review_stack = matches!(
+                    plan,
+                    Plan::Create {
+                        pre_existing: false
+                    }
+                );
+                self.clean_up(&id, &stack_id, created_review_stack).await?;
+                return Err(Failure::failed(format!(
+                    "CloudFormation rejected the change set for stack {stack_name} (it was deleted again): {reason}"
+                )));
             }
             Outcome::Ready(described) => described,
         };
@@ -856,6 +875,76 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rejected_change_set_for_a_new_stack_leaves_nothing_behind() {
+        use aws_sdk_cloudformation::error::ErrorMetadata;
+        use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        use aws_sdk_cloudformation::types::ChangeSetStatus;
+
+        let missing = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id app does not exist")
+                    .build(),
+            )
+        });
+        let create = mock!(Client::create_change_set)
+            .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
+            .then_output(|| {
+                CreateChangeSetOutput::builder()
+                    .id("arn:cs/1")
+                    .stack_id(STACK_ID)
+                    .build()
+            });
+        let describe = mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .change_set_id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .status(ChangeSetStatus::Failed)
+                .status_reason(
+                    "Template error: instance of Fn::GetAtt references undefined resource Nope",
+                )
+                .build()
+        });
+        let delete_cs = mock!(Client::delete_change_set)
+            .match_requests(|r| r.change_set_name() == Some("arn:cs/1"))
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let delete_stack =
+            mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [
+                &missing,
+                &create,
+                &describe,
+                &delete_cs,
+                &delete_stack,
+                &events
+            ]
+        );
+        let mut d = deploy(client);
+        let err = d
+            .run()
+            .await
+            .err()
+            .expect("a rejected change set fails the deploy");
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.message.contains("undefined resource Nope"),
+            "{}",
+            err.message
+        );
+        assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
     }
 
     #[test]
