@@ -49,6 +49,10 @@ pub struct LocalAuthArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub upstream_timeout: u64,
 
+    /// Do not log each request to stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
     /// `text`: `export` lines for a shell; `json`: one JSON object on the first line.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -112,6 +116,7 @@ fn settings(args: &LocalAuthArgs) -> Result<Settings, Failure> {
         .collect::<Result<_, _>>()?;
     settings.session_cookie_bytes = args.session_cookie_bytes;
     settings.upstream_timeout = Duration::from_secs(args.upstream_timeout.max(1));
+    settings.access_log = !args.quiet;
     settings
         .validate()
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -155,6 +160,7 @@ mod tests {
             logout_urls: Vec::new(),
             session_cookie_bytes: DEFAULT_SESSION_COOKIE_BYTES,
             upstream_timeout: 60,
+            quiet: false,
             output: OutputFormat::Text,
         }
     }

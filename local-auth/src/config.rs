@@ -51,6 +51,9 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// How long to wait for a connection to the upstream before answering 502.
     pub connect_timeout: Duration,
+    /// Print one line per request outside `/_alb/` to stderr (method, path without the
+    /// query, status, user, time), as a development server does.
+    pub access_log: bool,
 }
 
 /// A setting that cannot work, with what to do instead.
@@ -101,6 +104,7 @@ impl Settings {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            access_log: false,
         }
     }
 

@@ -52,6 +52,7 @@ pub struct Shared {
     pub(crate) client_id: String,
     pub(crate) logout_urls: Vec<Url>,
     pub(crate) listen_port: u16,
+    pub(crate) access_log: bool,
     pub(crate) info: StartInfo,
 }
 
@@ -126,6 +127,7 @@ impl Emulator {
             client_id,
             logout_urls: settings.logout_urls,
             listen_port: addr.port(),
+            access_log: settings.access_log,
             info,
         };
         Ok(Self {
