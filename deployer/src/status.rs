@@ -8,7 +8,7 @@ use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::deploy::events::{self, EventFollower};
+use crate::deploy::events;
 use crate::deploy::stack_state::{self, is_failed, latest_operation, status_of};
 use crate::error::{CommandResult, Failure};
 use crate::output::OutputFormat;
@@ -63,9 +63,7 @@ pub async fn status(client: &Client, stack_name: &str) -> Result<StatusReport, F
     let mut last_failure = None;
     let failed_recently = is_failed(&status) || status.contains("ROLLBACK");
     if failed_recently {
-        // The newest page of events covers the last operation of almost every stack.
-        let mut follower = EventFollower::from_marker(stack.stack_id().unwrap_or(stack_name), None);
-        let recent = follower.poll(client).await?;
+        let recent = events::recent(client, stack.stack_id().unwrap_or(stack_name)).await?;
         let operation = latest_operation(&recent, stack.stack_name().unwrap_or(stack_name));
         last_failure = events::root_cause(client, &operation).await;
     }

@@ -96,6 +96,7 @@ impl Event {
 pub struct EventFollower {
     stack: String,
     last_seen: Option<String>,
+    since: Option<f64>,
     /// Every event read since the follower started, oldest first: this operation's events.
     pub seen: Vec<Event>,
 }
@@ -115,11 +116,7 @@ impl EventFollower {
             .first()
             .and_then(|e| e.event_id())
             .map(str::to_owned);
-        Ok(Self {
-            stack: stack.to_owned(),
-            last_seen,
-            seen: Vec::new(),
-        })
+        Ok(Self::from_marker(stack, last_seen))
     }
 
     /// A follower that treats every event newer than `last_seen` as new.
@@ -127,7 +124,17 @@ impl EventFollower {
         Self {
             stack: stack.to_owned(),
             last_seen,
+            since: None,
             seen: Vec::new(),
+        }
+    }
+
+    /// A follower for events at or after `since` (epoch seconds): paging stops at the
+    /// first older event, so an old stack's long history is never read.
+    pub fn since(stack: &str, since: f64) -> Self {
+        Self {
+            since: Some(since),
+            ..Self::from_marker(stack, None)
         }
     }
 
@@ -153,7 +160,11 @@ impl EventFollower {
                 {
                     break 'pages;
                 }
-                fresh.push(Event::from(event));
+                let event = Event::from(event);
+                if self.since.is_some_and(|since| event.epoch < since) {
+                    break 'pages;
+                }
+                fresh.push(event);
             }
             match page.next_token() {
                 Some(next) => token = Some(next.to_owned()),
@@ -167,6 +178,15 @@ impl EventFollower {
         self.seen.extend(fresh.iter().cloned());
         Ok(fresh)
     }
+}
+
+/// The newest page of a stack's events (up to 100: enough for the last operation of
+/// almost any stack), oldest first.
+pub async fn recent(client: &Client, stack: &str) -> Result<Vec<Event>, Failure> {
+    let page = retry_throttled(|| client.describe_stack_events().stack_name(stack).send())
+        .await
+        .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
+    Ok(page.stack_events().iter().rev().map(Event::from).collect())
 }
 
 /// Reasons that only echo a failure elsewhere; the real cause is another event.
@@ -260,11 +280,10 @@ pub async fn root_cause(client: &Client, events: &[Event]) -> Option<String> {
 /// A nested stack's events since `since` (epoch seconds), oldest first. Errors just
 /// mean we cannot look deeper; the outer event's reason still stands.
 async fn nested_events(client: &Client, stack_id: &str, since: f64) -> Vec<Event> {
-    let mut follower = EventFollower::from_marker(stack_id, None);
-    match follower.poll(client).await {
-        Ok(events) => events.into_iter().filter(|e| e.epoch >= since).collect(),
-        Err(_) => Vec::new(),
-    }
+    EventFollower::since(stack_id, since)
+        .poll(client)
+        .await
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

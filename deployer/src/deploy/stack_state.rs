@@ -175,10 +175,18 @@ pub async fn delete_and_wait(
     .await?
     {
         Settled::Gone => Ok(()),
-        Settled::Done(stack) => Err(Failure::failed(format!(
-            "stack {stack_name} could not be deleted: it is {}; see `deployer status --stack-name {stack_name}`",
-            status_of(&stack)
-        ))),
+        Settled::Done(stack) => {
+            let cause = super::events::root_cause(client, &follower.seen)
+                .await
+                .or_else(|| stack.stack_status_reason().map(super::events::clean_reason))
+                .map(|c| format!("\nroot cause: {c}"))
+                .unwrap_or_default();
+            Err(Failure::failed(format!(
+                "stack {stack_name} could not be deleted: it is {}; fix the cause, then run \
+                 `deployer destroy --stack-name {stack_name}` again{cause}",
+                status_of(&stack)
+            )))
+        }
         Settled::TimedOut(status) => Err(Failure::failed(format!(
             "stack {stack_name} is still {status} after {}; the delete goes on. Watch it with `deployer status --stack-name {stack_name}`",
             format_elapsed(deadline.timeout())
@@ -550,6 +558,53 @@ mod tests {
         assert!(matches!(settled, Settled::TimedOut(s) if s == "UPDATE_IN_PROGRESS"));
         // Backing off to 10 s: far fewer than 45 polls.
         assert!(rule.num_calls() < 15, "{}", rule.num_calls());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_delete_names_the_resource_that_stayed() {
+        use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack("DELETE_IN_PROGRESS"))
+            .output(|| stack("DELETE_FAILED"))
+            .build();
+        let events = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(
+                        StackEvent::builder()
+                            .event_id("2")
+                            .logical_resource_id("Bucket")
+                            .resource_type("AWS::S3::Bucket")
+                            .resource_status(ResourceStatus::DeleteFailed)
+                            .resource_status_reason("The bucket you tried to delete is not empty (Service: S3, Status Code: 409, Request ID: X)")
+                            .timestamp(aws_smithy_types::DateTime::from_secs(5))
+                            .build(),
+                    )
+                    .build()
+            })
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .repeatedly()
+            .build();
+        let delete =
+            mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let client = client!(describe, events, delete);
+        let err = delete_and_wait(
+            &client,
+            "app",
+            "app",
+            Deadline::after(Duration::from_secs(600)),
+            &mut progress(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.message.ends_with("root cause: Bucket (AWS::S3::Bucket) DELETE_FAILED: The bucket you tried to delete is not empty"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
