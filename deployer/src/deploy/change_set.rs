@@ -23,10 +23,12 @@ pub fn unique_name() -> Result<String, Failure> {
     let stamp = DateTime::from(std::time::SystemTime::now())
         .fmt(Format::DateTime)
         .map_err(|e| Failure::internal(format!("cannot format the time: {e}")))?;
+    // "2026-11-24T01:42:26.327Z" → "20261124T014226Z" (basic ISO 8601, whole seconds).
     let stamp: String = stamp
         .chars()
         .filter(char::is_ascii_alphanumeric)
-        .take(16)
+        .take(15)
+        .chain(['Z'])
         .collect();
     let mut random = [0u8; 8];
     getrandom::getrandom(&mut random)
@@ -479,6 +481,11 @@ mod tests {
         let names: Vec<String> = (0..50).map(|_| unique_name().unwrap()).collect();
         for n in &names {
             assert!(n.len() <= 128 && n.starts_with("deployer-"), "{n}");
+            let stamp = n.split('-').nth(2).unwrap();
+            assert!(
+                stamp.len() == 16 && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z'),
+                "{n}"
+            );
             assert!(
                 n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
                 "{n}"
