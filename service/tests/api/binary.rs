@@ -91,7 +91,15 @@ async fn sigterm_drains_in_flight_requests_and_healthcheck_passes_while_up() {
             .unwrap();
         client.request(request).await.map(|r| r.status().as_u16())
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // SIGTERM only once the request is inside the service (its key fetch has started).
+    let waiting = Instant::now();
+    while keys.total_fetches() == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "request never reached the service"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
