@@ -802,8 +802,24 @@ mod tests {
             .output(|| stack("UPDATE_ROLLBACK_IN_PROGRESS"))
             .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
             .build();
+        // The update had begun (its stack-level event is there) when Ctrl-C came.
         let events = mock!(Client::describe_stack_events)
-            .then_output(|| DescribeStackEventsOutput::builder().build());
+            .sequence()
+            .output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event(
+                        "1",
+                        "app",
+                        "AWS::CloudFormation::Stack",
+                        "UPDATE_IN_PROGRESS",
+                        "User Initiated",
+                        10,
+                    ))
+                    .build()
+            })
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .repeatedly()
+            .build();
         let cancel = mock!(Client::cancel_update_stack)
             .match_requests(|r| r.stack_name() == Some(STACK_ID))
             .then_output(|| CancelUpdateStackOutput::builder().build());

@@ -250,7 +250,10 @@ where
         if last_status == "DELETE_COMPLETE" {
             return Ok(Settled::Gone);
         }
-        if is_settled(&last_status) {
+        // Right after ExecuteChangeSet/DeleteStack, DescribeStacks can still show the
+        // previous settled status; only the operation's own stack-level event proves it
+        // has begun.
+        if is_settled(&last_status) && operation_started(&follower.seen, &stack) {
             // Events written just before the status changed.
             for event in follower.poll(client).await? {
                 progress.line(&event.line());
@@ -268,6 +271,17 @@ where
             format_elapsed(started.elapsed())
         ));
     }
+}
+
+/// True once the follower has seen a stack-level event of the operation (the stack's
+/// own `*_IN_PROGRESS`/`*_COMPLETE`, not the REVIEW_IN_PROGRESS of a new change set).
+fn operation_started(seen: &[Event], stack: &Stack) -> bool {
+    seen.iter().any(|e| {
+        e.resource_type == "AWS::CloudFormation::Stack"
+            && e.status != "REVIEW_IN_PROGRESS"
+            && (e.physical_id.as_deref() == stack.stack_id()
+                || Some(e.logical_id.as_str()) == stack.stack_name())
+    })
 }
 
 /// Events of the latest operation among a stack's recent events (oldest first): from
@@ -583,6 +597,16 @@ mod tests {
                             .timestamp(aws_smithy_types::DateTime::from_secs(5))
                             .build(),
                     )
+                    .stack_events(
+                        StackEvent::builder()
+                            .event_id("1")
+                            .logical_resource_id("app")
+                            .resource_type("AWS::CloudFormation::Stack")
+                            .resource_status(ResourceStatus::DeleteInProgress)
+                            .resource_status_reason("User Initiated")
+                            .timestamp(aws_smithy_types::DateTime::from_secs(4))
+                            .build(),
+                    )
                     .build()
             })
             .output(|| DescribeStackEventsOutput::builder().build())
@@ -605,6 +629,65 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_settled_status_before_the_operation_starts_is_not_the_end() {
+        use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+        let stack_event = |id: &str, status: &str| {
+            StackEvent::builder()
+                .event_id(id)
+                .stack_name("app")
+                .logical_resource_id("app")
+                .physical_resource_id("arn:aws:cloudformation:us-east-1:1:stack/app/1")
+                .resource_type("AWS::CloudFormation::Stack")
+                .resource_status(ResourceStatus::from(status))
+                .timestamp(aws_smithy_types::DateTime::from_secs(1))
+                .build()
+        };
+        // First look: the update has not shown up yet (old UPDATE_COMPLETE, no events).
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack("UPDATE_COMPLETE"))
+            .output(|| stack("UPDATE_IN_PROGRESS"))
+            .output(|| stack("UPDATE_COMPLETE"))
+            .build();
+        let events = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .output(move || {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(stack_event("u1", "UPDATE_IN_PROGRESS"))
+                    .build()
+            })
+            .output(move || {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(stack_event("u2", "UPDATE_COMPLETE"))
+                    .stack_events(stack_event("u1", "UPDATE_IN_PROGRESS"))
+                    .build()
+            })
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .repeatedly()
+            .build();
+        let client = client!(describe, events);
+        let mut follower = EventFollower::from_marker("app", None);
+        let settled = follow(
+            &client,
+            "app",
+            &mut follower,
+            Deadline::after(Duration::from_secs(600)),
+            &mut progress(),
+            &mut std::future::pending(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(settled, Settled::Done(ref s) if status_of(s) == "UPDATE_COMPLETE"));
+        assert_eq!(
+            describe.num_calls(),
+            3,
+            "the stale first answer must not end the wait"
+        );
+        assert_eq!(follower.seen.len(), 2);
     }
 
     #[test]
