@@ -122,3 +122,119 @@ pub fn render(r: &StatusReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{Output, ResourceStatus, Stack, StackEvent, StackStatus};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+
+    fn event(
+        id: &str,
+        logical: &str,
+        kind: &str,
+        status: &str,
+        reason: &str,
+        t: i64,
+    ) -> StackEvent {
+        StackEvent::builder()
+            .event_id(id)
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(ResourceStatus::from(status))
+            .resource_status_reason(reason)
+            .timestamp(DateTime::from_secs(t))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_stack_shows_the_cause_of_its_last_failure() {
+        let describe = mock!(Client::describe_stacks).then_output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name("app")
+                        .stack_id("arn:aws:cloudformation:us-east-1:1:stack/app/1")
+                        .stack_status(StackStatus::UpdateRollbackComplete)
+                        .enable_termination_protection(true)
+                        .creation_time(DateTime::from_secs(0))
+                        .last_updated_time(DateTime::from_secs(86_400))
+                        .outputs(
+                            Output::builder()
+                                .output_key("Url")
+                                .output_value("https://app.example.com/")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        // Newest first: this update's failure, then an older update's failure.
+        let events = mock!(Client::describe_stack_events).then_output(|| {
+            DescribeStackEventsOutput::builder()
+                .stack_events(event(
+                    "6",
+                    "app",
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_ROLLBACK_COMPLETE",
+                    "",
+                    60,
+                ))
+                .stack_events(event(
+                    "5",
+                    "Service",
+                    "AWS::ECS::Service",
+                    "UPDATE_FAILED",
+                    "Task failed to start (RequestToken: ab-1, HandlerErrorCode: NotStabilized)",
+                    50,
+                ))
+                .stack_events(event(
+                    "4",
+                    "app",
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_IN_PROGRESS",
+                    "User Initiated",
+                    40,
+                ))
+                .stack_events(event(
+                    "3",
+                    "Topic",
+                    "AWS::SNS::Topic",
+                    "UPDATE_FAILED",
+                    "an older failure",
+                    30,
+                ))
+                .stack_events(event(
+                    "2",
+                    "app",
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_IN_PROGRESS",
+                    "User Initiated",
+                    20,
+                ))
+                .build()
+        });
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        );
+        let report = status(&client, "app").await.unwrap();
+        assert_eq!(report.status, "UPDATE_ROLLBACK_COMPLETE");
+        assert_eq!(
+            report.last_failure.as_deref(),
+            Some("Service (AWS::ECS::Service) UPDATE_FAILED: Task failed to start")
+        );
+        assert!(report.termination_protection);
+        assert_eq!(report.last_updated.as_deref(), Some("1970-01-02T00:00:00Z"));
+        let text = render(&report);
+        assert!(
+            text.contains("Url = https://app.example.com/")
+                && text.contains("Termination protection: on"),
+            "{text}"
+        );
+    }
+}
