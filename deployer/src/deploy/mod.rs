@@ -387,10 +387,12 @@ impl Deploy {
                 })
                 .await
                 .map_err(|e| {
-                    call_failed(
-                        &format!("cancelling the update of stack {name} (it was {status})"),
-                        &e,
-                    )
+                    // Too late to cancel (e.g. already cleaning up): the update goes on.
+                    Failure::interrupted(format!(
+                        "interrupted: the update of stack {name} could not be cancelled ({}); it was {status} \
+                         and goes on. Watch it with `deployer status --stack-name {name}`",
+                        crate::aws::describe_error(&e)
+                    ))
                 })?;
                 let mut again = Box::pin(shutdown_signal());
                 let after = match stack_state::follow(
