@@ -190,12 +190,24 @@ impl Deploy {
                 self.capabilities.join(", ")
             ));
         }
-        let plan =
-            stack_state::prepare(&self.client, &stack_name, self.deadline, &mut self.progress)
-                .await?;
+        let plan = stack_state::prepare(
+            &self.client,
+            &stack_name,
+            self.deadline,
+            &mut self.progress,
+            self.dry_run,
+        )
+        .await?;
         let existing = match &plan {
             Plan::Update(stack) => Some(stack.as_ref().clone()),
             Plan::Create { .. } => None,
+            Plan::RecreateAfterDelete => {
+                self.report.has_changes = true;
+                self.report.stack_status = Some("ROLLBACK_COMPLETE".to_owned());
+                self.report.parameter_changes =
+                    parameter_changes(&self.template.parameters, &self.parameters, None);
+                return Ok(Ending::Pending);
+            }
         };
         let name = change_set::unique_name()?;
         self.report.change_set_name = Some(name.clone());

@@ -90,6 +90,9 @@ pub enum Plan {
     },
     /// Update the existing stack.
     Update(Box<Stack>),
+    /// Dry run over a ROLLBACK_COMPLETE stack: a real deploy would delete it and create
+    /// it again; a dry run must not delete anything, so there is no change set to show.
+    RecreateAfterDelete,
 }
 
 /// Brings the stack into a state a change set can start from: waits out running
@@ -99,6 +102,7 @@ pub async fn prepare(
     stack_name: &str,
     deadline: Deadline,
     progress: &mut Progress,
+    dry_run: bool,
 ) -> Result<Plan, Failure> {
     let mut backoff = Backoff::new();
     let started = tokio::time::Instant::now();
@@ -118,6 +122,13 @@ pub async fn prepare(
             }
             StackState::ReviewInProgress => return Ok(Plan::Create { pre_existing: true }),
             StackState::Updatable => return Ok(Plan::Update(Box::new(stack))),
+            StackState::RollbackComplete if dry_run => {
+                progress.line(&format!(
+                    "Stack {stack_name} is ROLLBACK_COMPLETE (its first create failed). A deploy will delete it and create it again; \
+                     a dry run leaves it as it is."
+                ));
+                return Ok(Plan::RecreateAfterDelete);
+            }
             StackState::RollbackComplete => {
                 progress.line(&format!(
                     "Stack {stack_name} is ROLLBACK_COMPLETE (its first create failed; it can only be deleted). Deleting it, then creating it again."
@@ -400,6 +411,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(60)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap();
@@ -417,6 +429,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(60)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap();
@@ -438,6 +451,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(600)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap();
@@ -457,6 +471,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(30)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap_err();
@@ -489,6 +504,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(600)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap();
@@ -503,6 +519,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_dry_run_never_deletes_a_rollback_complete_stack() {
+        let rule = mock!(Client::describe_stacks).then_output(|| stack("ROLLBACK_COMPLETE"));
+        let delete =
+            mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let client = client!(rule, delete);
+        let plan = prepare(
+            &client,
+            "app",
+            Deadline::after(Duration::from_secs(60)),
+            &mut progress(),
+            true,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(plan, Plan::RecreateAfterDelete));
+        assert_eq!(delete.num_calls(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn update_rollback_failed_gives_the_exact_recovery_command() {
         let rule = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_ROLLBACK_FAILED"));
         let client = client!(rule);
@@ -511,6 +546,7 @@ mod tests {
             "app",
             Deadline::after(Duration::from_secs(60)),
             &mut progress(),
+            false,
         )
         .await
         .unwrap_err();
