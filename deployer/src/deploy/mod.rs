@@ -209,6 +209,13 @@ impl Deploy {
                 return Ok(Ending::Pending);
             }
         };
+        // Only a stack this run brings into being (REVIEW_IN_PROGRESS) is ours to delete.
+        let created_review_stack = matches!(
+            plan,
+            Plan::Create {
+                pre_existing: false
+            }
+        );
         let name = change_set::unique_name()?;
         self.report.change_set_name = Some(name.clone());
         let request = change_set::Request {
@@ -259,12 +266,6 @@ impl Deploy {
                     .stack_id
                     .clone()
                     .unwrap_or_else(|| stack_name.clone());
-                let created_review_stack = matches!(
-                    plan,
-                    Plan::Create {
-                        pre_existing: false
-                    }
-                );
                 self.clean_up(&id, &stack_id, created_review_stack).await?;
                 return Err(Failure::failed(format!(
                     "CloudFormation rejected the change set for stack {stack_name} (it was deleted again): {reason}"
@@ -283,12 +284,6 @@ impl Deploy {
         );
         self.show_changes();
 
-        let created_review_stack = matches!(
-            plan,
-            Plan::Create {
-                pre_existing: false
-            }
-        );
         if self.dry_run {
             self.clean_up(&described.id, &described.stack_id, created_review_stack)
                 .await?;
