@@ -219,6 +219,114 @@ fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ecr::error::ErrorMetadata;
+    use aws_sdk_ecr::operation::create_repository::{
+        CreateRepositoryError, CreateRepositoryOutput,
+    };
+    use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
+    use aws_sdk_ecr::operation::get_authorization_token::GetAuthorizationTokenOutput;
+    use aws_sdk_ecr::operation::put_lifecycle_policy::PutLifecyclePolicyOutput;
+    use aws_sdk_ecr::types::AuthorizationData;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn not_found() -> aws_smithy_mocks::Rule {
+        mock!(Client::describe_repositories).then_error(|| {
+            DescribeRepositoriesError::generic(
+                ErrorMetadata::builder()
+                    .code("RepositoryNotFoundException")
+                    .message("no repo")
+                    .build(),
+            )
+        })
+    }
+
+    #[tokio::test]
+    async fn a_missing_repository_is_created_immutable_with_scanning_and_a_lifecycle_policy() {
+        let describe = not_found();
+        let create = mock!(Client::create_repository)
+            .match_requests(|r| {
+                r.repository_name() == Some("app")
+                    && r.image_tag_mutability() == Some(&ImageTagMutability::Immutable)
+                    && r.image_scanning_configuration().map(|c| c.scan_on_push()) == Some(true)
+            })
+            .then_output(|| {
+                CreateRepositoryOutput::builder()
+                    .repository(
+                        aws_sdk_ecr::types::Repository::builder()
+                            .repository_uri("1.dkr.ecr.us-east-1.amazonaws.com/app")
+                            .build(),
+                    )
+                    .build()
+            });
+        let policy = mock!(Client::put_lifecycle_policy)
+            .match_requests(|r| r.lifecycle_policy_text() == Some(lifecycle_policy().as_str()))
+            .then_output(|| PutLifecyclePolicyOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_ecr,
+            RuleMode::MatchAny,
+            [&describe, &create, &policy]
+        );
+        let repo = ensure_repository(&client, "app").await.unwrap();
+        assert!(repo.created);
+        assert_eq!(repo.uri, "1.dkr.ecr.us-east-1.amazonaws.com/app");
+        assert_eq!((create.num_calls(), policy.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn without_create_permission_the_message_says_which_and_what_to_do() {
+        let describe = not_found();
+        let create = mock!(Client::create_repository).then_error(|| {
+            CreateRepositoryError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized to perform: ecr:CreateRepository")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&describe, &create]);
+        let failure = ensure_repository(&client, "app").await.unwrap_err();
+        assert_eq!(failure.exit_code(), 1);
+        assert!(
+            failure.message.contains("lacks ecr:CreateRepository"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure
+                .message
+                .contains("aws ecr create-repository --repository-name app"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[tokio::test]
+    async fn login_decodes_the_token_into_user_and_password() {
+        let token = mock!(Client::get_authorization_token).then_output(|| {
+            GetAuthorizationTokenOutput::builder()
+                .authorization_data(
+                    AuthorizationData::builder()
+                        .authorization_token(
+                            base64::engine::general_purpose::STANDARD
+                                .encode("AWS:secret:with:colons"),
+                        )
+                        .proxy_endpoint("https://1.dkr.ecr.us-east-1.amazonaws.com")
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&token]);
+        let login = login(&client).await.unwrap();
+        assert_eq!(
+            (login.username.as_str(), login.password.as_str()),
+            ("AWS", "secret:with:colons")
+        );
+        assert_eq!(login.endpoint, "https://1.dkr.ecr.us-east-1.amazonaws.com");
+        assert!(
+            !format!("{login:?}").contains("secret"),
+            "the password never reaches Debug output"
+        );
+    }
 
     #[test]
     fn lifecycle_policy_keeps_the_newest_images() {
