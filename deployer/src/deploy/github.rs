@@ -22,6 +22,14 @@ impl GitHub {
         })
     }
 
+    /// Writing to the given files (tests).
+    pub fn at(summary: PathBuf, output: PathBuf) -> Self {
+        Self {
+            summary: Some(summary),
+            output: Some(output),
+        }
+    }
+
     /// Appends Markdown to the step summary.
     pub fn summary(&self, markdown: &str) {
         if let Some(path) = &self.summary {

@@ -802,6 +802,32 @@ mod tests {
             d.report.stack_status.as_deref(),
             Some("UPDATE_ROLLBACK_COMPLETE")
         );
+
+        // Under GitHub Actions the failure reaches the summary and the step outputs.
+        let dir = std::env::temp_dir().join(format!("deployer-gh-fail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        d.github = Some(GitHub::at(dir.join("summary"), dir.join("output")));
+        d.report.change_set_id = Some("arn:cs/1".into());
+        d.report.has_changes = true;
+        let message = err.message.clone();
+        let result = d.finish(Err(err));
+        assert_eq!(result.unwrap_err().message, message);
+        let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+        assert!(
+            summary.contains("Deploy of stack app failed")
+                && summary.contains("Invalid parameter: KmsMasterKeyId"),
+            "{summary}"
+        );
+        let outputs = std::fs::read_to_string(dir.join("output")).unwrap();
+        assert!(
+            outputs.contains("stack-status<<") && outputs.contains("\nUPDATE_ROLLBACK_COMPLETE\n"),
+            "{outputs}"
+        );
+        assert!(
+            outputs.contains("change-set-id<<") && outputs.contains("\narn:cs/1\n"),
+            "{outputs}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test(start_paused = true)]
