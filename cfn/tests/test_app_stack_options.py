@@ -1,5 +1,5 @@
 """cfn/app.yaml with the non-default options (two NAT gateways, self sign-up, a pinned
-task count, a local registry image), and deleting
+task count, a local registry image, an image with no container health check), and deleting
 the stack (the deployer's destroy) on the moto launcher: everything it created goes away.
 """
 
@@ -28,6 +28,8 @@ def stack(aws: Any) -> dict[str, Any]:
         "NatGateways": "2",
         "SelfSignUp": "true",
         "DesiredCount": "3",
+        # Somebody else's image: it has no /service, so no container health check.
+        "ContainerHealthCheck": "none",
     }
     created = deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
     return {"zone_id": zone_id, "outputs": outputs(created), "ids": resources(aws("cloudformation"), STACK)}
@@ -64,6 +66,11 @@ def test_a_pinned_desired_count_is_set_on_the_service(aws: Any, stack: dict[str,
 def test_a_local_registry_image_is_deployed_as_given(aws: Any, stack: dict[str, Any]) -> None:
     definition = aws("ecs").describe_task_definition(taskDefinition=stack["ids"]["TaskDefinition"])
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"] == IMAGE
+
+
+def test_an_image_without_a_health_check_command_gets_none(aws: Any, stack: dict[str, Any]) -> None:
+    definition = aws("ecs").describe_task_definition(taskDefinition=stack["ids"]["TaskDefinition"])
+    assert "healthCheck" not in definition["taskDefinition"]["containerDefinitions"][0]
 
 
 def test_deleting_the_stack_removes_what_it_created(aws: Any, stack: dict[str, Any]) -> None:

@@ -45,6 +45,7 @@ def test_app_parameters_are_the_ones_the_deployer_passes() -> None:
         "Cpu",
         "Memory",
         "ContainerPort",
+        "ContainerHealthCheck",
         "NatGateways",
         "SelfSignUp",
     }
@@ -69,6 +70,9 @@ def test_app_parameters_are_the_ones_the_deployer_passes() -> None:
         ("DesiredCount", "0"),
         ("DesiredCount", "100"),
         ("Cpu", "1024"),
+        ("ContainerHealthCheck", "/service --healthcheck"),
+        ("ContainerHealthCheck", "/app/bin/check"),
+        ("ContainerHealthCheck", "none"),
     ],
 )
 def test_good_values_are_accepted(name: str, value: str) -> None:
@@ -102,6 +106,10 @@ def test_good_values_are_accepted(name: str, value: str) -> None:
         ("ContainerPort", "eighty"),
         ("Cpu", "300"),
         ("Memory", "100"),
+        # Exec form without a shell: a relative command or a shell pipeline cannot run.
+        ("ContainerHealthCheck", "curl -f http://localhost/healthz"),
+        ("ContainerHealthCheck", "/service  --healthcheck"),
+        ("ContainerHealthCheck", ""),
     ],
 )
 def test_bad_values_are_refused_with_the_constraint_description(name: str, value: str) -> None:
