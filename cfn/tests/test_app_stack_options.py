@@ -73,7 +73,7 @@ def test_an_image_without_a_health_check_command_gets_none(aws: Any, stack: dict
     assert "healthCheck" not in definition["taskDefinition"]["containerDefinitions"][0]
 
 
-def test_deleting_the_stack_removes_what_it_created(aws: Any, stack: dict[str, Any]) -> None:
+def test_deleting_the_stack_removes_what_it_created_but_keeps_the_users(aws: Any, stack: dict[str, Any]) -> None:
     cfn = aws("cloudformation")
     cfn.delete_stack(StackName=STACK)
     cfn.get_waiter("stack_delete_complete").wait(StackName=STACK, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -83,7 +83,8 @@ def test_deleting_the_stack_removes_what_it_created(aws: Any, stack: dict[str, A
     assert out["LoadBalancerArn"] not in {
         b["LoadBalancerArn"] for b in aws("elbv2").describe_load_balancers()["LoadBalancers"]
     }
-    assert out["UserPoolId"] not in {p["Id"] for p in aws("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]}
+    # The user pool is retained on purpose: its users cannot be recreated.
+    assert out["UserPoolId"] in {p["Id"] for p in aws("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]}
     with pytest.raises(ClientError):
         aws("acm").describe_certificate(CertificateArn=ids["Certificate"])
     records = aws("route53").list_resource_record_sets(HostedZoneId=stack["zone_id"])["ResourceRecordSets"]
