@@ -198,6 +198,12 @@ async fn push_creates_the_repository_and_an_unchanged_repush_uploads_nothing() {
         .await
         .expect_code(0);
     assert_eq!(retag.json()["blobs_uploaded"], 0);
+    assert_eq!(
+        retag.stderr.matches("exists, skipped").count(),
+        4,
+        "{}",
+        retag.stderr
+    );
     assert_eq!(retag.json()["repository_created"], false);
     assert_eq!(stack.proxy.count(&Method::POST, "/blobs/uploads/"), 0);
 }
