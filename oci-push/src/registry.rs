@@ -252,24 +252,24 @@ impl Registry {
         })?;
         let verify = Arc::new(Mutex::new(Verifier::new(blob)));
 
-        let final_body = match self.chunk_size {
+        // Chunked: the parts go now and the closing PUT is empty. Monolithic: the
+        // closing PUT carries the whole blob, streamed from disk.
+        let (final_body, length) = match self.chunk_size {
             Some(chunk) if blob.size > chunk => {
                 location = self
                     .upload_chunks(file, blob, chunk, location, &verify, progress.as_ref())
                     .await?;
-                empty()
+                (empty(), 0)
             }
-            _ => streaming_body(file, verify.clone(), blob.digest.clone(), progress.clone()),
+            _ => (
+                streaming_body(file, verify.clone(), blob.digest.clone(), progress.clone()),
+                blob.size,
+            ),
         };
 
         let mut put = location.clone();
         put.query_pairs_mut()
             .append_pair("digest", blob.digest.as_str());
-        let length = if self.chunk_size.is_some_and(|c| blob.size > c) {
-            0
-        } else {
-            blob.size
-        };
         let length = length.to_string();
         let sent = self
             .send(
