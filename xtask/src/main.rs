@@ -67,7 +67,9 @@ fn package(args: &ImageArgs) -> Result<String, String> {
             args.binary.display()
         )
     })?;
-    let layer = LayerSpec { files: vec![FileEntry::new(args.name.clone(), 0o755, binary)] };
+    let layer = LayerSpec {
+        files: vec![FileEntry::new(args.name.clone(), 0o755, binary)],
+    };
     // The same runtime settings as service/Dockerfile's final stage: the binary as
     // entrypoint, a non-root numeric user (scratch has no /etc/passwd), the port.
     let config = ImageConfig {
@@ -78,5 +80,10 @@ fn package(args: &ImageArgs) -> Result<String, String> {
     };
     let image = write_image(&args.out, &[layer], &config, Some(&args.tag))
         .map_err(|e| format!("cannot write the OCI layout to {}: {e}", args.out.display()))?;
-    Ok(format!("oci:{}:{} ({})", args.out.display(), args.tag, image.manifest_digest.as_str()))
+    Ok(format!(
+        "oci:{}:{} ({})",
+        args.out.display(),
+        args.tag,
+        image.manifest_digest.as_str()
+    ))
 }
