@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::poll::{Backoff, Deadline, retry_throttled};
 use crate::aws::{call_failed, describe_error};
 use crate::error::Failure;
-use crate::output::format_elapsed;
+use crate::output::{Progress, format_elapsed};
 
 /// A change-set name no other run can pick:
 /// `deployer-<short git sha or "local">-<UTC timestamp>-<64 random bits>`, within
@@ -109,6 +109,7 @@ pub async fn create(
     client: &Client,
     request: &Request,
     deadline: Deadline,
+    progress: &mut Progress,
 ) -> Result<Outcome, Failure> {
     let parameters = request
         .parameters
@@ -162,7 +163,7 @@ pub async fn create(
             ));
         }
     };
-    wait_ready(client, &request.stack_name, &id, deadline).await
+    wait_ready(client, &request.stack_name, &id, deadline, progress).await
 }
 
 /// Polls DescribeChangeSet (first look at once) until the change set is ready or failed.
@@ -171,8 +172,10 @@ pub async fn wait_ready(
     stack_name: &str,
     id: &str,
     deadline: Deadline,
+    progress: &mut Progress,
 ) -> Result<Outcome, Failure> {
     let mut backoff = Backoff::new();
+    let started = tokio::time::Instant::now();
     loop {
         backoff.wait().await;
         let described = describe(client, stack_name, id).await?;
@@ -199,7 +202,11 @@ pub async fn wait_ready(
                     format_elapsed(deadline.timeout())
                 )));
             }
-            _ => {}
+            other => progress.status(&format!(
+                "Change set {}: {other} ({})",
+                described.name,
+                format_elapsed(started.elapsed())
+            )),
         }
     }
 }
@@ -453,6 +460,10 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use std::time::Duration;
 
+    fn quiet() -> Progress {
+        Progress::to(Box::new(std::io::sink()), false)
+    }
+
     fn request() -> Request {
         Request {
             stack_name: "app".into(),
@@ -516,6 +527,7 @@ mod tests {
                 &client,
                 &request(),
                 Deadline::after(Duration::from_secs(60)),
+                &mut quiet(),
             )
             .await
             .unwrap();
@@ -538,6 +550,7 @@ mod tests {
             &client,
             &request(),
             Deadline::after(Duration::from_secs(60)),
+            &mut quiet(),
         )
         .await
         .unwrap();
@@ -568,6 +581,7 @@ mod tests {
             &client,
             &request(),
             Deadline::after(Duration::from_secs(60)),
+            &mut quiet(),
         )
         .await
         .unwrap();

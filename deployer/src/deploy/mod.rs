@@ -240,7 +240,14 @@ impl Deploy {
                 "create"
             }
         ));
-        let described = match change_set::create(&self.client, &request, self.deadline).await? {
+        let described = match change_set::create(
+            &self.client,
+            &request,
+            self.deadline,
+            &mut self.progress,
+        )
+        .await?
+        {
             Outcome::Empty { reason, id } => {
                 if let Some(id) = &id {
                     change_set::delete(&self.client, &stack_name, id).await?;
