@@ -35,8 +35,7 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `tools/moto/launcher.py --port 0` (with UpdateTerminationProtection added,
-    /// see `helpers/moto_termination_protection.py`) and waits for its READY line.
+    /// Starts `tools/moto/launcher.py --port 0` and waits for its READY line.
     pub fn start() -> Self {
         let root = root();
         let python = root.join(".venv/bin/python");
@@ -51,10 +50,7 @@ impl Moto {
             "{} is missing: the moto launcher is part of the repository",
             launcher.display()
         );
-        let shim = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/helpers/moto_termination_protection.py");
         let mut child = Command::new(&python)
-            .arg(shim)
             .arg(&launcher)
             .args(["--port", "0"])
             .current_dir(&root)

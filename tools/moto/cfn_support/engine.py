@@ -15,6 +15,10 @@
 4. Outputs after a change set. Executing a change set leaves moto's stack with the
    outputs of the template before it (none for a new stack); CloudFormation shows the
    outputs of the template just deployed.
+5. Termination protection. moto has no UpdateTerminationProtection (it answers HTTP 500)
+   and deletes protected stacks; CloudFormation sets the flag and refuses DeleteStack
+   while it is on. The deployer's --termination-protection and its destroy refusal are
+   exercised against this.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 
 from moto.cloudformation import models, parsing
 from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
@@ -211,8 +217,25 @@ def _apply_with_outputs(original: Any) -> Any:
     return apply
 
 
+def _update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def _delete_unless_protected(original: Any) -> Any:
+    def delete_stack(self: CloudFormationResponse) -> ActionResult:
+        name = self._get_param("StackName")
+        stacks = [s for s in self.cloudformation_backend.stacks.values() if name in (s.name, s.stack_id)]
+        if any(getattr(s, "enable_termination_protection", False) for s in stacks):
+            raise ValidationError(message=f"Stack [{name}] cannot be deleted while TerminationProtection is enabled")
+        return original(self)
+
+    return delete_stack
+
+
 def install() -> None:
-    """Adds the four behaviours to moto's stack engine (once)."""
+    """Adds the five behaviours to moto's stack engine (once)."""
     resource_map = parsing.ResourceMap
     if getattr(resource_map, "_alb_cognito_installed", False):
         return
@@ -222,4 +245,6 @@ def install() -> None:
     models.ChangeSet.apply = _apply_with_outputs(models.ChangeSet.apply)  # type: ignore[method-assign]
     # clean_json calls itself through the module global, so nested Fn::Cidr is found too.
     parsing.clean_json = _clean_json_with_cidr_and_azs(parsing.clean_json)
+    CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    CloudFormationResponse.delete_stack = _delete_unless_protected(CloudFormationResponse.delete_stack)  # type: ignore[method-assign]
     resource_map._alb_cognito_installed = True  # type: ignore[attr-defined]
