@@ -50,6 +50,14 @@ pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     )
 }
 
+/// The error codes AWS uses for "you may not do this" (a missing IAM permission).
+pub fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        err.code(),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+    )
+}
+
 /// The service's own words for an error ("ValidationError: Stack with id x does not
 /// exist"), or the whole error chain when the call never got an answer.
 pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String

@@ -446,7 +446,7 @@ impl Deploy {
         change_set::delete(&self.client, stack_id, change_set_id).await?;
         if delete_stack {
             let name = self.settings.stack_name.clone();
-            stack_state::delete_and_wait(
+            let deleted = stack_state::delete_unless_denied(
                 &self.client,
                 stack_id,
                 &name,
@@ -454,6 +454,17 @@ impl Deploy {
                 &mut self.progress,
             )
             .await?;
+            if let stack_state::Deleted::Denied(failure) = deleted {
+                // A preview role may create and delete change sets but, on purpose, not
+                // delete stacks. The empty stack holds no resources and the first real
+                // deploy creates into it, so this is worth a warning, not a failure.
+                self.progress.finish();
+                eprintln!(
+                    "warning: the empty REVIEW_IN_PROGRESS stack {name} stays (it holds no resources; \
+                     the first deploy creates into it): {}",
+                    failure.message
+                );
+            }
         }
         Ok(())
     }
@@ -1003,6 +1014,87 @@ mod tests {
             err.message
         );
         assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_dry_run_under_a_role_that_may_not_delete_stacks_still_succeeds() {
+        use aws_sdk_cloudformation::error::ErrorMetadata;
+        use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_stack::DeleteStackError;
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        use aws_sdk_cloudformation::types::{
+            Change, ChangeAction, ChangeSetStatus, ChangeType, ResourceChange,
+        };
+
+        let missing = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id app does not exist")
+                    .build(),
+            )
+        });
+        let create = mock!(Client::create_change_set).then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .build()
+        });
+        let describe = mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .change_set_id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .status(ChangeSetStatus::CreateComplete)
+                .changes(
+                    Change::builder()
+                        .r#type(ChangeType::Resource)
+                        .resource_change(
+                            ResourceChange::builder()
+                                .action(ChangeAction::Add)
+                                .logical_resource_id("T")
+                                .resource_type("AWS::SNS::Topic")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let delete_cs = mock!(Client::delete_change_set)
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let delete_stack = mock!(Client::delete_stack).then_error(|| {
+            DeleteStackError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message(
+                        "User: preview is not authorized to perform: cloudformation:DeleteStack",
+                    )
+                    .build(),
+            )
+        });
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [
+                &missing,
+                &create,
+                &describe,
+                &delete_cs,
+                &delete_stack,
+                &events
+            ]
+        );
+        let mut d = deploy(client);
+        d.dry_run = true;
+        d.run()
+            .await
+            .expect("the preview itself worked; only the clean-up of the empty stack was refused");
+        assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
+        assert!(d.report.has_changes);
+        assert!(!d.report.executed);
     }
 
     #[test]

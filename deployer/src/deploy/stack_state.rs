@@ -12,7 +12,7 @@ use aws_sdk_cloudformation::types::Stack;
 
 use super::events::{Event, EventFollower};
 use super::poll::{Backoff, Deadline, retry_throttled};
-use crate::aws::{call_failed, describe_error};
+use crate::aws::{call_failed, describe_error, is_access_denied};
 use crate::error::Failure;
 use crate::output::{Progress, format_elapsed};
 
@@ -171,14 +171,64 @@ pub async fn delete_and_wait(
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
+    match delete_unless_denied(client, stack_id, stack_name, deadline, progress).await? {
+        Deleted::Yes => Ok(()),
+        Deleted::Denied(failure) => Err(failure),
+    }
+}
+
+/// Whether [`delete_unless_denied`] deleted the stack.
+#[derive(Debug)]
+pub enum Deleted {
+    /// The stack is gone.
+    Yes,
+    /// The caller may not delete stacks (AccessDenied): nothing was changed.
+    Denied(Failure),
+}
+
+/// Like [`delete_and_wait`], but a caller without `cloudformation:DeleteStack` gets
+/// [`Deleted::Denied`] instead of an error, for clean-ups that may be skipped (the
+/// empty REVIEW_IN_PROGRESS stack a first dry run leaves, under a preview role that
+/// deliberately cannot delete stacks).
+pub async fn delete_unless_denied(
+    client: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    deadline: Deadline,
+    progress: &mut Progress,
+) -> Result<Deleted, Failure> {
     let mut follower = EventFollower::start(client, stack_id).await?;
-    retry_throttled(|| client.delete_stack().stack_name(stack_id).send())
-        .await
-        .map_err(|e| call_failed(&format!("deleting stack {stack_name}"), &e))?;
+    if let Err(e) = retry_throttled(|| client.delete_stack().stack_name(stack_id).send()).await {
+        let failure = call_failed(&format!("deleting stack {stack_name}"), &e);
+        if is_access_denied(&e) {
+            return Ok(Deleted::Denied(failure));
+        }
+        return Err(failure);
+    }
+    wait_deleted(
+        client,
+        stack_id,
+        stack_name,
+        &mut follower,
+        deadline,
+        progress,
+    )
+    .await
+    .map(|()| Deleted::Yes)
+}
+
+async fn wait_deleted(
+    client: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    follower: &mut EventFollower,
+    deadline: Deadline,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
     match follow(
         client,
         stack_id,
-        &mut follower,
+        follower,
         deadline,
         progress,
         &mut std::future::pending(),
