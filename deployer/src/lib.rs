@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod ecr;
 pub mod error;
+pub mod git;
 pub mod local_auth;
 pub mod output;
 pub mod push;

@@ -187,21 +187,7 @@ fn check_tag(tag: &str) -> Result<(), Failure> {
 /// `git rev-parse HEAD`), shortened to 12 characters; none outside a git checkout, in
 /// which case the image is pushed by digest only.
 fn default_tag() -> Option<String> {
-    let sha = std::env::var("GITHUB_SHA")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            let out = std::process::Command::new("git")
-                .args(["rev-parse", "HEAD"])
-                .stderr(std::process::Stdio::null())
-                .output()
-                .ok()?;
-            out.status
-                .success()
-                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        })?;
-    let short: String = sha.chars().take(12).collect();
-    check_tag(&short).is_ok().then_some(short)
+    crate::git::short_commit_sha(12).filter(|short| check_tag(short).is_ok())
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::output::{Progress, format_elapsed};
 /// `deployer-<short git sha or "local">-<UTC timestamp>-<64 random bits>`, within
 /// CloudFormation's `[a-zA-Z][-a-zA-Z0-9]*` and 128 characters.
 pub fn unique_name() -> Result<String, Failure> {
-    let sha = git_sha().unwrap_or_else(|| "local".to_owned());
+    let sha = crate::git::short_commit_sha(7).unwrap_or_else(|| "local".to_owned());
     let stamp = DateTime::from(std::time::SystemTime::now())
         .fmt(Format::DateTime)
         .map_err(|e| Failure::internal(format!("cannot format the time: {e}")))?;
@@ -35,23 +35,6 @@ pub fn unique_name() -> Result<String, Failure> {
         .map_err(|e| Failure::internal(format!("no randomness from the OS: {e}")))?;
     let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("deployer-{sha}-{stamp}-{random}"))
-}
-
-/// The commit being deployed: `GITHUB_SHA` in Actions, else `git rev-parse`, shortened
-/// to 7 hex digits. `None` outside a repository.
-fn git_sha() -> Option<String> {
-    let full = std::env::var("GITHUB_SHA").ok().or_else(|| {
-        let out = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    })?;
-    let short: String = full.chars().take(7).collect();
-    (short.len() == 7 && short.chars().all(|c| c.is_ascii_hexdigit())).then_some(short)
 }
 
 /// Everything sent with CreateChangeSet.
