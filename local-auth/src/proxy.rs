@@ -10,7 +10,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Request, Response, StatusCode, Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use url::Url;
 
 use crate::tokens::IdentityHeaders;
@@ -76,12 +76,18 @@ impl Upstream {
 
     /// Sends `request` to the app with `identity` attached and returns the app's response,
     /// or 502 (cannot connect) / 504 (no answer in time) with a message saying why.
+    ///
+    /// An upgrade (WebSocket) is passed through: when the app answers `101`, bytes are
+    /// copied both ways until either side closes. The identity headers go with the
+    /// upgrade request only, as with the ALB.
     pub async fn forward(
         &self,
-        request: Request<Body>,
+        mut request: Request<Body>,
         origin: Origin,
         identity: IdentityHeaders,
     ) -> Response<Body> {
+        let upgrade = upgrade_protocol(request.headers());
+        let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = match Uri::try_from(format!("{}{path}", self.base)) {
@@ -96,6 +102,10 @@ impl Upstream {
         parts.version = Version::HTTP_11;
         let headers = &mut parts.headers;
         remove_hop_by_hop(headers);
+        if let Some(protocol) = &upgrade {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, protocol.clone());
+        }
         strip_identity_headers(headers);
         set_forwarded(headers, origin);
         set_identity(headers, &identity);
@@ -118,12 +128,50 @@ impl Upstream {
                     error_chain(&e)
                 ),
             ),
-            Ok(Ok(response)) => {
+            Ok(Ok(mut response)) => {
+                let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+                let tunnel = match client_side {
+                    Some(client_side) if switching => {
+                        Some((client_side, hyper::upgrade::on(&mut response)))
+                    }
+                    _ => None,
+                };
                 let (mut parts, body) = response.into_parts();
+                let protocol = upgrade_protocol(&parts.headers);
                 remove_hop_by_hop(&mut parts.headers);
+                if let (Some((client_side, upstream_side)), Some(protocol)) = (tunnel, protocol) {
+                    parts
+                        .headers
+                        .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                    parts.headers.insert(header::UPGRADE, protocol);
+                    tokio::spawn(splice(client_side, upstream_side));
+                }
                 Response::from_parts(parts, Body::new(body))
             }
         }
+    }
+}
+
+/// The `Upgrade` value of a request or response that asks to switch protocols
+/// (`Connection: upgrade` plus `Upgrade: PROTOCOL`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Copies bytes both ways between the upgraded client and upstream connections.
+async fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    if let (Ok(client), Ok(upstream)) = tokio::join!(client, upstream) {
+        let mut client = TokioIo::new(client);
+        let mut upstream = TokioIo::new(upstream);
+        // Either side closing ends the tunnel; there is nobody to report an error to.
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
     }
 }
 
@@ -139,8 +187,7 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in HOP_BY_HOP.iter().chain(&named) {
         headers.remove(name);
     }
-    // Without WebSocket support an upgrade cannot be honoured; drop it rather than let
-    // the app answer 101 on a connection nobody will speak WebSocket on.
+    // `Upgrade` is hop-by-hop too; `forward` puts it back for an upgrade it passes through.
     headers.remove(header::UPGRADE);
 }
 

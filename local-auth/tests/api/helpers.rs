@@ -240,7 +240,14 @@ impl TestEmulator {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.unwrap();
+        // The request must ask for `Connection: close`; a hang means the emulator kept it open.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("the emulator closes the connection after answering")
+        .unwrap();
         String::from_utf8_lossy(&answer).into_owned()
     }
 }

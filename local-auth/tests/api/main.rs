@@ -9,3 +9,4 @@ mod logout;
 mod redirects;
 mod service;
 mod shutdown;
+mod upgrade;
