@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Browser tests (node:test + playwright-core driving Debian's headless chromium) for
+# Browser tests (node:test + playwright-core driving headless Chromium) for
 # every tests/browser/*.test.mjs. Builds the binaries they start and passes their paths.
 set -euo pipefail
-[ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium missing: run scripts/deps.sh" >&2; exit 1; }
+# Debian's chromium here, Google Chrome on GitHub runners (scripts/browser-path says which).
+CHROMIUM_PATH=$(./scripts/browser-path)
+export CHROMIUM_PATH
 [ -d node_modules/playwright-core ] || { echo "error: playwright-core missing: run scripts/deps.sh" >&2; exit 1; }
 cargo build --locked -p service -p deployer
 SERVICE_BIN="$(pwd)/target/debug/service"

@@ -9,24 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort, launchBrowser, waitForHealth } from './support.mjs';
 
 // `--output json` prints one JSON object as the first line of stdout.
 function firstLine(child) {
@@ -37,17 +21,7 @@ function firstLine(child) {
   });
 }
 
-async function waitForHealth(url, child) {
-  const deadline = Date.now() + 15000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    try { if ((await fetch(url)).status === 200) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`service not healthy at ${url}`);
-}
-
-let emulator, service, start, browserContext, userDataDir;
+let emulator, service, start, browser, browserContext;
 
 before(async () => {
   const deployer = process.env.DEPLOYER_BIN;
@@ -67,17 +41,14 @@ before(async () => {
   });
   await waitForHealth(`http://127.0.0.1:${servicePort}/healthz`, service);
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'local-auth-browser-'));
-  browserContext = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true,
-  });
+  browser = await launchBrowser('local-auth');
+  browserContext = browser.context;
 });
 
 after(async () => {
-  await browserContext?.close();
+  await browser?.close();
   emulator?.kill('SIGTERM');
   service?.kill('SIGTERM');
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 test('log in through the emulator, see the service page, log out, and get asked to log in again', async () => {

@@ -1,4 +1,4 @@
-// Browser test of the service in headless Debian chromium: the page shows who is signed
+// Browser test of the service in headless Chromium: the page shows who is signed
 // in, and following the logout link lands on LOGOUT_URL with the ALB session cookies gone.
 //
 // Run by scripts/checks/50-browser.sh, which builds the service and sets SERVICE_BIN.
@@ -9,14 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { generateKeyPairSync, sign, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { freePort, launchBrowser, waitForHealth } from './support.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ALB_ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/demo/50dc6c495c0c9188';
 const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI';
 const CLIENT_ID = 'browsertestclient';
@@ -37,24 +31,7 @@ function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-async function freePort() {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForHealth(url, child) {
-  const deadline = Date.now() + 15000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    try { if ((await fetch(url)).status === 200) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`service not healthy at ${url}`);
-}
-
-let keyServer, keyPort, service, servicePort, browserContext, userDataDir, privateKey, kid;
+let keyServer, keyPort, service, servicePort, browser, browserContext, privateKey, kid;
 
 before(async () => {
   const bin = process.env.SERVICE_BIN;
@@ -83,17 +60,14 @@ before(async () => {
   });
   await waitForHealth(`http://127.0.0.1:${servicePort}/healthz`, service);
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'service-browser-'));
-  browserContext = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true,
-  });
+  browser = await launchBrowser('service');
+  browserContext = browser.context;
 });
 
 after(async () => {
-  await browserContext?.close();
+  await browser?.close();
   service?.kill('SIGTERM');
   keyServer?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 test('page shows the username; logout lands on LOGOUT_URL with session cookies gone', async () => {
