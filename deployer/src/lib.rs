@@ -44,6 +44,9 @@ pub fn main_entry() -> ExitCode {
             Command::LocalAuth(args) => local_auth::run(args).await,
         }
     });
+    // Don't wait for blocking tasks: a confirmation prompt abandoned by Ctrl-C is still
+    // blocked reading stdin, and waiting for it would hang the exit.
+    runtime.shutdown_background();
     match result {
         Ok(code) => code,
         Err(failure) => failure.report(),

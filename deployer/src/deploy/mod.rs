@@ -128,6 +128,7 @@ pub async fn run(args: DeployArgs) -> CommandResult {
         capabilities,
         settings,
         template,
+        interrupt: signal_interrupt,
     };
     let result = deploy.run().await;
     deploy.finish(result)
@@ -164,6 +165,17 @@ struct Deploy {
     detailed_exitcode: bool,
     yes: bool,
     report: DeployReport,
+    /// Makes the future that resolves on Ctrl-C/SIGTERM ([`shutdown_signal`]); tests
+    /// inject one that fires at once or never.
+    interrupt: fn() -> Interrupt,
+}
+
+/// A future that resolves when the user interrupts us.
+type Interrupt = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The real interrupt: Ctrl-C or SIGTERM.
+fn signal_interrupt() -> Interrupt {
+    Box::pin(shutdown_signal())
 }
 
 /// How a deploy ended when it did not fail.
@@ -240,14 +252,20 @@ impl Deploy {
                 "create"
             }
         ));
-        let described = match change_set::create(
-            &self.client,
-            &request,
-            self.deadline,
-            &mut self.progress,
-        )
-        .await?
-        {
+        // Ctrl-C while the change set is being made: nothing has executed, so delete
+        // what this run created instead of leaving it behind.
+        let created = {
+            let creating =
+                change_set::create(&self.client, &request, self.deadline, &mut self.progress);
+            tokio::select! {
+                outcome = creating => Some(outcome),
+                () = (self.interrupt)() => None,
+            }
+        };
+        let Some(created) = created else {
+            return Err(self.abandon(&stack_name, &name, created_review_stack).await);
+        };
+        let described = match created? {
             Outcome::Empty { reason, id } => {
                 if let Some(id) = &id {
                     change_set::delete(&self.client, &stack_name, id).await?;
@@ -298,12 +316,20 @@ impl Deploy {
                 .line("Dry run: change set deleted, nothing executed.");
             return Ok(Ending::Pending);
         }
-        if !self.confirmed()? {
-            self.clean_up(&described.id, &described.stack_id, created_review_stack)
-                .await?;
-            return Err(Failure::failed(
-                "not executed: the answer was no; the change set was deleted",
-            ));
+        match self.confirmed().await? {
+            Some(true) => {}
+            Some(false) => {
+                self.clean_up(&described.id, &described.stack_id, created_review_stack)
+                    .await?;
+                return Err(Failure::failed(
+                    "not executed: the answer was no; the change set was deleted",
+                ));
+            }
+            None => {
+                return Err(self
+                    .abandon(&described.stack_id, &described.id, created_review_stack)
+                    .await);
+            }
         }
         // A stack this run created has only this operation's events, so there is no
         // history to skip (and one call fewer).
@@ -324,7 +350,7 @@ impl Deploy {
         .map_err(|e| call_failed(&format!("executing change set {name}"), &e))?;
         self.report.executed = true;
         self.progress.line(&format!("Executing change set {name}"));
-        let mut interrupt = Box::pin(shutdown_signal());
+        let mut interrupt = (self.interrupt)();
         let stack = self
             .watch(
                 &described.stack_id,
@@ -469,22 +495,77 @@ impl Deploy {
         Ok(())
     }
 
-    fn confirmed(&mut self) -> Result<bool, Failure> {
+    /// Asks before executing: `Some(answer)`, or `None` when interrupted at the prompt.
+    async fn confirmed(&mut self) -> Result<Option<bool>, Failure> {
         if self.yes || self.terminal.ci {
-            return Ok(true);
+            return Ok(Some(true));
         }
         self.progress.finish();
         eprint!("Execute change set? [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| Failure::failed(format!("reading the answer: {e}")))?;
-        Ok(matches!(
+        // Read on a blocking thread so Ctrl-C at the prompt is seen (our signal handler
+        // replaced the default one that would have ended the process).
+        let reading = tokio::task::spawn_blocking(|| {
+            let mut answer = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map(|_| answer)
+        });
+        let answer = tokio::select! {
+            read = reading => read
+                .map_err(|e| Failure::internal(format!("reading the answer: {e}")))?
+                .map_err(|e| Failure::failed(format!("reading the answer: {e}")))?,
+            () = (self.interrupt)() => return Ok(None),
+        };
+        Ok(Some(matches!(
             answer.trim().to_ascii_lowercase().as_str(),
             "y" | "yes"
-        ))
+        )))
+    }
+
+    /// Interrupted before anything executed: deletes the change set (by name, so this
+    /// works even before CreateChangeSet answered) and the empty stack this run created,
+    /// and returns the failure to report (exit 130).
+    async fn abandon(
+        &mut self,
+        stack: &str,
+        change_set: &str,
+        created_review_stack: bool,
+    ) -> Failure {
+        self.progress.finish();
+        let mut left = Vec::new();
+        if let Err(failure) = change_set::delete(&self.client, stack, change_set).await {
+            left.push(failure.message);
+        }
+        if created_review_stack {
+            let name = self.settings.stack_name.clone();
+            match stack_state::delete_unless_denied(
+                &self.client,
+                stack,
+                &name,
+                self.deadline,
+                &mut self.progress,
+            )
+            .await
+            {
+                Ok(stack_state::Deleted::Yes) => {}
+                Ok(stack_state::Deleted::Denied(failure)) | Err(failure) => {
+                    left.push(failure.message)
+                }
+            }
+        }
+        if left.is_empty() {
+            Failure::interrupted(format!(
+                "interrupted before anything was executed; change set {change_set} was deleted, stack {} is unchanged",
+                self.settings.stack_name
+            ))
+        } else {
+            Failure::interrupted(format!(
+                "interrupted before anything was executed; cleaning up failed: {}",
+                left.join("; ")
+            ))
+        }
     }
 
     async fn ensure_termination_protection(&mut self, stack: &Stack) -> Result<(), Failure> {
@@ -736,6 +817,7 @@ mod tests {
             detailed_exitcode: false,
             yes: true,
             report: DeployReport::default(),
+            interrupt: || Box::pin(std::future::pending()),
         }
     }
 
@@ -1014,6 +1096,80 @@ mod tests {
             err.message
         );
         assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ctrl_c_while_the_change_set_is_made_deletes_it_and_the_new_stack() {
+        use aws_sdk_cloudformation::error::ErrorMetadata;
+        use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+        use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        use aws_sdk_cloudformation::types::ChangeSetStatus;
+
+        let missing = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id app does not exist")
+                    .build(),
+            )
+        });
+        let create = mock!(Client::create_change_set).then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .build()
+        });
+        // CloudFormation is slow today: the change set never leaves CREATE_PENDING.
+        let describe = mock!(Client::describe_change_set).then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .change_set_id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .status(ChangeSetStatus::CreatePending)
+                .build()
+        });
+        let delete_cs = mock!(Client::delete_change_set)
+            .match_requests(|r| {
+                r.stack_name() == Some("app")
+                    && r.change_set_name()
+                        .is_some_and(|n| n.starts_with("deployer-"))
+            })
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let delete_stack =
+            mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [
+                &missing,
+                &create,
+                &describe,
+                &delete_cs,
+                &delete_stack,
+                &events
+            ]
+        );
+        let mut d = deploy(client);
+        d.interrupt = || Box::pin(tokio::time::sleep(Duration::from_secs(5)));
+        let err = d.run().await.err().expect("an interrupted deploy fails");
+        assert_eq!(err.exit_code(), 130);
+        assert!(
+            err.message
+                .contains("interrupted before anything was executed")
+                && err.message.contains("was deleted"),
+            "{}",
+            err.message
+        );
+        assert!(
+            describe.num_calls() > 1,
+            "the change set was being waited on"
+        );
+        assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
+        assert!(!d.report.executed);
     }
 
     #[tokio::test(start_paused = true)]
