@@ -14,6 +14,7 @@ pub mod git;
 pub mod local_auth;
 pub mod output;
 pub mod push;
+pub mod signal;
 pub mod status;
 
 use clap::Parser;

@@ -93,7 +93,7 @@ pub async fn run(args: LocalAuthArgs) -> CommandResult {
     );
 
     emulator
-        .run_until(shutdown_signal())
+        .run_until(crate::signal::shutdown_signal())
         .await
         .map_err(|e| Failure::failed(format!("the login emulator stopped: {e}")))?;
     eprintln!("local-auth: stopped");
@@ -121,29 +121,6 @@ fn settings(args: &LocalAuthArgs) -> Result<Settings, Failure> {
         .validate()
         .map_err(|e| Failure::input(e.to_string()))?;
     Ok(settings)
-}
-
-/// Completes on Ctrl-C (SIGINT) or SIGTERM (what `kill` and container runtimes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            // Without a SIGTERM handler, Ctrl-C still works.
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use crate::aws::call_failed;
 use crate::cli::DeployArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Progress, Terminal};
+use crate::signal::shutdown_signal;
 
 /// What `deploy` did, printed as JSON with `--output json`.
 #[derive(Debug, Default, Serialize)]
@@ -165,7 +166,7 @@ struct Deploy {
     detailed_exitcode: bool,
     yes: bool,
     report: DeployReport,
-    /// Makes the future that resolves on Ctrl-C/SIGTERM ([`shutdown_signal`]); tests
+    /// Makes the future that resolves on Ctrl-C/SIGTERM ([`shutdown_signal`](crate::signal::shutdown_signal)); tests
     /// inject one that fires at once or never.
     interrupt: fn() -> Interrupt,
 }
@@ -747,28 +748,6 @@ pub fn parameter_changes(
             })
         })
         .collect()
-}
-
-/// Completes on SIGINT or SIGTERM. If the handlers cannot be installed, never completes.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => if r.is_err() { std::future::pending::<()>().await },
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
 }
 
 #[cfg(test)]
