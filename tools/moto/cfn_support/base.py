@@ -89,6 +89,19 @@ class Completed(Resource):
             )
 
 
+class UpdatedByMoto(Completed):
+    """A `Completed` resource whose in-place updates moto's own model already does right."""
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        original_resource.inner = cls.MOTO_MODEL.update_from_cloudformation_json(
+            original_resource.inner, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        return original_resource
+
+
 def already_gone_is_deleted(*not_found: type[Exception]) -> AbstractContextManager[None]:
     """Treats "not found" while deleting as deleted.
 

@@ -12,7 +12,7 @@ from moto.elbv2.models import FakeListener as MotoListener
 from moto.elbv2.models import FakeListenerRule as MotoListenerRule
 from moto.elbv2.models import elbv2_backends
 
-from .base import Completed, Resource, already_gone_is_deleted, key_values, tags
+from .base import Resource, UpdatedByMoto, already_gone_is_deleted, key_values, tags
 
 # What moto's ELBv2 answers for CanonicalHostedZoneId; alias records must point at it.
 ELB_HOSTED_ZONE_ID = "Z2P70J7EXAMPLE"
@@ -146,7 +146,7 @@ class TargetGroup(Resource, CloudFormationModel):
         elbv2_backends[account_id][region_name].delete_target_group(self.physical_id)
 
 
-class Listener(Completed, CloudFormationModel):
+class Listener(UpdatedByMoto, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::Listener by moto's model, plus delete."""
 
     MOTO_MODEL = MotoListener
@@ -155,21 +155,12 @@ class Listener(Completed, CloudFormationModel):
     def cloudformation_type() -> str:
         return "AWS::ElasticLoadBalancingV2::Listener"
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> Listener:
-        original_resource.inner = MotoListener.update_from_cloudformation_json(
-            original_resource.inner, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        return original_resource
-
     def delete(self, account_id: str, region_name: str) -> None:
         with already_gone_is_deleted(ListenerNotFoundError):  # with its load balancer
             elbv2_backends[account_id][region_name].delete_listener(self.physical_id)
 
 
-class ListenerRule(Completed, CloudFormationModel):
+class ListenerRule(UpdatedByMoto, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete."""
 
     MOTO_MODEL = MotoListenerRule
@@ -177,15 +168,6 @@ class ListenerRule(Completed, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::ElasticLoadBalancingV2::ListenerRule"
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> ListenerRule:
-        original_resource.inner = MotoListenerRule.update_from_cloudformation_json(
-            original_resource.inner, new_resource_name, cloudformation_json, account_id, region_name
-        )
-        return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         with already_gone_is_deleted(ListenerNotFoundError, RuleNotFoundError):
