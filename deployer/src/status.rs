@@ -126,29 +126,12 @@ pub fn render(r: &StatusReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::fixtures::event;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
-    use aws_sdk_cloudformation::types::{Output, ResourceStatus, Stack, StackEvent, StackStatus};
+    use aws_sdk_cloudformation::types::{Output, Stack, StackStatus};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::DateTime;
-
-    fn event(
-        id: &str,
-        logical: &str,
-        kind: &str,
-        status: &str,
-        reason: &str,
-        t: i64,
-    ) -> StackEvent {
-        StackEvent::builder()
-            .event_id(id)
-            .logical_resource_id(logical)
-            .resource_type(kind)
-            .resource_status(ResourceStatus::from(status))
-            .resource_status_reason(reason)
-            .timestamp(DateTime::from_secs(t))
-            .build()
-    }
 
     #[tokio::test]
     async fn a_rolled_back_stack_shows_the_cause_of_its_last_failure() {

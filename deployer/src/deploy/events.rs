@@ -289,32 +289,11 @@ async fn nested_events(client: &Client, stack_id: &str, since: f64) -> Vec<Event
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::fixtures::event;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::types::ResourceStatus;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::DateTime;
-
-    pub(crate) fn event(
-        id: &str,
-        logical: &str,
-        kind: &str,
-        status: &str,
-        reason: Option<&str>,
-        t: i64,
-    ) -> StackEvent {
-        let mut b = StackEvent::builder()
-            .event_id(id)
-            .stack_name("app")
-            .stack_id("arn:aws:cloudformation:us-east-1:1:stack/app/1")
-            .logical_resource_id(logical)
-            .resource_type(kind)
-            .resource_status(ResourceStatus::from(status))
-            .timestamp(DateTime::from_secs(t));
-        if let Some(r) = reason {
-            b = b.resource_status_reason(r);
-        }
-        b.build()
-    }
 
     fn events(list: &[StackEvent]) -> Vec<Event> {
         list.iter().map(Event::from).collect()

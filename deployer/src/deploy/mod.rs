@@ -10,6 +10,8 @@
 pub mod change_set;
 pub mod config;
 pub mod events;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod github;
 pub mod parameters;
 pub mod poll;
@@ -755,13 +757,11 @@ mod tests {
     use super::*;
     use aws_sdk_cloudformation::operation::cancel_update_stack::CancelUpdateStackOutput;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
-    use aws_sdk_cloudformation::types::{Parameter, ResourceStatus, StackEvent, StackStatus};
+    use aws_sdk_cloudformation::types::Parameter;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use aws_smithy_types::DateTime;
     use std::time::Duration;
 
-    const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:1:stack/app/1";
+    use crate::deploy::fixtures::{STACK_ID, event, stack};
 
     fn deploy(client: Client) -> Deploy {
         let terminal = Terminal {
@@ -798,38 +798,6 @@ mod tests {
             report: DeployReport::default(),
             interrupt: || Box::pin(std::future::pending()),
         }
-    }
-
-    fn stack(status: &str) -> DescribeStacksOutput {
-        DescribeStacksOutput::builder()
-            .stacks(
-                Stack::builder()
-                    .stack_name("app")
-                    .stack_id(STACK_ID)
-                    .stack_status(StackStatus::from(status))
-                    .creation_time(DateTime::from_secs(0))
-                    .build(),
-            )
-            .build()
-    }
-
-    fn event(
-        id: &str,
-        logical: &str,
-        kind: &str,
-        status: &str,
-        reason: &str,
-        t: i64,
-    ) -> StackEvent {
-        StackEvent::builder()
-            .event_id(id)
-            .stack_name("app")
-            .logical_resource_id(logical)
-            .resource_type(kind)
-            .resource_status(ResourceStatus::from(status))
-            .resource_status_reason(reason)
-            .timestamp(DateTime::from_secs(t))
-            .build()
     }
 
     #[tokio::test(start_paused = true)]

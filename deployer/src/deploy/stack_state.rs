@@ -363,29 +363,14 @@ pub fn latest_operation(events: &[Event], stack_name: &str) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::fixtures::stack;
     use crate::output::Terminal;
     use aws_sdk_cloudformation::error::ErrorMetadata;
     use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-    use aws_sdk_cloudformation::operation::describe_stacks::{
-        DescribeStacksError, DescribeStacksOutput,
-    };
-    use aws_sdk_cloudformation::types::StackStatus;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use std::time::Duration;
-
-    fn stack(status: &str) -> DescribeStacksOutput {
-        DescribeStacksOutput::builder()
-            .stacks(
-                Stack::builder()
-                    .stack_name("app")
-                    .stack_id("arn:aws:cloudformation:us-east-1:1:stack/app/1")
-                    .stack_status(StackStatus::from(status))
-                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                    .build(),
-            )
-            .build()
-    }
 
     fn missing() -> DescribeStacksError {
         DescribeStacksError::generic(
