@@ -49,37 +49,19 @@ async fn sigterm_drains_in_flight_requests_and_healthcheck_passes_while_up() {
         .spawn()
         .unwrap();
 
-    let started = Instant::now();
-    loop {
-        let ok = Command::new(BIN)
+    // Readiness is probed with the binary's own --healthcheck, as ECS does.
+    wait_until_up(|| {
+        Command::new(BIN)
             .arg("--healthcheck")
             .env("PORT", port.to_string())
             .stderr(Stdio::null())
             .status()
             .unwrap()
-            .success();
-        if ok {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "service did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .success()
+    })
+    .await;
 
-    let header = alb_token::AlbHeader {
-        alg: "ES256".into(),
-        kid,
-        signer: ALB_ARN.into(),
-        iss: "https://issuer.example".into(),
-        client: "c".into(),
-        exp: now() + 60,
-        typ: None,
-    };
-    let claims =
-        serde_json::json!({"sub": "s1", "exp": now() + 60, "iss": "https://issuer.example"});
-    let token = alb_token::sign(&header, &claims, &signing);
+    let token = signed_token(&kid, &signing);
     // The key fetch takes 700 ms, so this request is in flight when SIGTERM arrives.
     let in_flight = tokio::spawn(async move {
         let client =
@@ -135,28 +117,10 @@ async fn logs_one_json_line_per_request_and_never_the_token() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !healthy(port) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "service did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_up(|| healthy(port)).await;
 
-    let header = alb_token::AlbHeader {
-        alg: "ES256".into(),
-        kid,
-        signer: ALB_ARN.into(),
-        iss: "https://issuer.example".into(),
-        client: "c".into(),
-        exp: now() + 60,
-        typ: None,
-    };
-    let claims =
-        serde_json::json!({"sub": "s1", "exp": now() + 60, "iss": "https://issuer.example"});
-    let good = alb_token::sign(&header, &claims, &signing);
-    let forged = alb_token::sign(&header, &claims, &alb_token::SigningKey::generate());
+    let good = signed_token(&kid, &signing);
+    let forged = signed_token(&kid, &alb_token::SigningKey::generate());
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
     let mut statuses = Vec::new();
@@ -211,4 +175,32 @@ async fn logs_one_json_line_per_request_and_never_the_token() {
 
 fn healthy(port: u16) -> bool {
     service::healthcheck::check(port).is_ok()
+}
+
+/// Polls `up` every 20 ms until it says yes; fails the test after 10 s.
+async fn wait_until_up(mut up: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !up() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "service did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A token for `kid` signed by `signing`, from the ALB the spawned binaries trust.
+fn signed_token(kid: &str, signing: &alb_token::SigningKey) -> String {
+    let header = alb_token::AlbHeader {
+        alg: "ES256".into(),
+        kid: kid.into(),
+        signer: ALB_ARN.into(),
+        iss: "https://issuer.example".into(),
+        client: "c".into(),
+        exp: now() + 60,
+        typ: None,
+    };
+    let claims =
+        serde_json::json!({"sub": "s1", "exp": now() + 60, "iss": "https://issuer.example"});
+    alb_token::sign(&header, &claims, signing)
 }
