@@ -75,12 +75,5 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        // `{:#}` prints the whole context chain on one line: "pushing blob: connection refused".
-        Failure::failed(format!("{e:#}"))
-    }
-}
-
 /// What every subcommand returns.
 pub type CommandResult = Result<ExitCode, Failure>;
