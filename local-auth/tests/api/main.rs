@@ -3,6 +3,7 @@
 
 mod failures;
 mod flow;
+mod hardening;
 mod headers;
 mod helpers;
 mod logout;

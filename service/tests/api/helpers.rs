@@ -59,6 +59,7 @@ pub fn new_kid() -> String {
 pub enum KeyServerMode {
     Serve = 200,
     Fail500 = 500,
+    Fail429 = 429,
 }
 
 #[derive(Default)]
@@ -134,8 +135,10 @@ async fn serve_key(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay as u64)).await;
     }
-    if state.mode.load(Ordering::SeqCst) != KeyServerMode::Serve as u16 {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "boom".into());
+    let mode = state.mode.load(Ordering::SeqCst);
+    if mode != KeyServerMode::Serve as u16 {
+        let status = StatusCode::from_u16(mode).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, "boom".into());
     }
     match state.pems.lock().unwrap().get(&kid) {
         Some(pem) => (StatusCode::OK, pem.clone()),

@@ -3,6 +3,8 @@
 
 mod auth;
 mod binary;
+mod hardening;
+mod process;
 mod env_contract;
 mod helpers;
 mod keys;

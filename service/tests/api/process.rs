@@ -1,0 +1,137 @@
+//! The compiled `service` binary as a child process on a free port, killed on drop.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::helpers::{ALB_ARN, closed_port};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_service");
+
+/// The `client` and `iss` of [`crate::helpers::signed_token`]'s tokens.
+pub const PROCESS_CLIENT_ID: &str = "c";
+pub const PROCESS_ISSUER: &str = "https://issuer.example";
+
+/// A running service binary.
+pub struct ServiceProcess {
+    pub port: u16,
+    child: Child,
+    client: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl ServiceProcess {
+    /// Starts the binary with the full policy (ALB_ARN, client id, issuer) plus `env`,
+    /// and waits for its `/healthz`.
+    pub async fn start(keys_url: &str, env: &[(&str, &str)]) -> Self {
+        let port = closed_port().await;
+        let child = Command::new(BIN)
+            .env_clear()
+            .env("PORT", port.to_string())
+            .env("ALB_ARN", ALB_ARN)
+            .env("ALB_PUBLIC_KEYS_URL", keys_url)
+            .env("COGNITO_CLIENT_ID", PROCESS_CLIENT_ID)
+            .env("OIDC_ISSUER", PROCESS_ISSUER)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let process = Self {
+            port,
+            child,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let started = Instant::now();
+        while service::healthcheck::check(port).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the service binary did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        process
+    }
+
+    /// GET `path` with `headers`: status and body, or the transport error as text.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
+        let mut request =
+            axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .client
+            .request(request.body(Empty::new()).unwrap())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with exactly `env`; its exit code and stderr, or `None` if it was
+/// still running (serving) after 5 s, which for a bad setting is the failure.
+pub fn exit_of(env: &[(&str, &str)]) -> Option<(i32, String)> {
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("PORT", "0")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            use std::io::Read;
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            return Some((status.code().unwrap_or(-1), stderr));
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A token for `kid` signed by `signing` with `exp` in header and payload, from the ALB
+/// and for the client and issuer [`ServiceProcess::start`] configures.
+pub fn process_token(kid: &str, signing: &alb_token::SigningKey, exp: i64) -> String {
+    let header = alb_token::AlbHeader {
+        alg: "ES256".into(),
+        kid: kid.into(),
+        signer: ALB_ARN.into(),
+        iss: PROCESS_ISSUER.into(),
+        client: PROCESS_CLIENT_ID.into(),
+        exp,
+        typ: None,
+    };
+    let claims = serde_json::json!({"sub": "s1", "username": "u1", "exp": exp, "iss": PROCESS_ISSUER});
+    alb_token::sign(&header, &claims, signing)
+}
