@@ -28,6 +28,7 @@ mod key;
 mod segment;
 #[cfg(feature = "sign")]
 mod sign;
+mod time;
 mod token;
 
 pub use error::{Segment, TokenError};
@@ -36,4 +37,5 @@ pub use key::PublicKey;
 pub use segment::{decode_segment, encode_segment, encode_segment_unpadded};
 #[cfg(feature = "sign")]
 pub use sign::{SigningKey, sign, sign_unpadded};
+pub use time::unix_now;
 pub use token::{MAX_TOKEN_LEN, UnverifiedToken, parse};

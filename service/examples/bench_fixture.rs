@@ -6,16 +6,18 @@
 //! cargo run --release -p service --example bench_fixture -- TOKENS_FILE [N]
 //! ALB_ARN=...
 //! ALB_PUBLIC_KEYS_URL=http://127.0.0.1:PORT
+//! OIDC_ISSUER=...
+//! COGNITO_CLIENT_ID=...
 //! ```
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use alb_token::{AlbHeader, SigningKey, sign};
 
 const ALB_ARN: &str =
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/bench/0123456789abcdef";
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Bench";
+const CLIENT_ID: &str = "benchclient";
 const KID: &str = "0b0b2b5e-1c4f-4d7a-9f3e-5a6b7c8d9e0f";
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,12 +26,9 @@ async fn main() -> std::io::Result<()> {
     let path = args.next().expect("usage: bench_fixture TOKENS_FILE [N]");
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let key = SigningKey::generate();
-    // Valid for an hour: long enough for any benchmark run.
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + 3600;
+    // As far ahead as the service accepts (MAX_TOKEN_LIFETIME); with its 60 s leeway
+    // the tokens verify for six minutes, longer than the benchmark runs.
+    let exp = alb_token::unix_now() + service::configuration::MAX_TOKEN_LIFETIME.as_secs() as i64;
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
     for i in 0..count {
         let header = AlbHeader {
@@ -37,7 +36,7 @@ async fn main() -> std::io::Result<()> {
             kid: KID.into(),
             signer: ALB_ARN.into(),
             iss: ISSUER.into(),
-            client: "benchclient".into(),
+            client: CLIENT_ID.into(),
             exp,
             typ: Some("JWT".into()),
         };
@@ -59,9 +58,14 @@ async fn main() -> std::io::Result<()> {
         axum::routing::get(move || std::future::ready(pem.clone())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("ALB_ARN={ALB_ARN}");
-    println!("ALB_PUBLIC_KEYS_URL=http://{}", listener.local_addr()?);
-    println!("OIDC_ISSUER={ISSUER}");
-    std::io::stdout().flush()?;
+    // One write, so a reader waiting for the lines never sees only some of them.
+    let settings = format!(
+        "ALB_ARN={ALB_ARN}\nALB_PUBLIC_KEYS_URL=http://{}\nOIDC_ISSUER={ISSUER}\nCOGNITO_CLIENT_ID={CLIENT_ID}\n",
+        listener.local_addr()?
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(settings.as_bytes())?;
+    stdout.flush()?;
+    drop(stdout);
     axum::serve(listener, router).await
 }

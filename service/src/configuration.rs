@@ -17,6 +17,18 @@ pub const ENV_VARS: &[&str] = &[
     "RUST_LOG",
 ];
 
+/// Variables the service refuses to start without (the task definition must set them).
+pub const REQUIRED_ENV_VARS: &[&str] = &["ALB_ARN", "COGNITO_CLIENT_ID", "OIDC_ISSUER"];
+
+/// The value of `COGNITO_CLIENT_ID` or `OIDC_ISSUER` that turns that check off. It must
+/// be written out: an unset variable is an error, never "anything goes".
+pub const ANY: &str = "any";
+
+/// Longest time ahead an `exp` may be. The ALB's tokens expire 120 s after issue; the
+/// rest is room for clock skew. Anything further is not an ALB token (and an `exp` in the
+/// year 10000 could not even be shown as a date).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
 /// What the service needs to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -26,8 +38,27 @@ pub struct Settings {
     pub port: u16,
     /// Token verification settings.
     pub auth: AuthSettings,
-    /// Where `/logout` redirects.
+    /// Where `/logout` redirects: an `https://` URL, a loopback `http://` URL, or a path.
     pub logout_url: String,
+}
+
+/// A value a token field must have, or the explicit opt-out [`ANY`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The field must equal this.
+    Exactly(String),
+    /// Any value is accepted (configured as `any`).
+    Any,
+}
+
+impl Expected {
+    /// Whether `value` satisfies this expectation.
+    pub fn admits(&self, value: &str) -> bool {
+        match self {
+            Expected::Exactly(expected) => expected == value,
+            Expected::Any => true,
+        }
+    }
 }
 
 /// What a token must satisfy, and where keys come from.
@@ -37,16 +68,23 @@ pub struct AuthSettings {
     pub alb_arns: Vec<String>,
     /// Base URL of the key endpoint; the key for `kid` is at `{base}/{kid}`.
     pub public_keys_url: String,
-    /// When set, the header's `client` must equal it.
-    pub client_id: Option<String>,
-    /// When set, the token's `iss` must equal it.
-    pub issuer: Option<String>,
+    /// What the header's `client` must be.
+    pub client_id: Expected,
+    /// What the token's `iss` must be.
+    pub issuer: Expected,
     /// How far past `exp` a token is still accepted (clock skew).
     pub exp_leeway: Duration,
-    /// Time limit for one key fetch, connection included.
+    /// How far ahead `exp` may be.
+    pub max_token_lifetime: Duration,
+    /// Time limit for getting a key for a new kid: waiting for a fetch already under way,
+    /// for a free fetch slot and the fetch itself, all together.
     pub key_fetch_timeout: Duration,
-    /// How long a kid whose fetch failed is refused without asking the endpoint again.
-    pub key_failure_ttl: Duration,
+    /// How long a kid the endpoint said it does not have (4xx) is refused without asking again.
+    pub unknown_kid_ttl: Duration,
+    /// How long after an outage (timeout, 5xx, 429, garbage) a kid is asked for again.
+    pub outage_backoff: Duration,
+    /// How long a fetched key is used before it is fetched again.
+    pub key_ttl: Duration,
 }
 
 /// A setting that is missing or malformed; the message says which and what to do.
@@ -63,12 +101,31 @@ pub enum ConfigError {
         "ALB_ARN entry {0:?} is not a load balancer ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)"
     )]
     BadAlbArn(String),
+    /// `COGNITO_CLIENT_ID` is unset or empty.
+    #[error(
+        "COGNITO_CLIENT_ID is not set: set it to the user pool app client id of the ALB's authenticate rule \
+         (tokens from other rules on the same ALB are then refused), or to `any` to accept every client"
+    )]
+    MissingClientId,
+    /// `OIDC_ISSUER` is unset or empty.
+    #[error(
+        "OIDC_ISSUER is not set: set it to the user pool URL, e.g. \
+         OIDC_ISSUER=https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI, or to `any` to accept every issuer"
+    )]
+    MissingIssuer,
     /// Neither `ALB_PUBLIC_KEYS_URL` nor `AWS_REGION` is set, so there is no key endpoint.
     #[error("no key endpoint: set AWS_REGION (the ALB's region) or ALB_PUBLIC_KEYS_URL")]
     NoKeyEndpoint,
-    /// A URL setting is not http(s).
-    #[error("{0} must be an http:// or https:// URL")]
-    BadUrl(&'static str),
+    /// `ALB_PUBLIC_KEYS_URL` is not https (or http on loopback).
+    #[error(
+        "ALB_PUBLIC_KEYS_URL={0:?} must be an https:// URL (plain http:// only to 127.0.0.1, [::1] or localhost): keys fetched over plain HTTP could be swapped on the way"
+    )]
+    BadKeyUrl(String),
+    /// `LOGOUT_URL` could send the browser to a site nobody configured.
+    #[error(
+        "LOGOUT_URL={0:?} must be an https:// URL (plain http:// only to a loopback host) or a path on this site starting with a single `/`"
+    )]
+    BadLogoutUrl(String),
     /// `PORT` is not a port number.
     #[error("PORT={0:?} is not a port number (0-65535)")]
     BadPort(String),
@@ -108,18 +165,28 @@ impl Settings {
         {
             return Err(ConfigError::BadAlbArn(bad.clone()));
         }
+        let expected = |value: String| {
+            if value == ANY {
+                Expected::Any
+            } else {
+                Expected::Exactly(value)
+            }
+        };
+        let client_id = expected(get("COGNITO_CLIENT_ID").ok_or(ConfigError::MissingClientId)?);
+        let issuer = expected(get("OIDC_ISSUER").ok_or(ConfigError::MissingIssuer)?);
         let public_keys_url = match (get("ALB_PUBLIC_KEYS_URL"), get("AWS_REGION")) {
             (Some(url), _) => url,
             (None, Some(region)) => format!("https://public-keys.auth.elb.{region}.amazonaws.com"),
             (None, None) => return Err(ConfigError::NoKeyEndpoint),
         };
-        if !is_http_url(&public_keys_url) {
-            return Err(ConfigError::BadUrl("ALB_PUBLIC_KEYS_URL"));
-        }
+        let public_keys_url = secure_url(&public_keys_url)
+            .ok_or_else(|| ConfigError::BadKeyUrl(public_keys_url.clone()))?;
         let logout_url = get("LOGOUT_URL").unwrap_or_else(|| "/".to_owned());
-        if !(logout_url.starts_with('/') || is_http_url(&logout_url)) {
-            return Err(ConfigError::BadUrl("LOGOUT_URL"));
-        }
+        let logout_url = if is_same_site_path(&logout_url) {
+            logout_url
+        } else {
+            secure_url(&logout_url).ok_or(ConfigError::BadLogoutUrl(logout_url))?
+        };
 
         Ok(Settings {
             host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -127,19 +194,46 @@ impl Settings {
             auth: AuthSettings {
                 alb_arns,
                 public_keys_url: public_keys_url.trim_end_matches('/').to_owned(),
-                client_id: get("COGNITO_CLIENT_ID"),
-                issuer: get("OIDC_ISSUER"),
+                client_id,
+                issuer,
                 exp_leeway: Duration::from_secs(60),
+                max_token_lifetime: MAX_TOKEN_LIFETIME,
                 key_fetch_timeout: Duration::from_secs(3),
-                key_failure_ttl: Duration::from_secs(10),
+                unknown_kid_ttl: Duration::from_secs(10),
+                outage_backoff: Duration::from_secs(1),
+                key_ttl: Duration::from_secs(24 * 3600),
             },
             logout_url,
         })
     }
 }
 
-fn is_http_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
+/// `raw` as a normalised URL if it is `https://HOST…`, or `http://` to a loopback host
+/// (the local login emulator and tests). Anything else is refused.
+fn secure_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    match url.scheme() {
+        "https" => Some(url.into()),
+        "http" if loopback => Some(url.into()),
+        _ => None,
+    }
+}
+
+/// A path on this site: `/…`, but not `//host` or `/\host` (browsers read both as
+/// another site), and nothing a header cannot carry.
+fn is_same_site_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && s.bytes().all(|c| c.is_ascii_graphic() && c != b'\\')
 }
 
 #[cfg(test)]
@@ -149,11 +243,17 @@ mod tests {
 
     const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/a/1";
 
+    /// `vars` plus a client id and an issuer unless `vars` names them.
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = [("COGNITO_CLIENT_ID", "c"), ("OIDC_ISSUER", "i")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        map.extend(vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            );
+        map.retain(|_, v| v != "<unset>");
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -177,7 +277,7 @@ mod tests {
             s.auth.public_keys_url,
             "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
         );
-        assert_eq!(s.auth.client_id, None);
+        assert_eq!(s.auth.client_id, Expected::Exactly("c".into()));
     }
 
     #[test]
@@ -213,7 +313,56 @@ mod tests {
                 ("LOGOUT_URL", "javascript:x")
             ])
             .unwrap_err(),
-            ConfigError::BadUrl("LOGOUT_URL")
+            ConfigError::BadLogoutUrl("javascript:x".into())
         );
+    }
+
+    #[test]
+    fn client_id_and_issuer_are_required_and_any_is_spelled_out() {
+        let base = [("ALB_ARN", ARN), ("AWS_REGION", "x")];
+        let with = |extra: (&str, &str)| {
+            let mut vars = base.to_vec();
+            vars.push(extra);
+            settings(&vars)
+        };
+        assert_eq!(
+            with(("COGNITO_CLIENT_ID", "<unset>")).unwrap_err(),
+            ConfigError::MissingClientId
+        );
+        assert_eq!(
+            with(("OIDC_ISSUER", "  ")).unwrap_err(),
+            ConfigError::MissingIssuer
+        );
+        let any = with(("COGNITO_CLIENT_ID", "any")).unwrap();
+        assert_eq!(any.auth.client_id, Expected::Any);
+        assert!(any.auth.client_id.admits("whatever"));
+        assert!(!Expected::Exactly("a".into()).admits("b"));
+    }
+
+    #[test]
+    fn logout_and_key_urls_stay_on_https_or_loopback() {
+        let base = [("ALB_ARN", ARN), ("AWS_REGION", "x")];
+        let logout = |url: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("LOGOUT_URL", url));
+            settings(&vars).map(|s| s.logout_url)
+        };
+        for ok in [
+            "/",
+            "/bye?x=1",
+            "https://d.auth.eu-west-1.amazoncognito.com/logout?client_id=c",
+            "http://127.0.0.1:3000/_alb/logout?client_id=c",
+            "http://localhost/x",
+        ] {
+            assert!(logout(ok).is_ok(), "{ok}");
+        }
+        for bad in ["//evil.example", "/\\evil", "http://evil.example/", "ftp://x", "https://", "/a b"] {
+            assert!(logout(bad).is_err(), "{bad}");
+        }
+        let keys = |url: &str| settings(&[("ALB_ARN", ARN), ("ALB_PUBLIC_KEYS_URL", url)]);
+        assert!(keys("http://10.0.0.1/keys").is_err());
+        assert!(keys("http://user:pw@127.0.0.1/keys").is_err());
+        assert!(keys("https://keys.example.com/k").is_ok());
+        assert!(keys("http://[::1]:9/k").is_ok());
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod configuration;
 pub mod healthcheck;
-pub mod routes;
+mod middleware;
+mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::configuration::Settings;
-use crate::{routes, telemetry};
+use crate::configuration::Expected;
+use crate::{middleware, routes, telemetry};
 
 /// Where `/logout` sends the browser.
 #[derive(Clone)]
@@ -44,6 +45,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(routes::me))
         .route("/logout", get(routes::logout))
         .route("/healthz", get(routes::health))
+        // Outermost last: the log sees the final status, a panic's 500 included.
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::catch_panic))
         .layer(axum::middleware::from_fn(telemetry::log_request))
         .with_state(state)
 }
@@ -64,6 +68,17 @@ impl Application {
                 format!("cannot listen on {address}: {e} (is PORT in use?)"),
             )
         })?;
+        for (name, expected) in [
+            ("COGNITO_CLIENT_ID", &settings.auth.client_id),
+            ("OIDC_ISSUER", &settings.auth.issuer),
+        ] {
+            if *expected == Expected::Any {
+                tracing::warn!(
+                    variable = name,
+                    "{name}=any: this check is off; tokens from every authenticate rule on the listed ALBs are accepted"
+                );
+            }
+        }
         let state = AppState {
             verifier: Arc::new(Verifier::new(settings.auth)),
             logout_url: LogoutUrl(settings.logout_url.into()),
@@ -102,25 +117,8 @@ impl Application {
     }
 }
 
-/// Completes on SIGTERM or Ctrl-C.
+/// Completes on SIGTERM or Ctrl-C, and says so.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
+    support::shutdown_signal().await;
     tracing::info!("shutdown signal received, draining");
 }

@@ -50,12 +50,14 @@ where
             tracing::info!(path = parts.uri.path(), reason = %failure, "authentication failed");
             AuthError::new(failure, for_api)
         };
-        let token = parts
-            .headers
-            .get(TOKEN_HEADER)
-            .ok_or(AuthFailure::MissingToken)
-            .and_then(|v| v.to_str().map_err(|_| AuthFailure::MissingToken))
-            .map_err(reject)?;
+        // Exactly one: with two, which one a proxy or a framework reads is anyone's guess.
+        let mut sent = parts.headers.get_all(TOKEN_HEADER).iter();
+        let token = match (sent.next(), sent.next()) {
+            (None, _) => Err(AuthFailure::MissingToken),
+            (Some(_), Some(_)) => Err(AuthFailure::SeveralTokens),
+            (Some(value), None) => value.to_str().map_err(|_| AuthFailure::MissingToken),
+        }
+        .map_err(reject)?;
         let verifier = Arc::<Verifier>::from_ref(state);
         verifier.verify(token).await.map_err(reject)
     }

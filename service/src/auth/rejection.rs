@@ -2,7 +2,8 @@
 //! JSON for `/api/*`), or 503 when the key endpoint is down, never a fallback identity.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::KeyError;
@@ -13,6 +14,9 @@ pub enum AuthFailure {
     /// No `x-amzn-oidc-data` header (or not visible ASCII).
     #[error("no x-amzn-oidc-data header")]
     MissingToken,
+    /// More than one `x-amzn-oidc-data` header.
+    #[error("more than one x-amzn-oidc-data header")]
+    SeveralTokens,
     /// The token is malformed or its signature does not verify.
     #[error("{0}")]
     Token(#[from] alb_token::TokenError),
@@ -69,8 +73,24 @@ impl std::fmt::Display for AuthError {
     }
 }
 
+/// The challenge of a 401 (RFC 9110 requires one): the identity comes from the load
+/// balancer's signed header, not from credentials the client could send itself.
+const CHALLENGE: &str = "ALB-OIDC realm=\"app\", header=\"x-amzn-oidc-data\"";
+
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
+        let mut response = self.body();
+        if response.status() == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+        }
+        response
+    }
+}
+
+impl AuthError {
+    fn body(self) -> Response {
         let status = self.status();
         // Clients learn the category, not the detail (that goes to the log).
         let (code, message) = if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -1,6 +1,8 @@
 //! `GET /logout`: expire every ALB session cookie shard, then go to `LOGOUT_URL` (the
 //! Cognito logout endpoint, which ends the IdP session and comes back).
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -12,15 +14,39 @@ use crate::startup::LogoutUrl;
 const SESSION_COOKIE_PREFIX: &str = "AWSELBAuthSessionCookie-";
 /// Shards expired even when the request does not show them (e.g. Path-scoped copies).
 const ALWAYS_EXPIRED_SHARDS: u32 = 4;
+/// At most this many other shard names from the request are expired. The ALB's cookie
+/// is at most 11 KB, i.e. 3 or 4 shards; more names than this are not the ALB's.
+const MAX_EXTRA_SHARDS: usize = 12;
 
-/// 302 to `LOGOUT_URL`, expiring `AWSELBAuthSessionCookie-0..3` and any other shard sent.
-pub async fn logout(State(LogoutUrl(url)): State<LogoutUrl>, headers: HeaderMap) -> Response {
+/// 302 to `LOGOUT_URL`, expiring `AWSELBAuthSessionCookie-0..3` and up to
+/// [`MAX_EXTRA_SHARDS`] other shards sent; 403 when another site started it.
+pub(crate) async fn logout(
+    State(LogoutUrl(url)): State<LogoutUrl>,
+    headers: HeaderMap,
+) -> Response {
+    // Browsers say where a navigation came from. A link or form on another site must
+    // not be able to log the user out; typed URLs (`none`), our own page and sibling
+    // subdomains (`same-site`) may, and so may clients that send no such header.
+    let from_elsewhere = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if from_elsewhere {
+        return (
+            StatusCode::FORBIDDEN,
+            "Log out from the app's own page: a link on another site cannot log you out.\n",
+        )
+            .into_response();
+    }
     let mut names: Vec<String> = (0..ALWAYS_EXPIRED_SHARDS)
         .map(|n| format!("{SESSION_COOKIE_PREFIX}{n}"))
         .collect();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for name in session_cookies_sent(&headers) {
-        if !names.contains(&name) {
-            names.push(name);
+        if seen.len() >= MAX_EXTRA_SHARDS {
+            break;
+        }
+        if !names.iter().any(|n| n == name) && seen.insert(name) {
+            names.push(name.to_owned());
         }
     }
     let mut response = StatusCode::FOUND.into_response();
@@ -41,7 +67,7 @@ pub async fn logout(State(LogoutUrl(url)): State<LogoutUrl>, headers: HeaderMap)
 
 /// Names of `AWSELBAuthSessionCookie-*` cookies in the request, keeping only names made
 /// of safe characters so nothing odd is echoed into `Set-Cookie`.
-fn session_cookies_sent(headers: &HeaderMap) -> Vec<String> {
+fn session_cookies_sent(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -58,6 +84,4 @@ fn session_cookies_sent(headers: &HeaderMap) -> Vec<String> {
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 })
         })
-        .map(str::to_owned)
-        .collect()
 }

@@ -5,6 +5,6 @@ use axum::Json;
 use crate::auth::Identity;
 
 /// `sub`, `username`, `email` (when present), `exp` and all `claims`.
-pub async fn me(identity: Identity) -> Json<Identity> {
+pub(crate) async fn me(identity: Identity) -> Json<Identity> {
     Json(identity)
 }

@@ -5,7 +5,7 @@ mod logout;
 mod me;
 mod page;
 
-pub use health::health;
-pub use logout::logout;
-pub use me::me;
-pub use page::page;
+pub(crate) use health::health;
+pub(crate) use logout::logout;
+pub(crate) use me::me;
+pub(crate) use page::page;

@@ -45,6 +45,8 @@ async fn sigterm_drains_in_flight_requests_and_healthcheck_passes_while_up() {
         .env("PORT", port.to_string())
         .env("ALB_ARN", ALB_ARN)
         .env("ALB_PUBLIC_KEYS_URL", &keys.base_url)
+        .env("COGNITO_CLIENT_ID", "c")
+        .env("OIDC_ISSUER", "https://issuer.example")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -114,6 +116,8 @@ async fn logs_one_json_line_per_request_and_never_the_token() {
         .env("PORT", port.to_string())
         .env("ALB_ARN", ALB_ARN)
         .env("ALB_PUBLIC_KEYS_URL", &keys.base_url)
+        .env("COGNITO_CLIENT_ID", "c")
+        .env("OIDC_ISSUER", "https://issuer.example")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -1,8 +1,8 @@
 //! The CloudFormation task definition and the service agree on environment variables:
-//! every variable `cfn/app.yaml` sets is one the service reads, and `ALB_ARN` is set.
+//! every variable `cfn/app.yaml` sets is one the service reads, and every required one is set.
 
 use serde_yaml::Value;
-use service::configuration::ENV_VARS;
+use service::configuration::{ENV_VARS, REQUIRED_ENV_VARS};
 
 /// Strips CloudFormation short-form tags (`!Ref`, `!Sub`, ...) so the tree is plain YAML.
 fn untag(value: &Value) -> &Value {
@@ -52,8 +52,10 @@ fn task_definition_sets_only_variables_the_service_reads() {
             "cfn/app.yaml sets {name}, which the service does not read (ENV_VARS: {ENV_VARS:?})"
         );
     }
-    assert!(
-        names.iter().any(|n| n == "ALB_ARN"),
-        "the task definition must set ALB_ARN: {names:?}"
-    );
+    for required in REQUIRED_ENV_VARS {
+        assert!(
+            names.iter().any(|n| n == required),
+            "the task definition must set {required}, without which the service refuses to start: {names:?}"
+        );
+    }
 }

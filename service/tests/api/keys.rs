@@ -44,8 +44,8 @@ async fn unknown_kid_is_401_and_not_fetched_again_while_remembered() {
 }
 
 #[tokio::test]
-async fn key_endpoint_failing_is_503_and_recovers_after_the_failure_ttl() {
-    let app = spawn_app_with(|s| s.auth.key_failure_ttl = Duration::from_secs(2)).await;
+async fn key_endpoint_failing_is_503_and_recovers_after_the_outage_backoff() {
+    let app = spawn_app_with(|s| s.auth.outage_backoff = Duration::from_secs(2)).await;
     app.keys.set_mode(KeyServerMode::Fail500);
     let api = app.get_with_token("/api/me", &app.token()).await;
     assert_eq!(api.status, 503);
