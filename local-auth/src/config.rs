@@ -51,6 +51,10 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// How long to wait for a connection to the upstream before answering 502.
     pub connect_timeout: Duration,
+    /// Host names besides `127.0.0.1`, `localhost` and `[::1]` the emulator answers for
+    /// (with its port, e.g. `app.localhost`). Any other `Host` gets `421`, which stops
+    /// DNS-rebinding pages from talking to it.
+    pub allowed_hosts: Vec<String>,
     /// Print one line per request outside `/_alb/` to stderr (method, path without the
     /// query, status, user, time), as a development server does.
     pub access_log: bool,
@@ -81,6 +85,11 @@ pub enum SettingsError {
         "session cookie size {0} is out of range: use 64 to {MAX_SESSION_COOKIE_BYTES} bytes (the ALB refuses sessions over 11 KB)"
     )]
     SessionCookieBytes(usize),
+    /// An allowed host name that is not a plain DNS name.
+    #[error(
+        "allowed host `{0}` must be a host name without port or scheme, e.g. app.localhost"
+    )]
+    AllowedHost(String),
     /// An ARN or client id with characters that cannot go into a header or URL.
     #[error("{name} `{value}` must be non-empty printable ASCII without spaces or quotes")]
     Identifier {
@@ -104,6 +113,7 @@ impl Settings {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            allowed_hosts: Vec::new(),
             access_log: false,
         }
     }
@@ -141,6 +151,15 @@ impl Settings {
         }
         if !(64..=MAX_SESSION_COOKIE_BYTES).contains(&self.session_cookie_bytes) {
             return Err(SettingsError::SessionCookieBytes(self.session_cookie_bytes));
+        }
+        for host in &self.allowed_hosts {
+            let plain_name = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !plain_name {
+                return Err(SettingsError::AllowedHost(host.clone()));
+            }
         }
         check_identifier("ALB ARN", self.alb_arn.as_deref())?;
         check_identifier("client id", self.client_id.as_deref())?;
@@ -248,6 +267,17 @@ mod tests {
         assert!(s.validate().is_err());
         s.client_id = Some("4e2jfcsdqcn1bhf3ke8m6kqm1d".into());
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn allowed_hosts_are_plain_names() {
+        let mut s = settings("127.0.0.1:0", "http://127.0.0.1:8080");
+        s.allowed_hosts = vec!["app.localhost".into()];
+        assert!(s.validate().is_ok());
+        for bad in ["", "app.localhost:3000", "http://x", "a b"] {
+            s.allowed_hosts = vec![bad.into()];
+            assert!(s.validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

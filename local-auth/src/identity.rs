@@ -72,11 +72,6 @@ impl Identity {
         &self.username
     }
 
-    /// The email, if one was given.
-    pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
-    }
-
     /// The user's `sub`: a UUID that is stable per username, like Cognito's.
     pub fn sub(&self) -> String {
         Uuid::new_v5(&SUB_NAMESPACE, self.username.as_bytes()).to_string()

@@ -17,21 +17,23 @@
 //! listens on loopback only.
 //!
 //! Modules: `config` (settings and their checks), `startup` (bind, router, serve),
+//! `host` (the Host check and the header names the ALB drops, before any routing),
 //! `routes` (one module per endpoint), `proxy` (forwarding), `tokens` (identity headers),
 //! `sessions` and `cookies` (the two sessions and their cookies), `return_path` (the
 //! login `state`), `identity` (the user and its claims), `environment` (what is printed).
 
 pub mod config;
-pub mod cookies;
+mod cookies;
 pub mod environment;
-pub mod identity;
-pub mod proxy;
+mod host;
+mod identity;
+mod proxy;
 mod random;
-pub mod return_path;
+mod return_path;
 mod routes;
-pub mod sessions;
+mod sessions;
 pub mod startup;
-pub mod tokens;
+mod tokens;
 
 pub use config::{Settings, SettingsError};
 pub use environment::{AppEnvironment, StartInfo};

@@ -33,7 +33,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 
 /// Removes every `x-amzn-oidc-*` header, whatever its case (header names are stored
 /// lowercase): a client must never be able to claim an identity.
-pub fn strip_identity_headers(headers: &mut HeaderMap) {
+pub(crate) fn strip_identity_headers(headers: &mut HeaderMap) {
     let forged: Vec<HeaderName> = headers
         .keys()
         .filter(|name| name.as_str().starts_with(IDENTITY_HEADER_PREFIX))
@@ -46,15 +46,15 @@ pub fn strip_identity_headers(headers: &mut HeaderMap) {
 
 /// Where a request came from, for the `X-Forwarded-*` headers.
 #[derive(Debug, Clone, Copy)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The client's address.
-    pub client_ip: IpAddr,
+    pub(crate) client_ip: IpAddr,
     /// The port the emulator listens on.
-    pub listen_port: u16,
+    pub(crate) listen_port: u16,
 }
 
 /// The app behind the emulator.
-pub struct Upstream {
+pub(crate) struct Upstream {
     client: Client<HttpConnector, Body>,
     base: String,
     timeout: Duration,
@@ -62,7 +62,7 @@ pub struct Upstream {
 
 impl Upstream {
     /// A client for `url` (`http://host:port`), pooling connections.
-    pub fn new(url: &Url, connect_timeout: Duration, timeout: Duration) -> Self {
+    pub(crate) fn new(url: &Url, connect_timeout: Duration, timeout: Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
@@ -80,7 +80,7 @@ impl Upstream {
     /// An upgrade (WebSocket) is passed through: when the app answers `101`, bytes are
     /// copied both ways until either side closes. The identity headers go with the
     /// upgrade request only, as with the ALB.
-    pub async fn forward(
+    pub(crate) async fn forward(
         &self,
         mut request: Request<Body>,
         origin: Origin,
@@ -125,7 +125,7 @@ impl Upstream {
                 &format!(
                     "local-auth: cannot reach the app at {} ({}); is it running?\n",
                     self.base,
-                    error_chain(&e)
+                    support::error_chain(&e)
                 ),
             ),
             Ok(Ok(mut response)) => {
@@ -152,8 +152,11 @@ impl Upstream {
     }
 }
 
-/// The `Upgrade` value of a request or response that asks to switch protocols
-/// (`Connection: upgrade` plus `Upgrade: PROTOCOL`).
+/// The `Upgrade` value of a request or response that asks to switch to WebSocket
+/// (`Connection: upgrade` plus `Upgrade: websocket`). The ALB passes WebSocket upgrades
+/// and no other (`h2c` in particular is dropped, as it would let a client talk HTTP/2
+/// past the proxy), so any other protocol is no upgrade: its headers are removed and the
+/// request is forwarded as a plain one.
 fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
     let asks = headers
         .get_all(header::CONNECTION)
@@ -161,8 +164,13 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
-    asks.then(|| headers.get(header::UPGRADE).cloned())
-        .flatten()
+    let mut upgrades = headers.get_all(header::UPGRADE).iter();
+    match (upgrades.next(), upgrades.next()) {
+        (Some(protocol), None) if asks && protocol.as_bytes().eq_ignore_ascii_case(b"websocket") => {
+            Some(protocol.clone())
+        }
+        _ => None,
+    }
 }
 
 /// Copies bytes both ways between the upgraded client and upstream connections.
@@ -237,20 +245,8 @@ fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     }
 }
 
-/// `error: cause: cause` on one line: hyper's top-level errors alone say little.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
-}
-
 /// A short plain-text response from the emulator itself.
-pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
+pub(crate) fn plain(status: StatusCode, message: &str) -> Response<Body> {
     let mut response = Response::new(Body::from(message.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(

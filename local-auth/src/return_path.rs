@@ -6,8 +6,9 @@
 //! be a path on this host (`/…`, never `//host` or `/\host`, which browsers read as
 //! another site) when the state is made and again when it is used. No open redirect.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use alb_token::unix_now;
 use aws_lc_rs::hmac;
 
 use crate::random::{self, RandomError};
@@ -38,7 +39,7 @@ impl ReturnPaths {
     pub fn seal(&self, path_and_query: &str) -> String {
         self.seal_until(
             safe_path(path_and_query),
-            unix_now() + STATE_LIFETIME.as_secs(),
+            unix_now_secs() + STATE_LIFETIME.as_secs(),
         )
     }
 
@@ -61,7 +62,7 @@ impl ReturnPaths {
         hmac::verify(&self.key, signed.as_bytes(), &tag).map_err(|_| BadState)?;
         let (expiry, path) = signed.split_once('.').ok_or(BadState)?;
         let expiry: u64 = expiry.parse().map_err(|_| BadState)?;
-        if expiry < unix_now() {
+        if expiry < unix_now_secs() {
             return Err(BadState);
         }
         let path = String::from_utf8(alb_token::decode_segment(path).map_err(|_| BadState)?)
@@ -72,6 +73,11 @@ impl ReturnPaths {
         }
         Ok(path)
     }
+}
+
+/// The clock in the unsigned form the state's expiry is written in.
+fn unix_now_secs() -> u64 {
+    u64::try_from(unix_now()).unwrap_or(0)
 }
 
 /// `path_and_query` if it is a path on this host outside `/_alb/`, else `/`.
@@ -87,12 +93,6 @@ pub fn safe_path(path_and_query: &str) -> &str {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 #[cfg(test)]
 mod tests {
@@ -138,7 +138,7 @@ mod tests {
             rest.split_once('.').unwrap().1
         );
         assert_eq!(r.open(&swapped_path), Err(BadState));
-        assert_eq!(r.open(&r.seal_until("/old", unix_now() - 1)), Err(BadState));
+        assert_eq!(r.open(&r.seal_until("/old", unix_now_secs() - 1)), Err(BadState));
         assert_eq!(r.open("garbage"), Err(BadState));
         assert_eq!(r.open(""), Err(BadState));
     }
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn a_validly_signed_unsafe_path_is_still_refused() {
         let r = ReturnPaths::new().unwrap();
-        let forged = r.seal_until("//evil.example/", unix_now() + 60);
+        let forged = r.seal_until("//evil.example/", unix_now_secs() + 60);
         assert_eq!(r.open(&forged), Err(BadState));
     }
 }

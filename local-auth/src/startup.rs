@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::config::{Settings, SettingsError};
 use crate::environment::{AppEnvironment, StartInfo};
+use crate::host::{self, AllowedHosts};
 use crate::proxy::{Upstream, plain};
 use crate::random::{self, RandomError};
 use crate::return_path::ReturnPaths;
@@ -44,7 +45,7 @@ pub enum StartError {
 }
 
 /// State shared by every handler.
-pub struct Shared {
+pub(crate) struct Shared {
     pub(crate) sessions: Sessions,
     pub(crate) return_paths: ReturnPaths,
     pub(crate) minter: TokenMinter,
@@ -54,6 +55,7 @@ pub struct Shared {
     pub(crate) listen_port: u16,
     pub(crate) access_log: bool,
     pub(crate) info: StartInfo,
+    pub(crate) allowed_hosts: Arc<AllowedHosts>,
 }
 
 /// A bound, ready-to-run emulator.
@@ -129,6 +131,7 @@ impl Emulator {
             listen_port: addr.port(),
             access_log: settings.access_log,
             info,
+            allowed_hosts: Arc::new(AllowedHosts::new(&settings.allowed_hosts, addr.port())),
         };
         Ok(Self {
             listener,
@@ -174,6 +177,7 @@ impl Emulator {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    let allowed_hosts = Arc::clone(&shared.allowed_hosts);
     Router::new()
         .route("/_alb", get(routes::index))
         .route("/_alb/", get(routes::index))
@@ -194,5 +198,11 @@ fn router(shared: Arc<Shared>) -> Router {
             }),
         )
         .fallback(routes::gate)
+        // Around everything, the emulator's own endpoints included: nothing is served to
+        // a Host we do not answer for.
+        .layer(axum::middleware::from_fn_with_state(
+            allowed_hosts,
+            host::guard,
+        ))
         .with_state(shared)
 }

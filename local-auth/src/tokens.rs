@@ -1,9 +1,9 @@
 //! The identity headers the ALB adds to every authenticated request, signed with a key
 //! made at start and served at `/_alb/keys/<kid>`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use alb_token::{AlbHeader, SigningKey};
+use alb_token::{AlbHeader, SigningKey, unix_now};
 use aws_lc_rs::hmac;
 use serde_json::json;
 
@@ -110,12 +110,6 @@ impl TokenMinter {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::Form;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -17,7 +18,15 @@ use crate::proxy::plain;
 use crate::sessions::IDP_SESSION_TIMEOUT;
 use crate::startup::Shared;
 
-const TEMPLATE: &str = include_str!("../../templates/login.html");
+/// `templates/login.html`; askama escapes every value and renders each once.
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    error: Option<String>,
+    state: &'a str,
+    username: &'a str,
+    email: &'a str,
+}
 
 /// Query of `GET /_alb/login`.
 #[derive(Debug, Deserialize)]
@@ -126,19 +135,18 @@ fn page(
     username: &str,
     email: &str,
 ) -> Response<Body> {
-    let error = error
-        .map(|e| {
-            format!(
-                "<p class=\"error\" role=\"alert\">{}</p>",
-                escape(&e.to_string())
-            )
-        })
-        .unwrap_or_default();
-    let html = TEMPLATE
-        .replace("{{error}}", &error)
-        .replace("{{state}}", &escape(state))
-        .replace("{{username}}", &escape(username))
-        .replace("{{email}}", &escape(email));
+    let page = LoginPage {
+        error: error.map(|e| e.to_string()),
+        state,
+        username,
+        email,
+    };
+    let Ok(html) = page.render() else {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "local-auth: the login page could not be rendered\n",
+        );
+    };
     let mut response = Response::new(Body::from(html));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -148,33 +156,4 @@ fn page(
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// Escapes text for HTML element content and double-quoted attributes.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_neutralises_markup_and_attribute_breakouts() {
-        assert_eq!(
-            escape(r#"<script>"x"&'y'</script>"#),
-            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
-        );
-    }
 }

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::helpers::spawn_emulator;
 
-/// An upstream that accepts one `Upgrade: echo` request, reports its head, answers 101
+/// An upstream that accepts one `Upgrade: websocket` request, reports its head, answers 101
 /// and then echoes every byte.
 async fn spawn_echo_protocol_upstream() -> (std::net::SocketAddr, oneshot::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -29,7 +29,7 @@ async fn spawn_echo_protocol_upstream() -> (std::net::SocketAddr, oneshot::Recei
         let mut stream = stream.into_inner();
         stream
             .write_all(
-                b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n",
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
             )
             .await
             .unwrap();
@@ -52,7 +52,7 @@ async fn an_upgrade_is_passed_through_with_the_identity_headers() {
 
     let mut client = TcpStream::connect(emulator.addr).await.unwrap();
     let request = format!(
-        "GET /socket HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nConnection: Upgrade\r\nUpgrade: echo\r\nX-Amzn-Oidc-Data: forged\r\n\r\n",
+        "GET /socket HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Amzn-Oidc-Data: forged\r\n\r\n",
         emulator.addr,
         login.cookie_header()
     );
@@ -68,7 +68,7 @@ async fn an_upgrade_is_passed_through_with_the_identity_headers() {
         reader.read_line(&mut line).await.unwrap();
     }
     let head = head.await.unwrap().to_ascii_lowercase();
-    assert!(head.contains("\r\nupgrade: echo\r\n"), "{head}");
+    assert!(head.contains("\r\nupgrade: websocket\r\n"), "{head}");
     assert!(head.contains("\r\nx-amzn-oidc-data: "), "{head}");
     assert!(!head.contains("forged"), "{head}");
 
@@ -92,7 +92,7 @@ async fn an_upgrade_without_a_session_is_redirected_like_any_request() {
 
     let answer = emulator
         .raw(&format!(
-            "GET /socket HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade, close\r\nUpgrade: echo\r\n\r\n",
+            "GET /socket HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\n\r\n",
             emulator.addr
         ))
         .await;
