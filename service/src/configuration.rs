@@ -249,10 +249,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        map.extend(vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            );
+        map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         map.retain(|_, v| v != "<unset>");
         Settings::from_lookup(|k| map.get(k).cloned())
     }
@@ -356,7 +353,14 @@ mod tests {
         ] {
             assert!(logout(ok).is_ok(), "{ok}");
         }
-        for bad in ["//evil.example", "/\\evil", "http://evil.example/", "ftp://x", "https://", "/a b"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil",
+            "http://evil.example/",
+            "ftp://x",
+            "https://",
+            "/a b",
+        ] {
             assert!(logout(bad).is_err(), "{bad}");
         }
         let keys = |url: &str| settings(&[("ALB_ARN", ARN), ("ALB_PUBLIC_KEYS_URL", url)]);

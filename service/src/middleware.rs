@@ -73,7 +73,11 @@ mod tests {
             .route("/boom", get(boom))
             .layer(axum::middleware::from_fn(super::catch_panic));
         let response = app
-            .oneshot(axum::http::Request::get("/boom").body(Body::empty()).unwrap())
+            .oneshot(
+                axum::http::Request::get("/boom")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(response.status(), 500);

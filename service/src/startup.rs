@@ -9,8 +9,8 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
-use crate::configuration::Settings;
 use crate::configuration::Expected;
+use crate::configuration::Settings;
 use crate::{middleware, routes, telemetry};
 
 /// Where `/logout` sends the browser.

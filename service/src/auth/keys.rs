@@ -128,7 +128,9 @@ impl KeyCache {
             ))
         };
         let slot = self.slot(kid)?;
-        let mut slot = timeout_at(deadline, slot.lock()).await.map_err(|_| late())?;
+        let mut slot = timeout_at(deadline, slot.lock())
+            .await
+            .map_err(|_| late())?;
         // Whoever held the slot before us may have fetched it already.
         if let Some(key) = self.cached(kid) {
             return Ok(key);
@@ -166,6 +168,12 @@ impl KeyCache {
                 Err(error)
             }
         }
+    }
+
+    /// Puts a key in the cache as if it had been fetched (tests without a key endpoint).
+    #[cfg(test)]
+    pub(crate) fn preload(&self, kid: &str, key: Arc<PublicKey>) {
+        self.remember(kid, key);
     }
 
     fn cached(&self, kid: &str) -> Option<Arc<PublicKey>> {
@@ -251,9 +259,7 @@ impl<'a> Queued<'a> {
     fn enter(waiting: &'a AtomicUsize) -> Result<Self, KeyError> {
         if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING_FETCHES {
             waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(KeyError::Unavailable(
-                "too many key fetches waiting".into(),
-            ));
+            return Err(KeyError::Unavailable("too many key fetches waiting".into()));
         }
         Ok(Self(waiting))
     }

@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn expiry_formats_without_panicking_at_the_edges() {
         assert_eq!(format_expiry(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(format_expiry(253_402_300_799), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            format_expiry(253_402_300_799),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
         assert_eq!(format_expiry(253_402_300_800), "253402300800");
         assert_eq!(format_expiry(i64::MAX), i64::MAX.to_string());
         assert_eq!(format_expiry(-1), "-1");

@@ -47,9 +47,17 @@ async fn page_shows_the_user_with_everything_escaped() {
     assert!(reply.content_type().starts_with("text/html"));
     assert!(!reply.body.contains("<script>"), "{}", reply.body);
     // Named or numeric character references are the same to a browser.
-    let body = [("&#60;", "&lt;"), ("&#62;", "&gt;"), ("&#34;", "&quot;"), ("&#38;", "&amp;"), ("&#x27;", "&#39;")]
-        .iter()
-        .fold(reply.body.clone(), |b, (numeric, named)| b.replace(numeric, named));
+    let body = [
+        ("&#60;", "&lt;"),
+        ("&#62;", "&gt;"),
+        ("&#34;", "&quot;"),
+        ("&#38;", "&amp;"),
+        ("&#x27;", "&#39;"),
+    ]
+    .iter()
+    .fold(reply.body.clone(), |b, (numeric, named)| {
+        b.replace(numeric, named)
+    });
     assert!(
         body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
         "{body}"

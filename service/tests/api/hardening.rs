@@ -43,10 +43,18 @@ fn refuses_a_logout_url_to_another_site_and_plain_http_keys_off_loopback() {
         "javascript:alert(1)",
         "https://",
     ] {
-        refused(&[REGION, ARN, CLIENT, ISSUER, ("LOGOUT_URL", bad)], "LOGOUT_URL");
+        refused(
+            &[REGION, ARN, CLIENT, ISSUER, ("LOGOUT_URL", bad)],
+            "LOGOUT_URL",
+        );
     }
     refused(
-        &[ARN, CLIENT, ISSUER, ("ALB_PUBLIC_KEYS_URL", "http://keys.example.com")],
+        &[
+            ARN,
+            CLIENT,
+            ISSUER,
+            ("ALB_PUBLIC_KEYS_URL", "http://keys.example.com"),
+        ],
         "ALB_PUBLIC_KEYS_URL",
     );
 }
@@ -132,7 +140,10 @@ async fn a_kid_flood_against_a_slow_key_endpoint_stays_bounded() {
             "a flood request got {status:?}"
         );
         // The fetch timeout is 3 s; the whole wait must fit in it.
-        assert!(took < &Duration::from_millis(4500), "answered after {took:?}");
+        assert!(
+            took < &Duration::from_millis(4500),
+            "answered after {took:?}"
+        );
     }
     assert!(
         keys.total_fetches() <= 40,
@@ -142,9 +153,15 @@ async fn a_kid_flood_against_a_slow_key_endpoint_stays_bounded() {
 
     let genuine = process_token(&kid, &signing, now() + 60);
     let asked = Instant::now();
-    let reply = service.get("/api/me", &[("x-amzn-oidc-data", &genuine)]).await;
+    let reply = service
+        .get("/api/me", &[("x-amzn-oidc-data", &genuine)])
+        .await;
     assert_eq!(reply.map(|r| r.0), Ok(200));
-    assert!(asked.elapsed() < Duration::from_millis(2500), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        asked.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -159,10 +176,16 @@ async fn a_429_from_the_key_endpoint_is_an_outage_not_an_unknown_key() {
 async fn an_outage_is_retried_after_a_short_back_off() {
     let app = spawn_app().await;
     app.keys.set_mode(KeyServerMode::Fail500);
-    assert_eq!(app.get_with_token("/api/me", &app.token()).await.status, 503);
+    assert_eq!(
+        app.get_with_token("/api/me", &app.token()).await.status,
+        503
+    );
     app.keys.set_mode(KeyServerMode::Serve);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.get_with_token("/api/me", &app.token()).await.status, 200);
+    assert_eq!(
+        app.get_with_token("/api/me", &app.token()).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -170,7 +193,10 @@ async fn two_token_headers_are_refused() {
     let app = spawn_app().await;
     let token = app.token();
     let reply = app
-        .get("/api/me", &[("x-amzn-oidc-data", &token), ("x-amzn-oidc-data", &token)])
+        .get(
+            "/api/me",
+            &[("x-amzn-oidc-data", &token), ("x-amzn-oidc-data", &token)],
+        )
         .await;
     assert_eq!(reply.status, 401, "{}", reply.body);
 }
@@ -224,12 +250,17 @@ async fn logout_from_another_site_is_refused() {
     let cross = app
         .get(
             "/logout",
-            &[("sec-fetch-site", "cross-site"), ("cookie", "AWSELBAuthSessionCookie-0=a")],
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("cookie", "AWSELBAuthSessionCookie-0=a"),
+            ],
         )
         .await;
     assert_eq!(cross.status, 403, "{}", cross.body);
     assert_eq!(cross.headers.get_all("set-cookie").iter().count(), 0);
-    let same = app.get("/logout", &[("sec-fetch-site", "same-origin")]).await;
+    let same = app
+        .get("/logout", &[("sec-fetch-site", "same-origin")])
+        .await;
     assert_eq!(same.status, 302);
 }
 

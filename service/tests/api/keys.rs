@@ -101,3 +101,23 @@ async fn key_endpoint_serving_garbage_is_503() {
         503
     );
 }
+
+#[tokio::test]
+async fn a_cached_key_is_fetched_again_after_its_lifetime() {
+    let app = spawn_app_with(|s| s.auth.key_ttl = Duration::from_millis(500)).await;
+    assert_eq!(
+        app.get_with_token("/api/me", &app.token()).await.status,
+        200
+    );
+    assert_eq!(
+        app.get_with_token("/api/me", &app.token()).await.status,
+        200
+    );
+    assert_eq!(app.keys.fetches(&app.kid), 1, "cached within its lifetime");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        app.get_with_token("/api/me", &app.token()).await.status,
+        200
+    );
+    assert_eq!(app.keys.fetches(&app.kid), 2, "fetched again after it");
+}

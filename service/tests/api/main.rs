@@ -3,9 +3,9 @@
 
 mod auth;
 mod binary;
-mod hardening;
-mod process;
 mod env_contract;
+mod hardening;
 mod helpers;
 mod keys;
+mod process;
 mod routes;

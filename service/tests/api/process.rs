@@ -59,8 +59,7 @@ impl ServiceProcess {
 
     /// GET `path` with `headers`: status and body, or the transport error as text.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
-        let mut request =
-            axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
+        let mut request = axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -108,7 +107,12 @@ pub fn exit_of(env: &[(&str, &str)]) -> Option<(i32, String)> {
         if let Some(status) = child.try_wait().unwrap() {
             let mut stderr = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
             return Some((status.code().unwrap_or(-1), stderr));
         }
         if started.elapsed() > Duration::from_secs(5) {
@@ -132,6 +136,7 @@ pub fn process_token(kid: &str, signing: &alb_token::SigningKey, exp: i64) -> St
         exp,
         typ: None,
     };
-    let claims = serde_json::json!({"sub": "s1", "username": "u1", "exp": exp, "iss": PROCESS_ISSUER});
+    let claims =
+        serde_json::json!({"sub": "s1", "username": "u1", "exp": exp, "iss": PROCESS_ISSUER});
     alb_token::sign(&header, &claims, signing)
 }
