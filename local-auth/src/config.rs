@@ -86,9 +86,7 @@ pub enum SettingsError {
     )]
     SessionCookieBytes(usize),
     /// An allowed host name that is not a plain DNS name.
-    #[error(
-        "allowed host `{0}` must be a host name without port or scheme, e.g. app.localhost"
-    )]
+    #[error("allowed host `{0}` must be a host name without port or scheme, e.g. app.localhost")]
     AllowedHost(String),
     /// An ARN or client id with characters that cannot go into a header or URL.
     #[error("{name} `{value}` must be non-empty printable ASCII without spaces or quotes")]

@@ -166,7 +166,9 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
         .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
     let mut upgrades = headers.get_all(header::UPGRADE).iter();
     match (upgrades.next(), upgrades.next()) {
-        (Some(protocol), None) if asks && protocol.as_bytes().eq_ignore_ascii_case(b"websocket") => {
+        (Some(protocol), None)
+            if asks && protocol.as_bytes().eq_ignore_ascii_case(b"websocket") =>
+        {
             Some(protocol.clone())
         }
         _ => None,

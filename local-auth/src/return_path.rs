@@ -93,7 +93,6 @@ pub fn safe_path(path_and_query: &str) -> &str {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,7 +137,10 @@ mod tests {
             rest.split_once('.').unwrap().1
         );
         assert_eq!(r.open(&swapped_path), Err(BadState));
-        assert_eq!(r.open(&r.seal_until("/old", unix_now_secs() - 1)), Err(BadState));
+        assert_eq!(
+            r.open(&r.seal_until("/old", unix_now_secs() - 1)),
+            Err(BadState)
+        );
         assert_eq!(r.open("garbage"), Err(BadState));
         assert_eq!(r.open(""), Err(BadState));
     }

@@ -110,7 +110,6 @@ impl TokenMinter {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

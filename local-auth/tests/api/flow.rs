@@ -155,7 +155,10 @@ async fn bad_usernames_get_the_form_again_with_a_message() {
         response.body
     );
     // Named or numeric character references are the same to a browser.
-    let body = response.body.replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+    let body = response
+        .body
+        .replace("&#60;", "&lt;")
+        .replace("&#62;", "&gt;");
     assert!(
         body.contains("value=\"&lt;b&gt;a b&lt;/b&gt;\""),
         "the input is shown escaped: {body}"

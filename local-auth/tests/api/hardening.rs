@@ -49,7 +49,10 @@ async fn a_foreign_host_name_is_refused_before_anything_else() {
                 login.cookie_header()
             ))
             .await;
-        assert!(answer.starts_with("HTTP/1.1 200"), "Host {host}: {answer:.300}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "Host {host}: {answer:.300}"
+        );
     }
 }
 
@@ -125,7 +128,11 @@ async fn form_values_are_rendered_once() {
     let state = emulator.state_for("/").await;
     let page = emulator
         .post_login(
-            &[("username", "{{email}}"), ("email", "not-an-email"), ("state", &state)],
+            &[
+                ("username", "{{email}}"),
+                ("email", "not-an-email"),
+                ("state", &state),
+            ],
             "",
         )
         .await;
