@@ -67,3 +67,4 @@ def install() -> None:
     if wrong:
         raise RuntimeError(f"moto did not take our CloudFormation support for {wrong}; is moto still 5.2.5?")
     engine.install()
+    cognito.install_service_rules()

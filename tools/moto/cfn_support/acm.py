@@ -6,9 +6,10 @@ from typing import Any
 
 from moto.acm.models import acm_backends
 from moto.core.common_models import CloudFormationModel
+from moto.route53.exceptions import NoSuchHostedZone
 from moto.route53.models import route53_backends
 
-from .base import Resource, tags
+from .base import Refused, Resource, tags
 
 
 class AcmCertificate(Resource, CloudFormationModel):
@@ -16,7 +17,9 @@ class AcmCertificate(Resource, CloudFormationModel):
 
     Like CloudFormation, writes the DNS validation record into each
     `DomainValidationOptions[].HostedZoneId` and waits for validation (here: the
-    certificate is issued as soon as its records exist).
+    certificate is issued as soon as its records exist). A zone that cannot validate the
+    name (it does not contain the name, or it is private) is refused at once: on AWS the
+    certificate would wait, and CloudFormation with it, for up to 36 hours.
     """
 
     @staticmethod
@@ -35,6 +38,8 @@ class AcmCertificate(Resource, CloudFormationModel):
         certificate = backend.describe_certificate(arn)
         if properties.get("ValidationMethod") == "DNS":
             zones = {o["DomainName"]: o["HostedZoneId"] for o in properties.get("DomainValidationOptions") or []}
+            for name, zone_id in zones.items():
+                cls._check_zone_can_validate(account_id, zone_id, name)
             for option in certificate.describe()["Certificate"]["DomainValidationOptions"]:
                 zone_id = zones.get(option["DomainName"])
                 if zone_id:
@@ -44,6 +49,19 @@ class AcmCertificate(Resource, CloudFormationModel):
                     )
             certificate.status = "ISSUED"
         return cls(arn, {}, account_id, region_name)
+
+    @staticmethod
+    def _check_zone_can_validate(account_id: str, zone_id: str, name: str) -> None:
+        try:
+            zone = route53_backends[account_id]["global"].get_hosted_zone(zone_id)
+        except NoSuchHostedZone as missing:
+            raise Refused(f"hosted zone {zone_id} does not exist, so {name} can never be validated") from missing
+        zone_name = zone.name.rstrip(".")
+        never = "ACM's DNS validation would never finish (CloudFormation waits up to 36 hours)"
+        if name != zone_name and not name.endswith(f".{zone_name}"):
+            raise Refused(f"hosted zone {zone_id} ({zone_name}) does not contain {name}: {never}")
+        if zone.private_zone:
+            raise Refused(f"hosted zone {zone_id} ({zone_name}) is private: {never}")
 
     def delete(self, account_id: str, region_name: str) -> None:
         acm_backends[account_id][region_name].delete_certificate(self.physical_id)

@@ -17,6 +17,11 @@ from typing import Any
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 
+class Refused(Exception):
+    """Raised by a resource type for a request the real service refuses; the message is the
+    service's reason. The stack operation then fails as on AWS (failures.py)."""
+
+
 class Resource:
     """What the engine keeps for one created resource: its Ref value and its GetAtt values."""
 
@@ -110,6 +115,14 @@ def already_gone_is_deleted(*not_found: type[Exception]) -> AbstractContextManag
     fails, so a resource may find its parent, and itself with it, gone already.
     """
     return suppress(*not_found)
+
+
+def parameter_value(node: Any, parameters: dict[str, Any]) -> Any:
+    """A property's value when it is a literal or a Ref to a parameter; None otherwise
+    (for checks that run before the engine resolves anything)."""
+    if isinstance(node, dict):
+        return parameters.get(node["Ref"]) if set(node) == {"Ref"} else None
+    return node
 
 
 def tags(properties: dict[str, Any]) -> list[dict[str, str]]:

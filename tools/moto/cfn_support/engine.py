@@ -32,6 +32,8 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 
+from . import failures
+
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
 
@@ -247,4 +249,5 @@ def install() -> None:
     parsing.clean_json = _clean_json_with_cidr_and_azs(parsing.clean_json)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
     CloudFormationResponse.delete_stack = _delete_unless_protected(CloudFormationResponse.delete_stack)  # type: ignore[method-assign]
+    failures.install()
     resource_map._alb_cognito_installed = True  # type: ignore[attr-defined]
