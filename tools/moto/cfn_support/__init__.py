@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from moto.cloudformation import parsing
 
-from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, iam, logs
+from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, failures, iam, logs, route53, updates
 
 RESOURCE_TYPES = (
     cognito.CognitoUserPool,
@@ -47,6 +47,7 @@ RESOURCE_TYPES = (
     iam.OidcProvider,
     iam.IamRole,
     logs.LogGroup,
+    route53.RecordSet,
 )
 
 
@@ -66,5 +67,7 @@ def install() -> None:
     ]
     if wrong:
         raise RuntimeError(f"moto did not take our CloudFormation support for {wrong}; is moto still 5.2.5?")
-    engine.install()
-    cognito.install_service_rules()
+    if engine.install():
+        updates.install()
+        failures.install()
+        cognito.install_service_rules()

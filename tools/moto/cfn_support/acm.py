@@ -22,9 +22,22 @@ class AcmCertificate(Resource, CloudFormationModel):
     certificate would wait, and CloudFormation with it, for up to 36 hours.
     """
 
+    # All create-only: CloudFormation requests a new certificate, then deletes the old one.
+    REPLACING = frozenset({"DomainName", "DomainValidationOptions", "SubjectAlternativeNames", "ValidationMethod"})
+
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> AcmCertificate:
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        original_resource.delete(account_id, region_name)
+        return replacement
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]

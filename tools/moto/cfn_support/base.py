@@ -26,6 +26,12 @@ class Resource:
     """What the engine keeps for one created resource: its Ref value and its GetAtt values."""
 
     ATTRIBUTES: tuple[str, ...] = ()
+    # Properties whose change this type's update applies in place, and those it applies by
+    # creating a replacement (new physical id); "*" for every property. Changing anything
+    # else fails the change set (updates.py): moto would otherwise keep the old value, or
+    # forget the resource, and still say UPDATE_COMPLETE.
+    IN_PLACE: frozenset[str] = frozenset()
+    REPLACING: frozenset[str] = frozenset()
 
     def __init__(self, physical_id: str, attributes: dict[str, Any], account_id: str, region: str):
         self.physical_id = physical_id

@@ -60,6 +60,27 @@ class CognitoUserPool(Resource, CloudFormationModel):
     """AWS::Cognito::UserPool through `create_user_pool` (Ref = pool id)."""
 
     ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+    # What UpdateUserPool takes. Not UsernameAttributes, UsernameConfiguration,
+    # AliasAttributes or Schema: CloudFormation replaces the pool for those (a new, empty
+    # pool), which is not emulated.
+    IN_PLACE = frozenset(
+        {
+            "AccountRecoverySetting",
+            "AdminCreateUserConfig",
+            "AutoVerifiedAttributes",
+            "DeletionProtection",
+            "DeviceConfiguration",
+            "EmailConfiguration",
+            "EnabledMfas",
+            "LambdaConfig",
+            "MfaConfiguration",
+            "Policies",
+            "UserAttributeUpdateSettings",
+            "UserPoolTags",
+            "UserPoolTier",
+            "VerificationMessageTemplate",
+        }
+    )
     # Properties CloudFormation has but the CreateUserPool API names differently or lacks.
     _NOT_API = ("UserPoolName", "EnabledMfas", "UserPoolTags")
 
@@ -121,6 +142,29 @@ class CognitoUserPoolClient(Resource, CloudFormationModel):
     """AWS::Cognito::UserPoolClient through `create_user_pool_client` (Ref = client id)."""
 
     ATTRIBUTES = ("ClientId", "ClientSecret", "Name")
+    # What UpdateUserPoolClient takes (UserPoolId and GenerateSecret are create-only).
+    IN_PLACE = frozenset(
+        {
+            "AccessTokenValidity",
+            "AllowedOAuthFlows",
+            "AllowedOAuthFlowsUserPoolClient",
+            "AllowedOAuthScopes",
+            "AuthSessionValidity",
+            "CallbackURLs",
+            "ClientName",
+            "DefaultRedirectURI",
+            "EnableTokenRevocation",
+            "ExplicitAuthFlows",
+            "IdTokenValidity",
+            "LogoutURLs",
+            "PreventUserExistenceErrors",
+            "ReadAttributes",
+            "RefreshTokenValidity",
+            "SupportedIdentityProviders",
+            "TokenValidityUnits",
+            "WriteAttributes",
+        }
+    )
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -167,6 +211,9 @@ class CognitoUserPoolDomain(Resource, CloudFormationModel):
     """AWS::Cognito::UserPoolDomain through `create_user_pool_domain` (Ref = the prefix)."""
 
     ATTRIBUTES = ("CloudFrontDistribution",)
+    # Domain is create-only: a new prefix is a replacement, which Cognito refuses while the
+    # pool has its old domain (check_update says so, as CloudFormation's rollback would).
+    REPLACING = frozenset({"Domain"})
 
     @staticmethod
     def cloudformation_type() -> str:

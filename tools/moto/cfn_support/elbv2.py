@@ -29,6 +29,7 @@ class LoadBalancer(Resource, CloudFormationModel):
         "LoadBalancerName",
         "SecurityGroups",
     )
+    IN_PLACE = frozenset({"LoadBalancerAttributes"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -84,6 +85,8 @@ class TargetGroup(Resource, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::TargetGroup with TargetGroupAttributes (Ref = ARN)."""
 
     ATTRIBUTES = ("LoadBalancerArns", "TargetGroupArn", "TargetGroupFullName", "TargetGroupName")
+    # Port, protocol and health check changes are not emulated (a new Port replaces the group).
+    IN_PLACE = frozenset({"TargetGroupAttributes"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -150,6 +153,8 @@ class Listener(UpdatedByMoto, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::Listener by moto's model, plus ListenerAttributes (HSTS) and delete."""
 
     MOTO_MODEL = MotoListener
+    # What moto's update and _set_attributes apply.
+    IN_PLACE = frozenset({"Certificates", "DefaultActions", "ListenerAttributes", "Port", "Protocol", "SslPolicy"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -189,6 +194,7 @@ class ListenerRule(UpdatedByMoto, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete."""
 
     MOTO_MODEL = MotoListenerRule
+    IN_PLACE = frozenset({"Actions", "Conditions"})  # moto's update modifies only these
 
     @staticmethod
     def cloudformation_type() -> str:
