@@ -45,14 +45,15 @@ class AcmCertificate(Resource, CloudFormationModel):
     ) -> AcmCertificate:
         properties = cloudformation_json["Properties"]
         backend = acm_backends[account_id][region_name]
+        zones = {o["DomainName"]: o["HostedZoneId"] for o in properties.get("DomainValidationOptions") or []}
+        if properties.get("ValidationMethod") == "DNS":
+            for name, zone_id in zones.items():
+                cls._check_zone_can_validate(account_id, zone_id, name)
         arn = backend.request_certificate(
             properties["DomainName"], None, properties.get("SubjectAlternativeNames") or [], tags(properties)
         )
         certificate = backend.describe_certificate(arn)
         if properties.get("ValidationMethod") == "DNS":
-            zones = {o["DomainName"]: o["HostedZoneId"] for o in properties.get("DomainValidationOptions") or []}
-            for name, zone_id in zones.items():
-                cls._check_zone_can_validate(account_id, zone_id, name)
             for option in certificate.describe()["Certificate"]["DomainValidationOptions"]:
                 zone_id = zones.get(option["DomainName"])
                 if zone_id:
