@@ -179,3 +179,30 @@ def test_the_default_bootstrap_trusts_the_environments_the_shipped_workflows_run
 
     preview = _workflow("pr.yml")["jobs"]["test-and-preview"]["with"]["environment"]
     assert OIDC["Parameters"]["PlanEnvironment"]["Default"] == preview
+
+
+def test_a_failed_first_create_can_delete_the_user_pool_and_nothing_else_can() -> None:
+    pool = APP["Resources"]["UserPool"]
+    # Kept on destroy and on replacement; deleted only by the rollback of the create that
+    # made it (test_moto_refusals.py shows the rollback).
+    assert (pool["DeletionPolicy"], pool["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+    for name, resource in APP["Resources"].items():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            protection = (resource.get("Properties") or {}).get("DeletionProtection")
+            assert protection != "ACTIVE", f"{name}: the rollback of a failed create could not delete it"
+
+
+def test_the_log_group_outlives_the_stack_on_purpose() -> None:
+    [group] = _of_type(APP, "AWS::Logs::LogGroup")
+    resource = APP["Resources"][group]
+    assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
+def test_cognito_choices_are_explicit_and_the_issuer_is_the_pools_own() -> None:
+    pool = APP["Resources"]["UserPool"]["Properties"]
+    assert pool["UserPoolTier"] == "ESSENTIALS"
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert APP["Resources"]["UserPoolDomain"]["Properties"]["ManagedLoginVersion"] == 1
+    [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    issuer = {e["Name"]: e["Value"] for e in container["Environment"]}["OIDC_ISSUER"]
+    assert issuer == {"Fn::GetAtt": ["UserPool", "ProviderURL"]}
