@@ -274,3 +274,70 @@ def test_roles_allow_every_cloudformation_and_ecr_call_the_deployer_makes(role: 
     needed = {f"{service}:{op}" for service, ops in calls.items() for op in ops} - not_needed
     missing = sorted(needed - _allowed_actions(role))
     assert not missing, f"cfn/github-oidc.yaml {role} must allow {missing} (the deployer calls them)"
+
+
+@pytest.fixture(scope="module")
+def rerun(aws: Any, with_new_provider: dict[str, Any]) -> dict[str, Any]:
+    """A bootstrap that the tests below re-run with changed parameters, in file order."""
+    values = {
+        "GitHubOrg": "octo-org",
+        "GitHubRepo": "rerun",
+        "CreateOidcProvider": "false",
+        "OidcProviderArn": with_new_provider["outputs"]["OidcProviderArn"],
+    }
+    _bootstrap(aws, "github-oidc-rerun", values)
+    return {"values": values}
+
+
+def _rerun(aws: Any, rerun: dict[str, Any], **changes: str) -> dict[str, Any]:
+    rerun["values"] = {**rerun["values"], **changes}
+    cfn = aws("cloudformation")
+    updated = deploy(cfn, "github-oidc-rerun", template_text("github-oidc.yaml"), rerun["values"], create=False)
+    assert updated["StackStatus"] == "UPDATE_COMPLETE"
+    ids = resources(cfn, "github-oidc-rerun")
+    iam = aws("iam")
+    [name] = iam.list_role_policies(RoleName=ids["DeployRole"])["PolicyNames"]
+    policy = iam.get_role_policy(RoleName=ids["DeployRole"], PolicyName=name)["PolicyDocument"]
+    return {
+        "trust": _trust_of(iam, ids["DeployRole"]),
+        "policy": {s["Sid"]: s for s in _document(policy)["Statement"]},
+        "plan_trust": _trust_of(iam, ids["PlanRole"]) if "PlanRole" in ids else None,
+    }
+
+
+def test_rerunning_the_bootstrap_with_new_environments_changes_the_trust(aws: Any, rerun: dict[str, Any]) -> None:
+    after = _rerun(aws, rerun, Environment="live", PlanEnvironment="review")
+    [statement] = after["trust"]
+    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/rerun:environment:live"
+    [planned] = after["plan_trust"]
+    assert planned["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/rerun:environment:review"
+    after = _rerun(aws, rerun, Environment="", Branch="trunk", GitHubRepo="renamed")
+    [statement] = after["trust"]
+    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/renamed:ref:refs/heads/trunk"
+
+
+def test_rerunning_the_bootstrap_with_new_names_moves_the_permissions(aws: Any, rerun: dict[str, Any]) -> None:
+    policy = _rerun(aws, rerun, AppStackName="other-app", EcrRepositoryPrefix="other")["policy"]
+    assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/other-app/*")
+    assert policy["AppStackChangeSetsWithServiceRole"]["Resource"].endswith(":stack/other-app/*")
+    assert policy["EcrPushImage"]["Resource"].endswith(":repository/other*")
+
+
+def test_dropping_the_plan_role_is_refused_by_the_local_aws_with_the_reason(aws: Any, rerun: dict[str, Any]) -> None:
+    cfn = aws("cloudformation")
+    created = cfn.create_change_set(
+        StackName="github-oidc-rerun",
+        ChangeSetName="drop-plan-role",
+        ChangeSetType="UPDATE",
+        TemplateBody=template_text("github-oidc.yaml"),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in {**rerun["values"], "PlanEnvironment": ""}.items()
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    described = cfn.describe_change_set(ChangeSetName=created["Id"])
+    assert described["Status"] == "FAILED"
+    assert (
+        "cannot emulate adding or removing PlanRole (AWS::IAM::Role) when condition HasPlanRole"
+        in (described["StatusReason"])
+    )
