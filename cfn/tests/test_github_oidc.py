@@ -130,6 +130,7 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
         "EcrPushImage",
         "AppStackChangeSetsWithServiceRole",
         "AppStackChangeSets",
+        "CheckHostedZone",
         "PassRoleToCloudFormation",
     }
     assert all(s["Effect"] == "Allow" for s in policy.values())
@@ -238,14 +239,14 @@ def test_unsafe_or_incomplete_choices_are_refused(aws: Any, values: dict[str, st
 
 
 def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
-    """IAM actions for every CloudFormation and ECR SDK call in deployer/ and oci-push/."""
+    """IAM actions for every CloudFormation, ECR, Route 53 and Cognito SDK call in deployer/ and oci-push/."""
     sources = [p for crate in ("deployer", "oci-push") for p in (ROOT / crate / "src").rglob("*.rs")]
     called = {m for p in sources for m in re.findall(r"\.([a-z]+(?:_[a-z]+)+)\(\)", p.read_text())}
     pascal = {"".join(part.title() for part in name.split("_")) for name in called}
     models = botocore.session.get_session()
     return {
         service: pascal & set(models.get_service_model(service).operation_names)
-        for service in ("cloudformation", "ecr")
+        for service in ("cloudformation", "ecr", "route53", "cognito-idp")
     }
 
 
