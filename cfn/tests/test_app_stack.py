@@ -87,26 +87,37 @@ def test_https_listener_serves_tls13_and_never_forwards_by_default(aws: Any, sta
     [default] = https["DefaultActions"]
     assert default["Type"] == "fixed-response"
     assert default["FixedResponseConfig"]["StatusCode"] == "404"
+    attributes = elbv2.describe_listener_attributes(ListenerArn=https["ListenerArn"])["Attributes"]
+    hsts = {a["Key"]: a["Value"] for a in attributes}["routing.http.response.strict_transport_security.header_value"]
+    assert re.fullmatch(r"max-age=(\d+); includeSubDomains", hsts) and int(hsts[8:].split(";")[0]) >= 31536000
 
 
-def test_listener_rule_logs_in_with_cognito_then_forwards_for_the_domain_only(aws: Any, stack: dict[str, Any]) -> None:
+def _rule_conditions(rule: dict[str, Any]) -> dict[str, list[str]]:
+    configs = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig"}
+    return {c["Field"]: c[configs[c["Field"]]]["Values"] for c in rule["Conditions"]}
+
+
+def test_listener_rules_log_in_with_cognito_then_forward_for_the_domain_only(aws: Any, stack: dict[str, Any]) -> None:
     rules = aws("elbv2").describe_rules(ListenerArn=stack["ids"]["HttpsListener"])["Rules"]
-    [rule] = [r for r in rules if not r["IsDefault"]]
-    [condition] = rule["Conditions"]
-    assert condition["Field"] == "host-header"
-    assert condition["HostHeaderConfig"]["Values"] == [DOMAIN]
+    by_priority = {int(r["Priority"]): r for r in rules if not r["IsDefault"]}
+    assert sorted(by_priority) == [1, 2]
+    # Evaluated first: API paths answer 401 instead of redirecting fetch() to the login page.
+    api, app = by_priority[1], by_priority[2]
+    assert _rule_conditions(api) == {"host-header": [DOMAIN], "path-pattern": ["/api/*"]}
+    assert _rule_conditions(app) == {"host-header": [DOMAIN]}
 
-    actions = sorted(rule["Actions"], key=lambda a: a["Order"])
-    assert [a["Type"] for a in actions] == ["authenticate-cognito", "forward"]
-    cognito = actions[0]["AuthenticateCognitoConfig"]
     pool = aws("cognito-idp").describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
-    assert cognito["UserPoolArn"] == pool["Arn"]
-    assert cognito["UserPoolClientId"] == stack["outputs"]["UserPoolClientId"]
-    assert cognito["UserPoolDomain"] == PREFIX
-    assert cognito["Scope"] == "openid email profile"
-    assert int(cognito["SessionTimeout"]) > 0
-    assert cognito["OnUnauthenticatedRequest"] == "authenticate"
-    assert actions[1]["TargetGroupArn"] == stack["ids"]["TargetGroup"]
+    for rule, unauthenticated in ((api, "deny"), (app, "authenticate")):
+        actions = sorted(rule["Actions"], key=lambda a: a["Order"])
+        assert [a["Type"] for a in actions] == ["authenticate-cognito", "forward"]
+        cognito = actions[0]["AuthenticateCognitoConfig"]
+        assert cognito["UserPoolArn"] == pool["Arn"]
+        assert cognito["UserPoolClientId"] == stack["outputs"]["UserPoolClientId"]
+        assert cognito["UserPoolDomain"] == PREFIX
+        assert cognito["Scope"] == "openid email profile"
+        assert int(cognito["SessionTimeout"]) == 28800
+        assert cognito["OnUnauthenticatedRequest"] == unauthenticated
+        assert actions[1]["TargetGroupArn"] == stack["ids"]["TargetGroup"]
 
 
 def test_load_balancer_is_public_and_drops_invalid_headers(aws: Any, stack: dict[str, Any]) -> None:
@@ -195,10 +206,26 @@ def test_user_pool_client_is_a_confidential_code_flow_client_for_the_domain(aws:
     domain = idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]
     assert domain["UserPoolId"] == stack["outputs"]["UserPoolId"]
 
+    # Short tokens; the load balancer refreshes them while its 8-hour session lasts.
+    assert (client["AccessTokenValidity"], client["IdTokenValidity"], client["RefreshTokenValidity"]) == (15, 15, 8)
+    assert client["TokenValidityUnits"] == {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "hours"}
+
+
+def test_user_pool_requires_totp_and_treats_e_mail_addresses_as_people_do(aws: Any, stack: dict[str, Any]) -> None:
+    idp = aws("cognito-idp")
     pool = idp.describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True  # SelfSignUp defaults to false
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert pool["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    assert pool["UserPoolTier"] == "ESSENTIALS"
+    # Not ACTIVE: the rollback of a failed first create must be able to delete the pool.
+    assert pool["DeletionProtection"] == "INACTIVE"
+    # ON: the hosted login page enrols an authenticator app only when MFA is required.
+    mfa = idp.get_user_pool_mfa_config(UserPoolId=stack["outputs"]["UserPoolId"])
+    assert mfa["MfaConfiguration"] == "ON"
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
 
 
 def test_certificate_is_dns_validated_in_the_hosted_zone(aws: Any, stack: dict[str, Any]) -> None:
@@ -269,8 +296,9 @@ def test_task_definition_gives_the_container_its_configuration(aws: Any, stack: 
     assert definition["networkMode"] == "awsvpc"
     assert definition["requiresCompatibilities"] == ["FARGATE"]
     assert (definition["cpu"], definition["memory"]) == ("256", "512")
-    assert definition["executionRoleArn"].endswith(f":role/{stack['ids']['ExecutionRole']}")
-    assert definition["taskRoleArn"].endswith(f":role/{stack['ids']['TaskRole']}")
+    # Under the stack's path, which the CloudFormation service role may manage.
+    assert definition["executionRoleArn"].endswith(f":role/{STACK}/{stack['ids']['ExecutionRole']}")
+    assert definition["taskRoleArn"].endswith(f":role/{STACK}/{stack['ids']['TaskRole']}")
     [container] = definition["containerDefinitions"]
     assert container["image"] == FIRST_IMAGE
     assert container["portMappings"][0]["containerPort"] == PORT
@@ -284,6 +312,7 @@ def test_task_definition_gives_the_container_its_configuration(aws: Any, stack: 
         "AWS_REGION": "eu-west-1",
         "ALB_ARN": out["LoadBalancerArn"],
         "COGNITO_CLIENT_ID": out["UserPoolClientId"],
+        # The pool's own ProviderURL (GetAtt), the iss of its tokens.
         "OIDC_ISSUER": f"https://cognito-idp.eu-west-1.amazonaws.com/{out['UserPoolId']}",
         "LOGOUT_URL": (
             f"https://{out['CognitoDomain']}/logout?client_id={out['UserPoolClientId']}"

@@ -85,6 +85,8 @@ def test_deleting_the_stack_removes_what_it_created_but_keeps_the_users(aws: Any
     }
     # The user pool is retained on purpose: its users cannot be recreated.
     assert out["UserPoolId"] in {p["Id"] for p in aws("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]}
+    # So is the log group: its last logs say why a deploy failed.
+    assert aws("logs").describe_log_groups(logGroupNamePrefix=out["LogGroupName"])["logGroups"]
     with pytest.raises(ClientError):
         aws("acm").describe_certificate(CertificateArn=ids["Certificate"])
     records = aws("route53").list_resource_record_sets(HostedZoneId=stack["zone_id"])["ResourceRecordSets"]

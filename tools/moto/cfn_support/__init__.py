@@ -3,11 +3,12 @@
 A resource type moto's engine does not know is skipped with a warning and every `Ref` to it
 silently becomes nothing, so a stack "succeeds" without it; other types exist but drop
 properties our templates rely on. One module per AWS service (cognito, acm, ec2, elbv2,
-ecs, autoscaling, iam, logs) defines one class per resource type, each creating the resource
-through moto's own service backend exactly as the API call would, so the normal APIs
-(`cognito-idp describe-user-pool-client`, `ec2 describe-security-groups`, ...) see it.
+ecs, autoscaling, iam, logs, route53) defines one class per resource type, each creating the
+resource through moto's own service backend exactly as the API call would, so the normal
+APIs (`cognito-idp describe-user-pool-client`, `ec2 describe-security-groups`, ...) see it.
 `engine` adds behaviours of CloudFormation itself (parameter constraints, Fn::Cidr,
-dependent updates, outputs after a change set).
+dependent updates, outputs after a change set), `failures` deletion policies and the
+rollback of refused operations, `updates` the refusal of updates moto cannot emulate.
 
 A package, not loose modules: moto's model metaclass expects a dotted module name.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from moto.cloudformation import parsing
 
-from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, iam, logs
+from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, failures, iam, logs, route53, updates
 
 RESOURCE_TYPES = (
     cognito.CognitoUserPool,
@@ -47,6 +48,7 @@ RESOURCE_TYPES = (
     iam.OidcProvider,
     iam.IamRole,
     logs.LogGroup,
+    route53.RecordSet,
 )
 
 
@@ -66,4 +68,7 @@ def install() -> None:
     ]
     if wrong:
         raise RuntimeError(f"moto did not take our CloudFormation support for {wrong}; is moto still 5.2.5?")
-    engine.install()
+    if engine.install():
+        updates.install()
+        failures.install()
+        cognito.install_service_rules()

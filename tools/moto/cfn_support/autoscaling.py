@@ -17,6 +17,8 @@ class ScalableTarget(Resource, CloudFormationModel):
     For ECS, moto checks that the service exists.
     """
 
+    IN_PLACE = frozenset({"MinCapacity", "MaxCapacity", "RoleARN", "SuspendedState"})
+
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::ApplicationAutoScaling::ScalableTarget"
@@ -56,6 +58,7 @@ class ScalingPolicy(Resource, CloudFormationModel):
     """AWS::ApplicationAutoScaling::ScalingPolicy through `put_scaling_policy` (Ref = policy ARN)."""
 
     ATTRIBUTES = ("Arn",)
+    IN_PLACE = frozenset({"PolicyType", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration"})
 
     @staticmethod
     def cloudformation_type() -> str:

@@ -17,10 +17,21 @@ from typing import Any
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 
+class Refused(Exception):
+    """Raised by a resource type for a request the real service refuses; the message is the
+    service's reason. The stack operation then fails as on AWS (failures.py)."""
+
+
 class Resource:
     """What the engine keeps for one created resource: its Ref value and its GetAtt values."""
 
     ATTRIBUTES: tuple[str, ...] = ()
+    # Properties whose change this type's update applies in place, and those it applies by
+    # creating a replacement (new physical id); "*" for every property. Changing anything
+    # else fails the change set (updates.py): moto would otherwise keep the old value, or
+    # forget the resource, and still say UPDATE_COMPLETE.
+    IN_PLACE: frozenset[str] = frozenset()
+    REPLACING: frozenset[str] = frozenset()
 
     def __init__(self, physical_id: str, attributes: dict[str, Any], account_id: str, region: str):
         self.physical_id = physical_id
@@ -110,6 +121,14 @@ def already_gone_is_deleted(*not_found: type[Exception]) -> AbstractContextManag
     fails, so a resource may find its parent, and itself with it, gone already.
     """
     return suppress(*not_found)
+
+
+def parameter_value(node: Any, parameters: dict[str, Any]) -> Any:
+    """A property's value when it is a literal or a Ref to a parameter; None otherwise
+    (for checks that run before the engine resolves anything)."""
+    if isinstance(node, dict):
+        return parameters.get(node["Ref"]) if set(node) == {"Ref"} else None
+    return node
 
 
 def tags(properties: dict[str, Any]) -> list[dict[str, str]]:

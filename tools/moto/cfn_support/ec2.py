@@ -87,6 +87,20 @@ class Subnet(Completed, CloudFormationModel):
 class Route(Resource, CloudFormationModel):
     """AWS::EC2::Route through `create_route`, including DestinationIpv6CidrBlock (Ref = "<table>~<destination>")."""
 
+    # The update deletes the route and creates it again: a new target keeps the id, a new
+    # table or destination is a new route.
+    IN_PLACE = frozenset(
+        {
+            "EgressOnlyInternetGatewayId",
+            "GatewayId",
+            "NatGatewayId",
+            "NetworkInterfaceId",
+            "TransitGatewayId",
+            "VpcPeeringConnectionId",
+        }
+    )
+    REPLACING = frozenset({"RouteTableId", "DestinationCidrBlock", "DestinationIpv6CidrBlock"})
+
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::EC2::Route"
@@ -254,6 +268,7 @@ class SecurityGroup(Resource, CloudFormationModel):
     """
 
     ATTRIBUTES = ("GroupId", "VpcId")
+    IN_PLACE = frozenset({"SecurityGroupIngress", "SecurityGroupEgress"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -313,6 +328,8 @@ class SecurityGroup(Resource, CloudFormationModel):
 
 class SecurityGroupEgress(Resource, CloudFormationModel):
     """AWS::EC2::SecurityGroupEgress through `authorize_security_group_egress` (Ref = rule id)."""
+
+    REPLACING = frozenset({"*"})  # the update revokes the rule and authorizes the new one
 
     @staticmethod
     def cloudformation_type() -> str:

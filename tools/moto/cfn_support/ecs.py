@@ -20,6 +20,7 @@ class TaskDefinition(Resource, CloudFormationModel):
     """
 
     ATTRIBUTES = ("TaskDefinitionArn",)
+    REPLACING = frozenset({"*"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -68,6 +69,17 @@ class Service(Resource, CloudFormationModel):
     """
 
     ATTRIBUTES = ("Name", "ServiceArn")
+    # What the update passes to UpdateService. LoadBalancers and NetworkConfiguration
+    # changes are not emulated.
+    IN_PLACE = frozenset(
+        {
+            "DeploymentConfiguration",
+            "DesiredCount",
+            "EnableECSManagedTags",
+            "HealthCheckGracePeriodSeconds",
+            "TaskDefinition",
+        }
+    )
 
     @staticmethod
     def cloudformation_type() -> str:

@@ -29,6 +29,7 @@ class LoadBalancer(Resource, CloudFormationModel):
         "LoadBalancerName",
         "SecurityGroups",
     )
+    IN_PLACE = frozenset({"LoadBalancerAttributes"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -84,6 +85,8 @@ class TargetGroup(Resource, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::TargetGroup with TargetGroupAttributes (Ref = ARN)."""
 
     ATTRIBUTES = ("LoadBalancerArns", "TargetGroupArn", "TargetGroupFullName", "TargetGroupName")
+    # Port, protocol and health check changes are not emulated (a new Port replaces the group).
+    IN_PLACE = frozenset({"TargetGroupAttributes"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -147,13 +150,40 @@ class TargetGroup(Resource, CloudFormationModel):
 
 
 class Listener(UpdatedByMoto, CloudFormationModel):
-    """AWS::ElasticLoadBalancingV2::Listener by moto's model, plus delete."""
+    """AWS::ElasticLoadBalancingV2::Listener by moto's model, plus ListenerAttributes (HSTS) and delete."""
 
     MOTO_MODEL = MotoListener
+    # What moto's update and _set_attributes apply.
+    IN_PLACE = frozenset({"Certificates", "DefaultActions", "ListenerAttributes", "Port", "Protocol", "SslPolicy"})
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::ElasticLoadBalancingV2::Listener"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Listener:
+        created = cls._create_with_moto(resource_name, cloudformation_json, account_id, region_name)
+        cls._set_attributes(created.physical_id, cloudformation_json, account_id, region_name)
+        return created
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Listener:
+        updated = super().update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        cls._set_attributes(updated.physical_id, cloudformation_json, account_id, region_name)
+        return updated
+
+    @staticmethod
+    def _set_attributes(arn: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        attributes = cloudformation_json["Properties"].get("ListenerAttributes") or []
+        elbv2_backends[account_id][region_name].modify_listener_attributes(
+            arn, [{"Key": a["Key"], "Value": str(a["Value"])} for a in attributes]
+        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         with already_gone_is_deleted(ListenerNotFoundError):  # with its load balancer
@@ -164,6 +194,7 @@ class ListenerRule(UpdatedByMoto, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete."""
 
     MOTO_MODEL = MotoListenerRule
+    IN_PLACE = frozenset({"Actions", "Conditions"})  # moto's update modifies only these
 
     @staticmethod
     def cloudformation_type() -> str:

@@ -234,11 +234,11 @@ def _delete_unless_protected(original: Any) -> Any:
     return delete_stack
 
 
-def install() -> None:
-    """Adds the five behaviours to moto's stack engine (once)."""
+def install() -> bool:
+    """Adds the five behaviours to moto's stack engine; False if they were there already."""
     resource_map = parsing.ResourceMap
     if getattr(resource_map, "_alb_cognito_installed", False):
-        return
+        return False
     resource_map.load_parameters = _validated_load_parameters(resource_map.load_parameters)  # type: ignore[method-assign]
     resource_map.update = _update_with_dependents(resource_map.update)  # type: ignore[method-assign]
     models.ChangeSet.__init__ = _validated_change_set(models.ChangeSet.__init__)  # type: ignore[method-assign]
@@ -247,4 +247,5 @@ def install() -> None:
     parsing.clean_json = _clean_json_with_cidr_and_azs(parsing.clean_json)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
     CloudFormationResponse.delete_stack = _delete_unless_protected(CloudFormationResponse.delete_stack)  # type: ignore[method-assign]
-    resource_map._alb_cognito_installed = True  # type: ignore[attr-defined]
+    resource_map._alb_cognito_installed = True
+    return True  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ class IamRole(Completed, CloudFormationModel):
 
     MOTO_MODEL = MotoRole
     ATTRIBUTES = ("Arn", "RoleId")
+    IN_PLACE = frozenset({"AssumeRolePolicyDocument", "Description", "MaxSessionDuration", "Policies"})
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -61,3 +62,21 @@ class IamRole(Completed, CloudFormationModel):
         for policy in cloudformation_json["Properties"].get("Policies") or []:
             iam.put_role_policy(created.physical_id, policy["PolicyName"], json.dumps(policy["PolicyDocument"]))
         return created
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> IamRole:
+        p = cloudformation_json["Properties"]
+        iam = iam_backends[account_id][get_partition(region_name)]
+        name = original_resource.physical_id
+        iam.update_assume_role_policy(name, json.dumps(p["AssumeRolePolicyDocument"]))
+        iam.update_role(name, p.get("Description", ""), p.get("MaxSessionDuration"))
+        wanted = {policy["PolicyName"]: policy["PolicyDocument"] for policy in p.get("Policies") or []}
+        for existing in iam.list_role_policies(name):
+            if existing not in wanted:
+                iam.delete_role_policy(name, existing)
+        for policy_name, document in wanted.items():
+            iam.put_role_policy(name, policy_name, json.dumps(document))
+        original_resource.cloudformation_json = cloudformation_json
+        return original_resource

@@ -1,0 +1,148 @@
+"""The CloudFormation service role allows every permission the resource handlers of the
+app stack need, read from AWS's own resource provider schemas as bundled with the
+installed cfn-lint (`handlers.{create,read,update,delete}.permissions`).
+
+CloudFormation calls each handler with the service role's credentials; a missing
+permission surfaces only on AWS, often at teardown (DELETE_FAILED). moto enforces no IAM,
+so this is checked here: a new resource type in app.yaml fails this test until the role
+covers its handlers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cfnlint.data.AdditionalSpecs
+import cfnlint.data.schemas
+import pytest
+from conftest import load_template, template_text
+
+SCHEMAS = Path(cfnlint.data.schemas.__file__).parent
+REGION = "eu-west-1"
+HANDLERS = ("create", "read", "update", "delete")
+
+# Handler permissions the role leaves out on purpose, each with its reason. Everything
+# else a handler lists must be allowed.
+NOT_NEEDED = {
+    # Customer managed KMS keys: the template uses none (pool, cluster, logs use AWS keys).
+    **{
+        f"kms:{a}": "no customer managed KMS key in app.yaml"
+        for a in (
+            "CreateGrant",
+            "Decrypt",
+            "DescribeKey",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+        )
+    },
+    # Application Auto Scaling of Lambda functions, not of ECS services.
+    **{
+        f"lambda:{a}ProvisionedConcurrencyConfig": "the scalable target is an ECS service, not a Lambda function"
+        for a in ("Get", "Put", "Delete")
+    },
+    # Certificates from a private CA; ours is a public ACM certificate.
+    "acm-pca:IssueCertificate": "public certificate (no CertificateAuthorityArn)",
+    "acm-pca:GetCertificate": "public certificate (no CertificateAuthorityArn)",
+    # Custom domains for the hosted UI live on CloudFront; ours is a prefix domain.
+    "cloudfront:updateDistribution": "prefix domain (no CustomDomainConfig)",
+    # Log delivery to Firehose or S3: the log group delivers nowhere.
+    "firehose:TagDeliveryStream": "no log delivery configured on the log group",
+    "s3:REST.PUT.OBJECT": "not an IAM action (an S3 REST operation name in the schema)",
+    # Managed policies and permissions boundaries: app roles have inline policies only, and
+    # allowing AttachRolePolicy would let the stack attach AdministratorAccess to them.
+    "iam:AttachRolePolicy": "app roles use inline Policies only (no ManagedPolicyArns)",
+    "iam:PutRolePermissionsBoundary": "no PermissionsBoundary on app roles",
+    "iam:DeleteRolePermissionsBoundary": "no PermissionsBoundary on app roles",
+}
+
+
+@cache
+def _schema(resource_type: str) -> dict[str, Any]:
+    providers = json.loads((SCHEMAS / "providers" / f"{REGION}.json").read_text())
+    assert resource_type in providers, f"cfn-lint has no provider schema for {resource_type} in {REGION}"
+    return json.loads((SCHEMAS / "resources" / f"{providers[resource_type]}.json").read_text())
+
+
+def _app_types() -> list[str]:
+    return sorted(set(re.findall(r"(?m)^    Type: (AWS::\S+)$", template_text("app.yaml"))))
+
+
+def _service_role_statements() -> list[dict[str, Any]]:
+    role = load_template("github-oidc.yaml")["Resources"]["CloudFormationRole"]["Properties"]
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@cache
+def _actions_without_resource_scope() -> frozenset[str]:
+    """IAM actions that accept only Resource "*" (no resource types in AWS's authorization data)."""
+    data = json.loads((Path(cfnlint.data.AdditionalSpecs.__file__).parent / "Policies.json").read_text())
+    return frozenset(
+        f"{service}:{action}"
+        for service, spec in data.items()
+        if isinstance(spec, dict)
+        for action, details in (spec.get("Actions") or {}).items()
+        if not (details or {}).get("Resources")
+    )
+
+
+def _covering(permission: str) -> list[dict[str, Any]]:
+    # IAM action names are case-insensitive; patterns may end in * (ec2:*).
+    return [
+        s
+        for s in _service_role_statements()
+        if any(fnmatch.fnmatchcase(permission.lower(), pattern.lower()) for pattern in _listed(s["Action"]))
+    ]
+
+
+def _needed(resource_type: str) -> dict[str, set[str]]:
+    """permission -> the handlers that list it."""
+    needed: dict[str, set[str]] = {}
+    for handler, spec in (_schema(resource_type).get("handlers") or {}).items():
+        if handler in HANDLERS:
+            for permission in spec.get("permissions") or []:
+                needed.setdefault(permission, set()).add(handler)
+    return needed
+
+
+@pytest.mark.parametrize("resource_type", _app_types())
+def test_the_service_role_allows_every_handler_permission(resource_type: str) -> None:
+    missing = {
+        permission: sorted(handlers)
+        for permission, handlers in _needed(resource_type).items()
+        if permission not in NOT_NEEDED and not _covering(permission)
+    }
+    assert not missing, (
+        f"cfn/github-oidc.yaml CloudFormationRole lacks what the {resource_type} handlers call: {missing} "
+        "(add them, or to NOT_NEEDED with the reason the template never needs them)"
+    )
+
+
+@pytest.mark.parametrize("resource_type", _app_types())
+def test_actions_without_a_resource_scope_are_allowed_on_every_resource(resource_type: str) -> None:
+    unscoped = _actions_without_resource_scope()
+    wrong = sorted(
+        permission
+        for permission in _needed(resource_type)
+        if permission not in NOT_NEEDED
+        and permission.lower() in {a.lower() for a in unscoped}
+        and not any("*" in _listed(s["Resource"]) for s in _covering(permission))
+    )
+    assert not wrong, f"{wrong} accept only Resource '*': a narrower Resource never matches on AWS"
+
+
+def test_every_exception_is_still_listed_by_some_handler() -> None:
+    listed = {permission for t in _app_types() for permission in _needed(t)}
+    stale = sorted(set(NOT_NEEDED) - listed)
+    assert not stale, f"NOT_NEEDED names permissions no app.yaml handler lists any more: {stale}"

@@ -1,0 +1,208 @@
+"""What no local AWS can show, checked over the templates themselves.
+
+moto creates resources one at a time in template order and enforces no IAM, so neither
+creation races nor a role that is refused on AWS ever show up there. These tests read the
+templates (and the workflows they must work with) and check the orderings and policy
+conditions real AWS depends on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, load_template
+
+APP = load_template("app.yaml")
+OIDC = load_template("github-oidc.yaml")
+
+
+def _references(node: Any) -> set[str]:
+    """Logical ids a JSON fragment refers to through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found.update(re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text))
+                if isinstance(value, list):
+                    found.update(_references(value[1]))
+            else:
+                found.update(_references(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(_references(item))
+    return found
+
+
+def _direct_dependencies(template: dict[str, Any], name: str) -> set[str]:
+    resource = template["Resources"][name]
+    depends = resource.get("DependsOn") or []
+    depends = [depends] if isinstance(depends, str) else depends
+    found = set(depends) | _references(resource.get("Properties") or {})
+    return found & set(template["Resources"])
+
+
+def waits_for(template: dict[str, Any], name: str) -> set[str]:
+    """Every resource CloudFormation must finish before it starts `name` (DependsOn, Ref, GetAtt, Sub)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for dependency in _direct_dependencies(template, todo.pop()):
+            if dependency not in seen:
+                seen.add(dependency)
+                todo.append(dependency)
+    return seen
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> set[str]:
+    return {name for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def _routes_to(template: dict[str, Any], route_tables: set[str], target_key: str) -> set[str]:
+    """Routes in those tables whose target is set through `target_key` (GatewayId, NatGatewayId)."""
+    return {
+        name
+        for name in _of_type(template, "AWS::EC2::Route")
+        if _references(template["Resources"][name]["Properties"]["RouteTableId"]) & route_tables
+        and target_key in template["Resources"][name]["Properties"]
+    }
+
+
+def _associations_of(template: dict[str, Any], subnets: set[str]) -> set[str]:
+    return {
+        name
+        for name in _of_type(template, "AWS::EC2::SubnetRouteTableAssociation")
+        if _references(template["Resources"][name]["Properties"]["SubnetId"]) & subnets
+    }
+
+
+def test_the_internet_facing_load_balancer_waits_for_the_gateway_and_the_public_routes() -> None:
+    [balancer] = _of_type(APP, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert APP["Resources"][balancer]["Properties"]["Scheme"] == "internet-facing"
+    public_subnets = _references(APP["Resources"][balancer]["Properties"]["Subnets"])
+    tables = {
+        t for a in _associations_of(APP, public_subnets) for t in _references(APP["Resources"][a]["Properties"])
+    } & _of_type(APP, "AWS::EC2::RouteTable")
+    needed = (
+        _of_type(APP, "AWS::EC2::VPCGatewayAttachment")
+        | _routes_to(APP, tables, "GatewayId")
+        | _associations_of(APP, public_subnets)
+    )
+    assert len(needed) >= 5, f"expected the attachment, two public routes and two associations: {needed}"
+    missing = sorted(needed - waits_for(APP, balancer))
+    assert not missing, f"{balancer} may be created before {missing} (add them to its DependsOn)"
+
+
+def test_the_service_waits_for_the_private_subnets_default_routes() -> None:
+    [service] = _of_type(APP, "AWS::ECS::Service")
+    network = APP["Resources"][service]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    private_subnets = _references(network["Subnets"])
+    associations = _associations_of(APP, private_subnets)
+    tables = {t for a in associations for t in _references(APP["Resources"][a]["Properties"])} & _of_type(
+        APP, "AWS::EC2::RouteTable"
+    )
+    needed = _routes_to(APP, tables, "NatGatewayId") | associations
+    assert len(needed) == 4, f"expected two NAT routes and two associations: {needed}"
+    missing = sorted(needed - waits_for(APP, service))
+    assert not missing, f"{service} may start tasks before {missing} exist (add them to its DependsOn)"
+
+
+def test_the_service_waits_for_every_listener_rule_that_forwards_to_its_target_group() -> None:
+    [service] = _of_type(APP, "AWS::ECS::Service")
+    rules = _of_type(APP, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    missing = sorted(rules - waits_for(APP, service))
+    assert not missing, f"{service} must depend on {missing}: ECS refuses a target group with no load balancer"
+
+
+def test_app_roles_live_under_the_stack_path_the_service_role_may_manage() -> None:
+    roles = _of_type(APP, "AWS::IAM::Role")
+    assert roles
+    for role in sorted(roles):
+        assert APP["Resources"][role]["Properties"].get("Path") == {"Fn::Sub": "/${AWS::StackName}/"}, role
+    [app_roles] = [s for s in _statements(OIDC, "CloudFormationRole") if s.get("Sid") == "AppRoles"]
+    assert app_roles["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}/*"
+    }, "the service role must manage app roles by path: generated names are truncated for long stack names"
+
+
+def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    properties = template["Resources"][role]["Properties"]
+    return [s for policy in properties["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+@pytest.mark.parametrize("role", ["DeployRole", "PlanRole"])
+def test_change_sets_can_only_be_created_with_the_cloudformation_service_role(role: str) -> None:
+    creating = [s for s in _statements(OIDC, role) if "cloudformation:CreateChangeSet" in _actions(s)]
+    assert creating, f"{role} must be able to create change sets"
+    for statement in creating:
+        assert statement["Effect"] == "Allow"
+        assert statement.get("Condition") == {
+            "StringEquals": {"cloudformation:RoleArn": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]}}
+        }, f"{role} {statement.get('Sid')}: CreateChangeSet without the service role would be allowed"
+        assert _actions(statement) == ["cloudformation:CreateChangeSet"], "keep the condition to this action"
+
+
+def test_the_plan_role_cannot_write_to_ecr() -> None:
+    import botocore.session
+
+    operations = botocore.session.get_session().get_service_model("ecr").operation_names
+    read_only = {f"ecr:{op}" for op in operations if re.match(r"(Describe|List|Get|BatchGet|BatchCheck)", op)}
+    read_only.discard("ecr:GetAuthorizationToken")  # a registry login is only needed to push or pull
+    ecr = {a for s in _statements(OIDC, "PlanRole") for a in _actions(s) if a.startswith("ecr:")}
+    assert ecr, "the plan role reads the repository to say whether the image exists"
+    assert not ecr - read_only, f"pull-request code could change what production pulls: {sorted(ecr - read_only)}"
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    # `on:` is YAML 1.1's True; only jobs are read here.
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def test_the_default_bootstrap_trusts_the_environments_the_shipped_workflows_run_in() -> None:
+    deploy_job = _workflow("deploy.yml")["jobs"]["deploy"]
+    environment = deploy_job["environment"]["name"]
+    # `${{ inputs.environment || 'production' }}`: the default is the quoted fallback.
+    [default] = re.findall(r"\|\|\s*'([^']+)'", environment)
+    assert OIDC["Parameters"]["Environment"]["Default"] == default
+
+    preview = _workflow("pr.yml")["jobs"]["test-and-preview"]["with"]["environment"]
+    assert OIDC["Parameters"]["PlanEnvironment"]["Default"] == preview
+
+
+def test_a_failed_first_create_can_delete_the_user_pool_and_nothing_else_can() -> None:
+    pool = APP["Resources"]["UserPool"]
+    # Kept on destroy and on replacement; deleted only by the rollback of the create that
+    # made it (test_moto_refusals.py shows the rollback).
+    assert (pool["DeletionPolicy"], pool["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+    for name, resource in APP["Resources"].items():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            protection = (resource.get("Properties") or {}).get("DeletionProtection")
+            assert protection != "ACTIVE", f"{name}: the rollback of a failed create could not delete it"
+
+
+def test_the_log_group_outlives_the_stack_on_purpose() -> None:
+    [group] = _of_type(APP, "AWS::Logs::LogGroup")
+    resource = APP["Resources"][group]
+    assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
+def test_cognito_choices_are_explicit_and_the_issuer_is_the_pools_own() -> None:
+    pool = APP["Resources"]["UserPool"]["Properties"]
+    assert pool["UserPoolTier"] == "ESSENTIALS"
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert APP["Resources"]["UserPoolDomain"]["Properties"]["ManagedLoginVersion"] == 1
+    [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    issuer = {e["Name"]: e["Value"] for e in container["Environment"]}["OIDC_ISSUER"]
+    assert issuer == {"Fn::GetAtt": ["UserPool", "ProviderURL"]}
