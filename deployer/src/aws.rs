@@ -7,19 +7,19 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::Failure;
 
 /// Loads the shared SDK configuration, failing with a message that says what to set
 /// when no region can be found (the SDK would otherwise fail later and less clearly).
-pub async fn sdk_config() -> Result<SdkConfig, Failure> {
+pub(crate) async fn sdk_config() -> Result<SdkConfig, Failure> {
     sdk_config_in(None).await
 }
 
 /// Like [`sdk_config`], with an explicit region (from `deploy.yaml`) that wins over the
 /// environment.
-pub async fn sdk_config_in(region: Option<&str>) -> Result<SdkConfig, Failure> {
+pub(crate) async fn sdk_config_in(region: Option<&str>) -> Result<SdkConfig, Failure> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         // Adaptive retries back off on throttling (CloudFormation's Describe* APIs
         // throttle quickly when polled), on top of the standard transient-error retries.
@@ -38,7 +38,7 @@ pub async fn sdk_config_in(region: Option<&str>) -> Result<SdkConfig, Failure> {
 }
 
 /// The error codes AWS uses for "slow down"; a poll loop waits longer and tries again.
-pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(crate) fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         err.code(),
         Some(
@@ -50,8 +50,9 @@ pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     )
 }
 
-/// The error codes AWS uses for "you may not do this" (a missing IAM permission).
-pub fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+/// The error codes AWS uses for "you may not do this" (a missing IAM permission), in
+/// every service we call (CloudFormation says `AccessDenied`, ECR `AccessDeniedException`).
+pub(crate) fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         err.code(),
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
@@ -59,24 +60,25 @@ pub fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
 }
 
 /// The service's own words for an error ("ValidationError: Stack with id x does not
-/// exist"), or the whole error chain when the call never got an answer.
-pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
+/// exist"), or the whole error chain on one line when the call never got an answer
+/// ("dispatch failure: io error: …: Connection refused").
+pub(crate) fn describe_error<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (None, Some(message)) => message.to_owned(),
-        _ => DisplayErrorContext(err).to_string(),
+        _ => support::error_chain(err),
     }
 }
 
 /// A failed AWS call as a [`Failure`], saying what we were doing.
-pub fn call_failed<E, R>(doing: &str, err: &SdkError<E, R>) -> Failure
+pub(crate) fn call_failed<E, R>(doing: &str, err: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     Failure::failed(format!("{doing}: {}", describe_error(err)))
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::local_auth::LocalAuthArgs;
-use crate::output::OutputFormat;
+use crate::commands::local_auth::LocalAuthArgs;
+use crate::output::{ColorChoice, OutputFormat};
 
 /// Push a container image to ECR without Docker, and create or update a CloudFormation
 /// stack through change sets: preview, confirm, execute, follow, explain failures.
@@ -16,9 +16,37 @@ use crate::output::OutputFormat;
 #[derive(Debug, Parser)]
 #[command(name = "deployer", version, propagate_version = true)]
 pub struct Cli {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub global: GlobalArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every subcommand takes, before or after the subcommand's name: how output looks.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// `text` for people, `json` for scripts (one JSON document on stdout; progress
+    /// stays on stderr).
+    #[arg(long, value_enum, global = true, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// When to colour output: `auto` colours a terminal unless NO_COLOR is set (or
+    /// CLICOLOR_FORCE asks for colour in a pipe too).
+    #[arg(long, value_enum, value_name = "WHEN", global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Only results, warnings and errors: no progress lines (for `local-auth`: no
+    /// request log).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    /// Show the AWS SDK's own log on stderr: `-v` what it does, `-vv` in detail, `-vvv`
+    /// everything.
+    #[arg(long, short = 'v', action = ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
 }
 
 /// The subcommands.
@@ -70,10 +98,6 @@ pub struct PushArgs {
     /// Tag to give the pushed image (same as `--image-tag`; `deploy` uses `--tag` for stack tags).
     #[arg(long = "tag", value_name = "TAG", conflicts_with = "tag")]
     pub push_tag: Option<String>,
-
-    /// `text` for people, `json` for scripts.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
 }
 
 impl PushArgs {
@@ -148,10 +172,6 @@ pub struct DeployArgs {
     /// Which environment of `--config` to use.
     #[arg(long, value_name = "NAME", requires = "config")]
     pub environment: Option<String>,
-
-    /// `text` for people, `json` for scripts.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
 }
 
 /// `deployer status`.
@@ -160,10 +180,6 @@ pub struct StatusArgs {
     /// Stack name.
     #[arg(long, value_name = "NAME")]
     pub stack_name: String,
-
-    /// `text` for people, `json` for scripts.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
 }
 
 /// `deployer destroy`.

@@ -6,21 +6,19 @@
 //! [`KEEP_IMAGES`] images and expires older ones. An existing repository is used as it is.
 
 use aws_sdk_ecr::Client;
-use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
 
-use crate::aws::{call_failed, describe_error};
+use crate::aws::{call_failed, describe_error, is_access_denied};
 use crate::error::Failure;
 
 /// How many images the lifecycle policy of a repository we create keeps.
-pub const KEEP_IMAGES: i32 = 30;
+pub(crate) const KEEP_IMAGES: i32 = 30;
 
 /// A repository ready to push to.
 #[derive(Debug, Clone)]
-pub struct Repository {
-    /// Its name.
-    pub name: String,
+pub(crate) struct Repository {
     /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`.
     pub uri: String,
     /// Whether this run created it.
@@ -28,7 +26,7 @@ pub struct Repository {
 }
 
 /// Credentials for the account's registry, from `GetAuthorizationToken` (valid 12 h).
-pub struct RegistryLogin {
+pub(crate) struct RegistryLogin {
     /// Always `AWS` for ECR.
     pub username: String,
     /// The token.
@@ -47,7 +45,7 @@ impl std::fmt::Debug for RegistryLogin {
 }
 
 /// The lifecycle policy of a repository we create: expire all but the newest images.
-pub fn lifecycle_policy() -> String {
+pub(crate) fn lifecycle_policy() -> String {
     serde_json::json!({
         "rules": [{
             "rulePriority": 1,
@@ -60,10 +58,9 @@ pub fn lifecycle_policy() -> String {
 }
 
 /// Returns the repository `name`, creating it if it does not exist.
-pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository, Failure> {
+pub(crate) async fn ensure_repository(client: &Client, name: &str) -> Result<Repository, Failure> {
     if let Some(uri) = describe(client, name).await? {
         return Ok(Repository {
-            name: name.to_owned(),
             uri,
             created: false,
         });
@@ -90,7 +87,6 @@ pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository
             return describe(client, name)
                 .await?
                 .map(|uri| Repository {
-                    name: name.to_owned(),
                     uri,
                     created: false,
                 })
@@ -139,11 +135,7 @@ pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository
             ));
         }
     }
-    Ok(Repository {
-        name: name.to_owned(),
-        uri,
-        created: true,
-    })
+    Ok(Repository { uri, created: true })
 }
 
 /// The repository's URI, or `None` if it does not exist.
@@ -172,7 +164,7 @@ async fn describe(client: &Client, name: &str) -> Result<Option<String>, Failure
 }
 
 /// Logs in to the account's registry.
-pub async fn login(client: &Client) -> Result<RegistryLogin, Failure> {
+pub(crate) async fn login(client: &Client) -> Result<RegistryLogin, Failure> {
     let out = client.get_authorization_token().send().await.map_err(|e| {
         if is_access_denied(&e) {
             Failure::failed(format!(
@@ -207,13 +199,6 @@ pub async fn login(client: &Client) -> Result<RegistryLogin, Failure> {
         password: password.to_owned(),
         endpoint: endpoint.to_owned(),
     })
-}
-
-fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(
-        err.code(),
-        Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")
-    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// wrong and, wherever we know it, what to do about it.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What kind of failure this is; decides the exit code.
     pub kind: FailureKind,
     /// One or more lines for the user, printed after `error: `.
@@ -20,7 +20,7 @@ pub struct Failure {
 
 /// The kinds of failure, each with its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
+pub(crate) enum FailureKind {
     /// Bad arguments, template or parameter values: exit 2, caught before any AWS call.
     Input,
     /// The operation ran and failed (AWS said no, the stack rolled back, time ran out): exit 1.
@@ -33,47 +33,42 @@ pub enum FailureKind {
 
 impl Failure {
     /// Bad input: the message must name the offending input and the rule it broke.
-    pub fn input(message: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::Input,
             message: message.into(),
         }
     }
     /// The operation failed.
-    pub fn failed(message: impl Into<String>) -> Self {
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::Failed,
             message: message.into(),
         }
     }
     /// Stopped by a signal; the message says what was done about the running operation.
-    pub fn interrupted(message: impl Into<String>) -> Self {
+    pub(crate) fn interrupted(message: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::Interrupted,
             message: message.into(),
         }
     }
     /// Something that should not happen.
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {
             kind: FailureKind::Internal,
             message: message.into(),
         }
     }
     /// The process exit code for this failure.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self.kind {
             FailureKind::Input => 2,
             FailureKind::Failed | FailureKind::Internal => 1,
             FailureKind::Interrupted => 130,
         }
     }
-    /// Prints the failure to stderr and returns its exit code.
-    pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", self.message);
-        ExitCode::from(self.exit_code())
-    }
 }
 
 /// What every subcommand returns.
-pub type CommandResult = Result<ExitCode, Failure>;
+pub(crate) type CommandResult = Result<ExitCode, Failure>;

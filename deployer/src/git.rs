@@ -2,7 +2,7 @@
 
 /// The full commit SHA: `GITHUB_SHA` in GitHub Actions, else `git rev-parse HEAD` in
 /// the current directory; `None` outside a git checkout (or without git).
-pub fn commit_sha() -> Option<String> {
+pub(crate) fn commit_sha() -> Option<String> {
     let sha = std::env::var("GITHUB_SHA")
         .ok()
         .filter(|s| !s.is_empty())
@@ -20,7 +20,7 @@ pub fn commit_sha() -> Option<String> {
 }
 
 /// The first `len` characters of [`commit_sha`], when there is one that long.
-pub fn short_commit_sha(len: usize) -> Option<String> {
+pub(crate) fn short_commit_sha(len: usize) -> Option<String> {
     let short: String = commit_sha()?.chars().take(len).collect();
     (short.len() == len).then_some(short)
 }

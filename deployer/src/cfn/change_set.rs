@@ -1,4 +1,6 @@
-//! Change sets: a unique name, create, wait until ready, describe and render, delete.
+//! Change sets: a unique name, create, wait until ready, describe, execute, delete.
+//! Statuses are matched as the SDK's [`ChangeSetStatus`]; how a change set is shown to
+//! people is the deploy report's business (`commands::deploy::report`).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
-use super::poll::{Backoff, Deadline, retry_throttled};
+use super::wait::{Backoff, Deadline, retry_throttled};
 use crate::aws::{call_failed, describe_error};
 use crate::error::Failure;
 use crate::output::{Progress, format_elapsed};
@@ -18,7 +20,7 @@ use crate::output::{Progress, format_elapsed};
 /// A change-set name no other run can pick:
 /// `deployer-<short git sha or "local">-<UTC timestamp>-<64 random bits>`, within
 /// CloudFormation's `[a-zA-Z][-a-zA-Z0-9]*` and 128 characters.
-pub fn unique_name() -> Result<String, Failure> {
+pub(crate) fn unique_name() -> Result<String, Failure> {
     let sha = crate::git::short_commit_sha(7).unwrap_or_else(|| "local".to_owned());
     let stamp = DateTime::from(std::time::SystemTime::now())
         .fmt(Format::DateTime)
@@ -39,7 +41,7 @@ pub fn unique_name() -> Result<String, Failure> {
 
 /// Everything sent with CreateChangeSet.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// Stack name.
     pub stack_name: String,
     /// Change-set name from [`unique_name`].
@@ -60,7 +62,7 @@ pub struct Request {
 
 /// The answer to "what would this change?".
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// A change set ready to execute.
     Ready(Described),
     /// CloudFormation could not work out the change set (a template or parameter error
@@ -83,12 +85,12 @@ pub enum Outcome {
 
 /// The texts CloudFormation uses for "nothing to change" (in a FAILED change set's
 /// StatusReason, or as a CreateChangeSet ValidationError).
-pub fn is_empty_reason(reason: &str) -> bool {
+pub(crate) fn is_empty_reason(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
 }
 
 /// Creates the change set and waits until CloudFormation has worked it out.
-pub async fn create(
+pub(crate) async fn create(
     client: &Client,
     request: &Request,
     deadline: Deadline,
@@ -150,7 +152,7 @@ pub async fn create(
 }
 
 /// Polls DescribeChangeSet (first look at once) until the change set is ready or failed.
-pub async fn wait_ready(
+pub(crate) async fn wait_ready(
     client: &Client,
     stack_name: &str,
     id: &str,
@@ -162,9 +164,9 @@ pub async fn wait_ready(
     loop {
         backoff.wait().await;
         let described = describe(client, stack_name, id).await?;
-        match described.status.as_str() {
-            "CREATE_COMPLETE" => return Ok(Outcome::Ready(described)),
-            "FAILED" => {
+        match &described.status {
+            ChangeSetStatus::CreateComplete => return Ok(Outcome::Ready(described)),
+            ChangeSetStatus::Failed => {
                 let reason = described.status_reason.clone().unwrap_or_default();
                 if is_empty_reason(&reason) {
                     return Ok(Outcome::Empty {
@@ -196,7 +198,7 @@ pub async fn wait_ready(
 
 /// One row of the change table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResourceChange {
+pub(crate) struct ResourceChange {
     /// Add, Modify, Remove, Import, Dynamic.
     pub action: String,
     /// Logical id.
@@ -211,7 +213,7 @@ pub struct ResourceChange {
 
 /// A described change set.
 #[derive(Debug, Clone)]
-pub struct Described {
+pub(crate) struct Described {
     /// Change-set id (ARN).
     pub id: String,
     /// Change-set name.
@@ -219,7 +221,7 @@ pub struct Described {
     /// Stack id (ARN).
     pub stack_id: String,
     /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, …
-    pub status: String,
+    pub status: ChangeSetStatus,
     /// Why, for FAILED.
     pub status_reason: Option<String>,
     /// The resource changes, all pages.
@@ -228,7 +230,11 @@ pub struct Described {
 
 /// Reads a change set with all its pages, asking for property values so the table can
 /// show before → after.
-pub async fn describe(client: &Client, stack_name: &str, id: &str) -> Result<Described, Failure> {
+pub(crate) async fn describe(
+    client: &Client,
+    stack_name: &str,
+    id: &str,
+) -> Result<Described, Failure> {
     let mut token: Option<String> = None;
     let mut described: Option<Described> = None;
     loop {
@@ -249,9 +255,8 @@ pub async fn describe(client: &Client, stack_name: &str, id: &str) -> Result<Des
             stack_id: page.stack_id().unwrap_or(stack_name).to_owned(),
             status: page
                 .status()
-                .map(ChangeSetStatus::as_str)
-                .unwrap_or("UNKNOWN")
-                .to_owned(),
+                .cloned()
+                .unwrap_or_else(|| ChangeSetStatus::from("UNKNOWN")),
             status_reason: page.status_reason().map(str::to_owned),
             changes: Vec::new(),
         });
@@ -307,115 +312,30 @@ fn row(change: &Change) -> Option<ResourceChange> {
     })
 }
 
-/// A parameter whose value changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ParameterChange {
-    /// Parameter name.
-    pub name: String,
-    /// Current value on the stack (`****` for NoEcho); `None` for a new stack or parameter.
-    pub old: Option<String>,
-    /// Value being deployed (`****` for NoEcho).
-    pub new: String,
-}
-
-/// The plain-text table shown before executing.
-pub fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
-    let mut out = String::new();
-    if !parameters.is_empty() {
-        out.push_str("Parameters:\n");
-        for p in parameters {
-            out.push_str(&format!(
-                "  {}: {} → {}\n",
-                p.name,
-                p.old.as_deref().unwrap_or("(none)"),
-                p.new
-            ));
-        }
-    }
-    if changes.is_empty() {
-        out.push_str("Resource changes: none\n");
-        return out;
-    }
-    let headers = ["Action", "Logical ID", "Type", "Replacement"];
-    let cells: Vec<[&str; 4]> = changes
-        .iter()
-        .map(|c| {
-            [
-                c.action.as_str(),
-                c.logical_id.as_str(),
-                c.resource_type.as_str(),
-                if c.replacement.is_empty() {
-                    "-"
-                } else {
-                    c.replacement.as_str()
-                },
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |r: [&str; 4]| {
-        let mut s = String::new();
-        for (i, cell) in r.iter().enumerate() {
-            s.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-        }
-        s.trim_end().to_owned() + "\n"
-    };
-    out.push_str(&line(headers));
-    for (c, r) in changes.iter().zip(cells) {
-        out.push_str(&line(r));
-        for d in &c.details {
-            out.push_str(&format!("    {d}\n"));
-        }
-    }
-    out
-}
-
-/// The same table as Markdown, for the GitHub step summary.
-pub fn render_markdown(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut out = String::new();
-    if !parameters.is_empty() {
-        out.push_str("| Parameter | Old | New |\n|---|---|---|\n");
-        for p in parameters {
-            out.push_str(&format!(
-                "| {} | {} | {} |\n",
-                esc(&p.name),
-                esc(p.old.as_deref().unwrap_or("")),
-                esc(&p.new)
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
-    for c in changes {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            esc(&c.action),
-            esc(&c.logical_id),
-            esc(&c.resource_type),
-            esc(&c.replacement),
-            c.details
-                .iter()
-                .map(|d| esc(d))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        ));
-    }
-    out
+/// Executes a ready change set. `token` makes a retried call idempotent (the change
+/// set's name: unique per run).
+pub(crate) async fn execute(
+    client: &Client,
+    stack_id: &str,
+    id: &str,
+    token: &str,
+) -> Result<(), Failure> {
+    retry_throttled(|| {
+        client
+            .execute_change_set()
+            .stack_name(stack_id)
+            .change_set_name(id)
+            .client_request_token(token)
+            .send()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| call_failed(&format!("executing change set {token}"), &e))
 }
 
 /// Deletes a change set; a failure here only leaves a harmless change set behind, so it
 /// is reported, not fatal.
-pub async fn delete(client: &Client, stack_name: &str, id: &str) -> Result<(), Failure> {
+pub(crate) async fn delete(client: &Client, stack_name: &str, id: &str) -> Result<(), Failure> {
     retry_throttled(|| {
         client
             .delete_change_set()
@@ -444,7 +364,7 @@ mod tests {
     use std::time::Duration;
 
     fn quiet() -> Progress {
-        Progress::to(Box::new(std::io::sink()), false)
+        Progress::plain(Box::new(std::io::sink()))
     }
 
     fn request() -> Request {
@@ -582,7 +502,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn changes_render_with_replacement_and_before_after_values() {
+    async fn changes_are_read_from_every_page_with_before_after_values() {
         let describe = mock!(Client::describe_change_set)
             .sequence()
             .output(|| {
@@ -637,25 +557,22 @@ mod tests {
         let d = super::describe(&client, "app", "arn:cs/1").await.unwrap();
         assert_eq!(d.changes.len(), 2);
         assert_eq!(
-            d.changes[0].details,
-            vec!["Properties.DisplayName: old → new"]
+            d.changes[0],
+            ResourceChange {
+                action: "Modify".into(),
+                logical_id: "Topic".into(),
+                resource_type: "AWS::SNS::Topic".into(),
+                replacement: "Conditional".into(),
+                // The same detail twice (two attributes changing one property) shows once.
+                details: vec!["Properties.DisplayName: old → new".into()],
+            }
         );
-        let params = vec![ParameterChange {
-            name: "Name".into(),
-            old: Some("a".into()),
-            new: "b".into(),
-        }];
-        let text = render_text(&d.changes, &params);
-        assert!(text.contains("Name: a → b"), "{text}");
-        assert!(
-            text.contains("Modify  Topic       AWS::SNS::Topic  Conditional"),
-            "{text}"
+        assert_eq!(
+            (
+                d.changes[1].logical_id.as_str(),
+                d.changes[1].replacement.as_str()
+            ),
+            ("Queue", "")
         );
-        assert!(
-            text.contains("Add     Queue       AWS::SQS::Queue  -"),
-            "{text}"
-        );
-        let md = render_markdown(&d.changes, &params);
-        assert!(md.contains("| Modify | Topic | AWS::SNS::Topic | Conditional | Properties.DisplayName: old → new |"), "{md}");
     }
 }

@@ -1,25 +1,15 @@
 //! `deployer deploy --image`: push to a local registry (ECR calls to moto), then deploy
 //! the digest-pinned URI. The same image again is a no-op; a new image is an update.
 
-mod helpers;
-
 use std::path::Path;
-use std::process::Command;
 
-use helpers::{Moto, Run, deployer_at, fixture};
+use crate::helpers::{Moto, deployer_at, fixture, run};
 use oci_push::layout::{ImageConfig, LayerSpec, write_image};
 use oci_push::test_support::{TestRegistry, sample_layers};
 
 fn build(dir: &Path, layers: &[LayerSpec]) -> String {
     let written = write_image(dir, layers, &ImageConfig::default(), Some("latest")).unwrap();
     written.manifest_digest.to_string()
-}
-
-/// Runs a command off the async runtime.
-async fn run(mut command: Command) -> Run {
-    tokio::task::spawn_blocking(move || Run::from(command.output().expect("running deployer")))
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

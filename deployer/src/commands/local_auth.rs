@@ -3,7 +3,6 @@
 //! the load balancer. This module only turns flags into settings and prints; the
 //! emulator itself lives in the `local-auth` crate.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,9 +12,11 @@ use local_auth::config::DEFAULT_SESSION_COOKIE_BYTES;
 use local_auth::{Emulator, Settings, StartError};
 
 use crate::error::{CommandResult, Failure};
-use crate::output::OutputFormat;
+use crate::output::{OutputFormat, Printer};
 
-/// `deployer local-auth`.
+/// `deployer local-auth`. The global `--output` picks `export` lines for a shell
+/// (`text`) or one JSON object on the first line (`json`); the global `-q` turns the
+/// request log off.
 #[derive(Debug, Args)]
 pub struct LocalAuthArgs {
     /// Loopback address to listen on (the emulator gives an identity to anyone who types
@@ -48,27 +49,19 @@ pub struct LocalAuthArgs {
     /// Seconds to wait for the app's response before answering 504.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub upstream_timeout: u64,
-
-    /// Do not log each request to stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-
-    /// `text`: `export` lines for a shell; `json`: one JSON object on the first line.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
 }
 
 /// Starts the emulator, prints where to go and the app's environment, and serves until
 /// Ctrl-C or SIGTERM.
-pub async fn run(args: LocalAuthArgs) -> CommandResult {
-    let emulator = Emulator::bind(settings(&args)?)
+pub(crate) async fn run(args: LocalAuthArgs, printer: &Printer) -> CommandResult {
+    let emulator = Emulator::bind(settings(&args, printer.quiet())?)
         .await
         .map_err(|e| match e {
             StartError::Settings(_) => Failure::input(e.to_string()),
             other => Failure::failed(other.to_string()),
         })?;
     let info = emulator.start_info();
-    let printed = match args.output {
+    let printed = match printer.format() {
         OutputFormat::Json => {
             serde_json::to_string(info).map_err(|e| {
                 Failure::internal(format!("cannot print the start information: {e}"))
@@ -81,27 +74,24 @@ pub async fn run(args: LocalAuthArgs) -> CommandResult {
             info.export_lines()
         ),
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout (e.g. piped into `head`) must not stop the emulator.
-    let _ = stdout
-        .write_all(printed.as_bytes())
-        .and_then(|()| stdout.flush());
-    drop(stdout);
-    eprintln!(
+    // A closed stdout (e.g. piped into `head`) must not stop the emulator: the printer
+    // stops writing quietly.
+    printer.stdout(&printed);
+    printer.note(&format!(
         "local-auth: listening on {}; press Ctrl-C to stop",
         info.url
-    );
+    ));
 
     emulator
-        .run_until(crate::signal::shutdown_signal())
+        .run_until(support::shutdown_signal())
         .await
         .map_err(|e| Failure::failed(format!("the login emulator stopped: {e}")))?;
-    eprintln!("local-auth: stopped");
+    printer.note("local-auth: stopped");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Flags to settings; every bad value is an input error (exit 2) naming the flag.
-fn settings(args: &LocalAuthArgs) -> Result<Settings, Failure> {
+fn settings(args: &LocalAuthArgs, quiet: bool) -> Result<Settings, Failure> {
     let upstream = Settings::parse_upstream(&args.upstream)
         .map_err(|e| Failure::input(format!("--upstream: {e}")))?;
     let mut settings = Settings::new(args.listen, upstream);
@@ -116,7 +106,7 @@ fn settings(args: &LocalAuthArgs) -> Result<Settings, Failure> {
         .collect::<Result<_, _>>()?;
     settings.session_cookie_bytes = args.session_cookie_bytes;
     settings.upstream_timeout = Duration::from_secs(args.upstream_timeout.max(1));
-    settings.access_log = !args.quiet;
+    settings.access_log = !quiet;
     settings
         .validate()
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -137,8 +127,6 @@ mod tests {
             logout_urls: Vec::new(),
             session_cookie_bytes: DEFAULT_SESSION_COOKIE_BYTES,
             upstream_timeout: 60,
-            quiet: false,
-            output: OutputFormat::Text,
         }
     }
 
@@ -147,7 +135,7 @@ mod tests {
         let mut a = args("127.0.0.1:3000", "http://127.0.0.1:8080");
         a.client_id = Some("abc".into());
         a.logout_urls = vec!["http://127.0.0.1:3000/bye".into()];
-        let s = settings(&a).unwrap();
+        let s = settings(&a, false).unwrap();
         assert_eq!(s.client_id.as_deref(), Some("abc"));
         assert_eq!(s.logout_urls[0].as_str(), "http://127.0.0.1:3000/bye");
         assert_eq!(s.upstream.as_str(), "http://127.0.0.1:8080/");
@@ -155,16 +143,21 @@ mod tests {
 
     #[test]
     fn bad_flags_are_input_errors_that_name_the_problem() {
-        let e = settings(&args("0.0.0.0:3000", "http://127.0.0.1:8080")).unwrap_err();
+        let e = settings(&args("0.0.0.0:3000", "http://127.0.0.1:8080"), false).unwrap_err();
         assert_eq!(e.kind, FailureKind::Input);
         assert!(e.message.contains("loopback"), "{}", e.message);
 
-        let e = settings(&args("127.0.0.1:3000", "https://127.0.0.1:8080")).unwrap_err();
+        let e = settings(&args("127.0.0.1:3000", "https://127.0.0.1:8080"), false).unwrap_err();
         assert_eq!(e.kind, FailureKind::Input);
         assert!(e.message.starts_with("--upstream:"), "{}", e.message);
 
         let mut a = args("127.0.0.1:3000", "http://127.0.0.1:8080");
         a.logout_urls = vec!["not a url".into()];
-        assert!(settings(&a).unwrap_err().message.contains("--logout-url"));
+        assert!(
+            settings(&a, false)
+                .unwrap_err()
+                .message
+                .contains("--logout-url")
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! End-to-end deploys against a local moto (the project's launcher): the real binary,
 //! real CloudFormation API calls, and assertions through DescribeStacks.
 
-mod helpers;
+use aws_sdk_cloudformation::types::ExecutionStatus;
 
-use helpers::{Moto, closed_port_endpoint, deployer_at, fixture};
+use crate::helpers::{Moto, closed_port_endpoint, deployer_at, fixture};
 
 async fn stack_events(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> usize {
     cfn.describe_stack_events()
@@ -24,7 +24,7 @@ async fn pending_change_sets(cfn: &aws_sdk_cloudformation::Client, stack: &str) 
     out.summaries()
         .iter()
         .filter(|s| s.stack_name() == Some(stack))
-        .filter(|s| s.execution_status().map(|e| e.as_str()) != Some("EXECUTE_COMPLETE"))
+        .filter(|s| s.execution_status() != Some(&ExecutionStatus::ExecuteComplete))
         .map(|s| s.change_set_name().unwrap_or_default().to_owned())
         .collect()
 }
@@ -179,7 +179,7 @@ async fn create_then_no_op_then_update_with_tags_protection_and_github_outputs()
         .env("GITHUB_STEP_SUMMARY", &summary_file)
         .output()
         .unwrap();
-    let run = helpers::Run::from(o).expect_code(0);
+    let run = crate::helpers::Run::from(o).expect_code(0);
     let report = run.json();
     assert_eq!(report["stack_status"], "UPDATE_COMPLETE");
     assert_eq!(report["has_changes"], true);
@@ -389,15 +389,15 @@ fn bad_input_exits_2_before_any_aws_call() {
     for (extra, expected) in cases {
         let mut args = vec!["deploy", "--stack-name", "web", "--template", t];
         args.extend_from_slice(extra);
-        let run =
-            helpers::Run::from(deployer_at(&endpoint, &args).output().unwrap()).expect_code(2);
+        let run = crate::helpers::Run::from(deployer_at(&endpoint, &args).output().unwrap())
+            .expect_code(2);
         assert!(
             run.stderr.contains(expected),
             "{extra:?}: expected {expected:?} in\n{}",
             run.stderr
         );
     }
-    let run = helpers::Run::from(
+    let run = crate::helpers::Run::from(
         deployer_at(
             &endpoint,
             &[
@@ -427,7 +427,7 @@ async fn deploys_the_app_template_and_updates_its_image() {
     let zone = moto.boto3(
         "import boto3; z = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='deployer-tests'); print(z['HostedZone']['Id'].split('/')[-1])",
     );
-    let app = helpers::root().join("cfn/app.yaml");
+    let app = crate::helpers::root().join("cfn/app.yaml");
     let image = |c: char| {
         format!(
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{}",

@@ -7,15 +7,15 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
+use crate::cfn::events::{self, latest_operation};
+use crate::cfn::stack;
 use crate::cli::StatusArgs;
-use crate::deploy::events;
-use crate::deploy::stack_state::{self, is_failed, latest_operation, status_of};
 use crate::error::{CommandResult, Failure};
-use crate::output::OutputFormat;
+use crate::output::{OutputFormat, Printer};
 
 /// What `status` prints.
 #[derive(Debug, Serialize)]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     /// Stack name.
     pub stack_name: String,
     /// Stack id.
@@ -35,64 +35,47 @@ pub struct StatusReport {
 }
 
 /// Runs `deployer status`.
-pub async fn run(args: StatusArgs) -> CommandResult {
+pub(crate) async fn run(args: StatusArgs, printer: &Printer) -> CommandResult {
     let sdk = crate::aws::sdk_config().await?;
     let client = Client::new(&sdk);
     let report = status(&client, &args.stack_name).await?;
-    match args.output {
-        OutputFormat::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Failure::internal(format!("printing JSON: {e}")))?;
-            println!("{json}");
-        }
-        OutputFormat::Text => print!("{}", render(&report)),
+    match printer.format() {
+        OutputFormat::Json => printer.json(&report)?,
+        OutputFormat::Text => printer.stdout(&render(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Reads the stack and its recent events.
-pub async fn status(client: &Client, stack_name: &str) -> Result<StatusReport, Failure> {
-    let stack = stack_state::describe(client, stack_name)
-        .await?
-        .ok_or_else(|| {
-            Failure::failed(format!(
-                "stack {stack_name} does not exist (in this account and region)"
-            ))
-        })?;
-    let status = status_of(&stack).to_owned();
+pub(crate) async fn status(client: &Client, stack_name: &str) -> Result<StatusReport, Failure> {
+    let found = stack::describe(client, stack_name).await?.ok_or_else(|| {
+        Failure::failed(format!(
+            "stack {stack_name} does not exist (in this account and region)"
+        ))
+    })?;
     let mut last_failure = None;
-    let failed_recently = is_failed(&status) || status.contains("ROLLBACK");
-    if failed_recently {
-        let recent = events::recent(client, stack.stack_id().unwrap_or(stack_name)).await?;
-        let operation = latest_operation(&recent, stack.stack_name().unwrap_or(stack_name));
+    if stack::last_operation_failed(&stack::status(&found)) {
+        let recent = events::recent(client, found.stack_id().unwrap_or(stack_name)).await?;
+        let operation = latest_operation(&recent, found.stack_name().unwrap_or(stack_name));
         last_failure = events::root_cause(client, &operation).await;
     }
     Ok(StatusReport {
-        stack_name: stack.stack_name().unwrap_or(stack_name).to_owned(),
-        stack_id: stack.stack_id().map(str::to_owned),
-        status,
-        status_reason: stack.stack_status_reason().map(str::to_owned),
+        stack_name: found.stack_name().unwrap_or(stack_name).to_owned(),
+        stack_id: found.stack_id().map(str::to_owned),
+        status: stack::status_of(&found).to_owned(),
+        status_reason: found.stack_status_reason().map(str::to_owned),
         last_failure,
-        outputs: stack
-            .outputs()
-            .iter()
-            .filter_map(|o| {
-                Some((
-                    o.output_key()?.to_owned(),
-                    o.output_value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect(),
-        termination_protection: stack.enable_termination_protection().unwrap_or(false),
-        last_updated: stack
+        outputs: stack::outputs(&found),
+        termination_protection: found.enable_termination_protection().unwrap_or(false),
+        last_updated: found
             .last_updated_time()
-            .or(stack.creation_time())
+            .or(found.creation_time())
             .and_then(|t| t.fmt(Format::DateTime).ok()),
     })
 }
 
 /// The text form.
-pub fn render(r: &StatusReport) -> String {
+pub(crate) fn render(r: &StatusReport) -> String {
     let mut out = format!(
         "Stack:                  {}\nStatus:                 {}\n",
         r.stack_name, r.status
@@ -126,7 +109,7 @@ pub fn render(r: &StatusReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::fixtures::event;
+    use crate::cfn::fixtures::event;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
     use aws_sdk_cloudformation::types::{Output, Stack, StackStatus};

@@ -4,18 +4,18 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::output::env_flag;
+use super::env_flag;
 
 /// Where GitHub wants our summary and outputs.
 #[derive(Debug, Clone, Default)]
-pub struct GitHub {
+pub(crate) struct GitHub {
     summary: Option<PathBuf>,
     output: Option<PathBuf>,
 }
 
 impl GitHub {
     /// `Some` when running under GitHub Actions.
-    pub fn detect() -> Option<Self> {
+    pub(crate) fn detect() -> Option<Self> {
         env_flag("GITHUB_ACTIONS").then(|| Self {
             summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: std::env::var_os("GITHUB_OUTPUT").map(PathBuf::from),
@@ -23,7 +23,8 @@ impl GitHub {
     }
 
     /// Writing to the given files (tests).
-    pub fn at(summary: PathBuf, output: PathBuf) -> Self {
+    #[cfg(test)]
+    pub(crate) fn at(summary: PathBuf, output: PathBuf) -> Self {
         Self {
             summary: Some(summary),
             output: Some(output),
@@ -31,14 +32,14 @@ impl GitHub {
     }
 
     /// Appends Markdown to the step summary.
-    pub fn summary(&self, markdown: &str) {
+    pub(crate) fn summary(&self, markdown: &str) {
         if let Some(path) = &self.summary {
             append(path, markdown);
         }
     }
 
     /// Sets step outputs (multiline-safe).
-    pub fn outputs(&self, pairs: &[(String, String)]) {
+    pub(crate) fn outputs(&self, pairs: &[(String, String)]) {
         if let Some(path) = &self.output {
             let text: String = pairs
                 .iter()
@@ -50,12 +51,12 @@ impl GitHub {
 
     /// An error annotation on the workflow run. On stderr: the runner reads workflow
     /// commands from both streams, and stdout may be a JSON document.
-    pub fn error(&self, title: &str, message: &str) {
-        eprintln!(
-            "::error title={}::{}",
+    pub(crate) fn error(&self, title: &str, message: &str) {
+        super::stderr(&format!(
+            "::error title={}::{}\n",
             escape_property(title),
             escape_data(message)
-        );
+        ));
     }
 }
 
@@ -66,7 +67,7 @@ fn append(path: &Path, text: &str) {
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = written {
-        eprintln!("warning: cannot write {}: {e}", path.display());
+        super::stderr(&format!("warning: cannot write {}: {e}\n", path.display()));
     }
 }
 
@@ -81,19 +82,19 @@ fn delimiter() -> String {
 }
 
 /// `name<<DELIM\nvalue\nDELIM\n`, GitHub's syntax for values that may span lines.
-pub fn format_output(name: &str, value: &str, delimiter: &str) -> String {
+pub(crate) fn format_output(name: &str, value: &str, delimiter: &str) -> String {
     format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
 /// Workflow-command escaping for the message part.
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Workflow-command escaping for property values (`title=…`).
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

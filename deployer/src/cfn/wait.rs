@@ -1,25 +1,33 @@
-//! The poll schedule every wait loop uses: look at once, then after ~1 s, backing off
-//! by half each time to at most 10 s, with ±20 % jitter so concurrent deploys do not
-//! poll in lockstep. Throttling answers jump straight to the longest delay.
+//! Waiting: the poll schedule every wait loop uses, throttling, the `--wait-timeout`
+//! deadline, and following a running operation to its end.
 //!
-//! Sleeps go through `tokio::time`, so tests run the schedule in paused time.
+//! The schedule: look at once, then after ~1 s, backing off by half each time to at
+//! most 10 s, with ±20 % jitter so concurrent deploys do not poll in lockstep.
+//! Throttling answers jump straight to the longest delay. Sleeps go through
+//! `tokio::time`, so tests run the schedule in paused time.
 
 use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{Stack, StackStatus};
 use tokio::time::Instant;
 
+use super::events::{Event, EventFollower};
+use super::stack;
 use crate::aws::is_throttling;
+use crate::error::Failure;
+use crate::output::{Progress, format_elapsed};
 
 /// First delay after the immediate first look.
-pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_DELAY: Duration = Duration::from_secs(1);
 /// Longest delay between two looks.
-pub const MAX_DELAY: Duration = Duration::from_secs(10);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// The delays between looks at something that is still changing.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     looked: bool,
     next: Duration,
 }
@@ -32,7 +40,7 @@ impl Default for Backoff {
 
 impl Backoff {
     /// A fresh schedule: the first [`Backoff::wait`] returns at once.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             looked: false,
             next: FIRST_DELAY,
@@ -40,7 +48,7 @@ impl Backoff {
     }
 
     /// The delay before the next look, without jitter (for tests and documentation).
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         if !self.looked {
             self.looked = true;
             return Duration::ZERO;
@@ -51,7 +59,7 @@ impl Backoff {
     }
 
     /// After a throttling answer: wait the longest delay from now on.
-    pub fn slow_down(&mut self) {
+    pub(crate) fn slow_down(&mut self) {
         self.looked = true;
         self.next = MAX_DELAY;
     }
@@ -81,7 +89,7 @@ const THROTTLE_ATTEMPTS: u32 = 8;
 /// Runs an AWS call, retrying it with [`Backoff`] while AWS answers "throttled". The
 /// SDK's adaptive retry already absorbs short bursts; this is for a long poll that keeps
 /// hitting the account's rate limit.
-pub async fn retry_throttled<T, E, R, F, Fut>(mut call: F) -> Result<T, SdkError<E, R>>
+pub(crate) async fn retry_throttled<T, E, R, F, Fut>(mut call: F) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
@@ -103,31 +111,31 @@ where
 
 /// When a wait has to stop: `--wait-timeout` after the start.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline {
+pub(crate) struct Deadline {
     end: Instant,
     timeout: Duration,
 }
 
 impl Deadline {
     /// A deadline `timeout` from now.
-    pub fn after(timeout: Duration) -> Self {
+    pub(crate) fn after(timeout: Duration) -> Self {
         Self {
             end: Instant::now() + timeout,
             timeout,
         }
     }
     /// True once the time is up.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         Instant::now() >= self.end
     }
     /// The configured timeout, for messages.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 }
 
 /// Parses `--wait-timeout`: `90s`, `30m`, `1h`, `1h30m`, `2h5m10s`, or bare seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration: write it like `90s`, `30m`, `1h` or `1h30m`");
     let text = text.trim();
     if text.is_empty() {
@@ -159,6 +167,86 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     Ok(Duration::from_secs(total))
+}
+
+/// How following an operation ended.
+#[derive(Debug)]
+pub(crate) enum Settled {
+    /// The stack reached a settled state (success or failure: look at its status).
+    Done(Box<Stack>),
+    /// The stack no longer exists (DELETE_COMPLETE).
+    Gone,
+    /// `--wait-timeout` passed; the last status seen.
+    TimedOut(String),
+    /// SIGINT/SIGTERM arrived; the last status seen.
+    Interrupted(String),
+}
+
+/// Follows a running operation: prints new events, polls with [`Backoff`], stops when
+/// the stack settles, the deadline passes or `interrupt` completes.
+pub(crate) async fn follow<I>(
+    client: &Client,
+    stack_id: &str,
+    follower: &mut EventFollower,
+    deadline: Deadline,
+    progress: &mut Progress,
+    interrupt: &mut I,
+) -> Result<Settled, Failure>
+where
+    I: Future<Output = ()> + Unpin,
+{
+    let mut backoff = Backoff::new();
+    let started = tokio::time::Instant::now();
+    let mut last_status = String::from("UNKNOWN");
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut *interrupt => return Ok(Settled::Interrupted(last_status)),
+            () = backoff.wait() => {}
+        }
+        for event in follower.poll(client).await? {
+            progress.line(&event.line(progress.color()));
+        }
+        let Some(stack) = stack::describe(client, stack_id).await? else {
+            return Ok(Settled::Gone);
+        };
+        let status = stack::status(&stack);
+        last_status = status.as_str().to_owned();
+        if status == StackStatus::DeleteComplete {
+            return Ok(Settled::Gone);
+        }
+        // Right after ExecuteChangeSet/DeleteStack, DescribeStacks can still show the
+        // previous settled status; only the operation's own stack-level event proves it
+        // has begun.
+        if stack::is_settled(&status) && operation_started(&follower.seen, &stack) {
+            // Events written just before the status changed.
+            for event in follower.poll(client).await? {
+                progress.line(&event.line(progress.color()));
+            }
+            progress.finish();
+            return Ok(Settled::Done(Box::new(stack)));
+        }
+        if deadline.passed() {
+            progress.finish();
+            return Ok(Settled::TimedOut(last_status));
+        }
+        progress.status(&format!(
+            "{}: {last_status} ({})",
+            stack.stack_name().unwrap_or(stack_id),
+            format_elapsed(started.elapsed())
+        ));
+    }
+}
+
+/// True once the follower has seen a stack-level event of the operation (the stack's
+/// own `*_IN_PROGRESS`/`*_COMPLETE`, not the REVIEW_IN_PROGRESS of a new change set).
+fn operation_started(seen: &[Event], stack: &Stack) -> bool {
+    seen.iter().any(|e| {
+        e.resource_type == "AWS::CloudFormation::Stack"
+            && e.status != StackStatus::ReviewInProgress.as_str()
+            && (e.physical_id.as_deref() == stack.stack_id()
+                || Some(e.logical_id.as_str()) == stack.stack_name())
+    })
 }
 
 #[cfg(test)]

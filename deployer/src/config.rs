@@ -16,15 +16,15 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use super::parameters::parse_pairs;
-use super::poll::parse_duration;
+use crate::cfn::wait::parse_duration;
 use crate::cli::DeployArgs;
 use crate::error::Failure;
+use crate::parameters::parse_pairs;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// Settings per environment name (`staging`, `production`, …).
     pub environments: BTreeMap<String, Environment>,
 }
@@ -32,7 +32,7 @@ pub struct ConfigFile {
 /// One environment's settings. Every field is optional; flags fill in or override.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Environment {
+pub(crate) struct Environment {
     /// Stack name.
     pub stack_name: Option<String>,
     /// AWS region; wins over `AWS_REGION`.
@@ -58,7 +58,7 @@ pub struct Environment {
 }
 
 /// Reads `environment` from the config file at `path`.
-pub fn load(path: &Path, environment: &str) -> Result<Environment, Failure> {
+pub(crate) fn load(path: &Path, environment: &str) -> Result<Environment, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::input(format!("cannot read config file {}: {e}", path.display())))?;
     let mut file: ConfigFile = serde_yaml::from_str(&text).map_err(|e| {
@@ -90,7 +90,7 @@ pub fn load(path: &Path, environment: &str) -> Result<Environment, Failure> {
 
 /// Everything `deploy` needs, after the config file and the flags are combined.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Stack name.
     pub stack_name: String,
     /// Region from the config file, if any.
@@ -116,10 +116,10 @@ pub struct Settings {
 }
 
 /// The default for `--image-parameter`.
-pub const DEFAULT_IMAGE_PARAMETER: &str = "ImageUri";
+pub(crate) const DEFAULT_IMAGE_PARAMETER: &str = "ImageUri";
 
 /// Combines the config file (when given) with the flags; flags win.
-pub fn resolve(args: &DeployArgs) -> Result<Settings, Failure> {
+pub(crate) fn resolve(args: &DeployArgs) -> Result<Settings, Failure> {
     let env = match (&args.config, &args.environment) {
         (Some(path), Some(name)) => load(path, name)?,
         _ => Environment::default(),
@@ -182,7 +182,7 @@ pub fn resolve(args: &DeployArgs) -> Result<Settings, Failure> {
 }
 
 /// CloudFormation's stack-name rule: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.
-pub fn valid_stack_name(name: &str) -> bool {
+pub(crate) fn valid_stack_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 128
         && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -307,8 +307,8 @@ mod tests {
         let p = path.to_str().unwrap();
         for env in ["staging", "production"] {
             let s = resolve(&args(&["--config", p, "--environment", env])).unwrap();
-            let template = super::super::template::Template::load(&s.template).unwrap();
-            super::super::parameters::validate(
+            let template = crate::template::Template::load(&s.template).unwrap();
+            crate::parameters::validate(
                 &template.parameters,
                 &s.parameters,
                 Some(&s.image_parameter),

@@ -1,8 +1,6 @@
 //! Shared test helpers: a local moto (the project's launcher) per test, the real
 //! `deployer` binary pointed at it, and a CloudFormation client to check what it did.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -179,6 +177,14 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+}
+
+/// Runs a command off the async runtime (a test that also runs servers on it must not
+/// block it while the deployer talks to them).
+pub async fn run(mut command: Command) -> Run {
+    tokio::task::spawn_blocking(move || Run::from(command.output().expect("running deployer")))
+        .await
+        .expect("the blocking task ran")
 }
 
 /// A loopback port nothing listens on (bound, then released).

@@ -13,7 +13,7 @@ use crate::error::Failure;
 /// One entry of the template's `Parameters` section, with the rules CloudFormation
 /// checks when a value is given.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ParameterSpec {
+pub(crate) struct ParameterSpec {
     /// `Type`: `String`, `Number`, `CommaDelimitedList`, `List<Number>`, AWS-specific types.
     pub kind: String,
     /// `Default`, as CloudFormation would pass it.
@@ -38,7 +38,7 @@ pub struct ParameterSpec {
 
 /// What we need from a template before talking to AWS.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub(crate) struct Template {
     /// The template text, sent as `TemplateBody`.
     pub body: String,
     /// Parameters by name.
@@ -48,7 +48,7 @@ pub struct Template {
 }
 
 /// CloudFormation's limit for an inline `TemplateBody`.
-pub const MAX_TEMPLATE_BODY: usize = 51_200;
+pub(crate) const MAX_TEMPLATE_BODY: usize = 51_200;
 
 impl Template {
     /// Reads and parses a template file.

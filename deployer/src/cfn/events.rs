@@ -12,13 +12,14 @@ use aws_smithy_types::date_time::Format;
 use regex::Regex;
 use serde::Serialize;
 
-use super::poll::retry_throttled;
+use super::wait::retry_throttled;
 use crate::aws::call_failed;
 use crate::error::Failure;
+use crate::output::{paint, status_style};
 
 /// The parts of a stack event we use.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     /// Unique id, used to know where we stopped reading.
     pub id: String,
     /// Stack the event belongs to (its name).
@@ -60,16 +61,22 @@ impl From<&StackEvent> for Event {
 }
 
 impl Event {
-    /// One log line: `12:03:04  UPDATE_FAILED  AWS::SNS::Topic  Topic  reason`.
-    pub fn line(&self) -> String {
+    /// One log line: `12:03:04  UPDATE_FAILED  AWS::SNS::Topic  Topic  reason`, the
+    /// status coloured when `color`.
+    pub(crate) fn line(&self, color: bool) -> String {
         let time = self
             .timestamp
             .as_deref()
             .and_then(|t| t.get(11..19))
             .unwrap_or("--:--:--");
+        let status = paint(
+            color,
+            status_style(&self.status),
+            &format!("{:<28}", self.status),
+        );
         let mut line = format!(
-            "{time}  {:<28} {:<32} {}",
-            self.status, self.resource_type, self.logical_id
+            "{time}  {status} {:<32} {}",
+            self.resource_type, self.logical_id
         );
         if let Some(reason) = self.reason.as_deref().filter(|r| !r.is_empty()) {
             line.push_str("  ");
@@ -78,6 +85,8 @@ impl Event {
         line
     }
 
+    /// Every failed resource status ends in `_FAILED` (`CREATE_FAILED`,
+    /// `IMPORT_ROLLBACK_FAILED`, …), including ones newer than this SDK.
     fn is_failure(&self) -> bool {
         self.status.ends_with("_FAILED")
     }
@@ -93,7 +102,7 @@ impl Event {
 
 /// Reads a stack's new events, remembering where it stopped.
 #[derive(Debug)]
-pub struct EventFollower {
+pub(crate) struct EventFollower {
     stack: String,
     last_seen: Option<String>,
     since: Option<f64>,
@@ -107,7 +116,7 @@ const MAX_PAGES: usize = 20;
 impl EventFollower {
     /// Starts following `stack` (name or id) from now: the events already there are
     /// history, not this operation.
-    pub async fn start(client: &Client, stack: &str) -> Result<Self, Failure> {
+    pub(crate) async fn start(client: &Client, stack: &str) -> Result<Self, Failure> {
         let page = retry_throttled(|| client.describe_stack_events().stack_name(stack).send())
             .await
             .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
@@ -120,7 +129,7 @@ impl EventFollower {
     }
 
     /// A follower that treats every event newer than `last_seen` as new.
-    pub fn from_marker(stack: &str, last_seen: Option<String>) -> Self {
+    pub(crate) fn from_marker(stack: &str, last_seen: Option<String>) -> Self {
         Self {
             stack: stack.to_owned(),
             last_seen,
@@ -131,7 +140,7 @@ impl EventFollower {
 
     /// A follower for events at or after `since` (epoch seconds): paging stops at the
     /// first older event, so an old stack's long history is never read.
-    pub fn since(stack: &str, since: f64) -> Self {
+    pub(crate) fn since(stack: &str, since: f64) -> Self {
         Self {
             since: Some(since),
             ..Self::from_marker(stack, None)
@@ -139,7 +148,7 @@ impl EventFollower {
     }
 
     /// Events that appeared since the last call, oldest first.
-    pub async fn poll(&mut self, client: &Client) -> Result<Vec<Event>, Failure> {
+    pub(crate) async fn poll(&mut self, client: &Client) -> Result<Vec<Event>, Failure> {
         let mut fresh = Vec::new();
         let mut token: Option<String> = None;
         'pages: for _ in 0..MAX_PAGES {
@@ -182,7 +191,7 @@ impl EventFollower {
 
 /// The newest page of a stack's events (up to 100: enough for the last operation of
 /// almost any stack), oldest first.
-pub async fn recent(client: &Client, stack: &str) -> Result<Vec<Event>, Failure> {
+pub(crate) async fn recent(client: &Client, stack: &str) -> Result<Vec<Event>, Failure> {
     let page = retry_throttled(|| client.describe_stack_events().stack_name(stack).send())
         .await
         .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
@@ -199,7 +208,7 @@ const ECHOES: [&str; 5] = [
 ];
 
 /// True when a failure reason says something of its own.
-pub fn is_real_reason(reason: &str) -> bool {
+pub(crate) fn is_real_reason(reason: &str) -> bool {
     let reason = reason.trim();
     !reason.is_empty() && !ECHOES.iter().any(|echo| reason.starts_with(echo))
 }
@@ -216,7 +225,7 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 /// Strips the request-id noise from a reason: the `Resource handler returned message:`
 /// wrapper, `(Service: …; Status Code: …; Request ID: …)` and
 /// `(RequestToken: …, HandlerErrorCode: …)`.
-pub fn clean_reason(reason: &str) -> String {
+pub(crate) fn clean_reason(reason: &str) -> String {
     let inner = HANDLER_MESSAGE
         .captures(reason.trim())
         .and_then(|c| c.get(1))
@@ -225,7 +234,7 @@ pub fn clean_reason(reason: &str) -> String {
 }
 
 /// The earliest failure with a reason of its own, in events ordered oldest first.
-pub fn first_real_failure(events: &[Event]) -> Option<&Event> {
+pub(crate) fn first_real_failure(events: &[Event]) -> Option<&Event> {
     events
         .iter()
         .find(|e| e.is_failure() && e.reason.as_deref().is_some_and(is_real_reason))
@@ -237,7 +246,7 @@ const MAX_NESTING: usize = 5;
 /// The root cause of a failed operation, given its events oldest first: the earliest
 /// real failure, followed into nested stacks, with the noise stripped. `None` when no
 /// event explains it.
-pub async fn root_cause(client: &Client, events: &[Event]) -> Option<String> {
+pub(crate) async fn root_cause(client: &Client, events: &[Event]) -> Option<String> {
     let since = events.first().map(|e| e.epoch).unwrap_or_default();
     let mut path = Vec::new();
     let mut current: Vec<Event> = events.to_vec();
@@ -286,10 +295,25 @@ async fn nested_events(client: &Client, stack_id: &str, since: f64) -> Vec<Event
         .unwrap_or_default()
 }
 
+/// Events of the latest operation among a stack's recent events (oldest first): from
+/// the last stack-level "User Initiated" start onwards.
+pub(crate) fn latest_operation(events: &[Event], stack_name: &str) -> Vec<Event> {
+    let start = events
+        .iter()
+        .rposition(|e| {
+            e.logical_id == stack_name
+                && e.resource_type == "AWS::CloudFormation::Stack"
+                && e.status.ends_with("_IN_PROGRESS")
+                && e.reason.as_deref() == Some("User Initiated")
+        })
+        .unwrap_or(0);
+    events[start..].to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::fixtures::event;
+    use crate::cfn::fixtures::event;
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::types::ResourceStatus;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};

@@ -6,10 +6,10 @@ use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStat
 use aws_smithy_types::DateTime;
 
 /// The id of the stack `app` in every test.
-pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:1:stack/app/1";
+pub(crate) const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:1:stack/app/1";
 
 /// DescribeStacks answering with stack `app` in `status`.
-pub fn stack(status: &str) -> DescribeStacksOutput {
+pub(crate) fn stack(status: &str) -> DescribeStacksOutput {
     DescribeStacksOutput::builder()
         .stacks(
             Stack::builder()
@@ -24,7 +24,7 @@ pub fn stack(status: &str) -> DescribeStacksOutput {
 
 /// A stack event of `app`: `reason` may be a `&str`, `Some(&str)` or `None`; `t` is
 /// its time in seconds.
-pub fn event<'a>(
+pub(crate) fn event<'a>(
     id: &str,
     logical: &str,
     kind: &str,

@@ -1,13 +1,10 @@
 //! `deployer push` end to end: the real binary, ECR calls to a local moto, blobs to a
 //! local Debian docker-registry behind a proxy that counts requests and injects faults.
 
-mod helpers;
-
 use std::path::Path;
-use std::process::Command;
 
+use crate::helpers::{Moto, REGION, Run, closed_port_endpoint, deployer_at, run};
 use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
-use helpers::{Moto, REGION, Run, closed_port_endpoint, deployer_at};
 use http::Method;
 use oci_push::layout::{ImageConfig, LayerSpec, WrittenImage, write_image};
 use oci_push::test_support::{
@@ -66,12 +63,6 @@ impl Stack {
 }
 
 /// Runs a command off the async runtime (the proxy serves on it meanwhile).
-async fn run(mut command: Command) -> Run {
-    tokio::task::spawn_blocking(move || Run::from(command.output().expect("running deployer")))
-        .await
-        .unwrap()
-}
-
 fn build(dir: &Path, layers: &[LayerSpec]) -> WrittenImage {
     let config = ImageConfig {
         entrypoint: vec!["/service".into()],

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::template::ParameterSpec;
 use crate::error::Failure;
+use crate::template::ParameterSpec;
 
 /// Splits `KEY=VALUE` at the first `=` (values may contain `=`, e.g. base64).
 /// `what` names the flag for the error message (`--parameter`, `--tag`).
-pub fn parse_pair(text: &str, what: &str) -> Result<(String, String), Failure> {
+pub(crate) fn parse_pair(text: &str, what: &str) -> Result<(String, String), Failure> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             Ok((key.trim().to_owned(), value.to_owned()))
@@ -25,7 +25,10 @@ pub fn parse_pair(text: &str, what: &str) -> Result<(String, String), Failure> {
 }
 
 /// Parses repeated `KEY=VALUE` flags into a map; a later flag for the same key wins.
-pub fn parse_pairs(items: &[String], what: &str) -> Result<BTreeMap<String, String>, Failure> {
+pub(crate) fn parse_pairs(
+    items: &[String],
+    what: &str,
+) -> Result<BTreeMap<String, String>, Failure> {
     let mut out = BTreeMap::new();
     for item in items {
         let (key, value) = parse_pair(item, what)?;
@@ -37,7 +40,7 @@ pub fn parse_pairs(items: &[String], what: &str) -> Result<BTreeMap<String, Stri
 /// Checks the given values against the template: no unknown names, every parameter
 /// without a `Default` given, and every value within its rules. `image_parameter` names
 /// a parameter that `--image` will fill after the push, so it counts as given.
-pub fn validate(
+pub(crate) fn validate(
     specs: &BTreeMap<String, ParameterSpec>,
     given: &BTreeMap<String, String>,
     image_parameter: Option<&str>,
@@ -90,7 +93,7 @@ pub fn validate(
 
 /// Checks one value against its parameter's rules; the error names the parameter and
 /// the rule it broke.
-pub fn check_value(name: &str, spec: &ParameterSpec, value: &str) -> Result<(), Failure> {
+pub(crate) fn check_value(name: &str, spec: &ParameterSpec, value: &str) -> Result<(), Failure> {
     let shown = if spec.no_echo {
         "****".to_owned()
     } else {

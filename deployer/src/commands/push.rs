@@ -5,8 +5,6 @@
 //! `oci-push`: only missing blobs are uploaded, and the result is the digest-pinned URI
 //! `REGISTRY/REPOSITORY@sha256:…` that `deploy` passes to the template.
 
-mod progress;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,14 +15,15 @@ use serde::Serialize;
 use crate::cli::{ImageArgs, PushArgs};
 use crate::ecr;
 use crate::error::{CommandResult, Failure};
-use crate::output::OutputFormat;
+use crate::output::push_progress::Reporter;
+use crate::output::{OutputFormat, Printer};
 
 /// How many blobs are uploaded at once.
 const CONCURRENT_UPLOADS: usize = 3;
 
 /// What a push did; `deploy` uses `uri`.
 #[derive(Debug, Clone, Serialize)]
-pub struct PushedImage {
+pub(crate) struct PushedImage {
     /// `REGISTRY/REPOSITORY@sha256:…`: names exactly this image, whatever happens to tags.
     pub uri: String,
     /// The image's manifest (or index) digest.
@@ -46,18 +45,14 @@ pub struct PushedImage {
 }
 
 /// Runs `deployer push`.
-pub async fn run(args: PushArgs) -> CommandResult {
+pub(crate) async fn run(args: PushArgs, printer: &Printer) -> CommandResult {
     let mut image = args.image.clone();
     image.tag = args.tag().map(str::to_owned);
     let sdk = crate::aws::sdk_config().await?;
-    let pushed = push_image(&image, &sdk).await?;
-    match args.output {
-        OutputFormat::Text => println!("{}", pushed.uri),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&pushed)
-                .map_err(|e| Failure::internal(format!("cannot encode the result: {e}")))?
-        ),
+    let pushed = push_image(&image, &sdk, printer).await?;
+    match printer.format() {
+        OutputFormat::Text => printer.stdout(&format!("{}\n", pushed.uri)),
+        OutputFormat::Json => printer.json(&pushed)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -65,7 +60,11 @@ pub async fn run(args: PushArgs) -> CommandResult {
 /// Pushes `args.image` to ECR repository `args.repository` and returns what was
 /// pushed. Progress goes to stderr (a live line on a terminal, a line per blob
 /// otherwise). `deploy --image` calls this.
-pub async fn push_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<PushedImage, Failure> {
+pub(crate) async fn push_image(
+    args: &ImageArgs,
+    sdk: &SdkConfig,
+    printer: &Printer,
+) -> Result<PushedImage, Failure> {
     let reference = args.image.as_deref().ok_or_else(|| {
         Failure::input("--image is required, e.g. `--image oci:build/image:latest` (or `oci-archive:FILE`, `docker-archive:FILE`)")
     })?;
@@ -90,11 +89,11 @@ pub async fn push_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<PushedImage
     let client = aws_sdk_ecr::Client::new(sdk);
     let repo = ecr::ensure_repository(&client, repository).await?;
     if repo.created {
-        eprintln!(
+        printer.note(&format!(
             "created ECR repository {} (immutable tags, scan on push, keeps the last {} images)",
             repo.uri,
             ecr::KEEP_IMAGES
-        );
+        ));
     }
     let login = ecr::login(&client).await?;
     let base = args.registry.clone().unwrap_or(login.endpoint);
@@ -107,7 +106,7 @@ pub async fn push_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<PushedImage
     )
     .map_err(|e| Failure::failed(e.to_string()))?;
 
-    let reporter = Arc::new(progress::Reporter::for_stderr());
+    let reporter = Arc::new(Reporter::new(printer));
     let options = PushOptions {
         tag: tag.clone(),
         concurrency: CONCURRENT_UPLOADS,

@@ -1,0 +1,15 @@
+//! The CloudFormation conversation (modelled on rain's `internal/aws/cfn`): everything
+//! the commands need to ask CloudFormation, and what its answers mean. Commands call
+//! down into this layer; it never prints results itself, only progress lines.
+//!
+//! - `stack`: read a stack, what its status means, delete / cancel / protect it
+//! - `change_set`: create, wait until ready, describe, execute, delete
+//! - `events`: follow new events, find the root cause of a failure
+//! - `wait`: the poll schedule, throttling, deadlines, following an operation to its end
+
+pub(crate) mod change_set;
+pub(crate) mod events;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub(crate) mod stack;
+pub(crate) mod wait;

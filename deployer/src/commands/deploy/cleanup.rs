@@ -1,0 +1,84 @@
+//! The clean-up phase: what a dry run, a "no" at the prompt or an interrupt before
+//! execution leaves behind is deleted again (the change set, and the empty
+//! REVIEW_IN_PROGRESS stack when this run created it).
+
+use super::Deploy;
+use crate::cfn::{change_set, stack};
+use crate::error::Failure;
+
+impl Deploy {
+    /// Deletes the change set and, when this run created it, the empty
+    /// REVIEW_IN_PROGRESS stack, so a dry run leaves nothing behind.
+    pub(super) async fn clean_up(
+        &mut self,
+        change_set_id: &str,
+        stack_id: &str,
+        delete_stack: bool,
+    ) -> Result<(), Failure> {
+        change_set::delete(&self.cloud.client, stack_id, change_set_id).await?;
+        if delete_stack {
+            let name = self.stack_name().to_owned();
+            let deleted = stack::delete_unless_denied(
+                &self.cloud.client,
+                stack_id,
+                &name,
+                self.cloud.deadline,
+                &mut self.progress,
+            )
+            .await?;
+            if let stack::Deleted::Denied(failure) = deleted {
+                // A preview role may create and delete change sets but, on purpose, not
+                // delete stacks. The empty stack holds no resources and the first real
+                // deploy creates into it, so this is worth a warning, not a failure.
+                self.progress.finish();
+                self.view.printer.warn(&format!(
+                    "the empty REVIEW_IN_PROGRESS stack {name} stays (it holds no resources; \
+                     the first deploy creates into it): {}",
+                    failure.message
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Interrupted before anything executed: deletes the change set (by name, so this
+    /// works even before CreateChangeSet answered) and the empty stack this run created,
+    /// and returns the failure to report (exit 130).
+    pub(super) async fn abandon(
+        &mut self,
+        stack_id: &str,
+        change_set: &str,
+        created_review_stack: bool,
+    ) -> Failure {
+        self.progress.finish();
+        let mut left = Vec::new();
+        if let Err(failure) = change_set::delete(&self.cloud.client, stack_id, change_set).await {
+            left.push(failure.message);
+        }
+        let name = self.stack_name().to_owned();
+        if created_review_stack {
+            match stack::delete_unless_denied(
+                &self.cloud.client,
+                stack_id,
+                &name,
+                self.cloud.deadline,
+                &mut self.progress,
+            )
+            .await
+            {
+                Ok(stack::Deleted::Yes) => {}
+                Ok(stack::Deleted::Denied(failure)) | Err(failure) => left.push(failure.message),
+            }
+        }
+        if left.is_empty() {
+            Failure::interrupted(format!(
+                "interrupted before anything was executed; change set {change_set} was deleted, stack {name} is unchanged"
+            ))
+        } else {
+            Failure::interrupted(format!(
+                "interrupted before anything was executed; cleaning up failed: {}",
+                left.join("; ")
+            ))
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The `deploy` subcommand: validate offline, (push the image), bring the stack into a
+//! deployable state, create a change set, show it, ask, execute, follow the events and
+//! explain a failure.
+//!
+//! One file per phase: `plan` (stack state → change set → what changes), `execute`
+//! (confirm, execute, follow, cancel on Ctrl-C), `cleanup` (what a dry run, a "no" or
+//! an interrupt leaves behind), `report` (tables, the final result, GitHub outputs).
+//! The CloudFormation calls themselves are in `crate::cfn`.
+
+mod cleanup;
+mod execute;
+mod plan;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::Client;
+
+use self::report::{DeployReport, View};
+use crate::cfn::wait::Deadline;
+use crate::cli::DeployArgs;
+use crate::config::{self, Settings};
+use crate::error::{CommandResult, Failure};
+use crate::output::{Printer, Progress};
+use crate::parameters;
+use crate::template::Template;
+
+/// Runs `deployer deploy`.
+pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
+    let terminal = printer.terminal();
+    let settings = config::resolve(&args)?;
+    let template = Template::load(&settings.template)?;
+    let pushing = args.image.image.is_some();
+    if pushing && settings.repository.is_none() {
+        return Err(Failure::input(
+            "--image needs --repository NAME (or `repository:` in deploy.yaml)",
+        ));
+    }
+    parameters::validate(
+        &template.parameters,
+        &settings.parameters,
+        pushing.then_some(settings.image_parameter.as_str()),
+    )?;
+    if !args.dry_run && !args.yes && !terminal.ci && !terminal.interactive {
+        return Err(Failure::input(
+            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
+             (or set CI=true), or --dry-run to only look",
+        ));
+    }
+    let sdk = crate::aws::sdk_config_in(settings.region.as_deref()).await?;
+    let mut parameters = settings.parameters.clone();
+    let mut image_uri = None;
+    if pushing {
+        let uri = push_image(&args, &settings, &sdk, printer).await?;
+        parameters.insert(settings.image_parameter.clone(), uri.clone());
+        image_uri = Some(uri);
+    }
+    let capabilities = match &settings.capabilities {
+        Some(given) => given.clone(),
+        None => template.capabilities.clone(),
+    };
+    let mut deploy = Deploy {
+        cloud: Cloud {
+            client: Client::new(&sdk),
+            deadline: Deadline::after(settings.wait_timeout),
+            interrupt: signal_interrupt,
+        },
+        mode: Mode {
+            dry_run: args.dry_run,
+            detailed_exitcode: args.detailed_exitcode,
+            ask: !args.yes && !terminal.ci,
+        },
+        progress: printer.progress(),
+        view: View::new(*printer),
+        report: DeployReport {
+            stack_name: settings.stack_name.clone(),
+            dry_run: args.dry_run,
+            capabilities: capabilities.clone(),
+            image_uri,
+            ..Default::default()
+        },
+        inputs: Inputs {
+            parameters,
+            capabilities,
+            settings,
+            template,
+        },
+    };
+    let result = deploy.run().await;
+    deploy.finish(result)
+}
+
+/// Pushes `--image` (to `--repository`, or `repository:` from deploy.yaml) and returns
+/// its digest-pinned URI, so a new image is always a real change and the same image a
+/// real no-op.
+async fn push_image(
+    args: &DeployArgs,
+    settings: &Settings,
+    sdk: &SdkConfig,
+    printer: &Printer,
+) -> Result<String, Failure> {
+    let mut image = args.image.clone();
+    image.repository = settings.repository.clone();
+    let pushed = crate::commands::push::push_image(&image, sdk, printer).await?;
+    printer.note(&format!("Pushed {}", pushed.uri));
+    Ok(pushed.uri)
+}
+
+/// What this run deploys, resolved before the first AWS call and only read afterwards.
+struct Inputs {
+    settings: Settings,
+    template: Template,
+    /// The final parameter values (settings plus the pushed image's URI).
+    parameters: BTreeMap<String, String>,
+    /// Granted: as asked, or worked out from the template.
+    capabilities: Vec<String>,
+}
+
+/// How the run may proceed, from the flags and where it runs.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    /// `--dry-run`: show the change set, then delete it.
+    dry_run: bool,
+    /// `--detailed-exitcode`: changes pending exit 2.
+    detailed_exitcode: bool,
+    /// Ask before executing (no `--yes`, not CI).
+    ask: bool,
+}
+
+/// What talking to CloudFormation needs: the client, when to stop waiting, and what
+/// counts as the user interrupting.
+struct Cloud {
+    client: Client,
+    deadline: Deadline,
+    /// Makes the future that resolves on Ctrl-C/SIGTERM ([`support::shutdown_signal`]);
+    /// tests inject one that fires at once, later or never.
+    interrupt: fn() -> Interrupt,
+}
+
+/// A future that resolves when the user interrupts us.
+type Interrupt = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The real interrupt: Ctrl-C or SIGTERM.
+fn signal_interrupt() -> Interrupt {
+    Box::pin(support::shutdown_signal())
+}
+
+/// One deploy run: the phases (in `plan`, `execute`, `cleanup`, `report`) are methods
+/// on it, each using the parts it needs.
+struct Deploy {
+    cloud: Cloud,
+    inputs: Inputs,
+    mode: Mode,
+    /// Progress on stderr.
+    progress: Progress,
+    /// Where results go: stdout, and the GitHub summary and outputs.
+    view: View,
+    /// What happened, filled in as the phases go; printed at the end.
+    report: DeployReport,
+}
+
+/// How a deploy ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Nothing to change.
+    NoChanges,
+    /// Dry run with changes.
+    Pending,
+    /// Executed to a successful status.
+    Deployed,
+}
+
+impl Deploy {
+    /// The phases in order: plan (ending early for no changes, a dry run or a
+    /// rejected change set), then confirm, execute and follow.
+    async fn run(&mut self) -> Result<Ending, Failure> {
+        let ready = match self.plan().await? {
+            plan::Planned::Done(ending) => return Ok(ending),
+            plan::Planned::Ready(ready) => ready,
+        };
+        self.execute(ready).await
+    }
+
+    fn stack_name(&self) -> &str {
+        &self.inputs.settings.stack_name
+    }
+}

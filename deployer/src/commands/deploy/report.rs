@@ -1,0 +1,274 @@
+//! The report phase: the change table (text for people, Markdown for the GitHub step
+//! summary), and the end of the run: the result on stdout (text or JSON), the GitHub
+//! summary, outputs and annotation, and the exit code.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::plan::ParameterChange;
+use super::{Deploy, Ending};
+use crate::cfn::change_set::ResourceChange;
+use crate::error::{CommandResult, Failure};
+use crate::output::github::GitHub;
+use crate::output::{OutputFormat, Printer};
+
+/// What `deploy` did, printed as JSON with `--output json`.
+#[derive(Debug, Default, Serialize)]
+pub(super) struct DeployReport {
+    /// Stack name.
+    pub stack_name: String,
+    /// Stack id, once known.
+    pub stack_id: Option<String>,
+    /// The change set's name.
+    pub change_set_name: Option<String>,
+    /// The change set's id (deleted again after a dry run or when empty).
+    pub change_set_id: Option<String>,
+    /// Whether the change set had any changes.
+    pub has_changes: bool,
+    /// Whether it was executed.
+    pub executed: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// Final stack status (absent for a dry run of a new stack).
+    pub stack_status: Option<String>,
+    /// Capabilities granted.
+    pub capabilities: Vec<String>,
+    /// The pushed image, with `--image`.
+    pub image_uri: Option<String>,
+    /// Resource changes.
+    pub changes: Vec<ResourceChange>,
+    /// Parameter changes (old → new).
+    pub parameter_changes: Vec<ParameterChange>,
+    /// Stack outputs after the deploy.
+    pub outputs: BTreeMap<String, String>,
+    /// Termination protection after the deploy.
+    pub termination_protection: Option<bool>,
+    /// The root cause of a failure.
+    pub root_cause: Option<String>,
+}
+
+/// Where a deploy's results go: the printer (stdout, stderr) and, under GitHub Actions,
+/// the step summary and outputs.
+pub(super) struct View {
+    pub(super) printer: Printer,
+    pub(super) github: Option<GitHub>,
+}
+
+impl View {
+    /// The printer, and GitHub when `GITHUB_ACTIONS=true`.
+    pub(super) fn new(printer: Printer) -> Self {
+        Self {
+            printer,
+            github: GitHub::detect(),
+        }
+    }
+}
+
+impl Deploy {
+    /// Shows the change table: on stdout, or on stderr when stdout is JSON; and in the
+    /// GitHub step summary.
+    pub(super) fn show_changes(&mut self) {
+        let table = render_text(&self.report.changes, &self.report.parameter_changes);
+        self.progress.finish();
+        match self.view.printer.format() {
+            OutputFormat::Text => self.view.printer.stdout(&table),
+            OutputFormat::Json => self.progress.line(table.trim_end()),
+        }
+        if let Some(gh) = &self.view.github {
+            gh.summary(&format!(
+                "### Change set for stack `{}`\n\n{}\n",
+                self.inputs.settings.stack_name,
+                render_markdown(&self.report.changes, &self.report.parameter_changes)
+            ));
+        }
+    }
+
+    /// Prints the result (text or JSON), writes the GitHub summary and outputs, and
+    /// picks the exit code.
+    pub(super) fn finish(&mut self, result: Result<Ending, Failure>) -> CommandResult {
+        self.progress.finish();
+        let name = &self.inputs.settings.stack_name;
+        let (verdict, code) = match &result {
+            Ok(Ending::NoChanges) => (
+                format!("No changes: stack {name} is up to date."),
+                ExitCode::SUCCESS,
+            ),
+            Ok(Ending::Pending) => (
+                format!("Dry run: stack {name} has changes pending."),
+                if self.mode.detailed_exitcode {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                },
+            ),
+            Ok(Ending::Deployed) => (
+                format!(
+                    "Deployed stack {name}: {}.",
+                    self.report.stack_status.as_deref().unwrap_or("done")
+                ),
+                ExitCode::SUCCESS,
+            ),
+            Err(failure) => (
+                format!("Deploy of stack {name} failed: {}", failure.message),
+                ExitCode::FAILURE,
+            ),
+        };
+        if let Some(gh) = &self.view.github {
+            gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+            let mut outputs = vec![
+                (
+                    "image-uri".to_owned(),
+                    self.report.image_uri.clone().unwrap_or_default(),
+                ),
+                (
+                    "change-set-id".to_owned(),
+                    self.report.change_set_id.clone().unwrap_or_default(),
+                ),
+                (
+                    "has-changes".to_owned(),
+                    self.report.has_changes.to_string(),
+                ),
+                (
+                    "stack-status".to_owned(),
+                    self.report.stack_status.clone().unwrap_or_default(),
+                ),
+            ];
+            outputs.extend(
+                self.report
+                    .outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            gh.outputs(&outputs);
+            if let Err(failure) = &result {
+                let cause = self
+                    .report
+                    .root_cause
+                    .clone()
+                    .unwrap_or_else(|| failure.message.clone());
+                gh.error(&format!("Deploy of {name} failed"), &cause);
+            }
+        }
+        let printer = &self.view.printer;
+        match printer.format() {
+            OutputFormat::Json => {
+                if let Err(e) = printer.json(&self.report) {
+                    printer.warn(&e.message);
+                }
+            }
+            OutputFormat::Text => {
+                if result.is_ok() {
+                    let outputs: String = self
+                        .report
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}\n"))
+                        .collect();
+                    printer.stdout(&outputs);
+                    printer.result_line(&verdict, true);
+                }
+            }
+        }
+        result.map(|_| code)
+    }
+}
+
+/// The plain-text table shown before executing.
+pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
+    let mut out = String::new();
+    if !parameters.is_empty() {
+        out.push_str("Parameters:\n");
+        for p in parameters {
+            out.push_str(&format!(
+                "  {}: {} → {}\n",
+                p.name,
+                p.old.as_deref().unwrap_or("(none)"),
+                p.new
+            ));
+        }
+    }
+    if changes.is_empty() {
+        out.push_str("Resource changes: none\n");
+        return out;
+    }
+    let headers = ["Action", "Logical ID", "Type", "Replacement"];
+    let cells: Vec<[&str; 4]> = changes
+        .iter()
+        .map(|c| {
+            [
+                c.action.as_str(),
+                c.logical_id.as_str(),
+                c.resource_type.as_str(),
+                if c.replacement.is_empty() {
+                    "-"
+                } else {
+                    c.replacement.as_str()
+                },
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([headers[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: [&str; 4]| {
+        let mut s = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            s.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(headers));
+    for (c, r) in changes.iter().zip(cells) {
+        out.push_str(&line(r));
+        for d in &c.details {
+            out.push_str(&format!("    {d}\n"));
+        }
+    }
+    out
+}
+
+/// The same table as Markdown, for the GitHub step summary.
+pub(super) fn render_markdown(
+    changes: &[ResourceChange],
+    parameters: &[ParameterChange],
+) -> String {
+    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::new();
+    if !parameters.is_empty() {
+        out.push_str("| Parameter | Old | New |\n|---|---|---|\n");
+        for p in parameters {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                esc(&p.name),
+                esc(p.old.as_deref().unwrap_or("")),
+                esc(&p.new)
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
+    for c in changes {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            esc(&c.action),
+            esc(&c.logical_id),
+            esc(&c.resource_type),
+            esc(&c.replacement),
+            c.details
+                .iter()
+                .map(|d| esc(d))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        ));
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `deployer` binary: the real command line against a local
+//! moto (tools/moto), a local docker-registry and fault-injecting proxies. One binary
+//! for all (zero2prod's layout), with shared helpers.
+
+mod deploy_image;
+mod deploy_moto;
+mod helpers;
+mod output;
+mod push;
