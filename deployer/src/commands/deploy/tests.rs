@@ -293,8 +293,7 @@ async fn a_rejected_change_set_for_a_new_stack_leaves_nothing_behind() {
     let err = d
         .run()
         .await
-        .err()
-        .expect("a rejected change set fails the deploy");
+        .expect_err("a rejected change set fails the deploy");
     assert_eq!(err.exit_code(), 1);
     assert!(
         err.message.contains("undefined resource Nope"),
@@ -361,7 +360,7 @@ async fn ctrl_c_while_the_change_set_is_made_deletes_it_and_the_new_stack() {
     );
     let mut d = deploy(client);
     d.cloud.interrupt = || Box::pin(tokio::time::sleep(Duration::from_secs(5)));
-    let err = d.run().await.err().expect("an interrupted deploy fails");
+    let err = d.run().await.expect_err("an interrupted deploy fails");
     assert_eq!(err.exit_code(), 130);
     assert!(
         err.message
