@@ -111,6 +111,7 @@ pub async fn push_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<PushedImage
     let options = PushOptions {
         tag: tag.clone(),
         concurrency: CONCURRENT_UPLOADS,
+        ..PushOptions::default()
     };
     let pushed =
         oci_push::push_image(&registry, repository, &image, &options, reporter.clone()).await;
