@@ -118,7 +118,7 @@ impl Registry {
         // A digest mismatch found while streaming surfaces as a failed request: report
         // the corrupt file, not the broken connection, and do not retry.
         if let Some(corrupt) = verify.lock().expect("verifier lock").corrupt.take() {
-            return Err(Attempt::Fail(corrupt));
+            return Err(Attempt::from(corrupt));
         }
         let resp = sent?;
         if resp.status() != StatusCode::CREATED {
@@ -160,13 +160,13 @@ impl Registry {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                Attempt::Fail(Error::Protocol {
+                Attempt::from(Error::Protocol {
                     registry: self.host(),
                     problem: format!("{} answered without a Location header", request.path()),
                 })
             })?;
         request.join(header).map_err(|e| {
-            Attempt::Fail(Error::Protocol {
+            Attempt::from(Error::Protocol {
                 registry: self.host(),
                 problem: format!("bad Location `{header}`: {e}"),
             })

@@ -9,7 +9,10 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The image reference cannot be used as written (no or unknown transport, …).
-    #[error("bad image reference `{reference}`: {reason}; {}", crate::source::ACCEPTED_FORMS)]
+    #[error(
+        "bad image reference `{reference}`: {reason}; {}",
+        crate::source::ACCEPTED_FORMS
+    )]
     BadReference {
         /// The reference as given.
         reference: String,

@@ -53,14 +53,12 @@ impl Registry {
             .await?;
         match head {
             None => Ok(None),
-            Some(Some(header)) => {
-                Digest::parse(&header)
-                    .map(Some)
-                    .map_err(|e| Error::Protocol {
-                        registry: self.host(),
-                        problem: format!("bad Docker-Content-Digest for {reference}: {e}"),
-                    })
-            }
+            Some(Some(header)) => Digest::parse(&header)
+                .map(Some)
+                .map_err(|e| Error::Protocol {
+                    registry: self.host(),
+                    problem: format!("bad Docker-Content-Digest for {reference}: {e}"),
+                }),
             // No digest header: hash the manifest ourselves.
             Some(None) => Ok(self
                 .get_manifest(repository, reference, progress)
@@ -141,7 +139,7 @@ impl Registry {
                 let status = resp.status();
                 if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
                     let said = self.error_body(resp).await;
-                    return Err(Attempt::Fail(Error::UnsupportedMediaType {
+                    return Err(Attempt::from(Error::UnsupportedMediaType {
                         registry: self.host(),
                         request: format!("PUT {}", url.path()),
                         media_type: manifest.media_type.clone(),
@@ -159,7 +157,7 @@ impl Registry {
                     .and_then(|v| v.to_str().ok())
                 {
                     Some(reported) if reported != manifest.digest.as_str() => {
-                        Err(Attempt::Fail(Error::Protocol {
+                        Err(Attempt::from(Error::Protocol {
                             registry: self.host(),
                             problem: format!(
                                 "stored manifest {reference} as {reported}, but its digest is {}; \

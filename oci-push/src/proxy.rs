@@ -60,7 +60,10 @@ pub(crate) enum Route {
     /// https through the proxy: a CONNECT tunnel.
     Tunnel(Intercept),
     /// A proxy we cannot use (its URL without credentials, and why).
-    Unsupported { proxy: String, reason: String },
+    Unsupported {
+        proxy: String,
+        reason: String,
+    },
 }
 
 /// The connect timeout fired (found in a client error's causes to tell it apart).

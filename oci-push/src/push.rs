@@ -10,8 +10,8 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::progress::{BlobOutcome, Progress};
-use crate::transport::Registry;
 use crate::source::{Blob, ImageSource};
+use crate::transport::Registry;
 
 /// How to push.
 #[derive(Debug, Clone)]

@@ -128,12 +128,12 @@ impl Default for ClientOptions {
 /// A failed attempt: retry it, or give up with this error.
 pub(crate) enum Attempt {
     Retry(Transient),
-    Fail(Error),
+    Fail(Box<Error>),
 }
 
 impl From<Error> for Attempt {
     fn from(e: Error) -> Self {
-        Attempt::Fail(e)
+        Attempt::Fail(Box::new(e))
     }
 }
 
@@ -260,7 +260,9 @@ impl Registry {
             options: Arc::new(options),
         };
         // A proxy we cannot speak to fails here, once, rather than on every request.
-        if let Route::Unsupported { proxy, reason } = registry.connector.route(&registry.uri_of(&registry.base)) {
+        if let Route::Unsupported { proxy, reason } =
+            registry.connector.route(&registry.uri_of(&registry.base))
+        {
             return Err(Error::Proxy {
                 registry: registry.host(),
                 proxy,
@@ -316,7 +318,7 @@ impl Registry {
             tries += 1;
             match attempt().await {
                 Ok(value) => return Ok(value),
-                Err(Attempt::Fail(error)) => return Err(error),
+                Err(Attempt::Fail(error)) => return Err(*error),
                 Err(Attempt::Retry(why)) if tries >= self.options.retry.attempts.max(1) => {
                     return Err(self.gave_up(what, why, tries));
                 }
@@ -411,7 +413,7 @@ impl Registry {
             .boxed_unsync()
         };
         let request = request.body(body).map_err(|e| {
-            Attempt::Fail(Error::Protocol {
+            Attempt::from(Error::Protocol {
                 registry: self.host(),
                 problem: format!("cannot build {request_name}: {e}"),
             })
@@ -465,13 +467,15 @@ impl Registry {
         let mut body = response.into_body();
         let mut out = Vec::new();
         loop {
-            let frame = tokio::time::timeout(idle, body.frame()).await.map_err(|_| {
-                Attempt::Retry(Transient::Timeout {
-                    request: request.to_owned(),
-                    kind: TimeoutKind::Idle,
-                    after: idle,
-                })
-            })?;
+            let frame = tokio::time::timeout(idle, body.frame())
+                .await
+                .map_err(|_| {
+                    Attempt::Retry(Transient::Timeout {
+                        request: request.to_owned(),
+                        kind: TimeoutKind::Idle,
+                        after: idle,
+                    })
+                })?;
             let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| {
                 Attempt::Retry(Transient::Network {
@@ -481,7 +485,7 @@ impl Registry {
             })?;
             if let Ok(data) = frame.into_data() {
                 if out.len() + data.len() > limit {
-                    return Err(Attempt::Fail(Error::Protocol {
+                    return Err(Attempt::from(Error::Protocol {
                         registry: self.host(),
                         problem: format!("{request}: the answer is over {limit} bytes"),
                     }));
@@ -513,7 +517,7 @@ impl Registry {
         let said = self.error_body(response).await;
         let registry = self.host();
         let request = format!("{method} {}", url.path());
-        Attempt::Fail(match status {
+        Attempt::from(match status {
             StatusCode::UNAUTHORIZED => Error::Unauthorized {
                 registry,
                 request,
@@ -575,10 +579,7 @@ impl RegistrySaid {
         let text = String::from_utf8_lossy(bytes);
         let text = text.trim();
         // Enough to recognise an HTML error page or a proxy's text, not a whole page.
-        let cut = text
-            .char_indices()
-            .nth(300)
-            .map_or(text.len(), |(i, _)| i);
+        let cut = text.char_indices().nth(300).map_or(text.len(), |(i, _)| i);
         Self {
             code: None,
             message: text[..cut].to_owned(),

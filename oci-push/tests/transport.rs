@@ -10,8 +10,8 @@ use http::Method;
 use oci_push::layout::{ImageConfig, write_image};
 use oci_push::test_support::{Fault, FaultAction, Proxy, TestRegistry, sample_layers};
 use oci_push::{
-    ClientOptions, Error, ImageSource, NoProgress, ProxyConfig, PushOptions, Registry,
-    RetryPolicy, TimeoutKind, push_image,
+    ClientOptions, Error, ImageSource, NoProgress, ProxyConfig, PushOptions, Registry, RetryPolicy,
+    TimeoutKind, push_image,
 };
 
 fn fast_retries(attempts: u32) -> RetryPolicy {
@@ -23,7 +23,13 @@ fn fast_retries(attempts: u32) -> RetryPolicy {
 }
 
 fn image(dir: &Path) -> ImageSource {
-    write_image(dir, &sample_layers(2, 8 * 1024), &ImageConfig::default(), None).unwrap();
+    write_image(
+        dir,
+        &sample_layers(2, 8 * 1024),
+        &ImageConfig::default(),
+        None,
+    )
+    .unwrap();
     ImageSource::open(&format!("oci:{}", dir.display())).unwrap()
 }
 
@@ -34,14 +40,21 @@ fn tagged(tag: &str) -> PushOptions {
     }
 }
 
-async fn push(client: &Registry, repo: &str, image: &ImageSource, options: &PushOptions) -> Result<(), Error> {
+async fn push(
+    client: &Registry,
+    repo: &str,
+    image: &ImageSource,
+    options: &PushOptions,
+) -> Result<(), Error> {
     push_image(client, repo, image, options, Arc::new(NoProgress))
         .await
         .map(|_| ())
 }
 
 async fn start() -> (TestRegistry, Proxy) {
-    let registry = TestRegistry::start().await.expect("starting docker-registry");
+    let registry = TestRegistry::start()
+        .await
+        .expect("starting docker-registry");
     let proxy = Proxy::start(&registry.url).await.expect("starting proxy");
     (registry, proxy)
 }
@@ -73,10 +86,19 @@ async fn a_stalled_registry_trips_the_idle_timeout_with_a_clear_error() {
     proxy.inject(stall(Method::HEAD, "/blobs/"));
 
     let started = Instant::now();
-    let err = push(&client, "app", &image, &tagged("v1")).await.unwrap_err();
+    let err = push(&client, "app", &image, &tagged("v1"))
+        .await
+        .unwrap_err();
     let message = err.to_string();
     assert!(
-        matches!(err, Error::Timeout { kind: TimeoutKind::Idle, attempts: 2, .. }),
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Idle,
+                attempts: 2,
+                ..
+            }
+        ),
         "{message}"
     );
     assert!(
@@ -86,7 +108,11 @@ async fn a_stalled_registry_trips_the_idle_timeout_with_a_clear_error() {
             && message.contains("after 2 attempts"),
         "{message}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(proxy.count(&Method::POST, "/blobs/uploads/"), 0);
 }
 
@@ -134,7 +160,14 @@ async fn the_request_timeout_caps_a_request_that_never_completes() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Timeout { kind: TimeoutKind::Request, attempts: 1, .. }),
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Request,
+                attempts: 1,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("request timeout"), "{err}");
@@ -154,11 +187,19 @@ async fn the_push_deadline_stops_a_push_that_runs_too_long() {
     let started = Instant::now();
     let err = push(&client, "app", &image, &options).await.unwrap_err();
     assert!(
-        matches!(err, Error::DeadlineExceeded { blobs_done: 0, blobs_total: 3, .. }),
+        matches!(
+            err,
+            Error::DeadlineExceeded {
+                blobs_done: 0,
+                blobs_total: 3,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(
-        err.to_string().contains("did not finish within its deadline of 0.5 s"),
+        err.to_string()
+            .contains("did not finish within its deadline of 0.5 s"),
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -181,12 +222,20 @@ async fn an_invalid_token_an_expired_token_and_a_missing_permission_are_told_apa
     };
 
     // What ECR sends for a token it does not accept.
-    proxy.inject(refuse("invalid", 401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"Not Authorized"}]}"#));
-    let invalid = push(&client, "invalid", &image, &tagged("v1")).await.unwrap_err();
+    proxy.inject(refuse(
+        "invalid",
+        401,
+        r#"{"errors":[{"code":"UNAUTHORIZED","message":"Not Authorized"}]}"#,
+    ));
+    let invalid = push(&client, "invalid", &image, &tagged("v1"))
+        .await
+        .unwrap_err();
     let text = invalid.to_string();
     assert!(matches!(invalid, Error::Unauthorized { .. }), "{text}");
     assert!(
-        text.contains("401") && text.contains("invalid or expired") && text.contains("run the push again"),
+        text.contains("401")
+            && text.contains("invalid or expired")
+            && text.contains("run the push again"),
         "{text}"
     );
     assert!(!text.contains("lacks a permission"), "{text}");
@@ -197,19 +246,29 @@ async fn an_invalid_token_an_expired_token_and_a_missing_permission_are_told_apa
         403,
         r#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#,
     ));
-    let expired = push(&client, "expired", &image, &tagged("v1")).await.unwrap_err();
+    let expired = push(&client, "expired", &image, &tagged("v1"))
+        .await
+        .unwrap_err();
     let text = expired.to_string();
     assert!(matches!(expired, Error::TokenExpired { .. }), "{text}");
-    assert!(text.contains("has expired") && text.contains("12 hours"), "{text}");
+    assert!(
+        text.contains("has expired") && text.contains("12 hours"),
+        "{text}"
+    );
 
     proxy.inject(refuse(
         "denied",
         403,
         r#"{"errors":[{"code":"DENIED","message":"User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:eu-west-1:123456789012:repository/app"}]}"#,
     ));
-    let denied = push(&client, "denied", &image, &tagged("v1")).await.unwrap_err();
+    let denied = push(&client, "denied", &image, &tagged("v1"))
+        .await
+        .unwrap_err();
     let text = denied.to_string();
-    assert!(matches!(&denied, Error::Denied { code: Some(c), .. } if c == "DENIED"), "{text}");
+    assert!(
+        matches!(&denied, Error::Denied { code: Some(c), .. } if c == "DENIED"),
+        "{text}"
+    );
     assert!(
         text.contains("login is valid but this identity lacks a permission")
             && text.contains("is not authorized to perform: ecr:InitiateLayerUpload")
@@ -223,7 +282,10 @@ async fn an_invalid_token_an_expired_token_and_a_missing_permission_are_told_apa
         let posts = proxy.count(&Method::POST, &format!("/v2/{repo}/blobs/uploads/"));
         assert!((1..=3).contains(&posts), "{repo}: {posts} POSTs");
         assert_eq!(
-            client.manifest_digest(repo, "v1", &NoProgress).await.unwrap(),
+            client
+                .manifest_digest(repo, "v1", &NoProgress)
+                .await
+                .unwrap(),
             None
         );
     }
@@ -240,7 +302,11 @@ async fn every_request_carries_the_user_agent() {
     assert_eq!(oci_push::USER_AGENT_PRODUCT, agent);
     let seen = proxy.requests();
     assert!(seen.len() >= 8, "{seen:?}");
-    assert!(seen.iter().all(|r| r.user_agent.as_deref() == Some(agent.as_str())), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|r| r.user_agent.as_deref() == Some(agent.as_str())),
+        "{seen:?}"
+    );
 
     proxy.clear();
     let ours = format!("deployer/1.2.3 {agent}");
@@ -256,7 +322,11 @@ async fn every_request_carries_the_user_agent() {
     push(&custom, "app", &image, &tagged("v2")).await.unwrap();
     let seen = proxy.requests();
     assert!(!seen.is_empty());
-    assert!(seen.iter().all(|r| r.user_agent.as_deref() == Some(ours.as_str())), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|r| r.user_agent.as_deref() == Some(ours.as_str())),
+        "{seen:?}"
+    );
 }
 
 /// A client whose proxy is `proxy` for http registries, except `no_proxy`.
@@ -288,14 +358,17 @@ async fn a_proxy_carries_every_request_to_a_registry_whose_name_does_not_resolve
     let seen = proxy.requests();
     assert!(seen.len() >= 8, "{seen:?}");
     assert!(
-        seen.iter().all(|r| r.target.starts_with("http://registry.invalid:5000/v2/")),
+        seen.iter()
+            .all(|r| r.target.starts_with("http://registry.invalid:5000/v2/")),
         "forward-proxy requests are in absolute form: {seen:?}"
     );
 
     // NO_PROXY sends it direct, where the name cannot be resolved.
     let direct = through(&proxy, "http://registry.invalid:5000", Some(".invalid"));
     proxy.clear();
-    let err = push(&direct, "app", &image, &tagged("v2")).await.unwrap_err();
+    let err = push(&direct, "app", &image, &tagged("v2"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("HTTPS_PROXY/NO_PROXY"), "{err}");
     assert!(proxy.requests().is_empty());
@@ -305,7 +378,11 @@ async fn a_proxy_carries_every_request_to_a_registry_whose_name_does_not_resolve
 async fn an_https_registry_is_reached_through_a_connect_tunnel() {
     let (_registry, proxy) = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = through(&proxy, "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", None);
+    let client = through(
+        &proxy,
+        "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        None,
+    );
     let err = push(&client, "app", &image(dir.path()), &tagged("v1"))
         .await
         .unwrap_err();
@@ -321,7 +398,13 @@ async fn an_https_registry_is_reached_through_a_connect_tunnel() {
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com:443"
     );
     assert!(matches!(err, Error::Unreachable { .. }), "{err}");
-    assert!(err.to_string().contains(&format!("through proxy {}", proxy.url.trim_start_matches("http://"))), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "through proxy {}",
+            proxy.url.trim_start_matches("http://")
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -341,7 +424,10 @@ fn a_proxy_we_cannot_speak_is_refused_when_the_client_is_made() {
     .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Proxy { .. }), "{text}");
-    assert!(text.contains("socks5://proxy.example:1080") && text.contains("only `http://` proxies"), "{text}");
+    assert!(
+        text.contains("socks5://proxy.example:1080") && text.contains("only `http://` proxies"),
+        "{text}"
+    );
     assert!(!text.contains("secret"), "{text}");
 }
 
@@ -353,7 +439,13 @@ async fn the_proxy_environment_variables_are_honoured_and_loopback_stays_direct(
     let (registry, proxy) = start().await;
     let mut child = std::process::Command::new(std::env::current_exe().unwrap());
     child
-        .args(["--ignored", "--exact", "env_proxy_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "env_proxy_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("HTTP_PROXY", &proxy.url)
         .env("NO_PROXY", "example.org")
         .env("OCI_PUSH_CHILD_LOCAL", &registry.url);
@@ -367,14 +459,23 @@ async fn the_proxy_environment_variables_are_honoured_and_loopback_stays_direct(
         String::from_utf8_lossy(&output.stderr)
     );
     let seen = proxy.requests();
-    assert!(seen.iter().any(|r| r.path.starts_with("/v2/via-proxy/")), "{seen:?}");
     assert!(
-        seen.iter().all(|r| r.target.starts_with("http://registry.invalid:5000/v2/via-proxy/")),
+        seen.iter().any(|r| r.path.starts_with("/v2/via-proxy/")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|r| r
+            .target
+            .starts_with("http://registry.invalid:5000/v2/via-proxy/")),
         "only the non-loopback registry went through the proxy: {seen:?}"
     );
     let direct = Registry::new(&registry.url, None).unwrap();
     assert!(
-        direct.manifest_digest("direct", "v1", &NoProgress).await.unwrap().is_some(),
+        direct
+            .manifest_digest("direct", "v1", &NoProgress)
+            .await
+            .unwrap()
+            .is_some(),
         "the loopback push happened, without the proxy"
     );
 }
@@ -389,7 +490,11 @@ async fn env_proxy_child() {
     let image = image(dir.path());
     // Default options: the proxy comes from the environment.
     let proxied = Registry::new("http://registry.invalid:5000", None).unwrap();
-    push(&proxied, "via-proxy", &image, &tagged("v1")).await.unwrap();
+    push(&proxied, "via-proxy", &image, &tagged("v1"))
+        .await
+        .unwrap();
     let loopback = Registry::new(&local, None).unwrap();
-    push(&loopback, "direct", &image, &tagged("v1")).await.unwrap();
+    push(&loopback, "direct", &image, &tagged("v1"))
+        .await
+        .unwrap();
 }

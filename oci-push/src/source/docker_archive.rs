@@ -57,8 +57,9 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
         ))
     })?;
     let entries: Vec<SaveEntry> =
-        serde_json::from_slice(&read_small(&manifest_file, "manifest.json", &archive)?)
-            .map_err(|e| Error::InvalidImage(format!("{archive}: `manifest.json` is not valid: {e}")))?;
+        serde_json::from_slice(&read_small(&manifest_file, "manifest.json", &archive)?).map_err(
+            |e| Error::InvalidImage(format!("{archive}: `manifest.json` is not valid: {e}")),
+        )?;
     let entry = match entries.as_slice() {
         [one] => one,
         [] => return Err(Error::InvalidImage(format!("{archive} holds no image"))),
@@ -118,7 +119,7 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
                         action: format!("read layer `{layer}` of {archive}"),
                         source,
                     },
-                    LayerError::Failed(e) => e,
+                    LayerError::Failed(e) => *e,
                 })?;
                 blobs.push(blob.clone());
                 done.insert(layer, blob.clone());
@@ -178,7 +179,7 @@ fn corrupt(expected: &Digest, file: &FileRef, actual: &Digest) -> Error {
 
 enum LayerError {
     Io(std::io::Error),
-    Failed(Error),
+    Failed(Box<Error>),
 }
 
 impl From<std::io::Error> for LayerError {
@@ -226,11 +227,11 @@ fn gzip_layer(file: &FileRef, diff_id: &str, out: &Path) -> Result<Blob, LayerEr
 
     let actual_diff_id = Digest::from_hasher(uncompressed);
     if actual_diff_id.as_str() != diff_id {
-        return Err(LayerError::Failed(Error::CorruptBlob {
+        return Err(LayerError::Failed(Box::new(Error::CorruptBlob {
             digest: diff_id.to_owned(),
             location: file.describe(),
             actual: actual_diff_id.to_string(),
-        }));
+        })));
     }
     Ok(Blob {
         digest,

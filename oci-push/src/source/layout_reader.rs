@@ -218,14 +218,16 @@ fn collect(
         None => infer_media_type(&bytes, &digest, layout)?,
     };
     if media_type::is_index(&media_type) {
-        let index: IndexDoc = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::InvalidImage(format!("{layout}: index {digest} is not valid: {e}")))?;
+        let index: IndexDoc = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::InvalidImage(format!("{layout}: index {digest} is not valid: {e}"))
+        })?;
         for child in &index.manifests {
             collect(files, child, layout, depth + 1, out)?;
         }
     } else if media_type::is_image_manifest(&media_type) {
-        let manifest: ManifestDoc = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::InvalidImage(format!("{layout}: manifest {digest} is not valid: {e}")))?;
+        let manifest: ManifestDoc = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::InvalidImage(format!("{layout}: manifest {digest} is not valid: {e}"))
+        })?;
         for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
             let blob_digest = parse_digest(&blob.digest, layout)?;
             if out.seen.insert(blob_digest.clone()) {
@@ -259,9 +261,9 @@ fn parse_digest(s: &str, layout: &str) -> Result<Digest> {
 /// Finds a blob file and checks its size against the descriptor.
 fn locate(files: &dyn LayoutFiles, digest: &Digest, size: u64, layout: &str) -> Result<FileRef> {
     let name = format!("blobs/sha256/{}", digest.hex());
-    let file = files
-        .find(&name)
-        .ok_or_else(|| Error::InvalidImage(format!("{layout} is missing blob {digest} (`{name}`)")))?;
+    let file = files.find(&name).ok_or_else(|| {
+        Error::InvalidImage(format!("{layout} is missing blob {digest} (`{name}`)"))
+    })?;
     if file.size != size {
         return Err(Error::CorruptBlob {
             digest: digest.to_string(),
@@ -276,8 +278,9 @@ fn locate(files: &dyn LayoutFiles, digest: &Digest, size: u64, layout: &str) -> 
 }
 
 fn infer_media_type(bytes: &[u8], digest: &Digest, layout: &str) -> Result<String> {
-    let doc: MediaTypeOnly = serde_json::from_slice(bytes)
-        .map_err(|e| Error::InvalidImage(format!("{layout}: {digest} is not a JSON manifest: {e}")))?;
+    let doc: MediaTypeOnly = serde_json::from_slice(bytes).map_err(|e| {
+        Error::InvalidImage(format!("{layout}: {digest} is not a JSON manifest: {e}"))
+    })?;
     Ok(match (doc.media_type, doc.manifests) {
         (Some(m), _) => m,
         (None, Some(_)) => media_type::OCI_INDEX.to_owned(),
