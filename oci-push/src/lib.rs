@@ -20,10 +20,11 @@
 //! Manifest and descriptor types: we read the few fields we need with small serde
 //! structs (`source/layout_reader.rs`, `source/docker_archive.rs`) and push the
 //! manifests' exact bytes, never re-serialised (the digest covers the bytes). The
-//! `oci-spec` crate was considered: its complete image/distribution/runtime types
-//! (with `derive_builder`, `getset`, `strum`) would replace about forty lines of
-//! structs, add several proc-macro crates to the build, and make us round-trip
-//! documents we must not alter; so it is not used.
+//! `oci-spec` crate (0.9) was considered: its complete image/distribution/runtime
+//! types would replace about forty lines of structs, but bring `derive_builder`,
+//! `getset`, `strum`/`strum_macros`, `const_format` and `regex` (its published
+//! dependency list; proc-macro crates are what make a cold build slow), and tempt us to
+//! re-serialise documents whose bytes must not change. Not adopted.
 
 mod blobs;
 mod digest;
