@@ -2,15 +2,16 @@
 //! manifests, then the image's own manifest under its tag (or its digest).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::progress::{BlobOutcome, Progress};
-use crate::registry::Registry;
 use crate::source::{Blob, ImageSource};
+use crate::transport::Registry;
 
 /// How to push.
 #[derive(Debug, Clone)]
@@ -19,14 +20,20 @@ pub struct PushOptions {
     pub tag: Option<String>,
     /// How many blobs to check and upload at once.
     pub concurrency: usize,
+    /// The longest the whole push may take, retries included; `None`: no limit. The
+    /// per-request limits are in [`crate::ClientOptions`].
+    pub deadline: Option<Duration>,
 }
 
 impl Default for PushOptions {
     fn default() -> Self {
         // Three parallel uploads fill a typical uplink without starving each other.
+        // Thirty minutes is far more than an app image needs on a CI runner, and stops
+        // a push that crawls from holding the job until the runner's own timeout.
         Self {
             tag: None,
             concurrency: 3,
+            deadline: Some(Duration::from_secs(30 * 60)),
         }
     }
 }
@@ -54,12 +61,39 @@ pub struct PushReport {
 /// at once (nothing to upload: the registry only accepted that manifest because it had
 /// every blob); if it names another image the push fails before sending anything, as
 /// an immutable repository would refuse it anyway.
+///
+/// With `options.deadline` set, a push that has not finished by then stops with
+/// [`Error::DeadlineExceeded`]; what was uploaded stays, so the next push skips it.
 pub async fn push_image(
     registry: &Registry,
     repository: &str,
     image: &ImageSource,
     options: &PushOptions,
     progress: Arc<dyn Progress>,
+) -> Result<PushReport> {
+    let done = AtomicUsize::new(0);
+    let push = push_within(registry, repository, image, options, progress, &done);
+    let Some(deadline) = options.deadline else {
+        return push.await;
+    };
+    match tokio::time::timeout(deadline, push).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::DeadlineExceeded {
+            registry: registry.host(),
+            deadline,
+            blobs_done: done.load(Ordering::Relaxed),
+            blobs_total: image.blobs.len(),
+        }),
+    }
+}
+
+async fn push_within(
+    registry: &Registry,
+    repository: &str,
+    image: &ImageSource,
+    options: &PushOptions,
+    progress: Arc<dyn Progress>,
+    done: &AtomicUsize,
 ) -> Result<PushReport> {
     let root = image.root();
     let mut report = PushReport {
@@ -87,7 +121,7 @@ pub async fn push_image(
 
     progress.start(image.blobs.len(), image.total_blob_bytes());
     let outcomes: Vec<BlobOutcome> = futures_util::stream::iter(&image.blobs)
-        .map(|blob| push_blob(registry, repository, blob, progress.clone()))
+        .map(|blob| push_blob(registry, repository, blob, progress.clone(), done))
         .buffer_unordered(options.concurrency.max(1))
         .try_collect()
         .await?;
@@ -168,6 +202,7 @@ async fn push_blob(
     repository: &str,
     blob: &Blob,
     progress: Arc<dyn Progress>,
+    done: &AtomicUsize,
 ) -> Result<BlobOutcome> {
     let started = Instant::now();
     let outcome = if registry
@@ -182,5 +217,6 @@ async fn push_blob(
         BlobOutcome::Uploaded { bytes: blob.size }
     };
     progress.blob_finished(&blob.digest, outcome, started.elapsed());
+    done.fetch_add(1, Ordering::Relaxed);
     Ok(outcome)
 }

@@ -28,7 +28,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 
 /// The forms of reference we accept, for error messages.
-const ACCEPTED_FORMS: &str = "accepted forms: `oci:DIR[:TAG]` (OCI layout directory), \
+pub(crate) const ACCEPTED_FORMS: &str = "accepted forms: `oci:DIR[:TAG]` (OCI layout directory), \
      `oci-archive:FILE[:TAG]` (tar of an OCI layout, e.g. from `docker buildx build --output type=oci,dest=FILE`), \
      `docker-archive:FILE` (from `docker save`)";
 
@@ -94,10 +94,9 @@ impl ImageSource {
     /// hashes files; a docker-archive is gzipped here): call it from a blocking task in
     /// async code.
     pub fn open(reference: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            Error::Source(format!(
-                "bad image reference `{reference}`: {why}; {ACCEPTED_FORMS}"
-            ))
+        let bad = |why: &str| Error::BadReference {
+            reference: reference.to_owned(),
+            reason: why.to_owned(),
         };
         let Some((transport, rest)) = reference.split_once(':') else {
             return Err(bad("no transport prefix"));

@@ -126,8 +126,18 @@ async fn get_status(port: u16, path: &str) -> Option<u16> {
 pub enum FaultAction {
     /// Answer with this status instead of forwarding.
     Status(u16),
+    /// Answer with this status and this JSON body (a registry's `{"errors":[…]}`).
+    Reply {
+        /// The status.
+        status: u16,
+        /// The body, sent as `application/json`.
+        body: &'static str,
+    },
     /// Read the request, then close the connection without answering.
     Drop,
+    /// Read the request, then never answer (a stalled registry); the connection stays
+    /// open until the client gives up.
+    Stall,
 }
 
 /// Fail the next `times` requests with `method` whose path contains `path_contains`.
@@ -150,6 +160,12 @@ pub struct SeenRequest {
     pub method: Method,
     /// Path (without the query).
     pub path: String,
+    /// The request target as sent: `/v2/…` from a client that treats the proxy as the
+    /// registry, `http://host/v2/…` from one that uses it as its HTTP proxy, `host:443`
+    /// for a CONNECT.
+    pub target: String,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
 }
 
 #[derive(Default)]
@@ -158,7 +174,10 @@ struct ProxyState {
     faults: Mutex<Vec<Fault>>,
 }
 
-/// A loopback HTTP proxy in front of a registry; stops when dropped.
+/// A loopback HTTP proxy in front of a registry; stops when dropped. Clients can use it
+/// as the registry itself (`Registry::new(&proxy.url)`) or as their HTTP proxy
+/// (absolute-form requests are forwarded to the same upstream). CONNECT is refused
+/// with 502 after being recorded: there is no TLS registry behind it to tunnel to.
 pub struct Proxy {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
@@ -246,6 +265,12 @@ async fn forward(
     state.seen.lock().expect("proxy lock").push(SeenRequest {
         method: method.clone(),
         path: path.clone(),
+        target: req.uri().to_string(),
+        user_agent: req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     });
 
     let action = {
@@ -267,8 +292,21 @@ async fn forward(
                     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 Ok(Response::builder().status(status).body(empty_body())?)
             }
+            FaultAction::Reply { status, body } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                Ok(Response::builder()
+                    .status(status)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(full_body(body))?)
+            }
             FaultAction::Drop => Err("fault injected: connection dropped".into()),
+            FaultAction::Stall => std::future::pending().await,
         };
+    }
+    if method == Method::CONNECT {
+        return Ok(Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(full_body("this test proxy does not tunnel"))?);
     }
 
     let path_and_query = req
@@ -280,6 +318,12 @@ async fn forward(
     parts.uri = format!("{upstream}{path_and_query}").parse()?;
     let response = client.request(Request::from_parts(parts, body)).await?;
     Ok(response.map(|b| b.boxed()))
+}
+
+fn full_body(text: &'static str) -> ProxyBody {
+    http_body_util::Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never: Infallible| match never {})
+        .boxed()
 }
 
 fn empty_body() -> ProxyBody {

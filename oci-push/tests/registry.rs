@@ -331,36 +331,6 @@ async fn retries_give_up_with_a_message_naming_the_request() {
 }
 
 #[tokio::test]
-async fn chunked_uploads_send_parts_and_survive_a_dropped_part() {
-    let s = setup().await;
-    let chunked = s.client.clone().with_chunked_uploads(100 * 1024);
-    let dir = tempfile::tempdir().unwrap();
-    let written = build(dir.path(), &sample_layers(1, 350 * 1024));
-    let image = ImageSource::open(&format!("oci:{}", dir.path().display())).unwrap();
-    s.proxy.inject(Fault {
-        method: Method::PATCH,
-        path_contains: "/blobs/uploads/".into(),
-        times: 1,
-        action: FaultAction::Drop,
-    });
-
-    push_image(&chunked, "app", &image, &tagged("v1"), none())
-        .await
-        .unwrap();
-    // The layer is ~350 KiB of random data: 4 parts, plus the dropped one.
-    assert_eq!(s.proxy.count(&Method::PATCH, "/blobs/uploads/"), 5);
-    let (_, tars) = pull_layer_tars(&s.client, "app", "v1").await;
-    assert_eq!(tars.len(), 1);
-    assert_eq!(
-        s.client
-            .manifest_digest("app", "v1", &NoProgress)
-            .await
-            .unwrap(),
-        Some(written.manifest_digest)
-    );
-}
-
-#[tokio::test]
 async fn a_corrupt_layer_fails_the_push_naming_the_file() {
     let s = setup().await;
     let dir = tempfile::tempdir().unwrap();

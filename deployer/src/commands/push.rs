@@ -110,6 +110,7 @@ pub(crate) async fn push_image(
     let options = PushOptions {
         tag: tag.clone(),
         concurrency: CONCURRENT_UPLOADS,
+        ..PushOptions::default()
     };
     let pushed =
         oci_push::push_image(&registry, repository, &image, &options, reporter.clone()).await;

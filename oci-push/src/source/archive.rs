@@ -19,21 +19,26 @@ impl ArchiveFiles {
     /// Indexes the archive at `path`.
     pub fn scan(path: &Path) -> Result<Self> {
         let shown = path.display();
-        let mut file = File::open(path)
-            .map_err(|e| Error::Source(format!("cannot open image archive `{shown}`: {e}")))?;
+        let mut file = File::open(path).map_err(|source| Error::Unreadable {
+            action: format!("open image archive `{shown}`"),
+            source,
+        })?;
         let mut magic = [0u8; 2];
-        let n = file
-            .read(&mut magic)
-            .map_err(|e| Error::Source(format!("cannot read image archive `{shown}`: {e}")))?;
+        let n = file.read(&mut magic).map_err(|source| Error::Unreadable {
+            action: format!("read image archive `{shown}`"),
+            source,
+        })?;
         if n == 2 && magic == [0x1f, 0x8b] {
-            return Err(Error::Source(format!(
+            return Err(Error::InvalidImage(format!(
                 "image archive `{shown}` is gzip-compressed; decompress it first (`gunzip -k {shown}`)"
             )));
         }
-        let file = File::open(path)
-            .map_err(|e| Error::Source(format!("cannot open image archive `{shown}`: {e}")))?;
+        let file = File::open(path).map_err(|source| Error::Unreadable {
+            action: format!("open image archive `{shown}`"),
+            source,
+        })?;
         let bad = |e: std::io::Error| {
-            Error::Source(format!(
+            Error::InvalidImage(format!(
                 "image archive `{shown}` is not a readable tar: {e}"
             ))
         };

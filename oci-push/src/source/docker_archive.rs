@@ -52,18 +52,19 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
     let files = ArchiveFiles::scan(path)?;
     let archive = files.describe();
     let manifest_file = files.find("manifest.json").ok_or_else(|| {
-        Error::Source(format!(
+        Error::InvalidImage(format!(
             "{archive} has no `manifest.json`: it is not a `docker save` archive"
         ))
     })?;
     let entries: Vec<SaveEntry> =
-        serde_json::from_slice(&read_small(&manifest_file, "manifest.json", &archive)?)
-            .map_err(|e| Error::Source(format!("{archive}: `manifest.json` is not valid: {e}")))?;
+        serde_json::from_slice(&read_small(&manifest_file, "manifest.json", &archive)?).map_err(
+            |e| Error::InvalidImage(format!("{archive}: `manifest.json` is not valid: {e}")),
+        )?;
     let entry = match entries.as_slice() {
         [one] => one,
-        [] => return Err(Error::Source(format!("{archive} holds no image"))),
+        [] => return Err(Error::InvalidImage(format!("{archive} holds no image"))),
         more => {
-            return Err(Error::Source(format!(
+            return Err(Error::InvalidImage(format!(
                 "{archive} holds {} images; save just one (`docker save IMAGE -o FILE`)",
                 more.len()
             )));
@@ -79,13 +80,13 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
         return Err(corrupt(&named, &config_file, &config_digest));
     }
     let config: ConfigDoc = serde_json::from_slice(&config_bytes).map_err(|e| {
-        Error::Source(format!(
+        Error::InvalidImage(format!(
             "{archive}: config `{}` is not a valid image config: {e}",
             entry.config
         ))
     })?;
     if config.rootfs.diff_ids.len() != entry.layers.len() {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{archive}: the config lists {} layers but `manifest.json` lists {}",
             config.rootfs.diff_ids.len(),
             entry.layers.len()
@@ -95,10 +96,9 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
     let scratch = tempfile::Builder::new()
         .prefix("oci-push-")
         .tempdir()
-        .map_err(|e| {
-            Error::Source(format!(
-                "cannot create a temporary directory to gzip layers in: {e}"
-            ))
+        .map_err(|source| Error::Unreadable {
+            action: "create a temporary directory to gzip layers in".to_owned(),
+            source,
         })?;
     let mut blobs = vec![Blob {
         digest: config_digest.clone(),
@@ -115,10 +115,11 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
                 let file = find(&files, layer, &archive)?;
                 let out = scratch.path().join(format!("layer-{i}.tar.gz"));
                 let blob = gzip_layer(&file, diff_id, &out).map_err(|e| match e {
-                    LayerError::Io(e) => {
-                        Error::Source(format!("{archive}: cannot read layer `{layer}`: {e}"))
-                    }
-                    LayerError::Failed(e) => e,
+                    LayerError::Io(source) => Error::Unreadable {
+                        action: format!("read layer `{layer}` of {archive}"),
+                        source,
+                    },
+                    LayerError::Failed(e) => *e,
                 })?;
                 blobs.push(blob.clone());
                 done.insert(layer, blob.clone());
@@ -139,7 +140,7 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
         "layers": layers,
     });
     let bytes = serde_json::to_vec(&manifest)
-        .map_err(|e| Error::Source(format!("cannot encode the manifest: {e}")))?;
+        .map_err(|e| Error::InvalidImage(format!("cannot encode the manifest: {e}")))?;
     let manifest = Manifest {
         digest: Digest::of_bytes(&bytes),
         media_type: media_type::OCI_MANIFEST.to_owned(),
@@ -154,7 +155,7 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
 
 fn find(files: &ArchiveFiles, name: &str, archive: &str) -> Result<FileRef> {
     files.find(name).ok_or_else(|| {
-        Error::Source(format!(
+        Error::InvalidImage(format!(
             "{archive} is missing `{name}`, which `manifest.json` names"
         ))
     })
@@ -178,7 +179,7 @@ fn corrupt(expected: &Digest, file: &FileRef, actual: &Digest) -> Error {
 
 enum LayerError {
     Io(std::io::Error),
-    Failed(Error),
+    Failed(Box<Error>),
 }
 
 impl From<std::io::Error> for LayerError {
@@ -226,11 +227,11 @@ fn gzip_layer(file: &FileRef, diff_id: &str, out: &Path) -> Result<Blob, LayerEr
 
     let actual_diff_id = Digest::from_hasher(uncompressed);
     if actual_diff_id.as_str() != diff_id {
-        return Err(LayerError::Failed(Error::CorruptBlob {
+        return Err(LayerError::Failed(Box::new(Error::CorruptBlob {
             digest: diff_id.to_owned(),
             location: file.describe(),
             actual: actual_diff_id.to_string(),
-        }));
+        })));
     }
     Ok(Blob {
         digest,

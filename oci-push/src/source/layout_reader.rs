@@ -45,7 +45,7 @@ impl DirFiles {
     /// Checks that `dir` looks like an OCI layout.
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(Error::Source(format!(
+            return Err(Error::InvalidImage(format!(
                 "OCI layout directory `{}` does not exist or is not a directory",
                 dir.display()
             )));
@@ -113,16 +113,16 @@ pub(super) fn load(
 ) -> Result<(Vec<Blob>, Vec<Manifest>)> {
     let layout = files.describe();
     if files.find("oci-layout").is_none() {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{layout} has no `oci-layout` file: it is not an OCI image layout"
         )));
     }
     let index_file = files
         .find("index.json")
-        .ok_or_else(|| Error::Source(format!("{layout} has no `index.json`")))?;
+        .ok_or_else(|| Error::InvalidImage(format!("{layout} has no `index.json`")))?;
     let index_bytes = read_small(&index_file, "index.json", &layout)?;
     let index: IndexDoc = serde_json::from_slice(&index_bytes).map_err(|e| {
-        Error::Source(format!(
+        Error::InvalidImage(format!(
             "{layout}: `index.json` is not a valid OCI index: {e}"
         ))
     })?;
@@ -151,7 +151,7 @@ fn choose<'a>(
                     .is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
             };
             entries.iter().find(matches).ok_or_else(|| {
-                Error::Source(format!(
+                Error::InvalidImage(format!(
                     "{layout} has no image tagged `{tag}` (tags in it: {})",
                     if names.is_empty() {
                         "none".to_owned()
@@ -163,10 +163,10 @@ fn choose<'a>(
         }
         None => match entries {
             [only] => Ok(only),
-            [] => Err(Error::Source(format!(
+            [] => Err(Error::InvalidImage(format!(
                 "{layout} holds no image (`index.json` lists no manifests)"
             ))),
-            _ => Err(Error::Source(format!(
+            _ => Err(Error::InvalidImage(format!(
                 "{layout} holds {} images (tags: {}); name one with `oci:DIR:TAG`",
                 entries.len(),
                 if names.is_empty() {
@@ -195,7 +195,7 @@ fn collect(
     out: &mut Collected,
 ) -> Result<()> {
     if depth > MAX_NESTING {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{layout}: indexes nested more than {MAX_NESTING} deep"
         )));
     }
@@ -205,7 +205,7 @@ fn collect(
     }
     let file = locate(files, &digest, desc.size, layout)?;
     if file.size > MAX_MANIFEST_BYTES {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{layout}: manifest {digest} is {} bytes, too big to be a manifest",
             file.size
         )));
@@ -218,14 +218,16 @@ fn collect(
         None => infer_media_type(&bytes, &digest, layout)?,
     };
     if media_type::is_index(&media_type) {
-        let index: IndexDoc = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Source(format!("{layout}: index {digest} is not valid: {e}")))?;
+        let index: IndexDoc = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::InvalidImage(format!("{layout}: index {digest} is not valid: {e}"))
+        })?;
         for child in &index.manifests {
             collect(files, child, layout, depth + 1, out)?;
         }
     } else if media_type::is_image_manifest(&media_type) {
-        let manifest: ManifestDoc = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Source(format!("{layout}: manifest {digest} is not valid: {e}")))?;
+        let manifest: ManifestDoc = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::InvalidImage(format!("{layout}: manifest {digest} is not valid: {e}"))
+        })?;
         for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
             let blob_digest = parse_digest(&blob.digest, layout)?;
             if out.seen.insert(blob_digest.clone()) {
@@ -239,7 +241,7 @@ fn collect(
             }
         }
     } else {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{layout}: {digest} has media type `{media_type}`, which is not an image manifest or index"
         )));
     }
@@ -253,15 +255,15 @@ fn collect(
 }
 
 fn parse_digest(s: &str, layout: &str) -> Result<Digest> {
-    Digest::parse(s).map_err(|e| Error::Source(format!("{layout}: {e}")))
+    Digest::parse(s).map_err(|e| Error::InvalidImage(format!("{layout}: {e}")))
 }
 
 /// Finds a blob file and checks its size against the descriptor.
 fn locate(files: &dyn LayoutFiles, digest: &Digest, size: u64, layout: &str) -> Result<FileRef> {
     let name = format!("blobs/sha256/{}", digest.hex());
-    let file = files
-        .find(&name)
-        .ok_or_else(|| Error::Source(format!("{layout} is missing blob {digest} (`{name}`)")))?;
+    let file = files.find(&name).ok_or_else(|| {
+        Error::InvalidImage(format!("{layout} is missing blob {digest} (`{name}`)"))
+    })?;
     if file.size != size {
         return Err(Error::CorruptBlob {
             digest: digest.to_string(),
@@ -276,8 +278,9 @@ fn locate(files: &dyn LayoutFiles, digest: &Digest, size: u64, layout: &str) -> 
 }
 
 fn infer_media_type(bytes: &[u8], digest: &Digest, layout: &str) -> Result<String> {
-    let doc: MediaTypeOnly = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Source(format!("{layout}: {digest} is not a JSON manifest: {e}")))?;
+    let doc: MediaTypeOnly = serde_json::from_slice(bytes).map_err(|e| {
+        Error::InvalidImage(format!("{layout}: {digest} is not a JSON manifest: {e}"))
+    })?;
     Ok(match (doc.media_type, doc.manifests) {
         (Some(m), _) => m,
         (None, Some(_)) => media_type::OCI_INDEX.to_owned(),
@@ -305,14 +308,12 @@ pub(super) fn read_small(file: &FileRef, what: &str, layout: &str) -> Result<Vec
         f.take(file.size).read_to_end(&mut buf)?;
         Ok(buf)
     };
-    let buf = read().map_err(|e| {
-        Error::Source(format!(
-            "{layout}: cannot read `{what}` from {}: {e}",
-            file.describe()
-        ))
+    let buf = read().map_err(|source| Error::Unreadable {
+        action: format!("read `{what}` of {layout} from {}", file.describe()),
+        source,
     })?;
     if buf.len() as u64 != file.size {
-        return Err(Error::Source(format!(
+        return Err(Error::InvalidImage(format!(
             "{layout}: `{what}` is truncated in {}",
             file.describe()
         )));
