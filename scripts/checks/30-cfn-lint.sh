@@ -19,6 +19,6 @@ echo "cfn-lint: cfn/*.yaml clean"
 # here, and none needed to run the built-in checks).
 .venv/bin/checkov -d cfn/ --framework cloudformation --compact --quiet --skip-download
 
-ruff_rules=(--line-length 120 --select E,F,W,I,B,UP,SIM)
+ruff_rules=(--line-length 120 --select "E,F,W,I,B,UP,SIM")
 .venv/bin/ruff check "${ruff_rules[@]}" tools/moto cfn/tests
 .venv/bin/ruff format --check --line-length 120 tools/moto cfn/tests
