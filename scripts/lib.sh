@@ -128,12 +128,14 @@ YAML
 #                  (localstack.packages.api evaluates `threading.Lock | None`, which needs a Python
 #                  where threading.Lock is a class).
 #   OVERRIDE_IN_DOCKER=0, FILESYSTEM_ROOT, CONFIG_DIR, XDG_CACHE_HOME
-#                  host mode (it takes a container like CI's for Docker and would write to
-#                  /var/lib/localstack), every file it writes under DIR.
+#                  host mode (in a container like this machine's it assumes it is in its
+#                  own image and writes to /var/lib/localstack); every file it writes,
+#                  plugin caches included, goes under DIR.
 #   DNS_ADDRESS=0  no DNS server on port 53.
 #   DISABLE_EVENTS=1, API_ENDPOINT, ANALYTICS_API, SKIP_SSL_CERT_DOWNLOAD=1
-#                  no telemetry and no calls home: both APIs point at a closed local port,
-#                  so each attempt fails at once instead of waiting for a network timeout.
+#                  no telemetry and no calls home: both APIs point at port 1 on loopback,
+#                  where nothing listens (":0" would mean port 80), so each attempt fails
+#                  at once instead of waiting for a network timeout.
 #   CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=0
 #                  a resource type it cannot provision fails the change set instead of being
 #                  faked. Its support check needs a resource catalog it downloads; offline it
@@ -158,7 +160,7 @@ lib_start_localstack() { # DIR -> LOCALSTACK_URL, LOCALSTACK_PID; log in DIR/loc
   env GATEWAY_LISTEN="127.0.0.1:$port" SERVICES="$LIB_LOCALSTACK_SERVICES" \
     OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$dir/fs" CONFIG_DIR="$dir/config" XDG_CACHE_HOME="$dir/cache" \
     DNS_ADDRESS=0 DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 \
-    API_ENDPOINT=http://127.0.0.1:0 ANALYTICS_API=http://127.0.0.1:0 \
+    API_ENDPOINT=http://127.0.0.1:1 ANALYTICS_API=http://127.0.0.1:1 \
     CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=0 CFN_NO_WAIT_ITERATIONS=0 \
     "$python" -m localstack.runtime.main > "$dir/localstack.log" 2>&1 &
   LOCALSTACK_PID=$!

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,12 @@ def endpoint() -> str:
             "LOCALSTACK_URL is not set: run this suite through scripts/checks/32-cfn-localstack.sh "
             "(or scripts/test.sh localstack), which starts LocalStack for it"
         )
+    # Fail fast on a LocalStack that is not there: boto3 would retry every call.
+    try:
+        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=10) as answer:
+            answer.read()
+    except OSError as error:
+        pytest.fail(f"LocalStack at LOCALSTACK_URL={url} does not answer its health endpoint: {error}")
     return url
 
 
