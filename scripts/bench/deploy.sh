@@ -26,13 +26,12 @@ cargo build --release --locked --quiet -p deployer
 DEPLOYER="$ROOT/target/release/deployer"
 
 # One moto for the whole run; stopped on exit.
-MOTO_OUT="$(mktemp)"
-.venv/bin/python tools/moto/launcher.py --port 0 >"$MOTO_OUT" 2>/dev/null &
-MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; rm -f "$MOTO_OUT"' EXIT
-for _ in $(seq 100); do grep -q '^READY ' "$MOTO_OUT" && break; sleep 0.1; done
-ENDPOINT="$(sed -n 's/^READY //p' "$MOTO_OUT")"
-[ -n "$ENDPOINT" ] || { echo "error: moto launcher did not start" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+WORK="$(mktemp -d)"
+trap 'lib_stop_started; rm -rf "$WORK"' EXIT
+lib_start_moto "$WORK/moto.log"
+ENDPOINT="$MOTO_URL"
 
 export AWS_ENDPOINT_URL="$ENDPOINT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true CI=true
@@ -99,8 +98,10 @@ stats() { # prints "mean min max" of the numbers given
 echo "| case | deployer mean (min-max) s | aws cloudformation deploy mean (min-max) s | ratio |"
 echo "|---|---|---|---|"
 for case in fixture-create fixture-noop app-create app-noop; do
-  read -r dm dmin dmax <<<"$(stats ${TIMES[$case-deployer]})"
-  read -r am amin amax <<<"$(stats ${TIMES[$case-aws]})"
+  read -ra deployer_times <<<"${TIMES[$case-deployer]}"
+  read -ra aws_times <<<"${TIMES[$case-aws]}"
+  read -r dm dmin dmax <<<"$(stats "${deployer_times[@]}")"
+  read -r am amin amax <<<"$(stats "${aws_times[@]}")"
   ratio="$(awk -v d="$dm" -v a="$am" 'BEGIN { printf "%.2f", d / a }')"
   echo "| $case | $dm ($dmin-$dmax) | $am ($amin-$amax) | ${ratio}x |"
 done

