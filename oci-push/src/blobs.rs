@@ -22,8 +22,9 @@ use url::Url;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::retry::Attempt;
 use crate::source::Blob;
-use crate::transport::{Attempt, Body, Limit, Registry, empty};
+use crate::transport::{Body, Limit, Registry, empty};
 
 /// How much of a blob is read from disk at a time while streaming it.
 const READ_CHUNK: usize = 256 * 1024;

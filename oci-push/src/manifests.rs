@@ -8,8 +8,9 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::media_type;
 use crate::progress::Progress;
+use crate::retry::Attempt;
 use crate::source::Manifest;
-use crate::transport::{Attempt, Limit, Registry, empty, full};
+use crate::transport::{Limit, Registry, empty, full};
 
 /// The largest manifest we read back (the distribution spec suggests 4 MiB).
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;
