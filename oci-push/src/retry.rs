@@ -134,7 +134,6 @@ impl Registry {
 
     /// The error for a transient failure that outlasted the retries.
     fn gave_up(&self, what: &str, why: Transient, attempts: u32) -> Error {
-        let registry = self.host();
         let what = what.to_owned();
         match why {
             Transient::Status {
@@ -143,7 +142,6 @@ impl Registry {
                 code,
                 message,
             } => Error::Registry {
-                registry,
                 what,
                 request,
                 status: status.as_u16(),
@@ -152,7 +150,6 @@ impl Registry {
                 attempts,
             },
             Transient::Network { request, cause } => Error::Unreachable {
-                registry,
                 what,
                 request,
                 cause,
@@ -163,7 +160,6 @@ impl Registry {
                 kind,
                 after,
             } => Error::Timeout {
-                registry,
                 what,
                 request,
                 kind,

@@ -221,7 +221,7 @@ impl Registry {
         body: Body,
         limit: Limit,
     ) -> Result<Response<Incoming>, Attempt> {
-        let request_name = format!("{method} {}", url.path());
+        let request_name = describe_request(&method, url);
         let mut request = Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -354,30 +354,25 @@ impl Registry {
     ) -> Attempt {
         let status = response.status();
         let said = self.error_body(response).await;
-        let registry = self.host();
-        let request = format!("{method} {}", url.path());
+        let request = describe_request(method, url);
         Attempt::from(match status {
             StatusCode::UNAUTHORIZED => Error::Unauthorized {
-                registry,
                 request,
                 message: said.message,
             },
             // ECR: `DENIED: Your authorization token has expired. Reauthenticate and try again.`
             StatusCode::FORBIDDEN if said.message.to_ascii_lowercase().contains("expired") => {
                 Error::TokenExpired {
-                    registry,
                     request,
                     message: said.message,
                 }
             }
             StatusCode::FORBIDDEN => Error::Denied {
-                registry,
                 request,
                 code: said.code,
                 message: said.message,
             },
             _ => Error::Registry {
-                registry,
                 what: "the request".to_owned(),
                 request,
                 status: status.as_u16(),
@@ -469,6 +464,13 @@ fn connect_timeout_in(error: &(dyn std::error::Error + 'static)) -> Option<Durat
         current = e.source();
     }
     None
+}
+
+/// `METHOD URL` without the query (an upload's session state is long and says nothing).
+pub(crate) fn describe_request(method: &Method, url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    format!("{method} {shown}")
 }
 
 pub(crate) fn empty() -> Body {
