@@ -22,8 +22,9 @@ use url::Url;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::retry::Attempt;
 use crate::source::Blob;
-use crate::transport::{Attempt, Body, Limit, Registry, empty};
+use crate::transport::{Body, Limit, Registry, describe_request, empty};
 
 /// How much of a blob is read from disk at a time while streaming it.
 const READ_CHUNK: usize = 256 * 1024;
@@ -145,7 +146,7 @@ impl Registry {
                 if resp.status() != StatusCode::OK {
                     return Err(self.refused(&Method::GET, &url, resp).await);
                 }
-                self.read_body(&format!("GET {}", url.path()), resp, 1 << 30)
+                self.read_body(&describe_request(&Method::GET, &url), resp, 1 << 30)
                     .await
             },
         )

@@ -90,16 +90,14 @@ pub enum Error {
     /// 401: the registry did not accept the credentials at all. For ECR this is a
     /// malformed or expired token, or one for another account or region.
     #[error(
-        "registry {registry} refused the login token (401 Unauthorized on {request}{}): \
+        "the registry refused the login token (401 Unauthorized on {request}{}): \
          the token is invalid or expired, or belongs to another registry. An ECR token lasts 12 hours \
          and is valid only for the account and region it was issued for: run the push again to get \
          a fresh one, with credentials for the registry's account",
         detail(None, message)
     )]
     Unauthorized {
-        /// The registry host.
-        registry: String,
-        /// `METHOD /path` of the refused request.
+        /// `METHOD URL` (no query) of the refused request.
         request: String,
         /// The registry's explanation, if any.
         message: String,
@@ -108,14 +106,12 @@ pub enum Error {
     /// 403 saying the token has expired (ECR: `DENIED: Your authorization token has
     /// expired. Reauthenticate and try again.`).
     #[error(
-        "registry {registry}: the login token has expired (403 on {request}{}). An ECR token \
+        "the registry login token has expired (403 on {request}{}). An ECR token \
          lasts 12 hours from GetAuthorizationToken: run the push again to get a fresh one",
         detail(None, message)
     )]
     TokenExpired {
-        /// The registry host.
-        registry: String,
-        /// `METHOD /path` of the refused request.
+        /// `METHOD URL` (no query) of the refused request.
         request: String,
         /// The registry's explanation.
         message: String,
@@ -123,16 +119,14 @@ pub enum Error {
 
     /// 403 for a valid login: the identity lacks a permission on the repository.
     #[error(
-        "registry {registry} denied {request} (403{}): the login is valid but this identity lacks a \
+        "the registry denied {request} (403{}): the login is valid but this identity lacks a \
          permission. For ECR, grant ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, \
          ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:BatchGetImage and ecr:PutImage on the \
          repository (and ecr:GetAuthorizationToken on `*`)",
         detail(code.as_deref(), message)
     )]
     Denied {
-        /// The registry host.
-        registry: String,
-        /// `METHOD /path` of the refused request.
+        /// `METHOD URL` (no query) of the refused request.
         request: String,
         /// The registry's error code (`DENIED`), if it sent one.
         code: Option<String>,
@@ -140,17 +134,14 @@ pub enum Error {
         message: String,
     },
 
-    /// 415, or the registry's `MANIFEST_INVALID`/`UNSUPPORTED` for a manifest: it does
-    /// not take this kind of manifest.
+    /// 415 on a manifest PUT: the registry does not take this kind of manifest.
     #[error(
-        "registry {registry} does not accept a manifest of type `{media_type}` ({request} answered {status}{}); \
+        "the registry does not accept a manifest of type `{media_type}` ({request} answered {status}{}); \
          push a single-platform image, or use a registry that supports this media type",
         detail(code.as_deref(), message)
     )]
     UnsupportedMediaType {
-        /// The registry host.
-        registry: String,
-        /// `METHOD /path` of the refused request.
+        /// `METHOD URL` (no query) of the refused request.
         request: String,
         /// The manifest's media type.
         media_type: String,
@@ -164,17 +155,15 @@ pub enum Error {
 
     /// Any other error answer (after retries, for 5xx and 429).
     #[error(
-        "registry {registry}: {what} failed{}: {request} answered {status}{}{}",
+        "{what} failed{}: {request} answered {status}{}{}",
         after_attempts(*attempts),
         detail(code.as_deref(), message),
         status_hint(*status, code.as_deref())
     )]
     Registry {
-        /// The registry host.
-        registry: String,
         /// What we were doing, e.g. "uploading blob sha256:0123456789ab".
         what: String,
-        /// `METHOD /path` of the request.
+        /// `METHOD URL` (no query) of the request.
         request: String,
         /// The HTTP status.
         status: u16,
@@ -188,17 +177,15 @@ pub enum Error {
 
     /// A request got no answer in time (after retries).
     #[error(
-        "registry {registry}: {what} failed{}: {request} timed out: {kind} of {}; \
+        "{what} failed{}: {request} timed out: {kind} of {}; \
          check the network (and HTTPS_PROXY/NO_PROXY), or raise the timeout",
         after_attempts(*attempts),
         seconds(*after)
     )]
     Timeout {
-        /// The registry host.
-        registry: String,
         /// What we were doing.
         what: String,
-        /// `METHOD /path` of the request.
+        /// `METHOD URL` (no query) of the request.
         request: String,
         /// Which limit was hit.
         kind: TimeoutKind,
@@ -210,16 +197,14 @@ pub enum Error {
 
     /// The registry could not be reached, or the connection broke (after retries).
     #[error(
-        "registry {registry}: {what} failed{}: {request}: {cause}; check the registry URL, \
+        "{what} failed{}: {request}: {cause}; check the registry URL, \
          the network and HTTPS_PROXY/NO_PROXY",
         after_attempts(*attempts)
     )]
     Unreachable {
-        /// The registry host.
-        registry: String,
         /// What we were doing.
         what: String,
-        /// `METHOD /path` of the request.
+        /// `METHOD URL` (no query) of the request.
         request: String,
         /// The connection error and its causes.
         cause: String,
@@ -333,3 +318,16 @@ fn status_hint(status: u16, code: Option<&str>) -> &'static str {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    /// Callers' `Result<_, Error>`s stay small (clippy's `result_large_err` is 128).
+    #[test]
+    fn the_error_stays_small() {
+        assert!(
+            size_of::<super::Error>() < 128,
+            "{}",
+            size_of::<super::Error>()
+        );
+    }
+}

@@ -13,7 +13,7 @@
 //!   packaging a static binary as an image.
 
 //!
-//! Inside: `transport` (HTTP client, auth, time limits, retries) and `proxy` (how a
+//! Inside: `transport` (HTTP client, auth, time limits), `retry` and `proxy` (how a
 //! connection is opened) carry the requests `blobs` and `manifests` make; `source`
 //! reads images from disk; `push` orders the work.
 //!
@@ -35,6 +35,7 @@ mod media_type;
 mod progress;
 mod proxy;
 mod push;
+mod retry;
 mod source;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -45,5 +46,6 @@ pub use error::{Error, Result, TimeoutKind};
 pub use progress::{BlobOutcome, NoProgress, Progress};
 pub use proxy::ProxyConfig;
 pub use push::{PushOptions, PushReport, push_image};
+pub use retry::RetryPolicy;
 pub use source::{Blob, ImageSource, Manifest};
-pub use transport::{ClientOptions, Credentials, Registry, RetryPolicy, USER_AGENT_PRODUCT};
+pub use transport::{ClientOptions, Credentials, Registry, USER_AGENT_PRODUCT};

@@ -8,8 +8,9 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::media_type;
 use crate::progress::Progress;
+use crate::retry::Attempt;
 use crate::source::Manifest;
-use crate::transport::{Attempt, Limit, Registry, empty, full};
+use crate::transport::{Limit, Registry, describe_request, empty, full};
 
 /// The largest manifest we read back (the distribution spec suggests 4 MiB).
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;
@@ -96,7 +97,7 @@ impl Registry {
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default()
                             .to_owned();
-                        let request = format!("GET {}", url.path());
+                        let request = describe_request(&Method::GET, &url);
                         let bytes = self.read_body(&request, resp, MAX_MANIFEST).await?;
                         Ok(Some((media, bytes)))
                     }
@@ -140,8 +141,7 @@ impl Registry {
                 if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
                     let said = self.error_body(resp).await;
                     return Err(Attempt::from(Error::UnsupportedMediaType {
-                        registry: self.host(),
-                        request: format!("PUT {}", url.path()),
+                        request: describe_request(&Method::PUT, &url),
                         media_type: manifest.media_type.clone(),
                         status: status.as_u16(),
                         code: said.code,

@@ -1,8 +1,8 @@
 //! The HTTP side of the registry client: one connection pool (rustls, the system's
 //! roots, the proxy from the environment), credentials, the User-Agent, time limits,
-//! and retries with exponential backoff and jitter on 5xx, 429, timeouts and
-//! connection errors. [`crate::blobs`] and [`crate::manifests`] build the registry's
-//! requests on top of [`Registry::send`] and [`Registry::with_retries`].
+//! and telling the registry's refusals apart. `blobs` and `manifests` build the
+//! registry's requests on `Registry::send`, inside `Registry::with_retries` (`retry`:
+//! exponential backoff with jitter on 5xx, 429, timeouts and connection errors).
 //!
 //! Time limits, per request: `connect_timeout` for the TCP connection (and a proxy's
 //! CONNECT); `idle_timeout` for any stretch in which nothing moves (no body bytes taken
@@ -28,8 +28,9 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use crate::error::{Error, Result, TimeoutKind};
-use crate::progress::Progress;
 use crate::proxy::{Connector, ProxyConfig, Route};
+use crate::retry::RetryPolicy;
+use crate::retry::{Attempt, Transient};
 
 /// Request bodies: empty, in memory, or streamed from a file.
 pub(crate) type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -57,39 +58,6 @@ impl fmt::Debug for Credentials {
         match self {
             Credentials::Basic { username, .. } => write!(f, "Basic({username}:***)"),
         }
-    }
-}
-
-/// When and how often to retry.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Total attempts, the first one included.
-    pub attempts: u32,
-    /// Delay before the first retry; doubles each time, with jitter.
-    pub base_delay: Duration,
-    /// The longest delay between attempts.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 5,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `retry` (1-based): exponential, capped, and
-    /// jittered to between half and all of it so parallel uploads do not retry in step.
-    fn delay(&self, retry: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
-        let capped = exp.min(self.max_delay);
-        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
     }
 }
 
@@ -121,65 +89,6 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             proxy: ProxyConfig::FromEnv,
-        }
-    }
-}
-
-/// A failed attempt: retry it, or give up with this error.
-pub(crate) enum Attempt {
-    Retry(Transient),
-    Fail(Box<Error>),
-}
-
-impl From<Error> for Attempt {
-    fn from(e: Error) -> Self {
-        Attempt::Fail(Box::new(e))
-    }
-}
-
-/// A failure worth another attempt.
-pub(crate) enum Transient {
-    /// 5xx or 429.
-    Status {
-        request: String,
-        status: StatusCode,
-        code: Option<String>,
-        message: String,
-    },
-    /// The connection could not be made or broke.
-    Network { request: String, cause: String },
-    /// A time limit was hit.
-    Timeout {
-        request: String,
-        kind: TimeoutKind,
-        after: Duration,
-    },
-}
-
-impl fmt::Display for Transient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Transient::Status {
-                request,
-                status,
-                code,
-                message,
-            } => {
-                write!(f, "{request}: {status}")?;
-                if let Some(code) = code {
-                    write!(f, ": {code}")?;
-                }
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            Transient::Network { request, cause } => write!(f, "{request}: {cause}"),
-            Transient::Timeout {
-                request,
-                kind,
-                after,
-            } => write!(f, "{request}: {kind} ({after:?})"),
         }
     }
 }
@@ -302,76 +211,6 @@ impl Registry {
         url.as_str().parse().unwrap_or_default()
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retries run out.
-    pub(crate) async fn with_retries<T, F, Fut>(
-        &self,
-        what: &str,
-        progress: &dyn Progress,
-        mut attempt: F,
-    ) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Attempt>>,
-    {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(Attempt::Fail(error)) => return Err(*error),
-                Err(Attempt::Retry(why)) if tries >= self.options.retry.attempts.max(1) => {
-                    return Err(self.gave_up(what, why, tries));
-                }
-                Err(Attempt::Retry(why)) => {
-                    let delay = self.options.retry.delay(tries);
-                    progress.retrying(what, &why.to_string(), delay);
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
-    }
-
-    /// The error for a transient failure that outlasted the retries.
-    fn gave_up(&self, what: &str, why: Transient, attempts: u32) -> Error {
-        let registry = self.host();
-        let what = what.to_owned();
-        match why {
-            Transient::Status {
-                request,
-                status,
-                code,
-                message,
-            } => Error::Registry {
-                registry,
-                what,
-                request,
-                status: status.as_u16(),
-                code,
-                message,
-                attempts,
-            },
-            Transient::Network { request, cause } => Error::Unreachable {
-                registry,
-                what,
-                request,
-                cause,
-                attempts,
-            },
-            Transient::Timeout {
-                request,
-                kind,
-                after,
-            } => Error::Timeout {
-                registry,
-                what,
-                request,
-                kind,
-                after,
-                attempts,
-            },
-        }
-    }
-
     /// Sends one request and waits for the answer's head, within the time limits.
     /// Connection errors, timeouts, 5xx and 429 come back as `Retry`.
     pub(crate) async fn send(
@@ -382,7 +221,7 @@ impl Registry {
         body: Body,
         limit: Limit,
     ) -> Result<Response<Incoming>, Attempt> {
-        let request_name = format!("{method} {}", url.path());
+        let request_name = describe_request(&method, url);
         let mut request = Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -515,30 +354,25 @@ impl Registry {
     ) -> Attempt {
         let status = response.status();
         let said = self.error_body(response).await;
-        let registry = self.host();
-        let request = format!("{method} {}", url.path());
+        let request = describe_request(method, url);
         Attempt::from(match status {
             StatusCode::UNAUTHORIZED => Error::Unauthorized {
-                registry,
                 request,
                 message: said.message,
             },
             // ECR: `DENIED: Your authorization token has expired. Reauthenticate and try again.`
             StatusCode::FORBIDDEN if said.message.to_ascii_lowercase().contains("expired") => {
                 Error::TokenExpired {
-                    registry,
                     request,
                     message: said.message,
                 }
             }
             StatusCode::FORBIDDEN => Error::Denied {
-                registry,
                 request,
                 code: said.code,
                 message: said.message,
             },
             _ => Error::Registry {
-                registry,
                 what: "the request".to_owned(),
                 request,
                 status: status.as_u16(),
@@ -632,6 +466,13 @@ fn connect_timeout_in(error: &(dyn std::error::Error + 'static)) -> Option<Durat
     None
 }
 
+/// `METHOD URL` without the query (an upload's session state is long and says nothing).
+pub(crate) fn describe_request(method: &Method, url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    format!("{method} {shown}")
+}
+
 pub(crate) fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
@@ -669,26 +510,6 @@ fn http_client(connector: Connector) -> Result<HttpClient> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_delays_grow_and_stay_capped() {
-        let policy = RetryPolicy {
-            attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        let first = policy.delay(1);
-        assert!(
-            first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
-            "{first:?}"
-        );
-        let third = policy.delay(3);
-        assert!(
-            third >= Duration::from_millis(200) && third <= Duration::from_millis(400),
-            "{third:?}"
-        );
-        assert!(policy.delay(30) <= Duration::from_secs(1));
-    }
 
     #[test]
     fn registry_urls_are_checked_and_hosts_keep_their_port() {

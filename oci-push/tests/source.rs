@@ -123,3 +123,29 @@ fn a_gzipped_archive_is_refused_with_what_to_do() {
         "{message}"
     );
 }
+
+#[test]
+fn each_kind_of_bad_input_is_its_own_error_and_counts_as_input() {
+    use oci_push::Error;
+    let open = |r: &str| ImageSource::open(r).unwrap_err();
+    let reference = open("docker://nginx");
+    assert!(
+        matches!(&reference, Error::BadReference { reference, .. } if reference == "docker://nginx"),
+        "{reference}"
+    );
+    let unreadable = open("oci-archive:/nonexistent/image.tar");
+    assert!(
+        matches!(&unreadable, Error::Unreadable { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{unreadable}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = open(&format!("oci:{}", dir.path().display()));
+    assert!(matches!(invalid, Error::InvalidImage(_)), "{invalid}");
+    assert!(
+        invalid.to_string().contains("no `oci-layout` file"),
+        "{invalid}"
+    );
+    for err in [reference, unreadable, invalid] {
+        assert!(err.is_input(), "{err}");
+    }
+}

@@ -103,7 +103,7 @@ async fn a_stalled_registry_trips_the_idle_timeout_with_a_clear_error() {
     );
     assert!(
         message.contains("checking blob")
-            && message.contains("HEAD /v2/app/blobs/sha256:")
+            && message.contains(&format!("HEAD {}/v2/app/blobs/sha256:", proxy.url))
             && message.contains("idle timeout")
             && message.contains("after 2 attempts"),
         "{message}"
@@ -272,7 +272,7 @@ async fn an_invalid_token_an_expired_token_and_a_missing_permission_are_told_apa
     assert!(
         text.contains("login is valid but this identity lacks a permission")
             && text.contains("is not authorized to perform: ecr:InitiateLayerUpload")
-            && text.contains("POST /v2/denied/blobs/uploads/"),
+            && text.contains(&format!("POST {}/v2/denied/blobs/uploads/", proxy.url)),
         "{text}"
     );
 
