@@ -3,7 +3,7 @@
 # BENCHMARKS.md. `scripts/bench.sh push` runs only the benchmarks whose names contain "push".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/deps.sh
+./scripts/deps.sh --bench
 for bench in scripts/bench/*.sh; do
   name=$(basename "$bench" .sh)
   if [ $# -gt 0 ]; then
