@@ -282,3 +282,47 @@ fn is_expired(slot: &tokio::sync::Mutex<Slot>, now: Instant) -> bool {
         Err(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> KeyCache {
+        let settings = crate::configuration::Settings::from_lookup(|name| {
+            Some(
+                match name {
+                    "ALB_ARN" => "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1",
+                    "COGNITO_CLIENT_ID" | "OIDC_ISSUER" => "any",
+                    "ALB_PUBLIC_KEYS_URL" => "http://127.0.0.1:9",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap();
+        KeyCache::new(&settings.auth)
+    }
+
+    #[tokio::test]
+    async fn the_maps_stay_within_their_caps() {
+        let cache = cache();
+        let far = Instant::now() + Duration::from_secs(3600);
+        for n in 0..MAX_SLOTS + 10 {
+            let slot = cache.slot(&format!("kid-{n}")).unwrap();
+            slot.lock().await.failure = Some((far, KeyError::UnknownKid(404)));
+            assert!(lock(&cache.slots).len() <= MAX_SLOTS);
+        }
+        let key =
+            alb_token::PublicKey::from_pem(&alb_token::SigningKey::generate().public_key_pem())
+                .unwrap();
+        let key = Arc::new(key);
+        for n in 0..MAX_KEYS + 10 {
+            cache.remember(&format!("key-{n}"), key.clone());
+        }
+        assert_eq!(cache.ready.read().unwrap().len(), MAX_KEYS);
+        assert!(
+            cache.cached(&format!("key-{}", MAX_KEYS + 9)).is_some(),
+            "the newest is kept"
+        );
+    }
+}
