@@ -114,3 +114,12 @@ def test_a_pool_with_deletion_protection_cannot_be_deleted(aws: Any) -> None:
     assert "deletion protection is activated" in refused.value.response["Error"]["Message"]
     idp.update_user_pool(UserPoolId=pool, DeletionProtection="INACTIVE")
     idp.delete_user_pool(UserPoolId=pool)
+
+
+def test_a_reserved_word_in_the_prefix_fails_the_first_create_with_cognitos_reason(aws: Any, zone_id: str) -> None:
+    # The template's pattern cannot refuse it (no look-ahead in the deployer's offline check).
+    values = {"HostedZoneId": zone_id, "DomainName": "r.example.io", "CognitoDomainPrefix": "my-aws-login"}
+    failed = _failed_create(aws, "refused-reserved", {**values, "ImageUri": IMAGE})
+    assert failed["LogicalResourceId"] == "UserPoolDomain"
+    assert "must not contain reserved word aws, amazon or cognito" in failed["ResourceStatusReason"]
+    assert _pools_named(aws, "refused-reserved-users") == []
