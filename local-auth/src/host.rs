@@ -63,7 +63,7 @@ pub(crate) async fn guard(
         return plain(
             StatusCode::MISDIRECTED_REQUEST,
             &format!(
-                "local-auth: this emulator answers only for {}; allow another name with its allowed-hosts setting\n",
+                "local-auth: this emulator answers only for {}; allow another name with its --allowed-host flag (deployer local-auth) or its allowed_hosts setting\n",
                 allowed.listing()
             ),
         );

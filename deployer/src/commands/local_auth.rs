@@ -49,6 +49,12 @@ pub struct LocalAuthArgs {
     /// Seconds to wait for the app's response before answering 504.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub upstream_timeout: u64,
+
+    /// Another host name to answer for besides `127.0.0.1`, `localhost` and `[::1]`
+    /// (e.g. `app.localhost`); repeat for more. Any other `Host` gets 421, which stops
+    /// DNS rebinding.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Starts the emulator, prints where to go and the app's environment, and serves until
@@ -107,6 +113,7 @@ fn settings(args: &LocalAuthArgs, quiet: bool) -> Result<Settings, Failure> {
     settings.session_cookie_bytes = args.session_cookie_bytes;
     settings.upstream_timeout = Duration::from_secs(args.upstream_timeout.max(1));
     settings.access_log = !quiet;
+    settings.allowed_hosts = args.allowed_hosts.clone();
     settings
         .validate()
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -127,6 +134,7 @@ mod tests {
             logout_urls: Vec::new(),
             session_cookie_bytes: DEFAULT_SESSION_COOKIE_BYTES,
             upstream_timeout: 60,
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -139,6 +147,13 @@ mod tests {
         assert_eq!(s.client_id.as_deref(), Some("abc"));
         assert_eq!(s.logout_urls[0].as_str(), "http://127.0.0.1:3000/bye");
         assert_eq!(s.upstream.as_str(), "http://127.0.0.1:8080/");
+        assert!(s.allowed_hosts.is_empty());
+
+        a.allowed_hosts = vec!["app.localhost".into()];
+        assert_eq!(
+            settings(&a, false).unwrap().allowed_hosts,
+            ["app.localhost"]
+        );
     }
 
     #[test]
@@ -159,5 +174,9 @@ mod tests {
                 .message
                 .contains("--logout-url")
         );
+
+        let mut a = args("127.0.0.1:3000", "http://127.0.0.1:8080");
+        a.allowed_hosts = vec!["evil.example:80/x".into()];
+        assert_eq!(settings(&a, false).unwrap_err().kind, FailureKind::Input);
     }
 }
