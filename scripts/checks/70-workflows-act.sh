@@ -15,7 +15,7 @@
 # GitHub), and the scenarios pass act `--matrix group:40-workflows`, so inside a scenario
 # the test job runs just the workflow lint group, never this group or `make test`.
 #
-# Cost: the release deployer is built once (cargo, in target/) and handed to every
+# Cost: the deployer is built once (cargo, debug, as make test already has it) and handed to every
 # scenario through the workflow's own binary cache (actions/cache stand-in seeded under
 # the key .github/scripts/deployer-cache-key.sh computes); the app image is compiled only
 # when its sources change (twice in all), sharing target/ with scripts/local.sh.
@@ -35,4 +35,6 @@ ruff_rules=(--line-length 120 --select E,F,W,I,B,UP,SIM)
 .venv/bin/ruff format --check --line-length 120 tests/workflows .github/scripts
 
 echo "--- act scenarios and workflow rules (pytest)"
-exec python -m pytest -p no:cacheprovider -v -s tests/workflows
+# Logs of every act run stay in .local/act-tests/ (runs/NAME/act.log).
+mkdir -p .local
+exec python -m pytest -p no:cacheprovider -v -s --basetemp=.local/act-tests tests/workflows

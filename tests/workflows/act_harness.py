@@ -22,7 +22,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +99,8 @@ class ScenarioRepo:
         (path / ".deps").symlink_to(stamps)
         repo = cls(path)
         repo.git("init", "-q", "-b", "main")
+        # Untracked, like in a clone; .gitignore's `/.venv/` form matches directories only.
+        (path / ".git/info/exclude").write_text("/.venv\n/node_modules\n/.deps\n")
         repo.git("remote", "add", "origin", ORIGIN)
         repo.commit("scenario: the working tree under test")
         return repo
@@ -117,10 +119,10 @@ class ScenarioRepo:
 @dataclass
 class ActRun:
     returncode: int
-    log: str
+    log: str = field(repr=False)
     seconds: float
     records: Path
-    stamped: list[tuple[float, str]]
+    stamped: list[tuple[float, str]] = field(repr=False)
 
     def first(self, pattern: str) -> float | None:
         """Seconds from the start of the run to the first log line matching pattern."""
@@ -151,7 +153,7 @@ class ActRun:
 
 def run_act(repo: ScenarioRepo, event: str, workdir: Path, *, workflow: str, variables: dict[str, str],
             env: dict[str, str], event_payload: dict | None = None, inputs: dict[str, str] | None = None,
-            matrix: str | None = None, secrets: dict[str, str] | None = None, timeout: int = 600) -> ActRun:
+            matrix: str | None = None, secrets: dict[str, str] | None = None, timeout: int = 1200) -> ActRun:
     """One act run of `workflow` for `event`; its log is kept in workdir/act.log."""
     workdir.mkdir(parents=True, exist_ok=True)
     records = workdir / "records"

@@ -68,9 +68,14 @@ class World:
 
 
 def build_deployer() -> Path:
-    """The release deployer, built once in the project's own target dir (a no-op when fresh)."""
-    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "deployer"], cwd=ROOT, check=True)
-    return ROOT / "target/release/deployer"
+    """The deployer the scenarios hand to the workflow, built once from the working tree.
+
+    The debug build `make test` already has (scripts/local.sh and the Rust tests build
+    it), not the release build the workflow's build-deployer job makes on a cache miss:
+    same sources and behaviour, without 5+ CPU-minutes of LTO on a cold target dir.
+    """
+    subprocess.run(["cargo", "build", "--locked", "-p", "deployer"], cwd=ROOT, check=True)
+    return ROOT / "target/debug/deployer"
 
 
 @pytest.fixture(scope="session")
