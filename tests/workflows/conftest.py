@@ -54,9 +54,11 @@ class World:
         return params["ImageUri"]
 
     def change_sets(self) -> list[dict]:
+        """Change sets left on the stack that were never executed (an executed one stays listed)."""
         if self.stack() is None:
             return []
-        return self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
+        summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
+        return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
     def act(self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None,
             **kwargs) -> ActRun:
