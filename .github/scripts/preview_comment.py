@@ -70,10 +70,7 @@ def render(report: dict, run_url: str) -> str:
             lines += ["", f"Image: `{escape(report['image_uri'])}`"]
         if params:
             lines += ["", "| Parameter | Old | New |", "|---|---|---|"]
-            lines += [
-                f"| {escape(p.get('name'))} | {escape(p.get('old'))} | {escape(p.get('new'))} |"
-                for p in params
-            ]
+            lines += [f"| {escape(p.get('name'))} | {escape(p.get('old'))} | {escape(p.get('new'))} |" for p in params]
         lines += ["", "| Action | Logical ID | Type | Replacement | Changes |", "|---|---|---|---|---|"]
         for c in changes:
             details = "<br>".join(escape(d) for d in c.get("details") or [])
@@ -154,7 +151,8 @@ def main(argv: list[str]) -> int:
     pr = need("PR_NUMBER")
     if not pr.isdigit():
         raise SystemExit(f"error: PR_NUMBER must be a number, got {pr!r}")
-    run_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com')}/{need('GITHUB_REPOSITORY')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    run_url = f"{server}/{need('GITHUB_REPOSITORY')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
     body = render(report, run_url)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:

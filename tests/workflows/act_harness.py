@@ -80,8 +80,9 @@ class ScenarioRepo:
 
     @classmethod
     def create(cls, path: Path, deps_stamps: Path) -> ScenarioRepo:
-        files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT,
-                               check=True, capture_output=True).stdout.split(b"\0")
+        files = subprocess.run(
+            ["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True, capture_output=True
+        ).stdout.split(b"\0")
         path.mkdir(parents=True)
         for rel in filter(None, files):
             src = ROOT / rel.decode()
@@ -106,9 +107,17 @@ class ScenarioRepo:
         return repo
 
     def git(self, *args: str) -> str:
-        env_args = ["-c", "user.name=act scenario", "-c", "user.email=act@example.invalid", "-c", "commit.gpgsign=false"]
-        return subprocess.run(["git", *env_args, *args], cwd=self.path, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        env_args = [
+            "-c",
+            "user.name=act scenario",
+            "-c",
+            "user.email=act@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ]
+        return subprocess.run(
+            ["git", *env_args, *args], cwd=self.path, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     def commit(self, message: str) -> str:
         self.git("add", "-A")
@@ -151,21 +160,41 @@ class ActRun:
         return [line for line in self.log.splitlines() if line.startswith(f"[{job}")]
 
 
-def run_act(repo: ScenarioRepo, event: str, workdir: Path, *, workflow: str, variables: dict[str, str],
-            env: dict[str, str], event_payload: dict | None = None, inputs: dict[str, str] | None = None,
-            matrix: str | None = None, secrets: dict[str, str] | None = None, timeout: int = 1200) -> ActRun:
+def run_act(
+    repo: ScenarioRepo,
+    event: str,
+    workdir: Path,
+    *,
+    workflow: str,
+    variables: dict[str, str],
+    env: dict[str, str],
+    event_payload: dict | None = None,
+    inputs: dict[str, str] | None = None,
+    matrix: str | None = None,
+    secrets: dict[str, str] | None = None,
+    timeout: int = 1200,
+) -> ActRun:
     """One act run of `workflow` for `event`; its log is kept in workdir/act.log."""
     workdir.mkdir(parents=True, exist_ok=True)
     records = workdir / "records"
     artifacts = workdir / "artifacts"
-    cmd = [act_binary(), event, "-W", f".github/workflows/{workflow}",
-           "-P", "ubuntu-24.04=-self-hosted",
-           "--action-cache-path", str(workdir / "act-cache"),
-           # The cache server would listen beyond loopback; the jobs use the cache stand-in.
-           "--no-cache-server",
-           "--env", f"STANDIN_ARTIFACTS_DIR={artifacts}",
-           "--env", f"STANDIN_RECORD_DIR={records}",
-           *local_repository_flags(repo.path)]
+    cmd = [
+        act_binary(),
+        event,
+        "-W",
+        f".github/workflows/{workflow}",
+        "-P",
+        "ubuntu-24.04=-self-hosted",
+        "--action-cache-path",
+        str(workdir / "act-cache"),
+        # The cache server would listen beyond loopback; the jobs use the cache stand-in.
+        "--no-cache-server",
+        "--env",
+        f"STANDIN_ARTIFACTS_DIR={artifacts}",
+        "--env",
+        f"STANDIN_RECORD_DIR={records}",
+        *local_repository_flags(repo.path),
+    ]
     for k, v in variables.items():
         cmd += ["--var", f"{k}={v}"]
     for k, v in env.items():
@@ -181,8 +210,9 @@ def run_act(repo: ScenarioRepo, event: str, workdir: Path, *, workflow: str, var
         cmd += ["--eventpath", str(workdir / "event.json")]
     start = time.monotonic()
     # Streamed line by line, each line stamped with its arrival, to time the steps.
-    proc = subprocess.Popen(cmd, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGTERM))
     killer.start()
     stamped: list[tuple[float, str]] = []

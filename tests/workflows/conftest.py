@@ -39,12 +39,20 @@ class World:
     runs: dict[str, ActRun] = field(default_factory=dict)
 
     def cfn(self):
-        return boto3.client("cloudformation", endpoint_url=self.aws_url, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return boto3.client(
+            "cloudformation",
+            endpoint_url=self.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def stack(self) -> dict | None:
-        stacks = [s for s in self.cfn().list_stacks()["StackSummaries"]
-                  if s["StackName"] == self.variables["STACK_NAME"] and s["StackStatus"] != "DELETE_COMPLETE"]
+        stacks = [
+            s
+            for s in self.cfn().list_stacks()["StackSummaries"]
+            if s["StackName"] == self.variables["STACK_NAME"] and s["StackStatus"] != "DELETE_COMPLETE"
+        ]
         if not stacks:
             return None
         return self.cfn().describe_stacks(StackName=self.variables["STACK_NAME"])["Stacks"][0]
@@ -60,11 +68,20 @@ class World:
         summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
         return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
-    def act(self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None,
-            **kwargs) -> ActRun:
-        run = run_act(self.repo, event, self.workdir / "runs" / name, workflow=workflow,
-                      variables=self.variables if variables is None else variables, env=self.env,
-                      matrix=TEST_GROUP, secrets={"GITHUB_TOKEN": TOKEN}, **kwargs)
+    def act(
+        self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None, **kwargs
+    ) -> ActRun:
+        run = run_act(
+            self.repo,
+            event,
+            self.workdir / "runs" / name,
+            workflow=workflow,
+            variables=self.variables if variables is None else variables,
+            env=self.env,
+            matrix=TEST_GROUP,
+            secrets={"GITHUB_TOKEN": TOKEN},
+            **kwargs,
+        )
         self.runs[name] = run
         return run
 
@@ -87,14 +104,20 @@ def world(tmp_path_factory):
     repo = ScenarioRepo.create(workdir / "repo", workdir / "deps-stamps")
     # The binary cache an earlier CI run on the same sources would have left: the
     # deployer built above, under the key the workflow computes with the same script.
-    key = subprocess.run([".github/scripts/deployer-cache-key.sh"], cwd=repo.path, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    key = subprocess.run(
+        [".github/scripts/deployer-cache-key.sh"], cwd=repo.path, check=True, capture_output=True, text=True
+    ).stdout.strip()
     seeded = workdir / "cache" / f"deployer-Linux-{key}" / "dist"
     seeded.mkdir(parents=True)
     shutil.copy2(deployer, seeded / "deployer")
     with moto(workdir / "moto.log") as aws_url, registry(workdir) as registry_url, FakeGitHub(TOKEN) as github:
-        r53 = boto3.client("route53", endpoint_url=aws_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        r53 = boto3.client(
+            "route53",
+            endpoint_url=aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
         zone = r53.create_hosted_zone(Name="act.example.com", CallerReference="act-scenarios")
         variables = {
             "AWS_REGION": "us-east-1",

@@ -77,8 +77,14 @@ class FakeGitHub:
                 raw = self.rfile.read(length) if length else b""
                 authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
                 with fake._lock:
-                    fake.requests.append({"method": method, "path": url.path, "authorized": authorized,
-                                          "body": raw.decode(errors="replace")})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "authorized": authorized,
+                            "body": raw.decode(errors="replace"),
+                        }
+                    )
                 if not authorized:
                     return self._answer(401, {"message": "Bad credentials"})
                 listing = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", url.path)
@@ -87,7 +93,7 @@ class FakeGitHub:
                     query = parse_qs(url.query)
                     per_page = int(query.get("per_page", ["30"])[0])
                     page = int(query.get("page", ["1"])[0])
-                    items = fake.on_issue(int(listing.group(1)))[(page - 1) * per_page: page * per_page]
+                    items = fake.on_issue(int(listing.group(1)))[(page - 1) * per_page : page * per_page]
                     return self._answer(200, [self._public(c) for c in items])
                 if listing and method == "POST":
                     cid = fake.add_comment(int(listing.group(1)), json.loads(raw)["body"])
@@ -104,8 +110,12 @@ class FakeGitHub:
 
             @staticmethod
             def _public(c: dict) -> dict:
-                return {"id": c["id"], "body": c["body"], "user": c["user"],
-                        "html_url": f"https://github.example/comment/{c['id']}"}
+                return {
+                    "id": c["id"],
+                    "body": c["body"],
+                    "user": c["user"],
+                    "html_url": f"https://github.example/comment/{c['id']}",
+                }
 
             def do_GET(self):
                 self._handle("GET")

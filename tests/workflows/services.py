@@ -35,8 +35,12 @@ def _stop(proc: subprocess.Popen) -> None:
 def moto(log: Path):
     """Yields moto's URL (tools/moto/launcher.py prints `READY URL` when it listens)."""
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "tools/moto/launcher.py"), "--port", "0"],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools/moto/launcher.py"), "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -63,7 +67,9 @@ def registry(workdir: Path):
         f"http: {{ addr: 127.0.0.1:{port} }}\n"
     )
     with open(workdir / "registry.log", "w") as out:
-        proc = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(config)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            ["/usr/bin/docker-registry", "serve", str(config)], stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -19,7 +19,8 @@ CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type"
 
 def ok(run, what: str) -> None:
     assert run.returncode == 0, f"{what}: act exited {run.returncode}; last lines:\n" + "\n".join(
-        run.log.splitlines()[-60:])
+        run.log.splitlines()[-60:]
+    )
 
 
 def deployer_compiled(run) -> list[str]:
@@ -98,8 +99,7 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
 
 def test_dispatch_dry_run_on_production_previews_with_the_deploy_role(world: World):
     before = (world.stack()["StackStatus"], world.image_uri(), world.stack()["LastUpdatedTime"])
-    run = world.act("dispatch-dry-run", "workflow_dispatch",
-                    inputs={"environment": "production", "dry-run": "true"})
+    run = world.act("dispatch-dry-run", "workflow_dispatch", inputs={"environment": "production", "dry-run": "true"})
     ok(run, "dispatch with dry-run")
     # production's OIDC subject is trusted by the deploy role only; the plan role trusts preview.
     assert [a["role-to-assume"] for a in run.assumed()] == [DEPLOY_ROLE]

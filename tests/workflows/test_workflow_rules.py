@@ -70,8 +70,15 @@ def test_every_remote_action_has_a_stand_in_or_is_handled_by_act():
 
 @pytest.fixture
 def key_repo(tmp_path):
-    for rel in ("Cargo.toml", "Cargo.lock", "README.md", "deployer/src/main.rs", "service/src/main.rs",
-                "cfn/app.yaml", ".github/scripts/deployer-cache-key.sh"):
+    for rel in (
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "deployer/src/main.rs",
+        "service/src/main.rs",
+        "cfn/app.yaml",
+        ".github/scripts/deployer-cache-key.sh",
+    ):
         dest = tmp_path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest)
@@ -79,8 +86,9 @@ def key_repo(tmp_path):
     subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
 
     def key() -> str:
-        return subprocess.run([".github/scripts/deployer-cache-key.sh"], cwd=tmp_path, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [".github/scripts/deployer-cache-key.sh"], cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     return tmp_path, key
 
@@ -153,9 +161,14 @@ def test_the_comment_is_created_once_then_edited_in_place(tmp_path, monkeypatch)
         gh.add_comment(5, pc.MARKER + " quoted by a person", bot=False)
         for i in range(150):
             gh.add_comment(5, f"comment {i}", bot=i % 2 == 0)
-        for name, value in {"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": gh.url, "GITHUB_REPOSITORY": "o/r",
-                            "PR_NUMBER": "5", "GITHUB_RUN_ID": "9",
-                            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}.items():
+        for name, value in {
+            "GITHUB_TOKEN": "t0ken",
+            "GITHUB_API_URL": gh.url,
+            "GITHUB_REPOSITORY": "o/r",
+            "PR_NUMBER": "5",
+            "GITHUB_RUN_ID": "9",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        }.items():
             monkeypatch.setenv(name, value)
         assert pc.main(["x", str(report)]) == 0
         ours = [c for c in gh.on_issue(5) if c["body"].startswith(pc.MARKER + "\n")]

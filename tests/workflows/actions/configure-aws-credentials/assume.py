@@ -18,8 +18,17 @@ if not endpoint or not records:
 
 os.makedirs(records, exist_ok=True)
 with open(os.path.join(records, "configure-aws-credentials.jsonl"), "a", encoding="utf-8") as f:
-    f.write(json.dumps({"role-to-assume": role, "aws-region": region, "role-session-name": session,
-                        "role-duration-seconds": duration_text}) + "\n")
+    f.write(
+        json.dumps(
+            {
+                "role-to-assume": role,
+                "aws-region": region,
+                "role-session-name": session,
+                "role-duration-seconds": duration_text,
+            }
+        )
+        + "\n"
+    )
 
 
 def fail(message: str) -> None:
@@ -40,11 +49,15 @@ if not re.fullmatch(r"[\w+=,.@-]{2,64}", session):
 if not duration_text.isdigit() or not 900 <= int(duration_text) <= 43200:
     fail(f"role-duration-seconds must be 900..43200, got {duration_text}")
 
-sts = boto3.client("sts", endpoint_url=endpoint, region_name=region,
-                   aws_access_key_id="unused", aws_secret_access_key="unused")
+sts = boto3.client(
+    "sts", endpoint_url=endpoint, region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused"
+)
 answer = sts.assume_role_with_web_identity(
-    RoleArn=role, RoleSessionName=session, WebIdentityToken="act-stand-in-oidc-token",
-    DurationSeconds=int(duration_text))
+    RoleArn=role,
+    RoleSessionName=session,
+    WebIdentityToken="act-stand-in-oidc-token",
+    DurationSeconds=int(duration_text),
+)
 creds = answer["Credentials"]
 account = role.split(":")[4]
 with open(os.environ["GITHUB_ENV"], "a", encoding="utf-8") as f:
