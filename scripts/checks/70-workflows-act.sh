@@ -18,7 +18,7 @@
 # Cost: the deployer is built once (cargo, debug, as make test already has it) and handed to every
 # scenario through the workflow's own binary cache (actions/cache stand-in seeded under
 # the key .github/scripts/deployer-cache-key.sh computes); the app image is compiled only
-# when its sources change (twice in all), sharing target/ with scripts/local.sh.
+# when its sources change (twice in all), in target/act-standins/ (kept between runs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

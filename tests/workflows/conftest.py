@@ -133,8 +133,10 @@ def world(tmp_path_factory):
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
             "STANDIN_CACHE_DIR": str(workdir / "cache"),
             "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
-            # buildx's layer cache: the project's own target dir, shared with scripts/local.sh.
-            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target"),
+            # buildx's layer cache: a target dir of its own that outlives the session. Not
+            # target/ itself: cargo inside act (other environment) and cargo outside kept
+            # re-running aws-lc-sys's build script on the same units, rebuilding the SDK.
+            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target/act-standins"),
             # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
             "DEPLOYER_REGISTRY": registry_url,
             "GITHUB_API_URL": github.url,
