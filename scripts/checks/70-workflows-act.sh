@@ -15,7 +15,8 @@
 # GitHub), and the scenarios pass act `--matrix group:40-workflows`, so inside a scenario
 # the test job runs just the workflow lint group, never this group or `make test`.
 #
-# Cost: the deployer is built once (cargo, debug, as make test already has it) and handed to every
+# Cost: the deployer is built once (cargo, debug, as make test already has it; or ACT_TEST_DEPLOYER=FILE
+# names one already built from this tree) and handed to every
 # scenario through the workflow's own binary cache (actions/cache stand-in seeded under
 # the key .github/scripts/deployer-cache-key.sh computes); the app image is compiled only
 # when its sources change (twice in all), in target/act-standins/ (kept between runs).

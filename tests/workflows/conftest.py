@@ -4,6 +4,7 @@ that the next push updates and the pull request previews)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,9 @@ def build_deployer() -> Path:
     it), not the release build the workflow's build-deployer job makes on a cache miss:
     same sources and behaviour, without 5+ CPU-minutes of LTO on a cold target dir.
     """
+    given = os.environ.get("ACT_TEST_DEPLOYER")
+    if given:  # a deployer binary built from this working tree already (e.g. target/release/deployer)
+        return Path(given).resolve(strict=True)
     subprocess.run(["cargo", "build", "--locked", "-p", "deployer"], cwd=ROOT, check=True)
     return ROOT / "target/debug/deployer"
 
