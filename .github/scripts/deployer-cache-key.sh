@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Prints one hash of everything that goes into the deployer binary, so CI can reuse a
+# deployer built from exactly these sources (deploy.yml, job build-deployer): a push that
+# changes only docs, templates, the sample service or the workflows compiles nothing.
+#
+# Inputs: every tracked file except the paths below, which the deployer cannot depend on
+# (it is built with `cargo build -p deployer`, whose dependency graph has no service/,
+# xtask/ or fuzz crates). Excluding, not listing, keeps a new crate in the key by default.
+# Contents are read from the working tree, so the key also covers uncommitted edits.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+git ls-files -z -- . \
+  ':(exclude,glob)**/*.md' ':(exclude).github' ':(exclude)tests' ':(exclude)scripts' \
+  ':(exclude)tools' ':(exclude)cfn' ':(exclude)service' ':(exclude)xtask' \
+  ':(exclude)alb-token/fuzz' ':(exclude)deploy.yaml' ':(exclude)package.json' \
+  ':(exclude)package-lock.json' ':(exclude)Makefile' ':(exclude).ci' \
+  | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64

@@ -1,0 +1,161 @@
+"""Fixtures for the act scenarios: one local AWS, registry, fake GitHub API and scenario
+repository per test session, shared by the scenarios in order (a push creates the stack
+that the next push updates and the pull request previews)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from act_harness import REPOSITORY, ROOT, ActRun, ScenarioRepo, run_act  # noqa: E402
+from fake_github import FakeGitHub  # noqa: E402
+from services import moto, registry  # noqa: E402
+
+ACCOUNT = "123456789012"
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
+PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
+TOKEN = "act-scenario-token"
+# The cheap test group the scenarios run (see scripts/checks/70-workflows-act.sh).
+TEST_GROUP = "group:40-workflows"
+
+
+@dataclass
+class World:
+    workdir: Path
+    repo: ScenarioRepo
+    aws_url: str
+    registry_url: str
+    github: FakeGitHub
+    variables: dict[str, str]
+    env: dict[str, str]
+    runs: dict[str, ActRun] = field(default_factory=dict)
+
+    def cfn(self):
+        return boto3.client(
+            "cloudformation",
+            endpoint_url=self.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def stack(self) -> dict | None:
+        stacks = [
+            s
+            for s in self.cfn().list_stacks()["StackSummaries"]
+            if s["StackName"] == self.variables["STACK_NAME"] and s["StackStatus"] != "DELETE_COMPLETE"
+        ]
+        if not stacks:
+            return None
+        return self.cfn().describe_stacks(StackName=self.variables["STACK_NAME"])["Stacks"][0]
+
+    def image_uri(self) -> str:
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in self.stack()["Parameters"]}
+        return params["ImageUri"]
+
+    def change_sets(self) -> list[dict]:
+        """Change sets left on the stack that were never executed (an executed one stays listed)."""
+        if self.stack() is None:
+            return []
+        summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
+        return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
+
+    def act(
+        self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None, **kwargs
+    ) -> ActRun:
+        run = run_act(
+            self.repo,
+            event,
+            self.workdir / "runs" / name,
+            workflow=workflow,
+            variables=self.variables if variables is None else variables,
+            env=self.env,
+            matrix=TEST_GROUP,
+            secrets={"GITHUB_TOKEN": TOKEN},
+            **kwargs,
+        )
+        self.runs[name] = run
+        return run
+
+
+def build_deployer() -> Path:
+    """The deployer the scenarios hand to the workflow, built once from the working tree.
+
+    The debug build `make test` already has (scripts/local.sh and the Rust tests build
+    it), not the release build the workflow's build-deployer job makes on a cache miss:
+    same sources and behaviour, without 5+ CPU-minutes of LTO on a cold target dir.
+    """
+    given = os.environ.get("ACT_TEST_DEPLOYER")
+    if given:  # a deployer binary built from this working tree already (e.g. target/release/deployer)
+        return Path(given).resolve(strict=True)
+    subprocess.run(["cargo", "build", "--locked", "-p", "deployer"], cwd=ROOT, check=True)
+    return ROOT / "target/debug/deployer"
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("act")
+    deployer = build_deployer()
+    repo = ScenarioRepo.create(workdir / "repo", workdir / "deps-stamps")
+    # The binary cache an earlier CI run on the same sources would have left: the
+    # deployer built above, under the key the workflow computes with the same script.
+    key = subprocess.run(
+        [".github/scripts/deployer-cache-key.sh"], cwd=repo.path, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    seeded = workdir / "cache" / f"deployer-Linux-{key}" / "dist"
+    seeded.mkdir(parents=True)
+    shutil.copy2(deployer, seeded / "deployer")
+    with moto(workdir / "moto.log") as aws_url, registry(workdir) as registry_url, FakeGitHub(TOKEN) as github:
+        r53 = boto3.client(
+            "route53",
+            endpoint_url=aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        zone = r53.create_hosted_zone(Name="act.example.com", CallerReference="act-scenarios")
+        variables = {
+            "AWS_REGION": "us-east-1",
+            "AWS_DEPLOY_ROLE_ARN": DEPLOY_ROLE,
+            "AWS_PLAN_ROLE_ARN": PLAN_ROLE,
+            "STACK_NAME": "alb-app-act",
+            "ECR_REPOSITORY": "alb-app",
+            "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
+            "DOMAIN_NAME": "app.act.example.com",
+            "COGNITO_DOMAIN_PREFIX": "alb-app-act",
+        }
+        env = {
+            "STANDIN_AWS_ENDPOINT_URL": aws_url,
+            "STANDIN_CACHE_DIR": str(workdir / "cache"),
+            "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
+            # buildx's layer cache: a target dir of its own that outlives the session. Not
+            # target/ itself: cargo inside act (other environment) and cargo outside kept
+            # re-running aws-lc-sys's build script on the same units, rebuilding the SDK.
+            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target/act-standins"),
+            # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
+            "DEPLOYER_REGISTRY": registry_url,
+            "GITHUB_API_URL": github.url,
+        }
+        yield World(workdir, repo, aws_url, registry_url, github, variables, env)
+
+
+def pull_request_event(number: int, head_repo: str = REPOSITORY) -> dict:
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": "feature", "repo": {"full_name": head_repo}},
+            "base": {"ref": "main", "repo": {"full_name": REPOSITORY}},
+        },
+        "repository": {"full_name": REPOSITORY},
+    }
