@@ -7,8 +7,7 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
-use crate::cfn::events::{self, latest_operation};
-use crate::cfn::stack;
+use crate::cfn::{events, operations, stack};
 use crate::cli::StatusArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Printer};
@@ -55,8 +54,23 @@ pub(crate) async fn status(client: &Client, stack_name: &str) -> Result<StatusRe
     })?;
     let mut last_failure = None;
     if stack::last_operation_failed(&stack::status(&found)) {
-        let recent = events::recent(client, found.stack_id().unwrap_or(stack_name)).await?;
-        let operation = latest_operation(&recent, found.stack_name().unwrap_or(stack_name));
+        // The latest operation by its id (Stack.LastOperations → DescribeEvents) where
+        // CloudFormation offers it; else its events, paged back to its start.
+        let by_operation = operations::latest_failures(client, &found)
+            .await
+            .ok()
+            .flatten();
+        let operation = match by_operation {
+            Some(failures) => failures,
+            None => {
+                events::latest_operation_events(
+                    client,
+                    found.stack_id().unwrap_or(stack_name),
+                    found.stack_name().unwrap_or(stack_name),
+                )
+                .await?
+            }
+        };
         last_failure = events::root_cause(client, &operation).await;
     }
     Ok(StatusReport {

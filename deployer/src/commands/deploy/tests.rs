@@ -17,10 +17,11 @@ use std::time::Duration;
 use crate::cfn::fixtures::{STACK_ID, event, stack};
 use aws_sdk_cloudformation::types::{ChangeSetType, Stack};
 
-fn deploy(client: Client) -> Deploy {
+pub(super) fn deploy(client: Client) -> Deploy {
     Deploy {
         cloud: Cloud {
             client,
+            ecs: None,
             deadline: Deadline::after(Duration::from_secs(600)),
             interrupt: || Box::pin(std::future::pending()),
         },
