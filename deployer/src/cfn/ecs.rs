@@ -73,7 +73,10 @@ impl EcsWatch {
     /// Starts watching a service when its create/update begins (its physical id, the
     /// service ARN, is known), and stops when CloudFormation is done with it.
     pub(crate) fn observe(&mut self, events: &[Event]) {
-        for e in events.iter().filter(|e| e.resource_type == "AWS::ECS::Service") {
+        for e in events
+            .iter()
+            .filter(|e| e.resource_type == "AWS::ECS::Service")
+        {
             let Some(arn) = e.physical_id.as_deref().filter(|a| a.starts_with("arn:")) else {
                 continue;
             };

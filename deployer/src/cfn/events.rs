@@ -242,7 +242,10 @@ pub(crate) async fn latest_operation_events(
         .await
         .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
         newest_first.extend(page.stack_events().iter().map(Event::from));
-        if newest_first.iter().any(|e| is_operation_start(e, stack_name)) {
+        if newest_first
+            .iter()
+            .any(|e| is_operation_start(e, stack_name))
+        {
             break;
         }
         match page.next_token() {

@@ -39,9 +39,9 @@ impl Unavailable {
                 "cannot read {what}: this identity may not call cloudformation:DescribeEvents \
                  (add it to the role; cfn/github-oidc.yaml's roles have it): {e}"
             ),
-            Self::Unsupported(e) => format!(
-                "{what} not available from this endpoint (DescribeEvents: {e})"
-            ),
+            Self::Unsupported(e) => {
+                format!("{what} not available from this endpoint (DescribeEvents: {e})")
+            }
         }
     }
 }

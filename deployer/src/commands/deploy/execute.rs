@@ -7,9 +7,9 @@ use aws_sdk_cloudformation::types::Stack;
 
 use super::plan::Ready;
 use super::{Deploy, Ending};
+use crate::cfn::ecs::EcsWatch;
 use crate::cfn::events::{EventFollower, clean_reason, root_cause};
 use crate::cfn::wait::{Settled, follow};
-use crate::cfn::ecs::EcsWatch;
 use crate::cfn::{change_set, operations, stack};
 use crate::error::Failure;
 use crate::output::{format_elapsed, prompt};

@@ -57,6 +57,20 @@ pub(super) fn deploy(client: Client) -> Deploy {
     }
 }
 
+/// DescribeEvents as moto and LocalStack answer it: not implemented. Every change set
+/// is asked for its early-validation findings; these scenarios are not about them.
+pub(super) fn no_describe_events() -> aws_smithy_mocks::Rule {
+    use aws_sdk_cloudformation::operation::describe_events::DescribeEventsError;
+    mock!(Client::describe_events).then_error(|| {
+        DescribeEventsError::generic(
+            aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                .code("InternalFailure")
+                .message("The describe_events action has not been implemented")
+                .build(),
+        )
+    })
+}
+
 #[tokio::test(start_paused = true)]
 
 async fn a_failed_update_ends_with_its_root_cause() {
@@ -287,7 +301,8 @@ async fn a_rejected_change_set_for_a_new_stack_leaves_nothing_behind() {
             &describe,
             &delete_cs,
             &delete_stack,
-            &events
+            &events,
+            &no_describe_events()
         ]
     );
     let mut d = deploy(client);
@@ -444,7 +459,8 @@ async fn a_first_dry_run_under_a_role_that_may_not_delete_stacks_still_succeeds(
             &describe,
             &delete_cs,
             &delete_stack,
-            &events
+            &events,
+            &no_describe_events()
         ]
     );
     let mut d = deploy(client);
