@@ -21,6 +21,10 @@ DEPLOY_ONLY = {
     "cloudformation:DeleteStack",
     "cloudformation:CancelUpdateStack",
     "cloudformation:UpdateTerminationProtection",
+    # Only an executed change set deploys an ECS service whose events the deployer shows.
+    "ecs:DescribeServices",
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
 }
 
 
@@ -239,14 +243,14 @@ def test_unsafe_or_incomplete_choices_are_refused(aws: Any, values: dict[str, st
 
 
 def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
-    """IAM actions for every CloudFormation, ECR, Route 53 and Cognito SDK call in deployer/ and oci-push/."""
+    """IAM actions for every CloudFormation, ECR, ECS, Route 53 and Cognito SDK call in deployer/ and oci-push/."""
     sources = [p for crate in ("deployer", "oci-push") for p in (ROOT / crate / "src").rglob("*.rs")]
     called = {m for p in sources for m in re.findall(r"\.([a-z]+(?:_[a-z]+)+)\(\)", p.read_text())}
     pascal = {"".join(part.title() for part in name.split("_")) for name in called}
     models = botocore.session.get_session()
     return {
         service: pascal & set(models.get_service_model(service).operation_names)
-        for service in ("cloudformation", "ecr", "route53", "cognito-idp")
+        for service in ("cloudformation", "ecr", "ecs", "route53", "cognito-idp")
     }
 
 

@@ -9,7 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::Failure;
+use crate::error::{Failure, FailureKind};
 
 /// Loads the shared SDK configuration, failing with a message that says what to set
 /// when no region can be found (the SDK would otherwise fail later and less clearly).
@@ -59,6 +59,16 @@ pub(crate) fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
     )
 }
 
+/// True when AWS refused the call because the credentials have expired (a 1 h GitHub
+/// OIDC session running out mid-wait): STS and most services say `ExpiredToken`, some
+/// `ExpiredTokenException`, and the message is always the same sentence.
+pub(crate) fn is_expired_credentials<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err.code(), Some("ExpiredToken" | "ExpiredTokenException"))
+        || err
+            .message()
+            .is_some_and(|m| m.contains("security token included in the request is expired"))
+}
+
 /// The service's own words for an error ("ValidationError: Stack with id x does not
 /// exist"), or the whole error chain on one line when the call never got an answer
 /// ("dispatch failure: io error: …: Connection refused").
@@ -80,5 +90,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    Failure::failed(format!("{doing}: {}", describe_error(err)))
+    let message = format!("{doing}: {}", describe_error(err));
+    if is_expired_credentials(err) {
+        // Kept apart so a wait can say the operation goes on (exit 3) instead of failing.
+        Failure {
+            kind: FailureKind::CredentialsExpired,
+            message,
+        }
+    } else {
+        Failure::failed(message)
+    }
 }

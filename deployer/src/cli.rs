@@ -13,6 +13,10 @@ use crate::output::{ColorChoice, OutputFormat};
 /// Region and credentials come from the standard AWS chain (AWS_REGION, AWS_PROFILE,
 /// environment keys, SSO, web identity). AWS_ENDPOINT_URL points every AWS call at
 /// another endpoint, e.g. a local moto server.
+///
+/// Exit code 3 (detached): the AWS credentials expired while waiting for a stack
+/// operation (e.g. a 1 h GitHub OIDC session); the operation goes on in CloudFormation
+/// and was not judged. Watch it with `deployer status --stack-name NAME`.
 #[derive(Debug, Parser)]
 #[command(name = "deployer", version, propagate_version = true)]
 pub struct Cli {
@@ -161,7 +165,9 @@ pub struct DeployArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
 
-    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`.
+    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`. Credentials
+    /// that expire before then (a 1 h OIDC session) end the wait with exit 3: the
+    /// operation goes on in CloudFormation.
     #[arg(long, value_name = "DURATION", default_value = "60m")]
     pub wait_timeout: String,
 

@@ -2,8 +2,10 @@
 //!
 //! 0: deployed, or nothing to change. 1: the operation failed. 2: bad usage or input
 //! (nothing was sent to AWS). With `deploy --dry-run --detailed-exitcode`, 2 means
-//! "changes pending" instead, as `terraform plan -detailed-exitcode` does. 130: stopped
-//! by SIGINT/SIGTERM (an update in progress is cancelled first).
+//! "changes pending" instead, as `terraform plan -detailed-exitcode` does. 3: detached: the
+//! AWS credentials expired while waiting, so the deployer stopped watching a stack
+//! operation that goes on in CloudFormation (not a failed deploy). 130: stopped by
+//! SIGINT/SIGTERM (an update in progress is cancelled first).
 
 use std::process::ExitCode;
 
@@ -29,7 +31,17 @@ pub(crate) enum FailureKind {
     Internal,
     /// Stopped by SIGINT/SIGTERM: exit 130, as shells report a Ctrl-C.
     Interrupted,
+    /// An AWS call was refused because the credentials expired (ExpiredToken): exit 1
+    /// where nothing is running; a wait turns it into [`FailureKind::Detached`].
+    CredentialsExpired,
+    /// We stopped watching, but the stack operation goes on in CloudFormation (the
+    /// credentials expired mid-wait): exit [`EXIT_DETACHED`], not a failed deploy.
+    Detached,
 }
+
+/// The exit code of [`FailureKind::Detached`]: the outcome is not known here; the
+/// operation goes on in CloudFormation (`deployer status` tells how it ended).
+pub(crate) const EXIT_DETACHED: u8 = 3;
 
 impl Failure {
     /// Bad input: the message must name the offending input and the rule it broke.
@@ -53,6 +65,14 @@ impl Failure {
             message: message.into(),
         }
     }
+    /// The stack operation goes on, but we stopped watching it; the message says how to
+    /// follow it.
+    pub(crate) fn detached(message: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::Detached,
+            message: message.into(),
+        }
+    }
     /// Something that should not happen.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {
@@ -64,7 +84,8 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self.kind {
             FailureKind::Input => 2,
-            FailureKind::Failed | FailureKind::Internal => 1,
+            FailureKind::Failed | FailureKind::Internal | FailureKind::CredentialsExpired => 1,
+            FailureKind::Detached => EXIT_DETACHED,
             FailureKind::Interrupted => 130,
         }
     }

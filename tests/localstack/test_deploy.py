@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import (
     DEPLOY_TIMEOUT_SECONDS,
     deploy_args,
@@ -220,12 +219,6 @@ def test_localstack_refuses_resource_types_it_cannot_provision(cfn: Any, stack_n
     cfn.delete_stack(StackName=created["StackId"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 4: a rejected first change set ends in 'error: reading the events of stack NAME: "
-    "ValidationError: Stack [NAME] does not exist' instead of CloudFormation's reason: the clean-up deletes the "
-    "REVIEW_IN_PROGRESS stack, then follows it by name instead of by the StackId CreateChangeSet returned",
-)
 def test_a_rejected_first_change_set_reports_the_reason_and_leaves_nothing(
     cfn: Any, deployer: Any, stack_name: str, tmp_path: Path
 ) -> None:

@@ -72,6 +72,9 @@ pub(crate) enum Outcome {
         reason: String,
         /// The FAILED change set.
         id: String,
+        /// The stack it belongs to, by id: a new stack's empty REVIEW_IN_PROGRESS stack
+        /// is deleted and followed by id, since a deleted stack's name finds nothing.
+        stack_id: String,
     },
     /// Nothing to change; the reason CloudFormation gave. `id` is the change set to
     /// delete, when one was created.
@@ -132,8 +135,11 @@ pub(crate) async fn create(
             .send()
     })
     .await;
-    let id = match created {
-        Ok(out) => out.id().unwrap_or(&request.name).to_owned(),
+    let (id, stack_id) = match created {
+        Ok(out) => (
+            out.id().unwrap_or(&request.name).to_owned(),
+            out.stack_id().map(str::to_owned),
+        ),
         Err(err) => {
             let text = describe_error(&err);
             if is_empty_reason(&text) {
@@ -148,7 +154,16 @@ pub(crate) async fn create(
             ));
         }
     };
-    wait_ready(client, &request.stack_name, &id, deadline, progress).await
+    let outcome = wait_ready(client, &request.stack_name, &id, deadline, progress).await?;
+    // The StackId CreateChangeSet returned is the one to use from now on.
+    Ok(match (outcome, stack_id) {
+        (Outcome::Failed { reason, id, .. }, Some(stack_id)) => Outcome::Failed {
+            reason,
+            id,
+            stack_id,
+        },
+        (other, _) => other,
+    })
 }
 
 /// Polls DescribeChangeSet (first look at once) until the change set is ready or failed.
@@ -177,6 +192,7 @@ pub(crate) async fn wait_ready(
                 return Ok(Outcome::Failed {
                     reason,
                     id: described.id,
+                    stack_id: described.stack_id,
                 });
             }
             _ if deadline.passed() => {
@@ -489,7 +505,7 @@ mod tests {
         .await
         .unwrap();
         assert!(
-            matches!(&outcome, Outcome::Failed { reason, id }
+            matches!(&outcome, Outcome::Failed { reason, id, .. }
                 if reason.contains("Unresolved resource dependencies") && id == "arn:cs/1"),
             "{outcome:?}"
         );

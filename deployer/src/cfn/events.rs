@@ -108,6 +108,15 @@ pub(crate) struct EventFollower {
     since: Option<f64>,
     /// Every event read since the follower started, oldest first: this operation's events.
     pub seen: Vec<Event>,
+    /// `Stack.LastOperations` ids before this run executed: set by [`Self::track_operations`].
+    operations_before: Option<Vec<String>>,
+    /// This run's operations, once DescribeStacks lists them (empty where the endpoint
+    /// does not: moto, LocalStack).
+    pub operations: Vec<String>,
+    /// True once one of them is this run's create/update/delete itself.
+    pub operation_listed: bool,
+    /// ECS services' events and stopped tasks, when the deploy watches them.
+    pub ecs: Option<super::ecs::EcsWatch>,
 }
 
 /// Most pages we read in one go; a stack event page holds up to 100 events.
@@ -135,6 +144,28 @@ impl EventFollower {
             last_seen,
             since: None,
             seen: Vec::new(),
+            operations_before: None,
+            operations: Vec::new(),
+            operation_listed: false,
+            ecs: None,
+        }
+    }
+
+    /// Follows this run's operation by its id: every id in `Stack.LastOperations` that
+    /// is not in `before` (the stack's list before executing) is this run's.
+    pub(crate) fn track_operations(mut self, before: Vec<String>) -> Self {
+        self.operations_before = Some(before);
+        self
+    }
+
+    /// Looks at a fresh DescribeStacks answer for this run's operation ids.
+    pub(crate) fn note_operations(&mut self, stack: &aws_sdk_cloudformation::types::Stack) {
+        if let Some(before) = &self.operations_before {
+            let (ids, listed) = super::operations::new_operations(stack, before);
+            if !ids.is_empty() {
+                self.operations = ids;
+                self.operation_listed |= listed;
+            }
         }
     }
 
@@ -189,13 +220,49 @@ impl EventFollower {
     }
 }
 
-/// The newest page of a stack's events (up to 100: enough for the last operation of
-/// almost any stack), oldest first.
-pub(crate) async fn recent(client: &Client, stack: &str) -> Result<Vec<Event>, Failure> {
-    let page = retry_throttled(|| client.describe_stack_events().stack_name(stack).send())
+/// The events of a stack's latest operation, oldest first: pages back (newest first)
+/// until the operation's stack-level "User Initiated" start, so an operation whose
+/// events fill several pages (a big stack and its rollback) is read whole. At most
+/// [`MAX_PAGES`] pages: an older start is not looked for.
+pub(crate) async fn latest_operation_events(
+    client: &Client,
+    stack: &str,
+    stack_name: &str,
+) -> Result<Vec<Event>, Failure> {
+    let mut newest_first: Vec<Event> = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let page = retry_throttled(|| {
+            client
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token.clone())
+                .send()
+        })
         .await
         .map_err(|e| call_failed(&format!("reading the events of stack {stack}"), &e))?;
-    Ok(page.stack_events().iter().rev().map(Event::from).collect())
+        newest_first.extend(page.stack_events().iter().map(Event::from));
+        if newest_first
+            .iter()
+            .any(|e| is_operation_start(e, stack_name))
+        {
+            break;
+        }
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    newest_first.reverse();
+    Ok(latest_operation(&newest_first, stack_name))
+}
+
+/// The stack-level event that starts an operation a user asked for.
+fn is_operation_start(e: &Event, stack_name: &str) -> bool {
+    e.logical_id == stack_name
+        && e.resource_type == "AWS::CloudFormation::Stack"
+        && e.status.ends_with("_IN_PROGRESS")
+        && e.reason.as_deref() == Some("User Initiated")
 }
 
 /// Reasons that only echo a failure elsewhere; the real cause is another event.
@@ -300,12 +367,7 @@ async fn nested_events(client: &Client, stack_id: &str, since: f64) -> Vec<Event
 pub(crate) fn latest_operation(events: &[Event], stack_name: &str) -> Vec<Event> {
     let start = events
         .iter()
-        .rposition(|e| {
-            e.logical_id == stack_name
-                && e.resource_type == "AWS::CloudFormation::Stack"
-                && e.status.ends_with("_IN_PROGRESS")
-                && e.reason.as_deref() == Some("User Initiated")
-        })
+        .rposition(|e| is_operation_start(e, stack_name))
         .unwrap_or(0);
     events[start..].to_vec()
 }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::events::{Event, EventFollower};
 use super::stack;
 use crate::aws::is_throttling;
-use crate::error::Failure;
+use crate::error::{Failure, FailureKind};
 use crate::output::{Progress, format_elapsed};
 
 /// First delay after the immediate first look.
@@ -204,12 +204,26 @@ where
             () = &mut *interrupt => return Ok(Settled::Interrupted(last_status)),
             () = backoff.wait() => {}
         }
-        for event in follower.poll(client).await? {
+        let fresh = follower
+            .poll(client)
+            .await
+            .map_err(|f| detach(f, stack_id, &last_status))?;
+        for event in &fresh {
             progress.line(&event.line(progress.color()));
         }
-        let Some(stack) = stack::describe(client, stack_id).await? else {
+        if let Some(ecs) = follower.ecs.as_mut() {
+            ecs.observe(&fresh);
+            for line in ecs.poll().await {
+                progress.line(&line);
+            }
+        }
+        let described = stack::describe(client, stack_id)
+            .await
+            .map_err(|f| detach(f, stack_id, &last_status))?;
+        let Some(stack) = described else {
             return Ok(Settled::Gone);
         };
+        follower.note_operations(&stack);
         let status = stack::status(&stack);
         last_status = status.as_str().to_owned();
         if status == StackStatus::DeleteComplete {
@@ -217,10 +231,17 @@ where
         }
         // Right after ExecuteChangeSet/DeleteStack, DescribeStacks can still show the
         // previous settled status; only the operation's own stack-level event proves it
-        // has begun.
-        if stack::is_settled(&status) && operation_started(&follower.seen, &stack) {
+        // has begun: its id in Stack.LastOperations, or (where the endpoint lists no
+        // operations) its own stack-level event.
+        if stack::is_settled(&status)
+            && (follower.operation_listed || operation_started(&follower.seen, &stack))
+        {
             // Events written just before the status changed.
-            for event in follower.poll(client).await? {
+            let last = follower
+                .poll(client)
+                .await
+                .map_err(|f| detach(f, stack_id, &last_status))?;
+            for event in last {
                 progress.line(&event.line(progress.color()));
             }
             progress.finish();
@@ -236,6 +257,65 @@ where
             format_elapsed(started.elapsed())
         ));
     }
+}
+
+/// Credentials that expire mid-wait (a 1 h OIDC session) do not fail the deploy: the
+/// operation goes on in CloudFormation, so say that, how to watch it, and exit
+/// [`crate::error::EXIT_DETACHED`]. Other failures pass through unchanged.
+pub(crate) fn detach(failure: Failure, stack_id: &str, last_status: &str) -> Failure {
+    if failure.kind != FailureKind::CredentialsExpired {
+        return failure;
+    }
+    let name = stack_name_of(stack_id);
+    let console = console_link(stack_id)
+        .map(|url| format!(", or in the console: {url}"))
+        .unwrap_or_default();
+    Failure::detached(format!(
+        "the AWS credentials expired while waiting ({}); stopped watching. The operation on stack {name} \
+         goes on in CloudFormation (last seen: {last_status}). Watch it with fresh credentials: \
+         `deployer status --stack-name {name}`{console}",
+        failure.message
+    ))
+}
+
+/// The stack's name from its id (`arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID`);
+/// a name is returned as it is.
+pub(crate) fn stack_name_of(stack_id: &str) -> &str {
+    stack_id
+        .split_once(":stack/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(stack_id)
+}
+
+/// The CloudFormation console page of a stack, from its ARN (partition and region);
+/// `None` for a bare name.
+pub(crate) fn console_link(stack_id: &str) -> Option<String> {
+    let mut parts = stack_id.split(':');
+    let (arn, partition, service, region) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if arn != "arn" || service != "cloudformation" || region.is_empty() {
+        return None;
+    }
+    let host = match partition {
+        "aws-cn" => format!("{region}.console.amazonaws.cn"),
+        "aws-us-gov" => format!("{region}.console.amazonaws-us-gov.com"),
+        _ => format!("{region}.console.aws.amazon.com"),
+    };
+    // Percent-encode everything but RFC 3986's unreserved characters (the ARN's `:` and
+    // `/` must not end the query). Hand-written: five lines, not worth a dependency.
+    let id: String = stack_id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Some(format!(
+        "https://{host}/cloudformation/home?region={region}#/stacks/stackinfo?stackId={id}"
+    ))
 }
 
 /// True once the follower has seen a stack-level event of the operation (the stack's
@@ -277,6 +357,21 @@ mod tests {
             assert!((4.0..6.0).contains(&d), "{d}");
             assert!(jitter(MAX_DELAY) <= MAX_DELAY);
         }
+    }
+
+    #[test]
+    fn a_stack_id_gives_its_name_and_console_link() {
+        let id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/0a1b-2c";
+        assert_eq!(stack_name_of(id), "app");
+        assert_eq!(stack_name_of("app"), "app");
+        assert_eq!(
+            console_link(id).as_deref(),
+            Some(
+                "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/stackinfo?stackId=\
+                 arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fapp%2F0a1b-2c"
+            )
+        );
+        assert_eq!(console_link("app"), None);
     }
 
     #[test]

@@ -7,8 +7,7 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
-use crate::cfn::events::{self, latest_operation};
-use crate::cfn::stack;
+use crate::cfn::{events, operations, stack};
 use crate::cli::StatusArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Printer};
@@ -55,8 +54,23 @@ pub(crate) async fn status(client: &Client, stack_name: &str) -> Result<StatusRe
     })?;
     let mut last_failure = None;
     if stack::last_operation_failed(&stack::status(&found)) {
-        let recent = events::recent(client, found.stack_id().unwrap_or(stack_name)).await?;
-        let operation = latest_operation(&recent, found.stack_name().unwrap_or(stack_name));
+        // The latest operation by its id (Stack.LastOperations → DescribeEvents) where
+        // CloudFormation offers it; else its events, paged back to its start.
+        let by_operation = operations::latest_failures(client, &found)
+            .await
+            .ok()
+            .flatten();
+        let operation = match by_operation {
+            Some(failures) => failures,
+            None => {
+                events::latest_operation_events(
+                    client,
+                    found.stack_id().unwrap_or(stack_name),
+                    found.stack_name().unwrap_or(stack_name),
+                )
+                .await?
+            }
+        };
         last_failure = events::root_cause(client, &operation).await;
     }
     Ok(StatusReport {
@@ -202,5 +216,179 @@ mod tests {
                 && text.contains("Termination protection: on"),
             "{text}"
         );
+    }
+
+    /// Issue 11 item 6: the latest operation's events span two pages (a big stack's
+    /// rollback fills the first): its failure is on the second, and is found.
+    #[tokio::test]
+    async fn the_last_failure_is_found_when_its_operation_spans_several_pages() {
+        let describe = mock!(Client::describe_stacks)
+            .then_output(|| crate::cfn::fixtures::stack("UPDATE_ROLLBACK_COMPLETE"));
+        let page1 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(|| {
+                let mut page = DescribeStackEventsOutput::builder().stack_events(event(
+                    "r-end",
+                    "app",
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_ROLLBACK_COMPLETE",
+                    None,
+                    300,
+                ));
+                for i in (0..99).rev() {
+                    page = page.stack_events(event(
+                        &format!("r{i}"),
+                        &format!("Queue{i}"),
+                        "AWS::SQS::Queue",
+                        "UPDATE_COMPLETE",
+                        None,
+                        200 + i,
+                    ));
+                }
+                page.next_token("p2").build()
+            });
+        let page2 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token() == Some("p2"))
+            .then_output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(event(
+                        "u3",
+                        "app",
+                        "AWS::CloudFormation::Stack",
+                        "UPDATE_ROLLBACK_IN_PROGRESS",
+                        "The following resource(s) failed to update: [Service].",
+                        150,
+                    ))
+                    .stack_events(event(
+                        "u2",
+                        "Service",
+                        "AWS::ECS::Service",
+                        "UPDATE_FAILED",
+                        "Task failed to start",
+                        140,
+                    ))
+                    .stack_events(event(
+                        "u1",
+                        "app",
+                        "AWS::CloudFormation::Stack",
+                        "UPDATE_IN_PROGRESS",
+                        "User Initiated",
+                        100,
+                    ))
+                    .next_token("p3")
+                    .build()
+            });
+        let page3 = mock!(Client::describe_stack_events)
+            .match_requests(|r| r.next_token() == Some("p3"))
+            .then_output(|| DescribeStackEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &page1, &page2, &page3]
+        );
+        let report = status(&client, "app").await.unwrap();
+        assert_eq!(
+            report.last_failure.as_deref(),
+            Some("Service (AWS::ECS::Service) UPDATE_FAILED: Task failed to start")
+        );
+        // Paging stops at the operation's start.
+        assert_eq!(
+            (page1.num_calls(), page2.num_calls(), page3.num_calls()),
+            (1, 1, 0)
+        );
+    }
+
+    /// Issue 11 item 6: where the stack lists its operations, the latest one's failed
+    /// events come from DescribeEvents(OperationId, FailedEvents), every page.
+    #[tokio::test]
+    async fn the_last_failure_comes_from_the_latest_operation_id_across_pages() {
+        use aws_sdk_cloudformation::operation::describe_events::DescribeEventsOutput;
+        use aws_sdk_cloudformation::types::{
+            OperationEntry, OperationEvent, OperationType, ResourceStatus,
+        };
+        let failed = |id: &str, op: &str, logical: &str, status: &str, reason: &str, t: i64| {
+            OperationEvent::builder()
+                .event_id(id)
+                .stack_id(crate::cfn::fixtures::STACK_ID)
+                .operation_id(op)
+                .logical_resource_id(logical)
+                .resource_type("AWS::SNS::Topic")
+                .resource_status(ResourceStatus::from(status))
+                .resource_status_reason(reason)
+                .timestamp(DateTime::from_secs(t))
+                .build()
+        };
+        let describe = mock!(Client::describe_stacks).then_output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name("app")
+                        .stack_id(crate::cfn::fixtures::STACK_ID)
+                        .stack_status(StackStatus::UpdateRollbackComplete)
+                        .last_operations(
+                            OperationEntry::builder()
+                                .operation_id("op-rollback")
+                                .operation_type(OperationType::Rollback)
+                                .build(),
+                        )
+                        .last_operations(
+                            OperationEntry::builder()
+                                .operation_id("op-update")
+                                .operation_type(OperationType::UpdateStack)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let update_p1 = mock!(Client::describe_events)
+            .match_requests(|r| {
+                r.operation_id() == Some("op-update")
+                    && r.next_token().is_none()
+                    && r.filters().and_then(|f| f.failed_events()) == Some(true)
+            })
+            .then_output(move || {
+                DescribeEventsOutput::builder()
+                    .operation_events(failed(
+                        "b",
+                        "op-update",
+                        "Queue",
+                        "UPDATE_FAILED",
+                        "Resource update cancelled",
+                        20,
+                    ))
+                    .next_token("more")
+                    .build()
+            });
+        let update_p2 = mock!(Client::describe_events)
+            .match_requests(|r| {
+                r.operation_id() == Some("op-update") && r.next_token() == Some("more")
+            })
+            .then_output(move || {
+                DescribeEventsOutput::builder()
+                    .operation_events(failed(
+                        "a",
+                        "op-update",
+                        "Topic",
+                        "UPDATE_FAILED",
+                        "Invalid parameter: KmsMasterKeyId",
+                        10,
+                    ))
+                    .build()
+            });
+        let rollback = mock!(Client::describe_events)
+            .match_requests(|r| r.operation_id() == Some("op-rollback"))
+            .then_output(|| DescribeEventsOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &update_p1, &update_p2, &rollback]
+        );
+        let report = status(&client, "app").await.unwrap();
+        assert_eq!(
+            report.last_failure.as_deref(),
+            Some("Topic (AWS::SNS::Topic) UPDATE_FAILED: Invalid parameter: KmsMasterKeyId")
+        );
+        assert_eq!((update_p1.num_calls(), update_p2.num_calls()), (1, 1));
     }
 }

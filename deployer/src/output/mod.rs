@@ -179,6 +179,11 @@ impl Printer {
         self.quiet
     }
 
+    /// `-v` count.
+    pub(crate) fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
     /// Writes a result to stdout. A closed stdout (the reader went away) stops further
     /// output quietly; it is not a failure of the command.
     pub(crate) fn stdout(&self, text: &str) {

@@ -7,9 +7,10 @@ use aws_sdk_cloudformation::types::Stack;
 
 use super::plan::Ready;
 use super::{Deploy, Ending};
+use crate::cfn::ecs::EcsWatch;
 use crate::cfn::events::{EventFollower, clean_reason, root_cause};
 use crate::cfn::wait::{Settled, follow};
-use crate::cfn::{change_set, stack};
+use crate::cfn::{change_set, operations, stack};
 use crate::error::Failure;
 use crate::output::{format_elapsed, prompt};
 
@@ -21,6 +22,7 @@ impl Deploy {
             name,
             updating,
             created_review_stack,
+            operations_before,
         } = ready;
         match self.confirmed().await? {
             Some(true) => {}
@@ -43,7 +45,13 @@ impl Deploy {
             EventFollower::from_marker(&described.stack_id, None)
         } else {
             EventFollower::start(&self.cloud.client, &described.stack_id).await?
-        };
+        }
+        .track_operations(operations_before);
+        follower.ecs = self
+            .cloud
+            .ecs
+            .clone()
+            .map(|ecs| EcsWatch::new(ecs, self.view.printer.verbose() > 0));
         change_set::execute(
             &self.cloud.client,
             &described.stack_id,
@@ -100,8 +108,16 @@ impl Deploy {
                     self.progress.line(&format!("Stack {name}: {status}"));
                     return Ok(*found);
                 }
-                let cause = root_cause(&self.cloud.client, &follower.seen)
-                    .await
+                // This run's operation by its id where CloudFormation lists it; else
+                // the events followed since executing.
+                let by_operation =
+                    operations::root_cause_of(&self.cloud.client, &follower.operations).await;
+                let cause = match by_operation {
+                    Some(cause) => Some(cause),
+                    None => root_cause(&self.cloud.client, &follower.seen).await,
+                };
+                let cause = cause
+                    .map(|c| with_stopped_tasks(c, follower))
                     .or_else(|| found.stack_status_reason().map(clean_reason))
                     .unwrap_or_else(|| {
                         "CloudFormation gave no reason; see the events above".to_owned()
@@ -190,4 +206,21 @@ impl Deploy {
         }
         Ok(())
     }
+}
+
+/// A failed ECS service's root cause says why its tasks stopped: the circuit breaker's
+/// own event only says it was triggered.
+fn with_stopped_tasks(cause: String, follower: &EventFollower) -> String {
+    let Some(ecs) = &follower.ecs else {
+        return cause;
+    };
+    let Some((path, _)) = cause.split_once(" (AWS::ECS::Service) ") else {
+        return cause;
+    };
+    let logical_id = path.rsplit('/').next().unwrap_or(path);
+    let reasons = ecs.stopped_reasons(logical_id);
+    if reasons.is_empty() {
+        return cause;
+    }
+    format!("{cause}; tasks stopped: {}", reasons.join(" | "))
 }

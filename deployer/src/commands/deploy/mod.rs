@@ -9,10 +9,13 @@
 
 mod cleanup;
 mod execute;
+mod findings;
 mod plan;
 mod report;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_events;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -66,6 +69,7 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
     let mut deploy = Deploy {
         cloud: Cloud {
             client: Client::new(&sdk),
+            ecs: Some(aws_sdk_ecs::Client::new(&sdk)),
             deadline: Deadline::after(settings.wait_timeout),
             interrupt: signal_interrupt,
         },
@@ -135,6 +139,8 @@ struct Mode {
 /// counts as the user interrupting.
 struct Cloud {
     client: Client,
+    /// ECS, to show a service's events and stopped tasks while it deploys (`None`: don't).
+    ecs: Option<aws_sdk_ecs::Client>,
     deadline: Deadline,
     /// Makes the future that resolves on Ctrl-C/SIGTERM ([`support::shutdown_signal`]);
     /// tests inject one that fires at once, later or never.

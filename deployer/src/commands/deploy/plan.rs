@@ -31,6 +31,8 @@ pub(super) struct Ready {
     /// This run created the (empty, REVIEW_IN_PROGRESS) stack: it is ours to delete if
     /// nothing gets executed.
     pub(super) created_review_stack: bool,
+    /// The stack's `LastOperations` ids before executing: any new one is this run's.
+    pub(super) operations_before: Vec<String>,
 }
 
 impl Deploy {
@@ -120,15 +122,21 @@ impl Deploy {
                 }
                 return Ok(Planned::Done(Ending::NoChanges));
             }
-            Outcome::Failed { reason, id } => {
-                let stack_id = self
-                    .report
-                    .stack_id
-                    .clone()
-                    .unwrap_or_else(|| stack_name.clone());
+            Outcome::Failed {
+                reason,
+                id,
+                stack_id,
+            } => {
+                self.report.stack_id = Some(stack_id.clone());
+                // Read the findings before the change set is deleted with them.
+                let findings = self.findings(&id, true).await;
+                let cause = self
+                    .rejection_cause(&findings)
+                    .map(|c| format!("\nroot cause: {c}"))
+                    .unwrap_or_default();
                 self.clean_up(&id, &stack_id, created_review_stack).await?;
                 return Err(Failure::failed(format!(
-                    "CloudFormation rejected the change set for stack {stack_name} (it was deleted again): {reason}"
+                    "CloudFormation rejected the change set for stack {stack_name} (it was deleted again): {reason}{cause}"
                 )));
             }
             Outcome::Ready(described) => described,
@@ -143,6 +151,8 @@ impl Deploy {
             existing.as_ref(),
         );
         self.show_changes();
+        let findings = self.findings(&described.id, false).await;
+        self.show_findings(findings);
 
         if self.mode.dry_run {
             self.clean_up(&described.id, &described.stack_id, created_review_stack)
@@ -156,6 +166,10 @@ impl Deploy {
             name,
             updating: existing.is_some(),
             created_review_stack,
+            operations_before: existing
+                .as_ref()
+                .map(crate::cfn::operations::operation_ids)
+                .unwrap_or_default(),
         }))
     }
 

@@ -47,6 +47,9 @@ pub(super) struct DeployReport {
     pub termination_protection: Option<bool>,
     /// The root cause of a failure.
     pub root_cause: Option<String>,
+    /// The change set's early-validation findings (DescribeEvents), when it has any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub validation: Vec<crate::cfn::operations::Finding>,
 }
 
 /// Where a deploy's results go: the printer (stdout, stderr) and, under GitHub Actions,

@@ -17,10 +17,11 @@ use std::time::Duration;
 use crate::cfn::fixtures::{STACK_ID, event, stack};
 use aws_sdk_cloudformation::types::{ChangeSetType, Stack};
 
-fn deploy(client: Client) -> Deploy {
+pub(super) fn deploy(client: Client) -> Deploy {
     Deploy {
         cloud: Cloud {
             client,
+            ecs: None,
             deadline: Deadline::after(Duration::from_secs(600)),
             interrupt: || Box::pin(std::future::pending()),
         },
@@ -54,6 +55,20 @@ fn deploy(client: Client) -> Deploy {
         },
         report: DeployReport::default(),
     }
+}
+
+/// DescribeEvents as moto and LocalStack answer it: not implemented. Every change set
+/// is asked for its early-validation findings; these scenarios are not about them.
+pub(super) fn no_describe_events() -> aws_smithy_mocks::Rule {
+    use aws_sdk_cloudformation::operation::describe_events::DescribeEventsError;
+    mock!(Client::describe_events).then_error(|| {
+        DescribeEventsError::generic(
+            aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                .code("InternalFailure")
+                .message("The describe_events action has not been implemented")
+                .build(),
+        )
+    })
 }
 
 #[tokio::test(start_paused = true)]
@@ -286,7 +301,8 @@ async fn a_rejected_change_set_for_a_new_stack_leaves_nothing_behind() {
             &describe,
             &delete_cs,
             &delete_stack,
-            &events
+            &events,
+            &no_describe_events()
         ]
     );
     let mut d = deploy(client);
@@ -443,7 +459,8 @@ async fn a_first_dry_run_under_a_role_that_may_not_delete_stacks_still_succeeds(
             &describe,
             &delete_cs,
             &delete_stack,
-            &events
+            &events,
+            &no_describe_events()
         ]
     );
     let mut d = deploy(client);
