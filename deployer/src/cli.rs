@@ -203,6 +203,12 @@ pub struct DestroyArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Only for a DELETE_FAILED stack: delete it but keep these resources (logical ids,
+    /// as the failed delete names them) in the account, no longer managed by
+    /// CloudFormation (DeleteStack `RetainResources`).
+    #[arg(long, value_name = "LOGICAL_ID", num_args = 1..)]
+    pub retain: Vec<String>,
+
     /// How long to wait for the delete to finish, e.g. `30m`, `1h`, `90s`.
     #[arg(long, value_name = "DURATION", default_value = "60m")]
     pub wait_timeout: String,

@@ -495,6 +495,16 @@ pub(crate) async fn execute(
             .stack_name(stack_id)
             .change_set_name(id)
             .client_request_token(token)
+            // If the operation fails, its rollback deletes what it created, including
+            // resources with `DeletionPolicy: Retain`: a failed first create leaves
+            // no orphans behind its ROLLBACK_COMPLETE stack (which the next deploy
+            // deletes and recreates), and a failed update none beside the stack.
+            // Chosen over CreateChangeSet `OnStackFailure: DELETE`, which would delete
+            // the failed stack itself: its events (the root cause) would then only be
+            // readable by stack id, and the ROLLBACK_COMPLETE → recreate path that
+            // the LocalStack and moto suites exercise would never be taken.
+            // `OnStackFailure` is left at its default (ROLLBACK) for the same reason.
+            .retain_except_on_create(true)
             .send()
     })
     .await

@@ -49,13 +49,14 @@ impl Deploy {
         let existing = match &plan {
             Plan::Update(stack) => Some(stack.as_ref().clone()),
             Plan::Create { .. } => None,
-            Plan::RecreateAfterDelete => {
+            Plan::RecreateAfterDelete | Plan::RollbackFirst(_) => {
                 self.report.has_changes = true;
-                self.report.stack_status = Some(
-                    aws_sdk_cloudformation::types::StackStatus::RollbackComplete
+                self.report.stack_status = Some(match &plan {
+                    Plan::RollbackFirst(status) => status.clone(),
+                    _ => aws_sdk_cloudformation::types::StackStatus::RollbackComplete
                         .as_str()
                         .to_owned(),
-                );
+                });
                 self.report.parameter_changes = parameter_changes(
                     &self.inputs.template.parameters,
                     &self.inputs.parameters,

@@ -848,8 +848,10 @@ async fn execute_with_status(
         .build();
     let delete_cs =
         mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
-    let execute =
-        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    // Only answered with RetainExceptOnCreate: a failed create must leave no orphans.
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(|r| r.retain_except_on_create() == Some(true))
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
     let events = mock!(Client::describe_stack_events)
         .then_output(|| DescribeStackEventsOutput::builder().build());
     let client = mock_client!(
