@@ -20,6 +20,7 @@ DEPLOY_ONLY = {
     "cloudformation:ExecuteChangeSet",
     "cloudformation:DeleteStack",
     "cloudformation:CancelUpdateStack",
+    "cloudformation:RollbackStack",
     "cloudformation:UpdateTerminationProtection",
 }
 
