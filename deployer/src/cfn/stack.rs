@@ -7,8 +7,9 @@
 //! CREATE_FAILED / UPDATE_FAILED (left by a disabled rollback) → RollbackStack, then on
 //! from the state that leaves; UPDATE_ROLLBACK_FAILED → stop with the exact
 //! `continue-update-rollback --resources-to-skip` command; DELETE_FAILED → stop with
-//! the `destroy --retain` command; the other `*_FAILED` states → stop and say what to do. Statuses are matched as the SDK's [`StackStatus`] enum; a
-//! status newer than the SDK is judged by its name.
+//! the `destroy --retain` command; the other `*_FAILED` states → stop and say what to
+//! do. Statuses are matched as the SDK's [`StackStatus`] enum; a status newer than the
+//! SDK is judged by its name.
 
 use std::collections::BTreeMap;
 
