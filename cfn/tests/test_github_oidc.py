@@ -20,6 +20,7 @@ DEPLOY_ONLY = {
     "cloudformation:ExecuteChangeSet",
     "cloudformation:DeleteStack",
     "cloudformation:CancelUpdateStack",
+    "cloudformation:RollbackStack",
     "cloudformation:UpdateTerminationProtection",
     # Only an executed change set deploys an ECS service whose events the deployer shows.
     "ecs:DescribeServices",

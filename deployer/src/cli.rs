@@ -171,6 +171,15 @@ pub struct DeployArgs {
     #[arg(long, value_name = "DURATION", default_value = "60m")]
     pub wait_timeout: String,
 
+    /// How long CloudFormation may take to work out the change set (CREATE_PENDING /
+    /// CREATE_IN_PROGRESS) before the deploy gives up and deletes it again, with the
+    /// empty stack a first deploy created. Never longer than `--wait-timeout`.
+    /// CloudFormation usually needs 2–60 s (minutes with transforms or nested stacks);
+    /// one stuck in CREATE_PENDING should not hold a deploy for the whole
+    /// `--wait-timeout` (aws-actions' deploy action also stops after 30 minutes).
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub change_set_timeout: String,
+
     /// A deploy.yaml with per-environment settings; flags override it.
     #[arg(long, value_name = "FILE", requires = "environment")]
     pub config: Option<PathBuf>,
@@ -199,6 +208,12 @@ pub struct DestroyArgs {
     /// else refuses.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Only for a DELETE_FAILED stack: delete it but keep these resources (logical ids,
+    /// as the failed delete names them) in the account, no longer managed by
+    /// CloudFormation (DeleteStack `RetainResources`).
+    #[arg(long, value_name = "LOGICAL_ID", num_args = 1..)]
+    pub retain: Vec<String>,
 
     /// How long to wait for the delete to finish, e.g. `30m`, `1h`, `90s`.
     #[arg(long, value_name = "DURATION", default_value = "60m")]

@@ -113,6 +113,8 @@ pub(crate) struct Settings {
     pub repository: Option<String>,
     /// `--wait-timeout`.
     pub wait_timeout: std::time::Duration,
+    /// `--change-set-timeout`: how long CloudFormation may take to work out the change set.
+    pub change_set_timeout: std::time::Duration,
 }
 
 /// The default for `--image-parameter`.
@@ -161,6 +163,8 @@ pub(crate) fn resolve(args: &DeployArgs) -> Result<Settings, Failure> {
     }
     let wait_timeout = parse_duration(&args.wait_timeout)
         .map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?;
+    let change_set_timeout = parse_duration(&args.change_set_timeout)
+        .map_err(|e| Failure::input(format!("--change-set-timeout: {e}")))?;
     Ok(Settings {
         stack_name,
         region: env.region,
@@ -178,6 +182,7 @@ pub(crate) fn resolve(args: &DeployArgs) -> Result<Settings, Failure> {
             .unwrap_or_else(|| DEFAULT_IMAGE_PARAMETER.to_owned()),
         repository: args.image.repository.clone().or(env.repository),
         wait_timeout,
+        change_set_timeout,
     })
 }
 

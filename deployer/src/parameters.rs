@@ -79,7 +79,12 @@ pub(crate) fn validate(
     for (name, spec) in specs {
         match given.get(name) {
             Some(value) => check_value(name, spec, value)?,
-            None if spec.default.is_some() || image_parameter == Some(name.as_str()) => {}
+            // A NoEcho parameter may be left out on an update: the stack keeps its value
+            // (`UsePreviousValue`). Whether there is a stack to keep it is only known
+            // online, so `deploy` checks that when it creates one.
+            None if spec.default.is_some()
+                || spec.no_echo
+                || image_parameter == Some(name.as_str()) => {}
             None => {
                 return Err(Failure::input(format!(
                     "parameter `{name}` has no Default in the template and no value was given: \

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, Change, ChangeSetStatus, ChangeSetType, Parameter, Tag,
+    Capability, Change, ChangeSetStatus, ChangeSetType, EvaluationType, ExecutionStatus, Parameter,
+    Tag,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -52,6 +53,10 @@ pub(crate) struct Request {
     pub template_body: String,
     /// Parameter values.
     pub parameters: BTreeMap<String, String>,
+    /// Parameters sent with `UsePreviousValue: true` instead of a value: the NoEcho
+    /// parameters of an existing stack that were not given again (CloudFormation would
+    /// otherwise reset them to their Default, or refuse the update without one).
+    pub keep_previous: Vec<String>,
     /// Stack tags.
     pub tags: BTreeMap<String, String>,
     /// Capabilities.
@@ -76,6 +81,16 @@ pub(crate) enum Outcome {
         /// is deleted and followed by id, since a deleted stack's name finds nothing.
         stack_id: String,
     },
+    /// CloudFormation was still working the change set out when its own time limit
+    /// (`--change-set-timeout`) or `--wait-timeout` ran out; `id` is left to clean up.
+    TimedOut {
+        /// The change set, to delete.
+        id: String,
+        /// CREATE_PENDING or CREATE_IN_PROGRESS.
+        status: String,
+        /// The sentence for the user: which limit, and what to do.
+        message: String,
+    },
     /// Nothing to change; the reason CloudFormation gave. `id` is the change set to
     /// delete, when one was created.
     Empty {
@@ -92,11 +107,13 @@ pub(crate) fn is_empty_reason(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
 }
 
-/// Creates the change set and waits until CloudFormation has worked it out.
+/// Creates the change set and waits until CloudFormation has worked it out, for at most
+/// `cap` (and never past `deadline`).
 pub(crate) async fn create(
     client: &Client,
     request: &Request,
     deadline: Deadline,
+    cap: std::time::Duration,
     progress: &mut Progress,
 ) -> Result<Outcome, Failure> {
     let parameters = request
@@ -108,6 +125,12 @@ pub(crate) async fn create(
                 .parameter_value(v)
                 .build()
         })
+        .chain(request.keep_previous.iter().map(|k| {
+            Parameter::builder()
+                .parameter_key(k)
+                .use_previous_value(true)
+                .build()
+        }))
         .collect::<Vec<_>>();
     let tags = request
         .tags
@@ -154,7 +177,7 @@ pub(crate) async fn create(
             ));
         }
     };
-    let outcome = wait_ready(client, &request.stack_name, &id, deadline, progress).await?;
+    let outcome = wait_ready(client, &request.stack_name, &id, deadline, cap, progress).await?;
     // The StackId CreateChangeSet returned is the one to use from now on.
     Ok(match (outcome, stack_id) {
         (Outcome::Failed { reason, id, .. }, Some(stack_id)) => Outcome::Failed {
@@ -166,14 +189,17 @@ pub(crate) async fn create(
     })
 }
 
-/// Polls DescribeChangeSet (first look at once) until the change set is ready or failed.
+/// Polls DescribeChangeSet (first look at once) until the change set is ready or
+/// failed, or `cap` (the change set's own limit) or `deadline` runs out.
 pub(crate) async fn wait_ready(
     client: &Client,
     stack_name: &str,
     id: &str,
     deadline: Deadline,
+    cap: std::time::Duration,
     progress: &mut Progress,
 ) -> Result<Outcome, Failure> {
+    let own = Deadline::after(cap);
     let mut backoff = Backoff::new();
     let started = tokio::time::Instant::now();
     loop {
@@ -195,13 +221,23 @@ pub(crate) async fn wait_ready(
                     stack_id: described.stack_id,
                 });
             }
-            _ if deadline.passed() => {
-                return Err(Failure::failed(format!(
-                    "change set for stack {stack_name} is still {} after {}; CloudFormation may be slow. \
-                     Try again, or raise --wait-timeout",
-                    described.status,
-                    format_elapsed(deadline.timeout())
-                )));
+            _ if own.passed() || deadline.passed() => {
+                let (waited, flag) = if own.passed() {
+                    (own.timeout(), "--change-set-timeout")
+                } else {
+                    (deadline.timeout(), "--wait-timeout")
+                };
+                return Ok(Outcome::TimedOut {
+                    id: described.id,
+                    status: described.status.as_str().to_owned(),
+                    message: format!(
+                        "CloudFormation was still working out the change set for stack {stack_name} after {} ({flag}): \
+                         it is {}, and nothing was executed. CloudFormation may be slow or stuck \
+                         (transforms and nested stacks take longer): try again, or raise {flag}",
+                        format_elapsed(waited),
+                        described.status
+                    ),
+                });
             }
             other => progress.status(&format!(
                 "Change set {}: {other} ({})",
@@ -223,8 +259,86 @@ pub(crate) struct ResourceChange {
     pub resource_type: String,
     /// True, Conditional, False; empty for Add/Remove.
     pub replacement: String,
-    /// What changes: `Properties.DisplayName: "a" → "b"`, `Tags`, …
-    pub details: Vec<String>,
+    /// What happens to a removed or replaced resource: Delete, Retain, Snapshot,
+    /// ReplaceAndDelete, ReplaceAndRetain, ReplaceAndSnapshot; empty when not given.
+    pub policy_action: String,
+    /// What changes, one entry per property path.
+    pub details: Vec<PropertyChange>,
+}
+
+impl ResourceChange {
+    /// The action as people should read it: a `Remove` whose DeletionPolicy keeps the
+    /// resource is not a deletion.
+    pub(crate) fn effect(&self) -> String {
+        let qualifier = match (self.action.as_str(), self.policy_action.as_str()) {
+            ("Remove", "Retain") => "retained, not deleted",
+            ("Remove", "Snapshot") => "snapshot, then deleted",
+            (_, "ReplaceAndRetain") => "replaced; the old one is retained",
+            (_, "ReplaceAndSnapshot") => "replaced; the old one is snapshotted, then deleted",
+            _ => return self.action.clone(),
+        };
+        format!("{} ({qualifier})", self.action)
+    }
+}
+
+/// One changing property of a resource, from `IncludePropertyValues`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct PropertyChange {
+    /// The property path, e.g. `/Properties/ContainerDefinitions/0/Image`; for older
+    /// answers without one, `Properties.Name` or the attribute (`Tags`, `Metadata`).
+    pub path: String,
+    /// The value before, when CloudFormation gives it (large values come truncated).
+    pub before: Option<String>,
+    /// The value after, when given.
+    pub after: Option<String>,
+    /// `Evaluation: Dynamic`: the value depends on something only known while
+    /// deploying (a `Ref` or `GetAtt` of a changing resource), so it *may* change.
+    pub dynamic: bool,
+    /// Whether changing it recreates the resource: Never, Conditionally, Always (empty
+    /// when not given).
+    pub requires_recreation: String,
+}
+
+impl PropertyChange {
+    /// `/Properties/X: "a" → "b" (may change; replaces the resource)`, each value cut
+    /// to `max` characters.
+    pub(crate) fn line(&self, max: usize) -> String {
+        let mut line = self.path.clone();
+        if self.before.is_some() || self.after.is_some() {
+            line.push_str(&format!(
+                ": {} → {}",
+                self.before
+                    .as_deref()
+                    .map_or("(none)".to_owned(), |v| cut(v, max)),
+                self.after
+                    .as_deref()
+                    .map_or("(none)".to_owned(), |v| cut(v, max))
+            ));
+        }
+        let mut notes = Vec::new();
+        if self.dynamic {
+            notes.push("may change: known only while deploying");
+        }
+        match self.requires_recreation.as_str() {
+            "Always" => notes.push("replaces the resource"),
+            "Conditionally" => notes.push("may replace the resource"),
+            _ => {}
+        }
+        if !notes.is_empty() {
+            line.push_str(&format!(" ({})", notes.join("; ")));
+        }
+        line
+    }
+}
+
+/// `text` cut to at most `max` characters, ending in `…` when cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
 }
 
 /// A described change set.
@@ -287,30 +401,34 @@ pub(crate) async fn describe(
 
 fn row(change: &Change) -> Option<ResourceChange> {
     let rc = change.resource_change()?;
-    let details = rc
-        .details()
-        .iter()
-        .filter_map(|d| d.target())
-        .map(|t| {
-            let attribute = t.attribute().map(|a| a.as_str()).unwrap_or_default();
-            let what = match t.name() {
-                Some(name) if !name.is_empty() => format!("{attribute}.{name}"),
-                _ => attribute.to_owned(),
-            };
-            match (t.before_value(), t.after_value()) {
-                (None, None) => what,
-                (before, after) => format!(
-                    "{what}: {} → {}",
-                    before.unwrap_or("(none)"),
-                    after.unwrap_or("(none)")
-                ),
-            }
-        })
-        .collect::<Vec<_>>();
-    let mut unique = Vec::new();
-    for d in details {
-        if !unique.contains(&d) {
-            unique.push(d);
+    let mut details: Vec<PropertyChange> = Vec::new();
+    for d in rc.details() {
+        let Some(t) = d.target() else { continue };
+        let attribute = t.attribute().map(|a| a.as_str()).unwrap_or_default();
+        let path = match (t.path(), t.name()) {
+            (Some(path), _) if !path.is_empty() => path.to_owned(),
+            (_, Some(name)) if !name.is_empty() => format!("{attribute}.{name}"),
+            _ => attribute.to_owned(),
+        };
+        let detail = PropertyChange {
+            path,
+            before: t.before_value().map(str::to_owned),
+            after: t.after_value().map(str::to_owned),
+            dynamic: d.evaluation() == Some(&EvaluationType::Dynamic),
+            requires_recreation: t
+                .requires_recreation()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+        };
+        // One property can be listed once per cause (a parameter and a resource
+        // attribute, say): show it once, Dynamic if any cause is.
+        match details.iter_mut().find(|known| {
+            known.path == detail.path
+                && known.before == detail.before
+                && known.after == detail.after
+        }) {
+            Some(known) => known.dynamic |= detail.dynamic,
+            None => details.push(detail),
         }
     }
     Some(ResourceChange {
@@ -324,8 +442,59 @@ fn row(change: &Change) -> Option<ResourceChange> {
             .replacement()
             .map(|r| r.as_str().to_owned())
             .unwrap_or_default(),
-        details: unique,
+        policy_action: rc
+            .policy_action()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        details,
     })
+}
+
+/// Why a change set cannot be executed (in words, with what to do), from its
+/// ExecutionStatus; `None` when it can (AVAILABLE, or no status given, as by older
+/// stand-ins, where ExecuteChangeSet itself will tell).
+pub(crate) fn not_executable(status: Option<&ExecutionStatus>, stack_name: &str) -> Option<String> {
+    use ExecutionStatus as E;
+    let status = status?;
+    let why = match status {
+        E::Available => return None,
+        E::Obsolete => "it is OBSOLETE: the stack was changed after this change set was made \
+            (another deploy, the console, or a second change set executed first), so it no longer \
+            describes what would happen. Deploy again to see the changes from the stack as it is now"
+            .to_owned(),
+        E::Unavailable => format!(
+            "it is UNAVAILABLE: CloudFormation cannot execute it now, usually because another \
+             operation is running on the stack. Wait for it (`deployer status --stack-name {stack_name}`) \
+             and deploy again"
+        ),
+        E::ExecuteInProgress | E::ExecuteComplete | E::ExecuteFailed => format!(
+            "it is {status}: someone has already executed it. See `deployer status --stack-name {stack_name}` \
+             for how that went"
+        ),
+        other => format!(
+            "its execution status is {other}, and only AVAILABLE change sets are executed. \
+             See `deployer status --stack-name {stack_name}` and deploy again"
+        ),
+    };
+    Some(why)
+}
+
+/// Reads a change set's ExecutionStatus (one page: the status is on every page).
+pub(crate) async fn execution_status(
+    client: &Client,
+    stack_id: &str,
+    id: &str,
+) -> Result<Option<ExecutionStatus>, Failure> {
+    retry_throttled(|| {
+        client
+            .describe_change_set()
+            .stack_name(stack_id)
+            .change_set_name(id)
+            .send()
+    })
+    .await
+    .map(|out| out.execution_status().cloned())
+    .map_err(|e| call_failed(&format!("reading change set {id}"), &e))
 }
 
 /// Executes a ready change set. `token` makes a retried call idempotent (the change
@@ -342,6 +511,16 @@ pub(crate) async fn execute(
             .stack_name(stack_id)
             .change_set_name(id)
             .client_request_token(token)
+            // If the operation fails, its rollback deletes what it created, including
+            // resources with `DeletionPolicy: Retain`: a failed first create leaves
+            // no orphans behind its ROLLBACK_COMPLETE stack (which the next deploy
+            // deletes and recreates), and a failed update none beside the stack.
+            // Chosen over CreateChangeSet `OnStackFailure: DELETE`, which would delete
+            // the failed stack itself: its events (the root cause) would then only be
+            // readable by stack id, and the ROLLBACK_COMPLETE → recreate path that
+            // the LocalStack and moto suites exercise would never be taken.
+            // `OnStackFailure` is left at its default (ROLLBACK) for the same reason.
+            .retain_except_on_create(true)
             .send()
     })
     .await
@@ -373,8 +552,8 @@ mod tests {
     };
     use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
     use aws_sdk_cloudformation::types::{
-        ChangeAction, ChangeType, Replacement, ResourceAttribute, ResourceChangeDetail,
-        ResourceTargetDefinition,
+        ChangeAction, ChangeType, PolicyAction, Replacement, RequiresRecreation, ResourceAttribute,
+        ResourceChangeDetail, ResourceTargetDefinition,
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use std::time::Duration;
@@ -390,6 +569,7 @@ mod tests {
             kind: ChangeSetType::Update,
             template_body: "{}".into(),
             parameters: [("Name".to_owned(), "b".to_owned())].into(),
+            keep_previous: vec![],
             tags: BTreeMap::new(),
             capabilities: vec![],
             role_arn: None,
@@ -446,6 +626,7 @@ mod tests {
                 &client,
                 &request(),
                 Deadline::after(Duration::from_secs(60)),
+                Duration::from_secs(1800),
                 &mut quiet(),
             )
             .await
@@ -469,6 +650,7 @@ mod tests {
             &client,
             &request(),
             Deadline::after(Duration::from_secs(60)),
+            Duration::from_secs(1800),
             &mut quiet(),
         )
         .await
@@ -500,6 +682,7 @@ mod tests {
             &client,
             &request(),
             Deadline::after(Duration::from_secs(60)),
+            Duration::from_secs(1800),
             &mut quiet(),
         )
         .await
@@ -517,21 +700,98 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_change_set_stuck_in_create_pending_has_its_own_time_limit() {
+        let create = mock!(Client::create_change_set)
+            .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+        let describe = mock!(Client::describe_change_set)
+            .then_output(|| described(ChangeSetStatus::CreatePending, None));
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&create, &describe]
+        );
+        let start = tokio::time::Instant::now();
+        let outcome = super::create(
+            &client,
+            &request(),
+            Deadline::after(Duration::from_secs(3600)),
+            Duration::from_secs(300),
+            &mut quiet(),
+        )
+        .await
+        .unwrap();
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(300) && waited < Duration::from_secs(330),
+            "{waited:?}"
+        );
+        assert!(
+            matches!(&outcome, Outcome::TimedOut { id, status, message }
+                if id == "arn:cs/1" && status == "CREATE_PENDING"
+                    && message.contains("after 5m") && message.contains("--change-set-timeout")
+                    && message.contains("nothing was executed")),
+            "{outcome:?}"
+        );
+        // --wait-timeout shorter than the change set's limit: that one is named.
+        let outcome = super::create(
+            &client,
+            &request(),
+            Deadline::after(Duration::from_secs(60)),
+            Duration::from_secs(300),
+            &mut quiet(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&outcome, Outcome::TimedOut { message, .. } if message.contains("--wait-timeout")),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn only_an_available_change_set_is_executable_and_the_others_are_explained() {
+        use ExecutionStatus as E;
+        assert_eq!(not_executable(Some(&E::Available), "app"), None);
+        assert_eq!(not_executable(None, "app"), None);
+        let obsolete = not_executable(Some(&E::Obsolete), "app").unwrap();
+        assert!(
+            obsolete.contains("OBSOLETE") && obsolete.contains("Deploy again"),
+            "{obsolete}"
+        );
+        let unavailable = not_executable(Some(&E::Unavailable), "app").unwrap();
+        assert!(
+            unavailable.contains("another operation is running")
+                && unavailable.contains("deployer status --stack-name app"),
+            "{unavailable}"
+        );
+        for done in [E::ExecuteInProgress, E::ExecuteComplete, E::ExecuteFailed] {
+            let m = not_executable(Some(&done), "app").unwrap();
+            assert!(m.contains("already executed"), "{m}");
+        }
+        assert!(not_executable(Some(&E::from("FUTURE")), "app").is_some());
+    }
+
     #[tokio::test]
-    async fn changes_are_read_from_every_page_with_before_after_values() {
+    async fn changes_are_read_from_every_page_with_paths_values_and_policies() {
+        let detail = |path: Option<&str>, evaluation: EvaluationType| {
+            let mut target = ResourceTargetDefinition::builder()
+                .attribute(ResourceAttribute::Properties)
+                .name("ContainerDefinitions")
+                .requires_recreation(RequiresRecreation::Never)
+                .before_value("repo@sha256:aaa")
+                .after_value("repo@sha256:bbb");
+            if let Some(path) = path {
+                target = target.path(path);
+            }
+            ResourceChangeDetail::builder()
+                .target(target.build())
+                .evaluation(evaluation)
+                .build()
+        };
         let describe = mock!(Client::describe_change_set)
             .sequence()
-            .output(|| {
-                let detail = ResourceChangeDetail::builder()
-                    .target(
-                        ResourceTargetDefinition::builder()
-                            .attribute(ResourceAttribute::Properties)
-                            .name("DisplayName")
-                            .before_value("old")
-                            .after_value("new")
-                            .build(),
-                    )
-                    .build();
+            .output(move || {
                 DescribeChangeSetOutput::builder()
                     .change_set_id("arn:cs/1")
                     .status(ChangeSetStatus::CreateComplete)
@@ -541,11 +801,20 @@ mod tests {
                             .resource_change(
                                 aws_sdk_cloudformation::types::ResourceChange::builder()
                                     .action(ChangeAction::Modify)
-                                    .logical_resource_id("Topic")
-                                    .resource_type("AWS::SNS::Topic")
+                                    .logical_resource_id("Task")
+                                    .resource_type("AWS::ECS::TaskDefinition")
                                     .replacement(Replacement::Conditional)
-                                    .details(detail.clone())
-                                    .details(detail)
+                                    .details(detail(
+                                        Some("/Properties/ContainerDefinitions/0/Image"),
+                                        EvaluationType::Static,
+                                    ))
+                                    // The same property again, for a second cause.
+                                    .details(detail(
+                                        Some("/Properties/ContainerDefinitions/0/Image"),
+                                        EvaluationType::Dynamic,
+                                    ))
+                                    // An older answer without a Path.
+                                    .details(detail(None, EvaluationType::Static))
                                     .build(),
                             )
                             .build(),
@@ -559,9 +828,10 @@ mod tests {
                         Change::builder()
                             .resource_change(
                                 aws_sdk_cloudformation::types::ResourceChange::builder()
-                                    .action(ChangeAction::Add)
-                                    .logical_resource_id("Queue")
-                                    .resource_type("AWS::SQS::Queue")
+                                    .action(ChangeAction::Remove)
+                                    .logical_resource_id("Pool")
+                                    .resource_type("AWS::Cognito::UserPool")
+                                    .policy_action(PolicyAction::Retain)
                                     .build(),
                             )
                             .build(),
@@ -572,23 +842,60 @@ mod tests {
         let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&describe]);
         let d = super::describe(&client, "app", "arn:cs/1").await.unwrap();
         assert_eq!(d.changes.len(), 2);
-        assert_eq!(
-            d.changes[0],
-            ResourceChange {
-                action: "Modify".into(),
-                logical_id: "Topic".into(),
-                resource_type: "AWS::SNS::Topic".into(),
-                replacement: "Conditional".into(),
-                // The same detail twice (two attributes changing one property) shows once.
-                details: vec!["Properties.DisplayName: old → new".into()],
-            }
-        );
+        let task = &d.changes[0];
         assert_eq!(
             (
-                d.changes[1].logical_id.as_str(),
-                d.changes[1].replacement.as_str()
+                task.action.as_str(),
+                task.replacement.as_str(),
+                task.effect()
             ),
-            ("Queue", "")
+            ("Modify", "Conditional", "Modify".to_owned())
         );
+        assert_eq!(
+            task.details,
+            vec![
+                PropertyChange {
+                    path: "/Properties/ContainerDefinitions/0/Image".into(),
+                    before: Some("repo@sha256:aaa".into()),
+                    after: Some("repo@sha256:bbb".into()),
+                    dynamic: true,
+                    requires_recreation: "Never".into(),
+                },
+                PropertyChange {
+                    path: "Properties.ContainerDefinitions".into(),
+                    before: Some("repo@sha256:aaa".into()),
+                    after: Some("repo@sha256:bbb".into()),
+                    dynamic: false,
+                    requires_recreation: "Never".into(),
+                },
+            ]
+        );
+        assert_eq!(
+            task.details[0].line(200),
+            "/Properties/ContainerDefinitions/0/Image: repo@sha256:aaa → repo@sha256:bbb (may change: known only while deploying)"
+        );
+        let pool = &d.changes[1];
+        assert_eq!(pool.policy_action, "Retain");
+        assert_eq!(pool.effect(), "Remove (retained, not deleted)");
+    }
+
+    #[test]
+    fn long_values_are_cut_and_recreation_is_named() {
+        let change = PropertyChange {
+            path: "/Properties/Policy".into(),
+            before: None,
+            after: Some("x".repeat(500)),
+            dynamic: false,
+            requires_recreation: "Always".into(),
+        };
+        let line = change.line(20);
+        assert_eq!(
+            line,
+            format!(
+                "/Properties/Policy: (none) → {}… (replaces the resource)",
+                "x".repeat(19)
+            )
+        );
+        assert_eq!(cut("short", 20), "short");
     }
 }

@@ -4,9 +4,12 @@
 //! What a status means for a deploy: none / REVIEW_IN_PROGRESS → create; a stable
 //! `*_COMPLETE` → update; ROLLBACK_COMPLETE (a failed first create, which can only be
 //! deleted) → delete, then create; `*_IN_PROGRESS` → wait for it to settle;
-//! UPDATE_ROLLBACK_FAILED → stop with the recovery command; the other `*_FAILED` states
-//! → stop and say what to do. Statuses are matched as the SDK's [`StackStatus`] enum; a
-//! status newer than the SDK is judged by its name.
+//! CREATE_FAILED / UPDATE_FAILED (left by a disabled rollback) → RollbackStack, then on
+//! from the state that leaves; UPDATE_ROLLBACK_FAILED → stop with the exact
+//! `continue-update-rollback --resources-to-skip` command; DELETE_FAILED → stop with
+//! the `destroy --retain` command; the other `*_FAILED` states → stop and say what to
+//! do. Statuses are matched as the SDK's [`StackStatus`] enum; a status newer than the
+//! SDK is judged by its name.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,11 @@ pub(crate) enum StackState {
     InProgress,
     /// A failed rollback of an update; needs `continue-update-rollback`.
     UpdateRollbackFailed,
+    /// CREATE_FAILED / UPDATE_FAILED: an operation failed with rollback disabled; the
+    /// stack can be rolled back (RollbackStack) and then deployed.
+    FailedWithoutRollback,
+    /// A delete that failed; `destroy` again, or keep the named resources.
+    DeleteFailed,
     /// Any other state we cannot deploy over; the text says what to do.
     Stuck(String),
 }
@@ -51,13 +59,12 @@ pub(crate) fn classify(stack_name: &str, status: &StackStatus) -> StackState {
         | S::UpdateRollbackComplete
         | S::ImportComplete
         | S::ImportRollbackComplete => StackState::Updatable,
-        S::DeleteFailed => StackState::Stuck(format!(
-            "stack {stack_name} is DELETE_FAILED: a delete did not finish. Look at `deployer status --stack-name {stack_name}` \
-             for the resource that could not be deleted, fix it, then run `deployer destroy --stack-name {stack_name}` and deploy again"
-        )),
-        S::RollbackFailed | S::CreateFailed => StackState::Stuck(format!(
-            "stack {stack_name} is {status}: its first create failed and could not be cleaned up. \
-             Run `deployer destroy --stack-name {stack_name}` and deploy again"
+        S::DeleteFailed => StackState::DeleteFailed,
+        S::CreateFailed | S::UpdateFailed => StackState::FailedWithoutRollback,
+        S::RollbackFailed => StackState::Stuck(format!(
+            "stack {stack_name} is ROLLBACK_FAILED: its first create failed and so did the rollback. \
+             See `deployer status --stack-name {stack_name}`, then delete it with `deployer destroy --stack-name {stack_name}` \
+             (add `--retain LogicalId` for a resource that cannot be deleted) and deploy again"
         )),
         other if is_in_progress(other) => StackState::InProgress,
         other => StackState::Stuck(format!(
@@ -231,6 +238,9 @@ pub(crate) enum Plan {
     },
     /// Update the existing stack.
     Update(Box<Stack>),
+    /// Dry run over a CREATE_FAILED / UPDATE_FAILED stack (the status): a real deploy
+    /// would roll it back first, which a dry run must not do.
+    RollbackFirst(String),
     /// Dry run over a ROLLBACK_COMPLETE stack: a real deploy would delete it and create
     /// it again; a dry run must not delete anything, so there is no change set to show.
     RecreateAfterDelete,
@@ -247,6 +257,7 @@ pub(crate) async fn prepare(
 ) -> Result<Plan, Failure> {
     let mut backoff = Backoff::new();
     let started = tokio::time::Instant::now();
+    let mut rolled_back = false;
     loop {
         backoff.wait().await;
         let Some(stack) = describe(client, stack_name).await? else {
@@ -275,7 +286,7 @@ pub(crate) async fn prepare(
                     "Stack {stack_name} is ROLLBACK_COMPLETE (its first create failed; it can only be deleted). Deleting it, then creating it again."
                 ));
                 let id = stack.stack_id().unwrap_or(stack_name).to_owned();
-                delete_and_wait(client, &id, stack_name, deadline, progress).await?;
+                delete_and_wait(client, &id, stack_name, &[], deadline, progress).await?;
                 backoff = Backoff::new();
             }
             StackState::InProgress => {
@@ -291,12 +302,40 @@ pub(crate) async fn prepare(
                     format_elapsed(started.elapsed())
                 ));
             }
+            StackState::FailedWithoutRollback if dry_run => {
+                progress.line(&format!(
+                    "Stack {stack_name} is {status} (an operation failed with rollback disabled). A deploy will roll it back \
+                     (RollbackStack) and then deploy; a dry run leaves it as it is."
+                ));
+                return Ok(Plan::RollbackFirst(status.as_str().to_owned()));
+            }
+            StackState::FailedWithoutRollback => {
+                if rolled_back {
+                    return Err(Failure::failed(format!(
+                        "stack {stack_name} is still {status} after RollbackStack; see `deployer status --stack-name {stack_name}`"
+                    )));
+                }
+                progress.line(&format!(
+                    "Stack {stack_name} is {status} (an operation failed with rollback disabled). Rolling it back to its last \
+                     good state (RollbackStack), then deploying."
+                ));
+                let id = stack.stack_id().unwrap_or(stack_name).to_owned();
+                roll_back(client, &id, stack_name, deadline, progress).await?;
+                rolled_back = true;
+                backoff = Backoff::new();
+            }
             StackState::UpdateRollbackFailed => {
-                return Err(Failure::failed(format!(
-                    "stack {stack_name} is UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. \
-                     Fix the cause (see `deployer status --stack-name {stack_name}`), then recover it with:\n  \
-                     aws cloudformation continue-update-rollback --stack-name {stack_name}\n\
-                     and deploy again once it is UPDATE_ROLLBACK_COMPLETE"
+                let id = stack.stack_id().unwrap_or(stack_name);
+                let failed = recovery::rollback_failures(client, id).await;
+                return Err(Failure::failed(recovery::continue_rollback_advice(
+                    stack_name, &failed,
+                )));
+            }
+            StackState::DeleteFailed => {
+                let id = stack.stack_id().unwrap_or(stack_name);
+                let failed = recovery::failed_resources(client, id, "DELETE_FAILED").await;
+                return Err(Failure::failed(recovery::delete_failed_advice(
+                    stack_name, &failed,
                 )));
             }
             StackState::Stuck(message) => return Err(Failure::failed(message)),
@@ -304,15 +343,65 @@ pub(crate) async fn prepare(
     }
 }
 
-/// Deletes a stack and waits until it is gone, printing its events.
-pub(crate) async fn delete_and_wait(
+/// Rolls a CREATE_FAILED / UPDATE_FAILED stack back to its last good state
+/// (RollbackStack) and follows it to the end. `RetainExceptOnCreate` deletes what the
+/// failed operation created even under `DeletionPolicy: Retain`, as a deploy's own
+/// rollback does. How the rollback ended is for the caller to read from the stack.
+async fn roll_back(
     client: &Client,
     stack_id: &str,
     stack_name: &str,
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    match delete_unless_denied(client, stack_id, stack_name, deadline, progress).await? {
+    let mut follower = EventFollower::start(client, stack_id).await?;
+    if let Err(e) = retry_throttled(|| {
+        client
+            .rollback_stack()
+            .stack_name(stack_id)
+            .retain_except_on_create(true)
+            .send()
+    })
+    .await
+    {
+        let mut failure = call_failed(&format!("rolling back stack {stack_name}"), &e);
+        failure.message.push_str(&format!(
+            "\nRoll it back yourself with `aws cloudformation rollback-stack --stack-name {stack_name}`, then deploy again"
+        ));
+        return Err(failure);
+    }
+    match follow(
+        client,
+        stack_id,
+        &mut follower,
+        deadline,
+        progress,
+        &mut std::future::pending(),
+    )
+    .await?
+    {
+        Settled::Done(_) | Settled::Gone => Ok(()),
+        Settled::TimedOut(status) => Err(Failure::failed(format!(
+            "stack {stack_name} is still {status} after {}; the rollback goes on. Watch it with \
+             `deployer status --stack-name {stack_name}` and deploy again when it has finished",
+            format_elapsed(deadline.timeout())
+        ))),
+        Settled::Interrupted(_) => unreachable!("a pending future never completes"),
+    }
+}
+
+/// Deletes a stack and waits until it is gone, printing its events. `retain` names
+/// resources of a DELETE_FAILED stack to leave in the account (DeleteStack
+/// `RetainResources`); empty for a normal delete.
+pub(crate) async fn delete_and_wait(
+    client: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    retain: &[String],
+    deadline: Deadline,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    match delete(client, stack_id, stack_name, retain, deadline, progress).await? {
         Deleted::Yes => Ok(()),
         Deleted::Denied(failure) => Err(failure),
     }
@@ -338,8 +427,28 @@ pub(crate) async fn delete_unless_denied(
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<Deleted, Failure> {
+    delete(client, stack_id, stack_name, &[], deadline, progress).await
+}
+
+async fn delete(
+    client: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    retain: &[String],
+    deadline: Deadline,
+    progress: &mut Progress,
+) -> Result<Deleted, Failure> {
     let mut follower = EventFollower::start(client, stack_id).await?;
-    if let Err(e) = retry_throttled(|| client.delete_stack().stack_name(stack_id).send()).await {
+    let retain = (!retain.is_empty()).then(|| retain.to_vec());
+    if let Err(e) = retry_throttled(|| {
+        client
+            .delete_stack()
+            .stack_name(stack_id)
+            .set_retain_resources(retain.clone())
+            .send()
+    })
+    .await
+    {
         let failure = call_failed(&format!("deleting stack {stack_name}"), &e);
         if is_access_denied(&e) {
             return Ok(Deleted::Denied(failure));
@@ -383,9 +492,28 @@ async fn wait_deleted(
                 .or_else(|| stack.stack_status_reason().map(clean_reason))
                 .map(|c| format!("\nroot cause: {c}"))
                 .unwrap_or_default();
+            // The resources that stayed, from this delete's own events: they are what
+            // `--retain` can leave behind.
+            let mut stayed: Vec<&str> = Vec::new();
+            for e in &follower.seen {
+                let own = e.resource_type == "AWS::CloudFormation::Stack"
+                    && (e.logical_id == stack_name || e.physical_id.as_deref() == Some(stack_id));
+                if e.status == "DELETE_FAILED" && !own && !stayed.contains(&e.logical_id.as_str()) {
+                    stayed.push(&e.logical_id);
+                }
+            }
+            let keep = if stayed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", or delete it and keep what could not be deleted (it stays in the account, no longer \
+                     managed by CloudFormation):\n  deployer destroy --stack-name {stack_name} --retain {}",
+                    stayed.join(" ")
+                )
+            };
             Err(Failure::failed(format!(
                 "stack {stack_name} could not be deleted: it is {}; fix the cause, then run \
-                 `deployer destroy --stack-name {stack_name}` again{cause}",
+                 `deployer destroy --stack-name {stack_name}` again{keep}{cause}",
                 status_of(&stack)
             )))
         }
@@ -397,5 +525,6 @@ async fn wait_deleted(
     }
 }
 
+mod recovery;
 #[cfg(test)]
 mod tests;

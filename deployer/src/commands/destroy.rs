@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
 
 use crate::cfn::stack;
@@ -45,6 +46,13 @@ pub(crate) async fn run(args: DestroyArgs, printer: &Printer) -> CommandResult {
              aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name}"
         )));
     }
+    if !args.retain.is_empty() && found.stack_status() != Some(&StackStatus::DeleteFailed) {
+        return Err(Failure::input(format!(
+            "--retain only applies to a stack whose delete failed (DELETE_FAILED); stack {name} is {}: \
+             run `deployer destroy --stack-name {name}` without --retain",
+            stack::status_of(&found)
+        )));
+    }
     if !args.yes {
         if !terminal.interactive {
             return Err(Failure::input(format!(
@@ -71,8 +79,23 @@ pub(crate) async fn run(args: DestroyArgs, printer: &Printer) -> CommandResult {
     }
     let id = found.stack_id().unwrap_or(name).to_owned();
     let mut progress = printer.progress();
-    progress.line(&format!("Deleting stack {name}"));
-    stack::delete_and_wait(&client, &id, name, Deadline::after(timeout), &mut progress).await?;
+    if args.retain.is_empty() {
+        progress.line(&format!("Deleting stack {name}"));
+    } else {
+        progress.line(&format!(
+            "Deleting stack {name}, keeping {} in the account",
+            args.retain.join(", ")
+        ));
+    }
+    stack::delete_and_wait(
+        &client,
+        &id,
+        name,
+        &args.retain,
+        Deadline::after(timeout),
+        &mut progress,
+    )
+    .await?;
     progress.finish();
     report(printer, name, true, &format!("Deleted stack {name}."))?;
     Ok(ExitCode::SUCCESS)

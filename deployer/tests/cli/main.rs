@@ -7,3 +7,4 @@ mod deploy_moto;
 mod helpers;
 mod output;
 mod push;
+mod states;

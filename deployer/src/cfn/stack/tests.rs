@@ -64,11 +64,17 @@ fn statuses_map_to_states() {
         classify("a", &S::RollbackComplete),
         StackState::RollbackComplete
     );
-    assert!(
-        matches!(classify("a", &S::DeleteFailed), StackState::Stuck(m) if m.contains("deployer destroy --stack-name a"))
+    assert_eq!(classify("a", &S::DeleteFailed), StackState::DeleteFailed);
+    assert_eq!(
+        classify("a", &S::CreateFailed),
+        StackState::FailedWithoutRollback
+    );
+    assert_eq!(
+        classify("a", &S::UpdateFailed),
+        StackState::FailedWithoutRollback
     );
     assert!(
-        matches!(classify("a", &S::CreateFailed), StackState::Stuck(m) if m.contains("is CREATE_FAILED: its first create failed"))
+        matches!(classify("a", &S::RollbackFailed), StackState::Stuck(m) if m.contains("--retain LogicalId"))
     );
     assert!(
         is_failed(&S::UpdateRollbackComplete)
@@ -224,7 +230,16 @@ async fn a_dry_run_never_deletes_a_rollback_complete_stack() {
 #[tokio::test(start_paused = true)]
 async fn update_rollback_failed_gives_the_exact_recovery_command() {
     let rule = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_ROLLBACK_FAILED"));
-    let client = client!(rule);
+    // A caller that may not list the resources still gets the command.
+    let list = mock!(Client::list_stack_resources).then_error(|| {
+        aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("not authorized")
+                .build(),
+        )
+    });
+    let client = client!(rule, list);
     let err = prepare(
         &client,
         "app",
@@ -338,6 +353,7 @@ async fn a_failed_delete_names_the_resource_that_stayed() {
         &client,
         "app",
         "app",
+        &[],
         Deadline::after(Duration::from_secs(600)),
         &mut progress(),
     )
@@ -345,6 +361,12 @@ async fn a_failed_delete_names_the_resource_that_stayed() {
     .unwrap_err();
     assert!(
         err.message.ends_with("root cause: Bucket (AWS::S3::Bucket) DELETE_FAILED: The bucket you tried to delete is not empty"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("\n  deployer destroy --stack-name app --retain Bucket\n"),
         "{}",
         err.message
     );
@@ -436,5 +458,313 @@ fn latest_operation_starts_at_the_last_user_initiated_event() {
     assert_eq!(
         op.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         ["3", "4"]
+    );
+}
+
+fn resource(
+    logical: &str,
+    kind: &str,
+    status: &str,
+    physical: Option<&str>,
+    reason: Option<&str>,
+) -> aws_sdk_cloudformation::types::StackResourceSummary {
+    aws_sdk_cloudformation::types::StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .resource_type(kind)
+        .resource_status(aws_sdk_cloudformation::types::ResourceStatus::from(status))
+        .set_physical_resource_id(physical.map(Into::into))
+        .set_resource_status_reason(reason.map(Into::into))
+        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_rollback_failed_names_the_resources_to_skip_nested_ones_included() {
+    use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+    const NESTED: &str = "arn:aws:cloudformation:us-east-1:1:stack/app-Network-X/2";
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_ROLLBACK_FAILED"));
+    let outer = mock!(Client::list_stack_resources)
+        .match_requests(|r| r.stack_name() == Some("arn:aws:cloudformation:us-east-1:1:stack/app/1"))
+        .then_output(|| {
+            ListStackResourcesOutput::builder()
+                .stack_resource_summaries(resource("Queue", "AWS::SQS::Queue", "UPDATE_COMPLETE", None, None))
+                .stack_resource_summaries(resource(
+                    "Topic",
+                    "AWS::SNS::Topic",
+                    "UPDATE_FAILED",
+                    None,
+                    Some("Resource handler returned message: \"Topic not found (Service: Sns, Status Code: 404, Request ID: 1)\" (RequestToken: 2, HandlerErrorCode: NotFound)"),
+                ))
+                .stack_resource_summaries(resource(
+                    "Network",
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_FAILED",
+                    Some(NESTED),
+                    Some("Nested stack rollback failed"),
+                ))
+                .build()
+        });
+    let inner = mock!(Client::list_stack_resources)
+        .match_requests(|r| r.stack_name() == Some(NESTED))
+        .then_output(|| {
+            ListStackResourcesOutput::builder()
+                .stack_resource_summaries(resource(
+                    "Sg",
+                    "AWS::EC2::SecurityGroup",
+                    "UPDATE_FAILED",
+                    Some("sg-1"),
+                    Some("sg-1 was deleted by hand"),
+                ))
+                .build()
+        });
+    let client = client!(describe, outer, inner);
+    let err = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(60)),
+        &mut progress(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert!(
+        err.message
+            .contains("  Topic (AWS::SNS::Topic): Topic not found\n")
+            && err
+                .message
+                .contains("  Network.Sg (AWS::EC2::SecurityGroup): sg-1 was deleted by hand\n"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains(
+            "\n  aws cloudformation continue-update-rollback --stack-name app --resources-to-skip Topic Network.Sg\n"
+        ),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_failed_offers_to_retain_the_named_resources() {
+    use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("DELETE_FAILED"));
+    let list = mock!(Client::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(resource(
+                "Bucket",
+                "AWS::S3::Bucket",
+                "DELETE_FAILED",
+                Some("b-1"),
+                Some("The bucket you tried to delete is not empty"),
+            ))
+            .stack_resource_summaries(resource(
+                "Topic",
+                "AWS::SNS::Topic",
+                "DELETE_COMPLETE",
+                None,
+                None,
+            ))
+            .build()
+    });
+    let client = client!(describe, list);
+    let err = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(60)),
+        &mut progress(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.message
+            .contains("  Bucket (AWS::S3::Bucket): The bucket you tried to delete is not empty\n")
+            && err
+                .message
+                .contains("\n  deployer destroy --stack-name app --retain Bucket\n"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("Topic"), "{}", err.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_retain_sends_retain_resources() {
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stack("DELETE_IN_PROGRESS"))
+        .output(|| stack("DELETE_COMPLETE"))
+        .build();
+    let delete = mock!(Client::delete_stack)
+        .match_requests(|r| r.retain_resources() == ["Bucket".to_owned()])
+        .then_output(|| DeleteStackOutput::builder().build());
+    let client = client!(describe, delete, no_events());
+    delete_and_wait(
+        &client,
+        "app",
+        "app",
+        &["Bucket".to_owned()],
+        Deadline::after(Duration::from_secs(600)),
+        &mut progress(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(delete.num_calls(), 1);
+}
+
+/// A stack-level event of `app`, for following RollbackStack.
+fn stack_event(id: &str, status: &str, t: i64) -> aws_sdk_cloudformation::types::StackEvent {
+    crate::cfn::fixtures::event(id, "app", "AWS::CloudFormation::Stack", status, None, t)
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_failed_is_rolled_back_then_deleted_and_created_again() {
+    use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackOutput;
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stack("CREATE_FAILED"))
+        .output(|| stack("ROLLBACK_IN_PROGRESS"))
+        .output(|| stack("ROLLBACK_COMPLETE"))
+        // prepare looks again: ROLLBACK_COMPLETE → delete → gone → create.
+        .output(|| stack("ROLLBACK_COMPLETE"))
+        .output(|| stack("DELETE_COMPLETE"))
+        .error(missing)
+        .build();
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .output(|| {
+            DescribeStackEventsOutput::builder()
+                .stack_events(stack_event("r1", "ROLLBACK_IN_PROGRESS", 5))
+                .build()
+        })
+        .output(|| {
+            DescribeStackEventsOutput::builder()
+                .stack_events(stack_event("r2", "ROLLBACK_COMPLETE", 6))
+                .stack_events(stack_event("r1", "ROLLBACK_IN_PROGRESS", 5))
+                .build()
+        })
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let rollback = mock!(Client::rollback_stack)
+        .match_requests(|r| {
+            r.stack_name() == Some("arn:aws:cloudformation:us-east-1:1:stack/app/1")
+                && r.retain_except_on_create() == Some(true)
+        })
+        .then_output(|| RollbackStackOutput::builder().build());
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let client = client!(describe, events, rollback, delete);
+    let plan = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(600)),
+        &mut progress(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            plan,
+            Plan::Create {
+                pre_existing: false
+            }
+        ),
+        "{plan:?}"
+    );
+    assert_eq!((rollback.num_calls(), delete.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_failed_is_rolled_back_then_updated_and_a_dry_run_touches_nothing() {
+    use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackOutput;
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stack("UPDATE_FAILED"))
+        .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
+        .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
+        .build();
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .output(|| {
+            DescribeStackEventsOutput::builder()
+                .stack_events(stack_event("r2", "UPDATE_ROLLBACK_COMPLETE", 6))
+                .stack_events(stack_event("r1", "UPDATE_ROLLBACK_IN_PROGRESS", 5))
+                .build()
+        })
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let rollback =
+        mock!(Client::rollback_stack).then_output(|| RollbackStackOutput::builder().build());
+    let client = client!(describe, events, rollback);
+    let plan = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(600)),
+        &mut progress(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&plan, Plan::Update(s) if status_of(s) == "UPDATE_ROLLBACK_COMPLETE"),
+        "{plan:?}"
+    );
+    assert_eq!(rollback.num_calls(), 1);
+
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_FAILED"));
+    let rollback =
+        mock!(Client::rollback_stack).then_output(|| RollbackStackOutput::builder().build());
+    let client = client!(describe, rollback);
+    let plan = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(60)),
+        &mut progress(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&plan, Plan::RollbackFirst(s) if s == "UPDATE_FAILED"),
+        "{plan:?}"
+    );
+    assert_eq!(rollback.num_calls(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_that_may_not_roll_back_gets_the_command() {
+    use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackError;
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("CREATE_FAILED"));
+    let rollback = mock!(Client::rollback_stack).then_error(|| {
+        RollbackStackError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("not authorized to perform: cloudformation:RollbackStack")
+                .build(),
+        )
+    });
+    let client = client!(describe, rollback, no_events());
+    let err = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(60)),
+        &mut progress(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.message.contains("cloudformation:RollbackStack")
+            && err
+                .message
+                .contains("`aws cloudformation rollback-stack --stack-name app`"),
+        "{}",
+        err.message
     );
 }

@@ -81,4 +81,58 @@ impl Deploy {
             ))
         }
     }
+
+    /// A change set that never became ready: deletes it and, when this run created it,
+    /// the empty stack, and returns `message` as the failure. CloudFormation may refuse
+    /// to delete a change set it is still working on; that leaves only a change set
+    /// behind (nothing executed), so the failure says how to remove it later.
+    pub(super) async fn give_up(
+        &mut self,
+        change_set_id: &str,
+        stack_id: &str,
+        delete_stack: bool,
+        message: String,
+    ) -> Failure {
+        let mut left = Vec::new();
+        // Deleting the REVIEW_IN_PROGRESS stack removes its change sets with it.
+        if let Err(failure) = change_set::delete(&self.cloud.client, stack_id, change_set_id).await
+            && !delete_stack
+        {
+            left.push(format!(
+                "{}; remove it later with `aws cloudformation delete-change-set --stack-name {} --change-set-name {change_set_id}`",
+                failure.message,
+                self.stack_name()
+            ));
+        }
+        if delete_stack {
+            let name = self.stack_name().to_owned();
+            match stack::delete_unless_denied(
+                &self.cloud.client,
+                stack_id,
+                &name,
+                self.cloud.deadline,
+                &mut self.progress,
+            )
+            .await
+            {
+                Ok(stack::Deleted::Yes) => {}
+                Ok(stack::Deleted::Denied(failure)) | Err(failure) => left.push(failure.message),
+            }
+        }
+        if left.is_empty() {
+            Failure::failed(format!(
+                "{message}\nThe change set{} was deleted again.",
+                if delete_stack {
+                    " and the empty stack"
+                } else {
+                    ""
+                }
+            ))
+        } else {
+            Failure::failed(format!(
+                "{message}\ncleaning up failed: {}",
+                left.join("; ")
+            ))
+        }
+    }
 }

@@ -3,10 +3,11 @@
 
 use std::future::Future;
 
-use aws_sdk_cloudformation::types::Stack;
+use aws_sdk_cloudformation::types::{ExecutionStatus, Stack};
 
 use super::plan::Ready;
 use super::{Deploy, Ending};
+use crate::cfn::change_set::Described;
 use crate::cfn::ecs::EcsWatch;
 use crate::cfn::events::{EventFollower, clean_reason, root_cause};
 use crate::cfn::wait::{Settled, follow};
@@ -39,6 +40,9 @@ impl Deploy {
                     .await);
             }
         }
+        // Only an AVAILABLE change set can be executed; the prompt may have waited long
+        // enough for another deploy to make this one OBSOLETE.
+        self.ensure_executable(&described).await?;
         // A stack this run created has only this operation's events, so there is no
         // history to skip (and one call fewer).
         let mut follower = if created_review_stack {
@@ -68,6 +72,38 @@ impl Deploy {
         self.ensure_termination_protection(&stack).await?;
         self.report.outputs = stack::outputs(&stack);
         Ok(Ending::Deployed)
+    }
+
+    /// Reads the change set's ExecutionStatus again and stops, in words, unless it is
+    /// AVAILABLE. An OBSOLETE or UNAVAILABLE change set is deleted (best effort: it can
+    /// never run); one someone else executed is left alone.
+    async fn ensure_executable(&mut self, described: &Described) -> Result<(), Failure> {
+        let status =
+            change_set::execution_status(&self.cloud.client, &described.stack_id, &described.id)
+                .await?;
+        let name = self.stack_name().to_owned();
+        let Some(why) = change_set::not_executable(status.as_ref(), &name) else {
+            return Ok(());
+        };
+        let executed_elsewhere = matches!(
+            status,
+            Some(
+                ExecutionStatus::ExecuteInProgress
+                    | ExecutionStatus::ExecuteComplete
+                    | ExecutionStatus::ExecuteFailed
+            )
+        );
+        let mut message = format!("change set {} was not executed: {why}", described.name);
+        if !executed_elsewhere {
+            if let Err(failure) =
+                change_set::delete(&self.cloud.client, &described.stack_id, &described.id).await
+            {
+                message.push_str(&format!("\n(it could not be deleted: {})", failure.message));
+            } else {
+                message.push_str("\nThe change set was deleted.");
+            }
+        }
+        Err(Failure::failed(message))
     }
 
     /// Asks before executing: `Some(answer)`, or `None` when interrupted at the prompt.

@@ -51,13 +51,14 @@ impl Deploy {
         let existing = match &plan {
             Plan::Update(stack) => Some(stack.as_ref().clone()),
             Plan::Create { .. } => None,
-            Plan::RecreateAfterDelete => {
+            Plan::RecreateAfterDelete | Plan::RollbackFirst(_) => {
                 self.report.has_changes = true;
-                self.report.stack_status = Some(
-                    aws_sdk_cloudformation::types::StackStatus::RollbackComplete
+                self.report.stack_status = Some(match &plan {
+                    Plan::RollbackFirst(status) => status.clone(),
+                    _ => aws_sdk_cloudformation::types::StackStatus::RollbackComplete
                         .as_str()
                         .to_owned(),
-                );
+                });
                 self.report.parameter_changes = parameter_changes(
                     &self.inputs.template.parameters,
                     &self.inputs.parameters,
@@ -75,7 +76,7 @@ impl Deploy {
         );
         let name = change_set::unique_name()?;
         self.report.change_set_name = Some(name.clone());
-        let request = self.request(&name, existing.is_some());
+        let request = self.request(&name, existing.as_ref())?;
         self.progress.line(&format!(
             "Creating change set {name} ({} stack {stack_name})",
             if existing.is_some() {
@@ -91,6 +92,7 @@ impl Deploy {
                 &self.cloud.client,
                 &request,
                 self.cloud.deadline,
+                self.inputs.settings.change_set_timeout,
                 &mut self.progress,
             );
             tokio::select! {
@@ -138,6 +140,26 @@ impl Deploy {
                 return Err(Failure::failed(format!(
                     "CloudFormation rejected the change set for stack {stack_name} (it was deleted again): {reason}{cause}"
                 )));
+            }
+            Outcome::TimedOut {
+                id,
+                status,
+                message,
+            } => {
+                // Stuck in CREATE_PENDING/CREATE_IN_PROGRESS: nothing executed, so remove
+                // the change set and the empty stack this run created, as for a "no".
+                self.report.stack_status = Some(status);
+                self.progress.line(&format!(
+                    "Change set {name} is still being worked out; giving up and deleting it"
+                ));
+                let stack_id = self
+                    .report
+                    .stack_id
+                    .clone()
+                    .unwrap_or_else(|| stack_name.clone());
+                return Err(self
+                    .give_up(&id, &stack_id, created_review_stack, message)
+                    .await);
             }
             Outcome::Ready(described) => described,
         };
@@ -190,10 +212,30 @@ impl Deploy {
         ));
     }
 
-    /// Everything CreateChangeSet is sent.
-    fn request(&self, name: &str, updating: bool) -> change_set::Request {
+    /// Everything CreateChangeSet is sent. A NoEcho parameter not given again keeps the
+    /// stack's value (`UsePreviousValue`): nobody can read it back to pass it, and
+    /// CloudFormation would otherwise reset it to its Default. A new stack has no
+    /// previous value, so there the parameter must be given (or have a Default).
+    fn request(
+        &self,
+        name: &str,
+        existing: Option<&Stack>,
+    ) -> Result<change_set::Request, Failure> {
         let inputs = &self.inputs;
-        change_set::Request {
+        let updating = existing.is_some();
+        let kept = kept_no_echo(&inputs.template.parameters, &inputs.parameters, existing);
+        if !updating
+            && let Some((name, _)) = inputs.template.parameters.iter().find(|(n, spec)| {
+                spec.no_echo && spec.default.is_none() && !inputs.parameters.contains_key(*n)
+            })
+        {
+            return Err(Failure::input(format!(
+                "parameter `{name}` (NoEcho) has no Default and no value was given, and stack {} is new, \
+                 so there is no previous value to keep: pass --parameter {name}=VALUE",
+                inputs.settings.stack_name
+            )));
+        }
+        Ok(change_set::Request {
             stack_name: inputs.settings.stack_name.clone(),
             name: name.to_owned(),
             kind: if updating {
@@ -203,11 +245,36 @@ impl Deploy {
             },
             template_body: inputs.template.body.clone(),
             parameters: inputs.parameters.clone(),
+            keep_previous: kept,
             tags: inputs.settings.tags.clone(),
             capabilities: inputs.capabilities.clone(),
             role_arn: inputs.settings.role_arn.clone(),
-        }
+        })
     }
+}
+
+/// The NoEcho parameters of the template that were not given and that the existing
+/// stack already has: they keep their previous value.
+pub(super) fn kept_no_echo(
+    specs: &BTreeMap<String, ParameterSpec>,
+    given: &BTreeMap<String, String>,
+    existing: Option<&Stack>,
+) -> Vec<String> {
+    let Some(stack) = existing else {
+        return Vec::new();
+    };
+    specs
+        .iter()
+        .filter(|(name, spec)| {
+            spec.no_echo
+                && !given.contains_key(*name)
+                && stack
+                    .parameters()
+                    .iter()
+                    .any(|p| p.parameter_key() == Some(name.as_str()))
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// A parameter whose value changes.
@@ -219,9 +286,13 @@ pub(crate) struct ParameterChange {
     pub old: Option<String>,
     /// Value being deployed (`****` for NoEcho).
     pub new: String,
+    /// A NoEcho parameter that was not given again: the stack keeps its value
+    /// (`UsePreviousValue`), and `old`/`new` are both `****`.
+    pub previous_value_kept: bool,
 }
 
-/// Parameters whose value changes, old → new; NoEcho values are shown as `****`.
+/// Parameters whose value changes, old → new; NoEcho values are shown as `****`, and a
+/// NoEcho parameter not given again is listed as kept (see [`kept_no_echo`]).
 pub(super) fn parameter_changes(
     specs: &BTreeMap<String, ParameterSpec>,
     given: &BTreeMap<String, String>,
@@ -235,18 +306,24 @@ pub(super) fn parameter_changes(
                 .collect()
         })
         .unwrap_or_default();
+    let kept = kept_no_echo(specs, given, existing);
     specs
         .iter()
         .filter_map(|(name, spec)| {
+            if kept.contains(name) {
+                return Some(ParameterChange {
+                    name: name.clone(),
+                    old: Some("****".to_owned()),
+                    new: "****".to_owned(),
+                    previous_value_kept: true,
+                });
+            }
             let new = given
                 .get(name)
                 .map(String::as_str)
                 .or(spec.default.as_deref())?;
             let before = old.get(name.as_str()).copied();
             if !spec.no_echo && before == Some(new) {
-                return None;
-            }
-            if spec.no_echo && !given.contains_key(name) && before.is_some() {
                 return None;
             }
             let mask = |v: &str| {
@@ -260,6 +337,7 @@ pub(super) fn parameter_changes(
                 name: name.clone(),
                 old: before.map(mask),
                 new: mask(new),
+                previous_value_kept: false,
             })
         })
         .collect()

@@ -178,12 +178,29 @@ impl Deploy {
     }
 }
 
+/// Longest value shown in the text table (JSON has them whole, as CloudFormation
+/// gave them).
+const TEXT_VALUE_MAX: usize = 200;
+/// The GitHub step summary holds at most 1 MiB per step: at most this many resources
+/// (as aws-actions lists 50), this many properties each, values cut to this length.
+/// 50 × 10 × ~300 bytes stays far below the limit.
+const SUMMARY_ROWS: usize = 50;
+const SUMMARY_DETAILS: usize = 10;
+const SUMMARY_VALUE_MAX: usize = 120;
+
+/// How a NoEcho parameter that keeps its value (`UsePreviousValue`) is shown.
+const KEPT: &str = "unchanged (NoEcho, previous value kept)";
+
 /// The plain-text table shown before executing.
 pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
     let mut out = String::new();
     if !parameters.is_empty() {
         out.push_str("Parameters:\n");
         for p in parameters {
+            if p.previous_value_kept {
+                out.push_str(&format!("  {}: {KEPT}\n", p.name));
+                continue;
+            }
             out.push_str(&format!(
                 "  {}: {} → {}\n",
                 p.name,
@@ -197,11 +214,13 @@ pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterCha
         return out;
     }
     let headers = ["Action", "Logical ID", "Type", "Replacement"];
+    let effects: Vec<String> = changes.iter().map(ResourceChange::effect).collect();
     let cells: Vec<[&str; 4]> = changes
         .iter()
-        .map(|c| {
+        .zip(&effects)
+        .map(|(c, effect)| {
             [
-                c.action.as_str(),
+                effect.as_str(),
                 c.logical_id.as_str(),
                 c.resource_type.as_str(),
                 if c.replacement.is_empty() {
@@ -233,7 +252,7 @@ pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterCha
     for (c, r) in changes.iter().zip(cells) {
         out.push_str(&line(r));
         for d in &c.details {
-            out.push_str(&format!("    {d}\n"));
+            out.push_str(&format!("    {}\n", d.line(TEXT_VALUE_MAX)));
         }
     }
     out
@@ -253,24 +272,39 @@ pub(super) fn render_markdown(
                 "| {} | {} | {} |\n",
                 esc(&p.name),
                 esc(p.old.as_deref().unwrap_or("")),
-                esc(&p.new)
+                if p.previous_value_kept {
+                    KEPT.to_owned()
+                } else {
+                    esc(&p.new)
+                }
             ));
         }
         out.push('\n');
     }
     out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
-    for c in changes {
+    for c in changes.iter().take(SUMMARY_ROWS) {
+        let mut lines: Vec<String> = c
+            .details
+            .iter()
+            .take(SUMMARY_DETAILS)
+            .map(|d| esc(&d.line(SUMMARY_VALUE_MAX)))
+            .collect();
+        if c.details.len() > SUMMARY_DETAILS {
+            lines.push(format!("… and {} more", c.details.len() - SUMMARY_DETAILS));
+        }
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
-            esc(&c.action),
+            esc(&c.effect()),
             esc(&c.logical_id),
             esc(&c.resource_type),
             esc(&c.replacement),
-            c.details
-                .iter()
-                .map(|d| esc(d))
-                .collect::<Vec<_>>()
-                .join("<br>")
+            lines.join("<br>")
+        ));
+    }
+    if changes.len() > SUMMARY_ROWS {
+        out.push_str(&format!(
+            "\n… and {} more resource changes (all of them: `deployer deploy --dry-run --output json`)\n",
+            changes.len() - SUMMARY_ROWS
         ));
     }
     out

@@ -38,6 +38,7 @@ pub(super) fn deploy(client: Client) -> Deploy {
                 image_parameter: "ImageUri".into(),
                 repository: None,
                 wait_timeout: Duration::from_secs(600),
+                change_set_timeout: Duration::from_secs(600),
             },
             template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
             parameters: BTreeMap::new(),
@@ -509,32 +510,144 @@ fn parameter_changes_compare_with_the_stack_and_hide_no_echo() {
             ParameterChange {
                 name: "A".into(),
                 old: Some("1".into()),
-                new: "2".into()
+                new: "2".into(),
+                previous_value_kept: false,
             },
             ParameterChange {
                 name: "Pw".into(),
                 old: Some("****".into()),
-                new: "****".into()
+                new: "****".into(),
+                previous_value_kept: false,
             },
         ]
     );
+    // Not given again: the stack keeps it, and the diff says so.
+    let given: BTreeMap<String, String> = [("A".into(), "1".into())].into();
+    let changes = parameter_changes(&specs, &given, Some(&existing));
+    assert_eq!(
+        changes,
+        vec![ParameterChange {
+            name: "Pw".into(),
+            old: Some("****".into()),
+            new: "****".into(),
+            previous_value_kept: true,
+        }]
+    );
+    let text = render_text(&[], &changes);
+    assert!(
+        text.contains("Pw: unchanged (NoEcho, previous value kept)"),
+        "{text}"
+    );
+    assert!(
+        render_markdown(&[], &changes)
+            .contains("| Pw | **** | unchanged (NoEcho, previous value kept) |")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_without_a_no_echo_value_sends_use_previous_value() {
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::types::ChangeSetStatus;
+
+    let existing = mock!(Client::describe_stacks).then_output(|| {
+        let mut out = stack("UPDATE_COMPLETE");
+        let s = out.stacks.as_mut().unwrap().first_mut().unwrap();
+        s.parameters = Some(vec![
+            Parameter::builder()
+                .parameter_key("Pw")
+                .parameter_value("****")
+                .build(),
+        ]);
+        out
+    });
+    // Only a request that keeps Pw (a key, UsePreviousValue, no value) is answered.
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| {
+            r.parameters().iter().any(|p| {
+                p.parameter_key() == Some("Pw")
+                    && p.use_previous_value() == Some(true)
+                    && p.parameter_value().is_none()
+            })
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .build()
+        });
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id("arn:cs/1")
+            .stack_id(STACK_ID)
+            .status(ChangeSetStatus::CreateComplete)
+            .build()
+    });
+    let delete_cs =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&existing, &create, &describe, &delete_cs]
+    );
+    let mut d = deploy(client);
+    d.inputs.template = Template::parse(
+        "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\n",
+    )
+    .unwrap();
+    d.mode.dry_run = true;
+    d.run().await.expect("the dry run works");
+    assert_eq!(create.num_calls(), 1);
+    assert!(d.report.parameter_changes[0].previous_value_kept);
 }
 
 #[test]
-fn the_change_table_shows_replacement_details_and_parameters() {
+fn the_change_table_shows_paths_values_policies_and_parameters() {
+    use crate::cfn::change_set::PropertyChange;
     let changes = vec![
         ResourceChange {
             action: "Modify".into(),
-            logical_id: "Topic".into(),
-            resource_type: "AWS::SNS::Topic".into(),
+            logical_id: "Task".into(),
+            resource_type: "AWS::ECS::TaskDefinition".into(),
+            replacement: "True".into(),
+            policy_action: "ReplaceAndDelete".into(),
+            details: vec![PropertyChange {
+                path: "/Properties/ContainerDefinitions/0/Image".into(),
+                before: Some("repo@sha256:aaa".into()),
+                after: Some("repo@sha256:bbb".into()),
+                dynamic: false,
+                requires_recreation: "Always".into(),
+            }],
+        },
+        ResourceChange {
+            action: "Modify".into(),
+            logical_id: "Service".into(),
+            resource_type: "AWS::ECS::Service".into(),
             replacement: "Conditional".into(),
-            details: vec!["Properties.DisplayName: old → new".into()],
+            policy_action: String::new(),
+            details: vec![PropertyChange {
+                path: "/Properties/TaskDefinition".into(),
+                before: None,
+                after: None,
+                dynamic: true,
+                requires_recreation: "Never".into(),
+            }],
+        },
+        ResourceChange {
+            action: "Remove".into(),
+            logical_id: "Pool".into(),
+            resource_type: "AWS::Cognito::UserPool".into(),
+            replacement: String::new(),
+            policy_action: "Retain".into(),
+            details: vec![],
         },
         ResourceChange {
             action: "Add".into(),
             logical_id: "Queue".into(),
             resource_type: "AWS::SQS::Queue".into(),
             replacement: String::new(),
+            policy_action: String::new(),
             details: vec![],
         },
     ];
@@ -542,27 +655,260 @@ fn the_change_table_shows_replacement_details_and_parameters() {
         name: "Name".into(),
         old: Some("a".into()),
         new: "b".into(),
+        previous_value_kept: false,
     }];
     let text = render_text(&changes, &params);
     assert!(text.contains("Name: a → b"), "{text}");
     assert!(
-        text.contains("Modify  Topic       AWS::SNS::Topic  Conditional"),
+        text.contains(
+            "    /Properties/ContainerDefinitions/0/Image: repo@sha256:aaa → repo@sha256:bbb (replaces the resource)"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("    Properties.DisplayName: old → new"),
+        text.contains("    /Properties/TaskDefinition (may change: known only while deploying)"),
         "{text}"
     );
     assert!(
-        text.contains("Add     Queue       AWS::SQS::Queue  -"),
+        text.contains("Remove (retained, not deleted)  Pool ") && !text.contains("Remove  "),
+        "{text}"
+    );
+    assert!(
+        text.contains("AWS::ECS::Service         Conditional"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Add  ") && text.contains("AWS::SQS::Queue           -"),
         "{text}"
     );
     let md = render_markdown(&changes, &params);
     assert!(
         md.contains(
-            "| Modify | Topic | AWS::SNS::Topic | Conditional | Properties.DisplayName: old → new |"
+            "| Modify | Task | AWS::ECS::TaskDefinition | True | /Properties/ContainerDefinitions/0/Image: repo@sha256:aaa → repo@sha256:bbb (replaces the resource) |"
         ),
         "{md}"
     );
+    assert!(
+        md.contains("| Remove (retained, not deleted) | Pool | AWS::Cognito::UserPool |  |  |"),
+        "{md}"
+    );
     assert!(md.contains("| Name | a | b |"), "{md}");
+}
+
+#[test]
+fn the_job_summary_table_is_capped() {
+    use crate::cfn::change_set::PropertyChange;
+    // 400 resources, each with 40 properties of 4 KiB values: far beyond 1 MiB whole.
+    let changes: Vec<ResourceChange> = (0..400)
+        .map(|i| ResourceChange {
+            action: "Modify".into(),
+            logical_id: format!("Fn{i}"),
+            resource_type: "AWS::Lambda::Function".into(),
+            replacement: "False".into(),
+            policy_action: String::new(),
+            details: (0..40)
+                .map(|j| PropertyChange {
+                    path: format!("/Properties/Environment/Variables/V{j}"),
+                    before: Some("a".repeat(4096)),
+                    after: Some("b".repeat(4096)),
+                    dynamic: false,
+                    requires_recreation: "Never".into(),
+                })
+                .collect(),
+        })
+        .collect();
+    let md = render_markdown(&changes, &[]);
+    assert!(md.len() < 256 * 1024, "{} bytes", md.len());
+    assert_eq!(md.matches("| Modify | Fn").count(), 50);
+    assert!(
+        md.contains("… and 350 more resource changes"),
+        "{}",
+        &md[md.len() - 200..]
+    );
+    assert_eq!(md.matches("… and 30 more").count(), 50);
+    assert!(!md.contains(&"a".repeat(200)));
+    // The text view lists every resource, with values cut.
+    let text = render_text(&changes, &[]);
+    assert_eq!(text.matches("AWS::Lambda::Function").count(), 400);
+    assert!(!text.contains(&"a".repeat(201)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_change_set_of_a_new_stack_is_given_up_after_its_own_limit() {
+    use aws_sdk_cloudformation::error::ErrorMetadata;
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+    use aws_sdk_cloudformation::types::ChangeSetStatus;
+
+    let missing = mock!(Client::describe_stacks).then_error(|| {
+        DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id app does not exist")
+                .build(),
+        )
+    });
+    let create = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("arn:cs/1")
+            .stack_id(STACK_ID)
+            .build()
+    });
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id("arn:cs/1")
+            .stack_id(STACK_ID)
+            .status(ChangeSetStatus::CreateInProgress)
+            .build()
+    });
+    let delete_cs = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some("arn:cs/1"))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete_stack =
+        mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &missing,
+            &create,
+            &describe,
+            &delete_cs,
+            &delete_stack,
+            &events
+        ]
+    );
+    let mut d = deploy(client);
+    d.cloud.deadline = Deadline::after(Duration::from_secs(3600));
+    d.inputs.settings.change_set_timeout = Duration::from_secs(120);
+    let start = tokio::time::Instant::now();
+    let err = d
+        .run()
+        .await
+        .expect_err("a stuck change set fails the deploy");
+    assert!(
+        start.elapsed() < Duration::from_secs(200),
+        "waited {:?}, not the change set's own 2 minutes",
+        start.elapsed()
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert!(
+        err.message.contains("still working out the change set")
+            && err.message.contains("CREATE_IN_PROGRESS")
+            && err.message.contains("--change-set-timeout")
+            && err
+                .message
+                .contains("and the empty stack was deleted again"),
+        "{}",
+        err.message
+    );
+    assert_eq!((delete_cs.num_calls(), delete_stack.num_calls()), (1, 1));
+    assert!(!d.report.executed);
+}
+
+/// A ready update change set whose ExecutionStatus, read again just before executing,
+/// is `status`; ExecuteChangeSet must not be called unless it is AVAILABLE.
+async fn execute_with_status(
+    status: aws_sdk_cloudformation::types::ExecutionStatus,
+) -> (Result<Ending, Failure>, usize, usize) {
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, ResourceChange,
+    };
+
+    let existing = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_COMPLETE"));
+    let create = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("arn:cs/1")
+            .stack_id(STACK_ID)
+            .build()
+    });
+    let describe = mock!(Client::describe_change_set)
+        .sequence()
+        .output(|| {
+            DescribeChangeSetOutput::builder()
+                .change_set_id("arn:cs/1")
+                .change_set_name("deployer-x")
+                .stack_id(STACK_ID)
+                .status(ChangeSetStatus::CreateComplete)
+                .execution_status(ExecutionStatus::Available)
+                .changes(
+                    Change::builder()
+                        .r#type(ChangeType::Resource)
+                        .resource_change(
+                            ResourceChange::builder()
+                                .action(ChangeAction::Modify)
+                                .logical_resource_id("T")
+                                .resource_type("AWS::SNS::Topic")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+        .output(move || {
+            DescribeChangeSetOutput::builder()
+                .change_set_id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .status(ChangeSetStatus::CreateComplete)
+                .execution_status(status.clone())
+                .build()
+        })
+        .build();
+    let delete_cs =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    // Only answered with RetainExceptOnCreate: a failed create must leave no orphans.
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(|r| r.retain_except_on_create() == Some(true))
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&existing, &create, &describe, &delete_cs, &execute, &events]
+    );
+    let mut d = deploy(client);
+    d.cloud.deadline = Deadline::after(Duration::from_secs(30));
+    let result = d.run().await;
+    (result, execute.num_calls(), delete_cs.num_calls())
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_obsolete_change_set_is_explained_and_not_executed() {
+    use aws_sdk_cloudformation::types::ExecutionStatus;
+    let (result, executed, deleted) = execute_with_status(ExecutionStatus::Obsolete).await;
+    let err = result.expect_err("an OBSOLETE change set is not executed");
+    assert_eq!((executed, deleted), (0, 1));
+    assert!(
+        err.message.contains("was not executed: it is OBSOLETE")
+            && err.message.contains("Deploy again")
+            && err.message.contains("The change set was deleted."),
+        "{}",
+        err.message
+    );
+    let (result, executed, deleted) = execute_with_status(ExecutionStatus::Unavailable).await;
+    let err = result.expect_err("an UNAVAILABLE change set is not executed");
+    assert_eq!((executed, deleted), (0, 1));
+    assert!(
+        err.message.contains("another operation is running"),
+        "{}",
+        err.message
+    );
+    // Someone else executed it: nothing to delete, and we do not execute it twice.
+    let (result, executed, deleted) = execute_with_status(ExecutionStatus::ExecuteInProgress).await;
+    let err = result.expect_err("a change set executed elsewhere is not executed again");
+    assert_eq!((executed, deleted), (0, 0));
+    assert!(err.message.contains("already executed"), "{}", err.message);
+    // AVAILABLE: executed (then followed until the short deadline).
+    let (_, executed, _) = execute_with_status(ExecutionStatus::Available).await;
+    assert_eq!(executed, 1);
 }
