@@ -5,5 +5,6 @@
 mod deploy_image;
 mod deploy_moto;
 mod helpers;
+mod offline;
 mod output;
 mod push;
