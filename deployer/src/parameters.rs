@@ -39,7 +39,7 @@ pub(crate) fn parse_pairs(
 
 /// Checks the given values against the template and reports **every** problem at once
 /// (unknown names, missing values, each broken rule of each value, the deployer's
-/// `Metadata` rules), so one run shows all there is to fix. `image_parameter` names a
+/// `Metadata` rules, the template's `Rules`), so one run shows all there is to fix. `image_parameter` names a
 /// parameter that `--image` will fill after the push, so it counts as given.
 ///
 /// Returns the warnings: checks that could not be made here (an `AllowedPattern` that
@@ -87,6 +87,9 @@ pub(crate) fn validate(
     }
     let values = effective_values(specs, given);
     problems.extend(template.deployer.check_ordered(&values));
+    let (broken, unchecked) = crate::template::rules::check(&template.rules, specs, &values);
+    problems.extend(broken);
+    warnings.extend(unchecked);
     match problems.len() {
         0 => Ok(warnings),
         1 => Err(Failure::input(problems.remove(0))),
@@ -286,6 +289,7 @@ mod tests {
                 .collect(),
             capabilities: Vec::new(),
             deployer: Default::default(),
+            rules: Vec::new(),
         }
     }
 

@@ -1,10 +1,11 @@
 //! Reading a CloudFormation template offline: its parameters (with their rules) and the
 //! capabilities it needs. YAML short-form tags (`!Ref`, `!Sub`, `!GetAtt`, `!If` …)
-//! are accepted as they are; we only look at the `Parameters`, `Resources`,
-//! `Transform` and `Metadata.Deployer` sections, so the intrinsic functions never need
-//! resolving.
+//! are accepted as they are; we only look at the `Parameters`, `Rules`, `Resources`,
+//! `Transform` and `Metadata.Deployer` sections, so the intrinsic functions of the
+//! resources never need resolving.
 
 mod metadata;
+pub(crate) mod rules;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,6 +52,8 @@ pub(crate) struct Template {
     pub capabilities: Vec<String>,
     /// `Metadata.Deployer`: immutable parameters, ordered numbers, the hosted zone.
     pub deployer: DeployerRules,
+    /// The `Rules` section, by rule name, evaluated offline by [`rules::check`].
+    pub rules: Vec<(String, Value)>,
 }
 
 /// CloudFormation's limit for an inline `TemplateBody`.
@@ -99,8 +102,17 @@ impl Template {
             }
             Some(_) => return Err("`Parameters` must be a mapping of parameter names".into()),
         };
+        let rules = match doc.get("Rules") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Mapping(map)) => map
+                .iter()
+                .map(|(name, rule)| (scalar(name).unwrap_or_default(), rule.clone()))
+                .collect(),
+            Some(_) => return Err("`Rules` must be a mapping of rule names".into()),
+        };
         Ok(Self {
             body: body.to_owned(),
+            rules,
             deployer: metadata::parse(&doc, &parameters)?,
             parameters,
             capabilities: needed_capabilities(&doc),

@@ -82,7 +82,12 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
         "--parameter",
         "DesiredCount=9",
         "--parameter",
-        "Cpu=3",
+        "NatGateways=3",
+        // The template's own rule (Rules: FargateMemoryFitsCpu512).
+        "--parameter",
+        "Cpu=512",
+        "--parameter",
+        "Memory=512",
         // DomainName and ImageUri are missing.
     ])
     .expect_code(64);
@@ -92,7 +97,8 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
         "parameter `DomainName` has no Default",
         "parameter `ImageUri` has no Default",
         "parameter `CognitoDomainPrefix`: value `my-aws-login` does not match AllowedPattern",
-        "parameter `Cpu`: value `3` is not one of the AllowedValues",
+        "parameter `NatGateways`: value `3` is not one of the AllowedValues",
+        "template rule `FargateMemoryFitsCpu512`: With Cpu 512, Memory must be 1024, 2048, 3072 or 4096.",
         "parameter `MinTasks` (7) must not be more than `MaxTasks` (3)",
     ] {
         assert!(e.contains(expected), "{expected:?} missing in\n{e}");
