@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Stack, StackStatus};
-use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
+use aws_sdk_route53::error::ProvideErrorMetadata;
 
-use crate::aws::{describe_error, is_access_denied};
+use crate::aws::{describe_error, is_access_denied_code};
 use crate::cfn::stack;
 use crate::config::Settings;
 use crate::error::Failure;
@@ -95,7 +94,7 @@ pub(super) async fn check(
                     ));
                 }
             }
-            Err(err) => match zone_error(&rule.zone, zone_id, &err) {
+            Err(err) => match zone_error(&rule.zone, zone_id, err.code(), &describe_error(&err)) {
                 ZoneError::Problem(p) => problems.push(p),
                 ZoneError::Warning(w) => printer.warn(&w),
             },
@@ -185,37 +184,26 @@ fn zone_problems(
 }
 
 /// A GetHostedZone error: bad input (no such zone) or a check we could not make.
+#[derive(Debug)]
 enum ZoneError {
     Problem(String),
     Warning(String),
 }
 
-fn zone_error<R>(
-    zone_param: &str,
-    zone_id: &str,
-    err: &SdkError<GetHostedZoneError, R>,
-) -> ZoneError
-where
-    R: std::fmt::Debug + 'static,
-{
-    if is_access_denied(err) {
+fn zone_error(zone_param: &str, zone_id: &str, code: Option<&str>, detail: &str) -> ZoneError {
+    if is_access_denied_code(code) {
         return ZoneError::Warning(format!(
             "cannot check hosted zone {zone_id} (route53:GetHostedZone is not allowed: \
-             {}); CloudFormation will find out whether it is public and holds the domain",
-            describe_error(err)
+             {detail}); CloudFormation will find out whether it is public and holds the domain"
         ));
     }
-    match err.code() {
+    match code {
         Some("NoSuchHostedZone" | "InvalidInput") => ZoneError::Problem(format!(
             "parameter `{zone_param}`: hosted zone {zone_id} does not exist in this account \
-             ({}); pass the id of the public zone that holds the domain \
-             (`aws route53 list-hosted-zones`)",
-            describe_error(err)
+             ({detail}); pass the id of the public zone that holds the domain \
+             (`aws route53 list-hosted-zones`)"
         )),
-        _ => ZoneError::Warning(format!(
-            "cannot check hosted zone {zone_id}: {}",
-            describe_error(err)
-        )),
+        _ => ZoneError::Warning(format!("cannot check hosted zone {zone_id}: {detail}")),
     }
 }
 
@@ -295,5 +283,34 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(check("app.other.org", "example.com.", true).len(), 2);
+    }
+
+    #[test]
+    fn a_denied_zone_check_is_a_warning_and_a_missing_zone_a_problem() {
+        let w = zone_error(
+            "Zone",
+            "Z1",
+            Some("AccessDenied"),
+            "AccessDenied: not allowed",
+        );
+        assert!(
+            matches!(&w, ZoneError::Warning(m) if m.contains("route53:GetHostedZone is not allowed")),
+            "{w:?}"
+        );
+        let p = zone_error(
+            "Zone",
+            "Z1",
+            Some("NoSuchHostedZone"),
+            "NoSuchHostedZone: nope",
+        );
+        assert!(
+            matches!(&p, ZoneError::Problem(m) if m.contains("hosted zone Z1 does not exist")),
+            "{p:?}"
+        );
+        // Anything else (a network error, throttling after retries): CloudFormation decides.
+        assert!(matches!(
+            zone_error("Zone", "Z1", None, "dispatch failure"),
+            ZoneError::Warning(_)
+        ));
     }
 }
