@@ -53,8 +53,13 @@ pub(crate) fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) ->
 /// The error codes AWS uses for "you may not do this" (a missing IAM permission), in
 /// every service we call (CloudFormation says `AccessDenied`, ECR `AccessDeniedException`).
 pub(crate) fn is_access_denied<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    is_access_denied_code(err.code())
+}
+
+/// [`is_access_denied`] on the error code alone.
+pub(crate) fn is_access_denied_code(code: Option<&str>) -> bool {
     matches!(
-        err.code(),
+        code,
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
     )
 }

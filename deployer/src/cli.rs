@@ -18,7 +18,12 @@ use crate::output::{ColorChoice, OutputFormat};
 /// operation (e.g. a 1 h GitHub OIDC session); the operation goes on in CloudFormation
 /// and was not judged. Watch it with `deployer status --stack-name NAME`.
 #[derive(Debug, Parser)]
-#[command(name = "deployer", version, propagate_version = true)]
+#[command(
+    name = "deployer",
+    version,
+    propagate_version = true,
+    after_help = crate::error::EXIT_CODES_HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -59,6 +64,7 @@ pub enum Command {
     /// Push an image (OCI layout, OCI archive or docker-save archive) to an ECR repository.
     Push(PushArgs),
     /// Create or update a stack through a change set (optionally pushing the image first).
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Deploy(Box<DeployArgs>),
     /// Show a stack's status, its last failure reason and its outputs.
     Status(StatusArgs),
@@ -130,6 +136,12 @@ pub struct DeployArgs {
     #[allow(missing_docs)]
     pub image: ImageArgs,
 
+    /// Deploy a new value of a parameter the template marks immutable
+    /// (`Metadata.Deployer.ImmutableParameters`), after doing by hand what the refusal
+    /// said (e.g. deleting the old Cognito domain). Repeat for more.
+    #[arg(long = "allow-change", value_name = "PARAMETER")]
+    pub allow_change: Vec<String>,
+
     /// The template parameter that receives the pushed image's digest-pinned URI
     /// [default: ImageUri, or `image_parameter` from --config].
     #[arg(long, value_name = "NAME")]
@@ -139,7 +151,8 @@ pub struct DeployArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// With `--dry-run`: exit 0 when there are no changes, 2 when changes are pending, 1 on error.
+    /// With `--dry-run`: exit 0 when there are no changes, 2 when changes are pending
+    /// (and 2 means nothing else: bad input exits 64, a failure 1).
     #[arg(long, requires = "dry_run")]
     pub detailed_exitcode: bool,
 

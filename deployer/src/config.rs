@@ -290,7 +290,7 @@ mod tests {
         let (dir, path) = write_config("environments:\n  staging:\n    stak_name: x\n");
         let p = path.to_str().unwrap();
         let e = resolve(&args(&["--config", p, "--environment", "staging"])).unwrap_err();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.exit_code(), 64);
         assert!(
             e.message.contains("unknown field `stak_name`"),
             "{}",
@@ -313,12 +313,8 @@ mod tests {
         for env in ["staging", "production"] {
             let s = resolve(&args(&["--config", p, "--environment", env])).unwrap();
             let template = crate::template::Template::load(&s.template).unwrap();
-            crate::parameters::validate(
-                &template.parameters,
-                &s.parameters,
-                Some(&s.image_parameter),
-            )
-            .unwrap();
+            crate::parameters::validate(&template, &s.parameters, Some(&s.image_parameter))
+                .unwrap();
             assert_eq!(s.region.as_deref(), Some("eu-west-1"));
         }
     }

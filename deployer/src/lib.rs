@@ -25,7 +25,7 @@ mod output;
 mod parameters;
 mod template;
 
-use clap::Parser;
+use clap::Parser as _;
 use std::process::ExitCode;
 
 use crate::cli::Cli;
@@ -33,9 +33,12 @@ use crate::error::Failure;
 use crate::output::Printer;
 
 /// Parses the command line, runs the subcommand on a tokio runtime and turns the
-/// outcome into the documented exit code (0 ok, 1 failed, 2 bad usage or input).
+/// outcome into the documented exit code (`error::EXIT_CODES_HELP`).
 pub fn main_entry() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let g = &cli.global;
     let printer = Printer::detect(g.output, g.color, g.quiet, g.verbose);
     printer.install_tracing();
@@ -58,6 +61,17 @@ pub fn main_entry() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(failure) => report(&printer, &failure),
+    }
+}
+
+/// Prints clap's message. `--help` and `--version` exit 0; a usage error exits 64 like
+/// any other bad input (clap's own default, 2, is kept for "changes pending").
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(error::EXIT_USAGE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) async fn run(args: LocalAuthArgs, printer: &Printer) -> CommandResult
     Ok(ExitCode::SUCCESS)
 }
 
-/// Flags to settings; every bad value is an input error (exit 2) naming the flag.
+/// Flags to settings; every bad value is an input error (exit 64) naming the flag.
 fn settings(args: &LocalAuthArgs, quiet: bool) -> Result<Settings, Failure> {
     let upstream = Settings::parse_upstream(&args.upstream)
         .map_err(|e| Failure::input(format!("--upstream: {e}")))?;

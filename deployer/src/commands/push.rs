@@ -1,6 +1,6 @@
 //! The `push` subcommand: get an image from disk into ECR without a Docker daemon.
 //!
-//! Order of work: check the arguments and open the image (bad input exits 2 before any
+//! Order of work: check the arguments and open the image (bad input exits 64 before any
 //! AWS call), make sure the repository exists (`ecr` module), log in, then push with
 //! `oci-push`: only missing blobs are uploaded, and the result is the digest-pinned URI
 //! `REGISTRY/REPOSITORY@sha256:…` that `deploy` passes to the template.
@@ -202,7 +202,7 @@ mod tests {
         for bad in ["A", "My-App", "app/", "-app", "a//b", "a..b", "x"] {
             let err = check_repository_name(bad).unwrap_err();
             assert!(err.message.contains(&format!("`{bad}`")), "{}", err.message);
-            assert_eq!(err.exit_code(), 2);
+            assert_eq!(err.exit_code(), 64);
         }
     }
 

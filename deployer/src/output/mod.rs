@@ -273,6 +273,7 @@ impl Printer {
             "aws_sigv4",
             "aws_sdk_cloudformation",
             "aws_sdk_ecr",
+            "aws_sdk_route53",
             "aws_smithy_runtime",
             "aws_smithy_runtime_api",
             "aws_smithy_http_client",

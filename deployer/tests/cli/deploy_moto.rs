@@ -334,7 +334,7 @@ async fn first_dry_run_leaves_nothing_behind_and_destroy_deletes() {
 
     let run = moto
         .run(&["destroy", "--stack-name", "from-config"])
-        .expect_code(2);
+        .expect_code(64);
     assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
     let run = moto
         .run(&["destroy", "--stack-name", "from-config", "--yes"])
@@ -358,7 +358,7 @@ async fn first_dry_run_leaves_nothing_behind_and_destroy_deletes() {
 }
 
 #[test]
-fn bad_input_exits_2_before_any_aws_call() {
+fn bad_input_exits_64_before_any_aws_call() {
     // Nothing listens here: any AWS call would fail with exit 1, not 2.
     let endpoint = closed_port_endpoint();
     let t = fixture("topic.yaml");
@@ -390,7 +390,7 @@ fn bad_input_exits_2_before_any_aws_call() {
         let mut args = vec!["deploy", "--stack-name", "web", "--template", t];
         args.extend_from_slice(extra);
         let run = crate::helpers::Run::from(deployer_at(&endpoint, &args).output().unwrap())
-            .expect_code(2);
+            .expect_code(64);
         assert!(
             run.stderr.contains(expected),
             "{extra:?}: expected {expected:?} in\n{}",
@@ -411,7 +411,7 @@ fn bad_input_exits_2_before_any_aws_call() {
         .output()
         .unwrap(),
     )
-    .expect_code(2);
+    .expect_code(64);
     assert!(
         run.stderr
             .contains("cannot read template /nonexistent.yaml"),

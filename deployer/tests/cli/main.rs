@@ -5,6 +5,7 @@
 mod deploy_image;
 mod deploy_moto;
 mod helpers;
+mod offline;
 mod output;
 mod push;
 mod states;

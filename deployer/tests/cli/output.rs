@@ -84,7 +84,7 @@ fn a_closed_stdout_ends_status_and_deploy_cleanly() {
 
 #[test]
 fn colour_follows_the_flag_then_no_color_then_clicolor_force() {
-    // Bad input (exit 2, no AWS call): the `error:` prefix is the coloured part.
+    // Bad input (exit 64, no AWS call): the `error:` prefix is the coloured part.
     let bad = |extra: &[&str], env: &[(&str, &str)]| {
         let mut args = vec![
             "deploy",
@@ -98,7 +98,7 @@ fn colour_follows_the_flag_then_no_color_then_clicolor_force() {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Run::from(cmd.output().expect("running deployer")).expect_code(2)
+        Run::from(cmd.output().expect("running deployer")).expect_code(64)
     };
     // Into a pipe, auto means no colour.
     assert!(!escapes(&bad(&[], &[])));
@@ -213,5 +213,5 @@ fn global_flags_go_before_or_after_the_subcommand() {
     );
     // -q and -v contradict each other: bad usage.
     moto.run(&["-q", "-v", "status", "--stack-name", "flags"])
-        .expect_code(2);
+        .expect_code(64);
 }

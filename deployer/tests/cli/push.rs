@@ -354,10 +354,10 @@ async fn a_registry_failure_mid_upload_is_retried() {
     );
 }
 
-/// Bad input exits 2 and names the input, before any AWS call (the endpoint here is a
+/// Bad input exits 64 and names the input, before any AWS call (the endpoint here is a
 /// closed port: reaching it would fail differently).
 #[tokio::test]
-async fn bad_input_exits_2_naming_the_input() {
+async fn bad_input_exits_64_naming_the_input() {
     let nowhere = closed_port_endpoint();
     let push = |args: &[&str]| {
         let mut all = vec!["push", "--registry", "http://127.0.0.1:9"];
@@ -372,7 +372,7 @@ async fn bad_input_exits_2_naming_the_input() {
         "app",
     ]))
     .await
-    .expect_code(2);
+    .expect_code(64);
     assert!(
         missing.stderr.contains("/no/such/image.tar"),
         "{}",
@@ -386,7 +386,7 @@ async fn bad_input_exits_2_naming_the_input() {
         "app",
     ]))
     .await
-    .expect_code(2);
+    .expect_code(64);
     assert!(
         transport.stderr.contains("docker://nginx:latest")
             && transport.stderr.contains("oci:DIR[:TAG]"),
@@ -399,7 +399,7 @@ async fn bad_input_exits_2_naming_the_input() {
     let image = format!("oci:{}", dir.path().display());
     let name = run(push(&["--image", &image, "--repository", "My_App"]))
         .await
-        .expect_code(2);
+        .expect_code(64);
     assert!(name.stderr.contains("`My_App`"), "{}", name.stderr);
     let tag = run(push(&[
         "--image",
@@ -409,7 +409,7 @@ async fn bad_input_exits_2_naming_the_input() {
         "--tag=-bad",
     ]))
     .await
-    .expect_code(2);
+    .expect_code(64);
     assert!(tag.stderr.contains("`-bad`"), "{}", tag.stderr);
 
     let manifest = dir
@@ -421,7 +421,7 @@ async fn bad_input_exits_2_naming_the_input() {
     std::fs::write(&manifest, bytes).unwrap();
     let corrupt = run(push(&["--image", &image, "--repository", "app"]))
         .await
-        .expect_code(2);
+        .expect_code(64);
     assert!(
         corrupt.stderr.contains("corrupt")
             && corrupt.stderr.contains(&manifest.display().to_string()),
@@ -447,7 +447,7 @@ async fn a_corrupt_layer_stops_the_push_naming_the_file() {
     let failed = stack
         .push(&["--image", &image, "--repository", "app", "--tag", "v1"])
         .await
-        .expect_code(2);
+        .expect_code(64);
     assert!(
         failed.stderr.contains(&layer.display().to_string()) && failed.stderr.contains("corrupt"),
         "{}",

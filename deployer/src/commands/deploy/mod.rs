@@ -11,6 +11,7 @@ mod cleanup;
 mod execute;
 mod findings;
 mod plan;
+mod preflight;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -34,8 +35,21 @@ use crate::template::Template;
 
 /// Runs `deployer deploy`.
 pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
+    let mut deploy = match start(&args, printer).await {
+        Ok(deploy) => deploy,
+        // Config, template, parameters, pre-flight checks, push: GitHub gets the same
+        // annotation and summary as a failure after the change set.
+        Err(failure) => return Err(report::failed_before_change_set(&args, failure)),
+    };
+    let result = deploy.run().await;
+    deploy.finish(result)
+}
+
+/// Everything before the first change-set call: settings, offline checks, the checks
+/// against the deployed stack and the hosted zone, and the push.
+async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> {
     let terminal = printer.terminal();
-    let settings = config::resolve(&args)?;
+    let settings = config::resolve(args)?;
     let template = Template::load(&settings.template)?;
     let pushing = args.image.image.is_some();
     if pushing && settings.repository.is_none() {
@@ -43,11 +57,13 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
             "--image needs --repository NAME (or `repository:` in deploy.yaml)",
         ));
     }
-    parameters::validate(
-        &template.parameters,
+    for warning in parameters::validate(
+        &template,
         &settings.parameters,
         pushing.then_some(settings.image_parameter.as_str()),
-    )?;
+    )? {
+        printer.warn(&warning);
+    }
     if !args.dry_run && !args.yes && !terminal.ci && !terminal.interactive {
         return Err(Failure::input(
             "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
@@ -55,10 +71,11 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
         ));
     }
     let sdk = crate::aws::sdk_config_in(settings.region.as_deref()).await?;
+    preflight::check(&sdk, &settings, &template, &args.allow_change, printer).await?;
     let mut parameters = settings.parameters.clone();
     let mut image_uri = None;
     if pushing {
-        let uri = push_image(&args, &settings, &sdk, printer).await?;
+        let uri = push_image(args, &settings, &sdk, printer).await?;
         parameters.insert(settings.image_parameter.clone(), uri.clone());
         image_uri = Some(uri);
     }
@@ -66,7 +83,7 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
         Some(given) => given.clone(),
         None => template.capabilities.clone(),
     };
-    let mut deploy = Deploy {
+    Ok(Deploy {
         cloud: Cloud {
             client: Client::new(&sdk),
             ecs: Some(aws_sdk_ecs::Client::new(&sdk)),
@@ -93,9 +110,7 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
             settings,
             template,
         },
-    };
-    let result = deploy.run().await;
-    deploy.finish(result)
+    })
 }
 
 /// Pushes `--image` (to `--repository`, or `repository:` from deploy.yaml) and returns

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::plan::ParameterChange;
 use super::{Deploy, Ending};
 use crate::cfn::change_set::ResourceChange;
+use crate::cli::DeployArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::github::GitHub;
 use crate::output::{OutputFormat, Printer};
@@ -101,7 +102,7 @@ impl Deploy {
             Ok(Ending::Pending) => (
                 format!("Dry run: stack {name} has changes pending."),
                 if self.mode.detailed_exitcode {
-                    ExitCode::from(2)
+                    ExitCode::from(crate::error::EXIT_CHANGES_PENDING)
                 } else {
                     ExitCode::SUCCESS
                 },
@@ -190,6 +191,38 @@ const SUMMARY_VALUE_MAX: usize = 120;
 
 /// How a NoEcho parameter that keeps its value (`UsePreviousValue`) is shown.
 const KEPT: &str = "unchanged (NoEcho, previous value kept)";
+
+/// A failure before any change set (settings, template, parameters, pre-flight checks,
+/// push): under GitHub Actions, the same summary line, outputs and `::error` annotation
+/// as a later failure. Returns the failure for `main` to print and exit with.
+pub(super) fn failed_before_change_set(args: &DeployArgs, failure: Failure) -> Failure {
+    if let Some(gh) = GitHub::detect() {
+        // The stack name, when the flags and config give one (offline: no AWS call).
+        let name = crate::config::resolve(args)
+            .ok()
+            .map(|s| s.stack_name)
+            .or_else(|| args.stack_name.clone());
+        let (verdict, title) = match &name {
+            Some(name) => (
+                format!("Deploy of stack {name} failed: {}", failure.message),
+                format!("Deploy of {name} failed"),
+            ),
+            None => (
+                format!("Deploy failed: {}", failure.message),
+                "Deploy failed".to_owned(),
+            ),
+        };
+        gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        gh.outputs(&[
+            ("image-uri".to_owned(), String::new()),
+            ("change-set-id".to_owned(), String::new()),
+            ("has-changes".to_owned(), "false".to_owned()),
+            ("stack-status".to_owned(), String::new()),
+        ]);
+        gh.error(&title, &failure.message);
+    }
+    failure
+}
 
 /// The plain-text table shown before executing.
 pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {

@@ -1,0 +1,320 @@
+//! The checks before any change set, with the real binary: the exit-code contract,
+//! every offline problem reported at once, GitHub annotations for early failures, and
+//! the template-driven pre-flight checks against the deployed stack and the hosted zone
+//! (on moto).
+
+use crate::helpers::{Moto, Run, closed_port_endpoint, deployer_at, fixture, root};
+
+/// Runs the deployer against an endpoint nothing listens on: any AWS call would fail
+/// with exit 1, so exit 64 proves the problem was found before one.
+fn offline(args: &[&str]) -> Run {
+    Run::from(
+        deployer_at(&closed_port_endpoint(), args)
+            .output()
+            .expect("running deployer"),
+    )
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_documents_the_exit_codes() {
+    // clap's own usage errors (clap would exit 2, which means "changes pending").
+    let run = offline(&["deploy", "--no-such-flag"]).expect_code(64);
+    assert!(run.stderr.contains("--no-such-flag"), "{}", run.stderr);
+    offline(&["deploy", "--detailed-exitcode", "--stack-name", "x"]).expect_code(64);
+    offline(&["no-such-command"]).expect_code(64);
+    // Bad input found by the deployer.
+    let t = fixture("topic.yaml");
+    let run = offline(&[
+        "deploy",
+        "--stack-name",
+        "web",
+        "--template",
+        t.to_str().unwrap(),
+        "--parameter",
+        "Greeting=1",
+        "--dry-run",
+        "--detailed-exitcode",
+    ])
+    .expect_code(64);
+    assert!(
+        run.stderr.contains("parameter `Greeting`"),
+        "{}",
+        run.stderr
+    );
+    // --help and --version are not errors; both help texts carry the contract.
+    for args in [&["--help"][..], &["deploy", "--help"]] {
+        let run = offline(args).expect_code(0);
+        for line in [
+            "Exit codes:",
+            "  2    only with `deploy --dry-run --detailed-exitcode`: changes are pending",
+            "  3    stopped following",
+            "  64   bad usage or input",
+            "  130  interrupted",
+        ] {
+            assert!(
+                run.stdout.contains(line),
+                "{args:?}: {line:?} missing in\n{}",
+                run.stdout
+            );
+        }
+    }
+    offline(&["--version"]).expect_code(0);
+}
+
+#[test]
+fn every_offline_problem_of_the_app_template_is_reported_at_once() {
+    let app = root().join("cfn/app.yaml");
+    let run = offline(&[
+        "deploy",
+        "--stack-name",
+        "app",
+        "--template",
+        app.to_str().unwrap(),
+        "--parameter",
+        "HostedZoneId=Z123",
+        // Breaks the look-ahead in its AllowedPattern (Java syntax; Rust's regex refuses it).
+        "--parameter",
+        "CognitoDomainPrefix=my-aws-login",
+        "--parameter",
+        "MinTasks=7",
+        "--parameter",
+        "MaxTasks=3",
+        "--parameter",
+        "DesiredCount=9",
+        "--parameter",
+        "NatGateways=3",
+        // The template's own rule (Rules: FargateMemoryFitsCpu512).
+        "--parameter",
+        "Cpu=512",
+        "--parameter",
+        "Memory=512",
+        // DomainName and ImageUri are missing.
+    ])
+    .expect_code(64);
+    let e = &run.stderr;
+    assert!(e.contains("problems with the parameters"), "{e}");
+    for expected in [
+        "parameter `DomainName` has no Default",
+        "parameter `ImageUri` has no Default",
+        "parameter `CognitoDomainPrefix`: value `my-aws-login` does not match AllowedPattern",
+        "parameter `NatGateways`: value `3` is not one of the AllowedValues",
+        "template rule `FargateMemoryFitsCpu512`: With Cpu 512, Memory must be 1024, 2048, 3072 or 4096.",
+        "parameter `MinTasks` (7) must not be more than `MaxTasks` (3)",
+    ] {
+        assert!(e.contains(expected), "{expected:?} missing in\n{e}");
+    }
+    // Not pinned (0) is exempt from the DesiredCount range, but not from Min <= Max.
+    let run = offline(&[
+        "deploy",
+        "--stack-name",
+        "app",
+        "--template",
+        app.to_str().unwrap(),
+        "--parameter",
+        "HostedZoneId=Z123",
+        "--parameter",
+        "DomainName=app.example.com",
+        "--parameter",
+        "CognitoDomainPrefix=example-app-login",
+        "--parameter",
+        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "--parameter",
+        "DesiredCount=9",
+    ])
+    .expect_code(64);
+    assert!(
+        run.stderr
+            .contains("`DesiredCount` (9) must not be more than `MaxTasks` (6)")
+            && run.stderr.contains("unless DesiredCount is 0"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn failures_before_the_change_set_are_annotated_and_summarised_for_github() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let t = fixture("topic.yaml");
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &[
+                "--template",
+                t.to_str().unwrap(),
+                "--parameter",
+                "Greeting=Hello 2",
+            ],
+            "parameter `Greeting`: value `Hello 2` does not match AllowedPattern",
+        ),
+        (
+            &["--template", "/nonexistent.yaml"],
+            "cannot read template /nonexistent.yaml",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["deploy", "--stack-name", "web"];
+        args.extend_from_slice(extra);
+        let run = Run::from(
+            deployer_at(&closed_port_endpoint(), &args)
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_STEP_SUMMARY", &summary)
+                .env("GITHUB_OUTPUT", &outputs)
+                .output()
+                .unwrap(),
+        )
+        .expect_code(64);
+        let streams = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            streams.contains(&format!("::error title=Deploy of web failed::{expected}")),
+            "no annotation for {expected:?}:\n{streams}"
+        );
+        let text = std::fs::read_to_string(&summary).expect("the summary was written");
+        assert!(
+            text.contains(&format!("**Deploy of stack web failed: {expected}")),
+            "{text}"
+        );
+        let out = std::fs::read_to_string(&outputs).expect("the outputs were written");
+        assert!(
+            out.contains("has-changes<<") && out.contains("\nfalse\n"),
+            "{out}"
+        );
+    }
+}
+
+/// The app template's base arguments for stack `stack`.
+fn app_args(stack: &str, zone: &str, domain: &str, prefix: &str) -> Vec<String> {
+    let app = root().join("cfn/app.yaml");
+    [
+        "deploy",
+        "--stack-name",
+        stack,
+        "--template",
+        app.to_str().unwrap(),
+        "--parameter",
+        &format!("HostedZoneId={zone}"),
+        "--parameter",
+        &format!("DomainName={domain}"),
+        "--parameter",
+        &format!("CognitoDomainPrefix={prefix}"),
+        "--parameter",
+        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn run_args(moto: &Moto, args: &[String]) -> Run {
+    moto.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[tokio::test]
+async fn the_app_template_s_preflight_checks_refuse_before_any_change_set() {
+    let moto = Moto::start();
+    let cfn = moto.cloudformation();
+    let public = moto.boto3(
+        "import boto3; z = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='public'); print(z['HostedZone']['Id'].split('/')[-1])",
+    );
+    let private = moto.boto3(
+        "import boto3\nvpc = boto3.client('ec2').create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\nz = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='private', VPC={'VPCRegion': 'us-east-1', 'VPCId': vpc}, HostedZoneConfig={'PrivateZone': True})\nprint(z['HostedZone']['Id'].split('/')[-1])",
+    );
+    let changes = |stack: &'static str| {
+        let cfn = cfn.clone();
+        async move {
+            cfn.list_change_sets()
+                .stack_name(stack)
+                .send()
+                .await
+                .map(|o| o.summaries().len())
+                .unwrap_or(0)
+        }
+    };
+
+    // A private zone, a zone that does not hold the domain, a zone that does not exist:
+    // refused before any change set (no stack is even created).
+    let run = run_args(
+        &moto,
+        &app_args("app", &private, "app.example.com", "example-app-login"),
+    )
+    .expect_code(64);
+    assert!(
+        run.stderr.contains(&format!(
+            "hosted zone {private} (parameter `HostedZoneId`, example.com) is a private zone"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = run_args(
+        &moto,
+        &app_args("app", &public, "app.example.org", "example-app-login"),
+    )
+    .expect_code(64);
+    assert!(
+        run.stderr.contains(&format!(
+            "parameter `DomainName` `app.example.org` is not inside hosted zone {public}"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = run_args(
+        &moto,
+        &app_args("app", "ZNOSUCHZONE", "app.example.com", "example-app-login"),
+    )
+    .expect_code(64);
+    assert!(
+        run.stderr
+            .contains("parameter `HostedZoneId`: hosted zone ZNOSUCHZONE does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        cfn.describe_stacks()
+            .stack_name("app")
+            .send()
+            .await
+            .is_err()
+    );
+
+    // The public zone holding the domain deploys.
+    run_args(
+        &moto,
+        &app_args("app", &public, "app.example.com", "example-app-login"),
+    )
+    .expect_code(0);
+    let before = changes("app").await;
+
+    // A new Cognito prefix is refused with the template's advice, before a change set.
+    let run = run_args(
+        &moto,
+        &app_args("app", &public, "app.example.com", "other-app-login"),
+    )
+    .expect_code(64);
+    assert!(
+        run.stderr.contains("parameter `CognitoDomainPrefix` cannot change on the deployed stack app (it is `example-app-login`, this deploy says `other-app-login`)")
+            && run.stderr.contains("delete the domain first")
+            && run.stderr.contains("--allow-change CognitoDomainPrefix"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(changes("app").await, before, "no change set may be created");
+    // --allow-change lets it through to the change set (a dry run here).
+    let mut allowed = app_args("app", &public, "app.example.com", "other-app-login");
+    allowed.extend(
+        [
+            "--allow-change",
+            "CognitoDomainPrefix",
+            "--dry-run",
+            "--detailed-exitcode",
+        ]
+        .map(str::to_owned),
+    );
+    run_args(&moto, &allowed).expect_code(2);
+    // Naming a parameter that is not immutable is a mistake.
+    let mut wrong = app_args("app", &public, "app.example.com", "example-app-login");
+    wrong.extend(["--allow-change", "DomainName"].map(str::to_owned));
+    let run = run_args(&moto, &wrong).expect_code(64);
+    assert!(
+        run.stderr.contains("--allow-change DomainName: the template marks no such parameter immutable (its immutable parameters: CognitoDomainPrefix)"),
+        "{}",
+        run.stderr
+    );
+}
