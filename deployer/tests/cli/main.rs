@@ -4,6 +4,8 @@
 
 mod deploy_image;
 mod deploy_moto;
+mod dry_run_image;
 mod helpers;
 mod output;
 mod push;
+mod push_rules;
