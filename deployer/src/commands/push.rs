@@ -304,6 +304,12 @@ fn push_failure(e: oci_push::Error) -> Failure {
             ". This is not a missing permission: the deployer gets a new token at the start of \
              every push, so running it again is the fix"
         }
+        // An answer to HEAD has no body, so the registry cannot say "expired" there.
+        oci_push::Error::Denied { request, .. } if request.starts_with("HEAD ") => {
+            ". A HEAD answer carries no explanation, so this may also be an expired token: if \
+             running again ends the same way, it is the permission. cfn/github-oidc.yaml's deploy \
+             role grants these (EcrPushImage); the plan role used by previews does not, by design"
+        }
         oci_push::Error::Denied { .. } => {
             ". This is not an expired token: running again will not help. cfn/github-oidc.yaml's \
              deploy role grants these (EcrPushImage); the plan role used by previews does not, by \

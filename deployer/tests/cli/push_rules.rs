@@ -335,9 +335,10 @@ async fn an_expired_token_and_a_missing_permission_are_told_apart() {
     let stack = Stack::start().await;
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), &sample_layers(1, 1024));
+    // On an upload (a HEAD answer has no body to say "expired" in: see below).
     stack.proxy.inject(Fault {
-        method: Method::HEAD,
-        path_contains: "/blobs/".into(),
+        method: Method::POST,
+        path_contains: "/blobs/uploads/".into(),
         times: 100,
         action: FaultAction::Reply {
             status: 403,
@@ -371,6 +372,24 @@ async fn an_expired_token_and_a_missing_permission_are_told_apart() {
         denied.stderr
     );
     assert!(!denied.stderr.contains("has expired"), "{}", denied.stderr);
+
+    // A 403 to a HEAD says nothing more: the message admits both causes.
+    let stack = Stack::start().await;
+    stack.proxy.inject(Fault {
+        method: Method::HEAD,
+        path_contains: "/blobs/".into(),
+        times: 100,
+        action: FaultAction::Status(403),
+    });
+    let unclear = stack.push(&oci(&dir), &[]).await.expect_code(1);
+    assert!(
+        unclear.stderr.contains("may also be an expired token")
+            && unclear
+                .stderr
+                .contains("if running again ends the same way"),
+        "{}",
+        unclear.stderr
+    );
 }
 
 #[tokio::test]
