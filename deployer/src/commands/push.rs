@@ -232,9 +232,10 @@ pub(crate) async fn push_image(
     let first = prepared.tag.tag(&digest);
     let mut tag_taken = None;
     let report = match push_tagged(printer, &registry, &prepared, &first).await {
-        Err(oci_push::Error::TagConflict { tag, existing, .. })
-            if matches!(prepared.tag, TagChoice::Commit(_)) =>
-        {
+        Err(error) if matches!(prepared.tag, TagChoice::Commit(_)) && is_tag_conflict(&error) => {
+            let oci_push::Error::TagConflict { tag, existing, .. } = *error else {
+                unreachable!("checked by is_tag_conflict")
+            };
             let derived = derived_tag(&tag, &digest);
             printer.note(&format!(
                 "tag {tag} already names another build of this commit ({existing}); tags never move, \
@@ -261,13 +262,18 @@ pub(crate) async fn push_image(
     })
 }
 
-/// One push under `tag`, with progress on stderr.
+/// Whether the push failed because the tag names another image.
+fn is_tag_conflict(error: &oci_push::Error) -> bool {
+    matches!(error, oci_push::Error::TagConflict { .. })
+}
+
+/// One push under `tag`, with progress on stderr. (The error is boxed: it is large.)
 async fn push_tagged(
     printer: &Printer,
     registry: &Registry,
     prepared: &Prepared,
     tag: &str,
-) -> Result<PushReport, oci_push::Error> {
+) -> Result<PushReport, Box<oci_push::Error>> {
     let reporter = Arc::new(Reporter::new(printer));
     let options = PushOptions {
         tag: Some(tag.to_owned()),
@@ -283,16 +289,16 @@ async fn push_tagged(
     )
     .await;
     reporter.finish();
-    pushed
+    pushed.map_err(Box::new)
 }
 
 /// A failed push as a [`Failure`]: oci-push's message, plus which of our flags or
 /// permissions it is about.
-fn push_failure(e: oci_push::Error) -> Failure {
+fn push_failure(e: Box<oci_push::Error>) -> Failure {
     if e.is_input() {
         return Failure::input(e.to_string());
     }
-    let hint = match &e {
+    let hint = match e.as_ref() {
         oci_push::Error::DeadlineExceeded { .. } => {
             " (the deadline is --push-timeout, or DEPLOYER_PUSH_TIMEOUT)"
         }
@@ -357,16 +363,17 @@ pub(crate) async fn plan_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<Plan
 /// Opens the image on a blocking thread (it reads and hashes files).
 async fn open_image(reference: &str) -> Result<ImageSource, Failure> {
     let owned = reference.to_owned();
-    tokio::task::spawn_blocking(move || ImageSource::open(&owned))
-        .await
-        .map_err(|e| Failure::internal(format!("reading the image stopped unexpectedly: {e}")))?
-        .map_err(|e| {
+    tokio::task::spawn_blocking(move || {
+        ImageSource::open(&owned).map_err(|e| {
             if e.is_input() {
                 Failure::input(e.to_string())
             } else {
                 Failure::failed(e.to_string())
             }
         })
+    })
+    .await
+    .map_err(|e| Failure::internal(format!("reading the image stopped unexpectedly: {e}")))?
 }
 
 /// ECR's rule for repository names (2-256 characters, lowercase, `/`-separated parts).
