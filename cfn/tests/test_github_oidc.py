@@ -218,7 +218,11 @@ def test_previews_get_a_plan_role_that_cannot_deploy_delete_or_push(
     assert "cloudformation:CreateChangeSet" in actions
     assert not actions & DEPLOY_ONLY
     # Nothing a pull request runs can change what production pulls.
-    assert {a for a in actions if a.startswith("ecr:")} == {"ecr:DescribeRepositories", "ecr:DescribeImages"}
+    assert {a for a in actions if a.startswith("ecr:")} == {
+        "ecr:DescribeRepositories",
+        "ecr:DescribeImages",
+        "ecr:DescribeRegistry",
+    }
 
 
 @pytest.mark.parametrize(

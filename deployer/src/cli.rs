@@ -83,12 +83,15 @@ pub struct ImageArgs {
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
 
-    /// ECR repository name; created (immutable tags, scan on push, lifecycle policy) if missing.
+    /// ECR repository name; created if missing (immutable tags, scan on push, a lifecycle
+    /// policy that expires only untagged images, so no deployed image ever expires).
     #[arg(long, value_name = "NAME")]
     pub repository: Option<String>,
 
-    /// Tag to give the pushed image (`deploy --image-tag`, `push --tag`). Default: the git
-    /// commit SHA when available, else the image is pushed by digest only.
+    /// Tag to give the pushed image (`deploy --image-tag`, `push --tag`); if it already
+    /// names another image the push fails (tags never move). Default: the git commit SHA
+    /// (12 characters); when a re-run of the commit built another image, that one is
+    /// pushed as `<sha>-<12 hex of its digest>`. Outside git: `digest-<12 hex>`.
     #[arg(long = "image-tag", value_name = "TAG")]
     pub tag: Option<String>,
 
@@ -96,6 +99,47 @@ pub struct ImageArgs {
     /// e.g. `http://127.0.0.1:5000` for a local registry.
     #[arg(long, value_name = "URL", env = "DEPLOYER_REGISTRY")]
     pub registry: Option<String>,
+
+    /// The longest the whole push may take, retries included (`0`: no limit). Blobs
+    /// uploaded before it stopped stay, so running again continues.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "DEPLOYER_PUSH_TIMEOUT",
+        default_value = "30m"
+    )]
+    pub push_timeout: String,
+
+    /// The longest one registry request may take (a blob upload is bounded by the idle
+    /// timeout and --push-timeout instead).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "DEPLOYER_REGISTRY_REQUEST_TIMEOUT",
+        default_value = "120s"
+    )]
+    pub registry_request_timeout: String,
+
+    /// The longest a registry request may make no progress (nothing sent or received):
+    /// catches a stalled registry or network.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "DEPLOYER_REGISTRY_IDLE_TIMEOUT",
+        default_value = "60s"
+    )]
+    pub registry_idle_timeout: String,
+
+    /// The longest to wait for a connection to the registry (or to the proxy in
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, which, with NO_PROXY, the push follows as the
+    /// AWS SDK does).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "DEPLOYER_REGISTRY_CONNECT_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub registry_connect_timeout: String,
 }
 
 /// `deployer push`.
@@ -148,6 +192,8 @@ pub struct DeployArgs {
     pub image_parameter: Option<String>,
 
     /// Create and show the change set, then delete it: nothing is executed or left behind.
+    /// With --image nothing is pushed or created in ECR either: the change set shows the
+    /// digest-pinned URI the image will have, read from the image on disk.
     #[arg(long)]
     pub dry_run: bool,
 

@@ -1,20 +1,28 @@
 //! The ECR side of a push: make sure the repository exists (with the settings we
-//! want), and log in to its registry.
+//! want), and log in to its registry; and, for a dry run, where an image *would* go,
+//! using read-only calls.
 //!
 //! A repository we create gets immutable tags (a tag, once pushed, always means the
-//! same image), scan on push, and a lifecycle policy that keeps the newest
-//! [`KEEP_IMAGES`] images and expires older ones. An existing repository is used as it is.
+//! same image), scan on push, and a lifecycle policy that expires only untagged images
+//! ([`lifecycle`] explains why that keeps every deployed image). An existing repository
+//! is used as it is, except that a lifecycle policy that is exactly our old default
+//! ("keep the newest 30 images, any tag") is replaced, and any other policy that can
+//! expire tagged images is warned about.
+//!
+//! Write calls (`CreateRepository`, `PutLifecyclePolicy`) are made only by
+//! [`ensure_repository`], which only a real push calls; [`planned_uri`] (dry runs)
+//! reads only: `DescribeRepositories`, `DescribeRegistry`.
+
+pub(crate) mod lifecycle;
 
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
 
+use self::lifecycle::Verdict;
 use crate::aws::{call_failed, describe_error, is_access_denied};
 use crate::error::Failure;
-
-/// How many images the lifecycle policy of a repository we create keeps.
-pub(crate) const KEEP_IMAGES: i32 = 30;
 
 /// A repository ready to push to.
 #[derive(Debug, Clone)]
@@ -23,6 +31,17 @@ pub(crate) struct Repository {
     pub uri: String,
     /// Whether this run created it.
     pub created: bool,
+    /// What the user should know about its lifecycle policy (replaced, or risky).
+    pub notices: Vec<Notice>,
+}
+
+/// A line for the user about the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Something we did.
+    Note(String),
+    /// Something the user should fix.
+    Warn(String),
 }
 
 /// Credentials for the account's registry, from `GetAuthorizationToken` (valid 12 h).
@@ -44,25 +63,15 @@ impl std::fmt::Debug for RegistryLogin {
     }
 }
 
-/// The lifecycle policy of a repository we create: expire all but the newest images.
-pub(crate) fn lifecycle_policy() -> String {
-    serde_json::json!({
-        "rules": [{
-            "rulePriority": 1,
-            "description": format!("Keep the last {KEEP_IMAGES} images"),
-            "selection": { "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES },
-            "action": { "type": "expire" },
-        }]
-    })
-    .to_string()
-}
-
-/// Returns the repository `name`, creating it if it does not exist.
+/// Returns the repository `name`, creating it if it does not exist (and replacing our
+/// old lifecycle policy on one that does).
 pub(crate) async fn ensure_repository(client: &Client, name: &str) -> Result<Repository, Failure> {
     if let Some(uri) = describe(client, name).await? {
+        let notices = review_policy(client, name).await;
         return Ok(Repository {
             uri,
             created: false,
+            notices,
         });
     }
     let created = client
@@ -89,6 +98,7 @@ pub(crate) async fn ensure_repository(client: &Client, name: &str) -> Result<Rep
                 .map(|uri| Repository {
                     uri,
                     created: false,
+                    notices: Vec::new(),
                 })
                 .ok_or_else(|| {
                     Failure::failed(format!(
@@ -116,7 +126,7 @@ pub(crate) async fn ensure_repository(client: &Client, name: &str) -> Result<Rep
     match client
         .put_lifecycle_policy()
         .repository_name(name)
-        .lifecycle_policy_text(lifecycle_policy())
+        .lifecycle_policy_text(lifecycle::policy())
         .send()
         .await
     {
@@ -135,7 +145,99 @@ pub(crate) async fn ensure_repository(client: &Client, name: &str) -> Result<Rep
             ));
         }
     }
-    Ok(Repository { uri, created: true })
+    Ok(Repository {
+        uri,
+        created: true,
+        notices: Vec::new(),
+    })
+}
+
+/// Checks an existing repository's lifecycle policy: our old default is replaced, a
+/// policy that can expire tagged images is warned about. Never fails the push: the
+/// image can be pushed whatever the policy says.
+async fn review_policy(client: &Client, name: &str) -> Vec<Notice> {
+    let text = match client
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out.lifecycle_policy_text().map(str::to_owned),
+        Err(e) if e.code() == Some("LifecyclePolicyNotFoundException") => None,
+        Err(e) => {
+            return vec![Notice::Warn(format!(
+                "could not read the lifecycle policy of ECR repository `{name}` ({}); if it counts \
+                 tagged images it can expire an image a stack runs (grant ecr:GetLifecyclePolicy so \
+                 the deployer can check)",
+                describe_error(&e)
+            ))];
+        }
+    };
+    match lifecycle::judge(text.as_deref()) {
+        Verdict::Keep => Vec::new(),
+        Verdict::Warn(why) => vec![Notice::Warn(format!("ECR repository `{name}`: {why}"))],
+        Verdict::Replace => match client
+            .put_lifecycle_policy()
+            .repository_name(name)
+            .lifecycle_policy_text(lifecycle::policy())
+            .send()
+            .await
+        {
+            Ok(_) => vec![Notice::Note(format!(
+                "replaced the old lifecycle policy of ECR repository `{name}` (keep the newest 30 \
+                 images, any tag: it could expire a deployed image) with: untagged images expire \
+                 after {} days, tagged images never",
+                lifecycle::UNTAGGED_EXPIRE_DAYS
+            ))],
+            Err(e) => vec![Notice::Warn(format!(
+                "ECR repository `{name}` still has the old lifecycle policy (keep the newest 30 images, \
+                 any tag), which can expire the image a stack runs, and it could not be replaced ({}): \
+                 grant ecr:PutLifecyclePolicy, or put the policy from the README's push section by hand",
+                describe_error(&e)
+            ))],
+        },
+    }
+}
+
+/// Where an image pushed to repository `name` would be, `HOST/NAME`, found with
+/// read-only calls: the repository's URI if it exists, else
+/// `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME` with the account from DescribeRegistry.
+/// A dry run uses this instead of pushing.
+pub(crate) async fn planned_uri(
+    client: &Client,
+    name: &str,
+    region: &str,
+) -> Result<String, Failure> {
+    if let Some(uri) = describe(client, name).await? {
+        return Ok(uri);
+    }
+    let out = client.describe_registry().send().await.map_err(|e| {
+        if is_access_denied(&e) {
+            Failure::failed(format!(
+                "ECR repository `{name}` does not exist yet and this identity may not look up the \
+                 registry's account (ecr:DescribeRegistry is missing): {}. Grant it, or create the \
+                 repository first",
+                describe_error(&e)
+            ))
+        } else {
+            call_failed("looking up the ECR registry (DescribeRegistry)", &e)
+        }
+    })?;
+    let account = out
+        .registry_id()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Failure::failed("ECR DescribeRegistry returned no registry id"))?;
+    Ok(format!("{}/{name}", registry_host(account, region)))
+}
+
+/// The registry host of an account in a region. China's regions use their own domain.
+fn registry_host(account: &str, region: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("{account}.dkr.ecr.{region}.{domain}")
 }
 
 /// The repository's URI, or `None` if it does not exist.
@@ -168,7 +270,14 @@ pub(crate) async fn login(client: &Client) -> Result<RegistryLogin, Failure> {
     let out = client.get_authorization_token().send().await.map_err(|e| {
         if is_access_denied(&e) {
             Failure::failed(format!(
-                "may not log in to ECR (ecr:GetAuthorizationToken is missing): {}",
+                "may not log in to ECR (ecr:GetAuthorizationToken is missing): {}. Grant it on `*` \
+                 (cfn/github-oidc.yaml's deploy role has it; the plan role for previews deliberately not)",
+                describe_error(&e)
+            ))
+        } else if is_expired_credentials(e.code()) {
+            Failure::failed(format!(
+                "the AWS credentials have expired, so no ECR login token can be had: {}. Get fresh \
+                 ones (`aws sso login`, or re-run the job: GitHub's OIDC sessions last 1 hour) and run again",
                 describe_error(&e)
             ))
         } else {
@@ -199,6 +308,14 @@ pub(crate) async fn login(client: &Client) -> Result<RegistryLogin, Failure> {
         password: password.to_owned(),
         endpoint: endpoint.to_owned(),
     })
+}
+
+/// The codes AWS answers when the caller's own (temporary) credentials have expired.
+fn is_expired_credentials(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired")
+    )
 }
 
 #[cfg(test)]
@@ -244,7 +361,7 @@ mod tests {
                     .build()
             });
         let policy = mock!(Client::put_lifecycle_policy)
-            .match_requests(|r| r.lifecycle_policy_text() == Some(lifecycle_policy().as_str()))
+            .match_requests(|r| r.lifecycle_policy_text() == Some(lifecycle::policy().as_str()))
             .then_output(|| PutLifecyclePolicyOutput::builder().build());
         let client = mock_client!(
             aws_sdk_ecr,
@@ -313,12 +430,112 @@ mod tests {
         );
     }
 
-    #[test]
-    fn lifecycle_policy_keeps_the_newest_images() {
-        let policy: serde_json::Value = serde_json::from_str(&lifecycle_policy()).unwrap();
-        let rule = &policy["rules"][0];
-        assert_eq!(rule["selection"]["countType"], "imageCountMoreThan");
-        assert_eq!(rule["selection"]["countNumber"], KEEP_IMAGES);
-        assert_eq!(rule["action"]["type"], "expire");
+    fn repository_exists() -> aws_smithy_mocks::Rule {
+        mock!(Client::describe_repositories).then_output(|| {
+            aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput::builder()
+                .repositories(
+                    aws_sdk_ecr::types::Repository::builder()
+                        .repository_uri("1.dkr.ecr.us-east-1.amazonaws.com/app")
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn an_existing_repository_with_the_old_policy_gets_the_new_one() {
+        let describe = repository_exists();
+        let get = mock!(Client::get_lifecycle_policy).then_output(|| {
+            aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyOutput::builder()
+                .lifecycle_policy_text(lifecycle::legacy_policy().to_string())
+                .build()
+        });
+        let put = mock!(Client::put_lifecycle_policy)
+            .match_requests(|r| r.lifecycle_policy_text() == Some(lifecycle::policy().as_str()))
+            .then_output(|| PutLifecyclePolicyOutput::builder().build());
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&describe, &get, &put]);
+        let repo = ensure_repository(&client, "app").await.unwrap();
+        assert!(!repo.created);
+        assert_eq!(put.num_calls(), 1);
+        assert!(
+            matches!(&repo.notices[..], [Notice::Note(n)] if n.contains("replaced the old lifecycle policy")),
+            "{:?}",
+            repo.notices
+        );
+    }
+
+    #[tokio::test]
+    async fn the_old_policy_that_may_not_be_replaced_is_a_warning_not_a_failure() {
+        let describe = repository_exists();
+        let get = mock!(Client::get_lifecycle_policy).then_output(|| {
+            aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyOutput::builder()
+                .lifecycle_policy_text(lifecycle::legacy_policy().to_string())
+                .build()
+        });
+        let put = mock!(Client::put_lifecycle_policy).then_error(|| {
+            aws_sdk_ecr::operation::put_lifecycle_policy::PutLifecyclePolicyError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("not authorized to perform: ecr:PutLifecyclePolicy")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&describe, &get, &put]);
+        let repo = ensure_repository(&client, "app").await.unwrap();
+        assert!(
+            matches!(&repo.notices[..], [Notice::Warn(w)] if w.contains("grant ecr:PutLifecyclePolicy")),
+            "{:?}",
+            repo.notices
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_uri_comes_from_the_repository_or_else_the_registry_account() {
+        let describe = repository_exists();
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&describe]);
+        assert_eq!(
+            planned_uri(&client, "app", "us-east-1").await.unwrap(),
+            "1.dkr.ecr.us-east-1.amazonaws.com/app"
+        );
+
+        let describe = not_found();
+        let registry = mock!(Client::describe_registry).then_output(|| {
+            aws_sdk_ecr::operation::describe_registry::DescribeRegistryOutput::builder()
+                .registry_id("123456789012")
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&describe, &registry]);
+        assert_eq!(
+            planned_uri(&client, "team/app", "eu-west-1").await.unwrap(),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app"
+        );
+        assert_eq!(
+            registry_host("1", "cn-north-1"),
+            "1.dkr.ecr.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_aws_credentials_and_a_missing_login_permission_read_differently() {
+        use aws_sdk_ecr::operation::get_authorization_token::GetAuthorizationTokenError;
+        let fail = |code: &'static str| {
+            mock!(Client::get_authorization_token).then_error(move || {
+                GetAuthorizationTokenError::generic(
+                    ErrorMetadata::builder().code(code).message("nope").build(),
+                )
+            })
+        };
+        let expired = fail("ExpiredTokenException");
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&expired]);
+        let message = login(&client).await.unwrap_err().message;
+        assert!(message.contains("credentials have expired"), "{message}");
+        let denied = fail("AccessDeniedException");
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&denied]);
+        let message = login(&client).await.unwrap_err().message;
+        assert!(
+            message.contains("ecr:GetAuthorizationToken is missing"),
+            "{message}"
+        );
+        assert!(!message.contains("expired"), "{message}");
     }
 }

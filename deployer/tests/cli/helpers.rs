@@ -35,6 +35,12 @@ pub struct Moto {
 impl Moto {
     /// Starts `tools/moto/launcher.py --port 0` and waits for its READY line.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`Moto::start`], with extra environment variables for the server (e.g.
+    /// moto's request recorder: `MOTO_ENABLE_RECORDING`, `MOTO_RECORDER_FILEPATH`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let root = root();
         let python = root.join(".venv/bin/python");
         let launcher = root.join("tools/moto/launcher.py");
@@ -51,6 +57,7 @@ impl Moto {
         let mut child = Command::new(&python)
             .arg(&launcher)
             .args(["--port", "0"])
+            .envs(env.iter().copied())
             .current_dir(&root)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -4,8 +4,10 @@
 
 mod deploy_image;
 mod deploy_moto;
+mod dry_run_image;
 mod helpers;
 mod offline;
 mod output;
 mod push;
+mod push_rules;
 mod states;

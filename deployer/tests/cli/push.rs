@@ -149,7 +149,8 @@ async fn push_creates_the_repository_and_an_unchanged_repush_uploads_nothing() {
         .unwrap();
     let policy: serde_json::Value =
         serde_json::from_str(policy.lifecycle_policy_text().unwrap()).unwrap();
-    assert_eq!(policy["rules"][0]["selection"]["countNumber"], 30);
+    // Only untagged images expire (see ecr::lifecycle): never one a stack runs.
+    assert_eq!(policy["rules"][0]["selection"]["tagStatus"], "untagged");
     assert_eq!(policy["rules"][0]["action"]["type"], "expire");
 
     // Unchanged re-push: same URI on stdout, nothing uploaded.

@@ -75,7 +75,11 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
     let mut parameters = settings.parameters.clone();
     let mut image_uri = None;
     if pushing {
-        let uri = push_image(args, &settings, &sdk, printer).await?;
+        let uri = if args.dry_run {
+            plan_image(args, &settings, &sdk, printer).await?
+        } else {
+            push_image(args, &settings, &sdk, printer).await?
+        };
         parameters.insert(settings.image_parameter.clone(), uri.clone());
         image_uri = Some(uri);
     }
@@ -127,6 +131,24 @@ async fn push_image(
     let pushed = crate::commands::push::push_image(&image, sdk, printer).await?;
     printer.note(&format!("Pushed {}", pushed.uri));
     Ok(pushed.uri)
+}
+
+/// The URI `--image` would get, for a dry run: nothing is pushed and nothing is
+/// created in ECR (previews must not change what production pulls).
+async fn plan_image(
+    args: &DeployArgs,
+    settings: &Settings,
+    sdk: &SdkConfig,
+    printer: &Printer,
+) -> Result<String, Failure> {
+    let mut image = args.image.clone();
+    image.repository = settings.repository.clone();
+    let planned = crate::commands::push::plan_image(&image, sdk).await?;
+    printer.note(&format!(
+        "Dry run: image not pushed; a deploy pushes it as {}",
+        planned.uri
+    ));
+    Ok(planned.uri)
 }
 
 /// What this run deploys, resolved before the first AWS call and only read afterwards.
