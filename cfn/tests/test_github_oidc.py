@@ -135,12 +135,19 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
         "EcrPushImage",
         "AppStackChangeSetsWithServiceRole",
         "AppStackChangeSets",
+        "AppStackOperationEvents",
+        "AppServiceEvents",
+        "AppStoppedTasks",
+        "AppListTasks",
         "CheckHostedZone",
         "PassRoleToCloudFormation",
     }
     assert all(s["Effect"] == "Allow" for s in policy.values())
-    # The only statement on every resource is the registry login, which has no resource scope.
-    assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == ["EcrLogin"]
+    # On every resource only: the registry login, which has no resource scope, and
+    # ecs:ListTasks, which authorizes on container instances and so is scoped by a
+    # condition on the app's clusters instead.
+    assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == ["EcrLogin", "AppListTasks"]
+    assert "ecs:cluster" in policy["AppListTasks"]["Condition"]["ArnLike"]
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/alb-cognito-app*")
     assert "ecr:PutImage" in policy["EcrPushImage"]["Action"]
     assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/alb-cognito-app/*")

@@ -106,7 +106,9 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self.kind {
             FailureKind::Input => EXIT_USAGE,
-            FailureKind::Failed | FailureKind::Internal | FailureKind::CredentialsExpired => EXIT_FAILED,
+            FailureKind::Failed | FailureKind::Internal | FailureKind::CredentialsExpired => {
+                EXIT_FAILED
+            }
             FailureKind::Interrupted => EXIT_INTERRUPTED,
             FailureKind::Detached => EXIT_DETACHED,
         }

@@ -72,9 +72,9 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
         app.to_str().unwrap(),
         "--parameter",
         "HostedZoneId=Z123",
-        // Breaks the look-ahead in its AllowedPattern (Java syntax; Rust's regex refuses it).
+        // Breaks its AllowedPattern (no leading hyphen).
         "--parameter",
-        "CognitoDomainPrefix=my-aws-login",
+        "CognitoDomainPrefix=-my-login",
         "--parameter",
         "MinTasks=7",
         "--parameter",
@@ -96,7 +96,7 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
     for expected in [
         "parameter `DomainName` has no Default",
         "parameter `ImageUri` has no Default",
-        "parameter `CognitoDomainPrefix`: value `my-aws-login` does not match AllowedPattern",
+        "parameter `CognitoDomainPrefix`: value `-my-login` does not match AllowedPattern",
         "parameter `NatGateways`: value `3` is not one of the AllowedValues",
         "template rule `FargateMemoryFitsCpu512`: With Cpu 512, Memory must be 1024, 2048, 3072 or 4096.",
         "parameter `MinTasks` (7) must not be more than `MaxTasks` (3)",

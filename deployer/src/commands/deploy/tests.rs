@@ -589,7 +589,13 @@ async fn an_update_without_a_no_echo_value_sends_use_previous_value() {
     let client = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
-        [&existing, &create, &describe, &delete_cs]
+        [
+            &existing,
+            &create,
+            &describe,
+            &delete_cs,
+            &no_describe_events()
+        ]
     );
     let mut d = deploy(client);
     d.inputs.template = Template::parse(
@@ -874,7 +880,15 @@ async fn execute_with_status(
     let client = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
-        [&existing, &create, &describe, &delete_cs, &execute, &events]
+        [
+            &existing,
+            &create,
+            &describe,
+            &delete_cs,
+            &execute,
+            &events,
+            &no_describe_events()
+        ]
     );
     let mut d = deploy(client);
     d.cloud.deadline = Deadline::after(Duration::from_secs(30));
