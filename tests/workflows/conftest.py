@@ -23,6 +23,7 @@ from services import moto, registry  # noqa: E402
 ACCOUNT = "123456789012"
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
 PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
+CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/70-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
@@ -127,6 +128,7 @@ def world(tmp_path_factory):
             "AWS_REGION": "us-east-1",
             "AWS_DEPLOY_ROLE_ARN": DEPLOY_ROLE,
             "AWS_PLAN_ROLE_ARN": PLAN_ROLE,
+            "CFN_ROLE_ARN": CFN_ROLE,
             "STACK_NAME": "alb-app-act",
             "ECR_REPOSITORY": "alb-app",
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
@@ -137,10 +139,9 @@ def world(tmp_path_factory):
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
             "STANDIN_CACHE_DIR": str(workdir / "cache"),
             "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
-            # buildx's layer cache: a target dir of its own that outlives the session. Not
-            # target/ itself: cargo inside act (other environment) and cargo outside kept
-            # re-running aws-lc-sys's build script on the same units, rebuilding the SDK.
-            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target/act-standins"),
+            # buildx's layer cache: the project's own target dir, where scripts/local.sh
+            # (check 60-local-run) has just built the same static service the same way.
+            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target"),
             # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
             "DEPLOYER_REGISTRY": registry_url,
             "GITHUB_API_URL": github.url,

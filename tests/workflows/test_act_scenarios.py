@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
+from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type"
 
@@ -39,6 +39,8 @@ def test_push_to_main_creates_the_stack(world: World):
     ok(run, "first push")
     stack = world.stack()
     assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # The change set named the CloudFormation service role (the roles may create no other).
+    assert stack.get("RoleARN") == CFN_ROLE
     assert re.fullmatch(r".+/alb-app@sha256:[0-9a-f]{64}", world.image_uri()), world.image_uri()
     # The deploy job assumed the deploy role for a session as long as the job may run.
     assert [(a["role-to-assume"], a["role-duration-seconds"]) for a in run.assumed()] == [(DEPLOY_ROLE, "5400")]
@@ -109,12 +111,21 @@ def test_dispatch_dry_run_on_production_previews_with_the_deploy_role(world: Wor
 
 
 def test_a_missing_variable_stops_the_deploy_naming_it(world: World):
+    """A preview with neither AWS_PLAN_ROLE_ARN nor CFN_ROLE_ARN set: the job names both and
+    stops before AWS, with no fallback to the deploy role (which does not trust `preview`)."""
     before = (world.stack()["StackStatus"], world.image_uri())
-    variables = {k: v for k, v in world.variables.items() if k != "COGNITO_DOMAIN_PREFIX"}
-    run = world.act("missing-variable", "push", variables=variables)
+    variables = {k: v for k, v in world.variables.items() if k not in ("AWS_PLAN_ROLE_ARN", "CFN_ROLE_ARN")}
+    run = world.act(
+        "missing-variable",
+        "workflow_dispatch",
+        variables=variables,
+        inputs={"environment": "preview", "dry-run": "true"},
+    )
     assert run.returncode != 0
-    assert "COGNITO_DOMAIN_PREFIX is not set" in run.log
-    assert run.assumed() == [], "the job reached AWS despite the missing variable"
+    assert "AWS_PLAN_ROLE_ARN is not set" in run.log
+    assert "CFN_ROLE_ARN is not set" in run.log
+    assert "AWS_DEPLOY_ROLE_ARN is not set" not in run.log
+    assert run.assumed() == [], "the job reached AWS despite the missing variables"
     assert (world.stack()["StackStatus"], world.image_uri()) == before
 
 
