@@ -38,7 +38,9 @@ def moto(log: Path, record: bool = False):
 
     record: enable moto's request recorder (/moto-api/recorder/*), which keeps every
     request's parameters, including those moto stores but never returns (RoleARN)."""
-    env = dict(os.environ, MOTO_ENABLE_RECORDING="True") if record else None
+    env = None
+    if record:  # the recording file goes beside the log, not into the working directory
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(log.parent / "moto_recording"))
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "tools/moto/launcher.py"), "--port", "0"],
