@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the local run need, idempotently:
+#   - the Rust toolchain rust-toolchain.toml pins, as a link to `stable` when stable is
+#     that version and rustup lacks it (scripts/deps/rust-toolchain.sh; offline machines)
 #   - Debian packages listed in scripts/deps/apt.txt (docker-registry, chromium, jq, ...);
 #     with --bench also scripts/deps/apt-bench.txt (skopeo, wrk: `make bench` only)
 #   - a Python venv in .venv/ with scripts/deps/requirements.txt (moto, linters)
@@ -16,10 +18,13 @@ apt_lists=(scripts/deps/apt.txt)
 for arg in "$@"; do
   case "$arg" in
     --bench) apt_lists+=(scripts/deps/apt-bench.txt) ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument '$arg' (accepted: --bench)" >&2; exit 2 ;;
   esac
 done
+
+# --- Rust toolchain (before anything runs cargo) ---------------------------------
+./scripts/deps/rust-toolchain.sh
 
 stamp_ok() { # name, input files... -> true when the stamp matches the inputs' hash
   local name=$1; shift

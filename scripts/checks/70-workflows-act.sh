@@ -15,11 +15,16 @@
 # GitHub), and the scenarios pass act `--matrix group:40-workflows`, so inside a scenario
 # the test job runs just the workflow lint group, never this group or `make test`.
 #
-# Cost: the deployer is built once (cargo, debug, as make test already has it; or ACT_TEST_DEPLOYER=FILE
-# names one already built from this tree) and handed to every
-# scenario through the workflow's own binary cache (actions/cache stand-in seeded under
-# the key .github/scripts/deployer-cache-key.sh computes); the app image is compiled only
-# when its sources change (twice in all), in target/act-standins/ (kept between runs).
+# Cost: nothing is compiled that check 60-local-run (scripts/local.sh, run just before
+# this group in `make test`) has not built already in the same target/ with the same
+# commands: the deployer (`cargo build -p deployer -p xtask`, debug; ACT_TEST_DEPLOYER=FILE
+# names another build of this tree) is handed to every scenario through the workflow's
+# own binary cache (actions/cache stand-in seeded under the key
+# .github/scripts/deployer-cache-key.sh computes); the image stand-in runs local.sh's
+# static `cargo build --release -p service` in target/ too, so only the three workspace
+# crates the scenarios change are recompiled, and only when the app's sources change
+# (push 1, push 2, the pull request: three times). Run alone on a cold target/, the first
+# build compiles everything once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -4,10 +4,14 @@ that the next push updates and the pull request previews)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from services import moto, registry  # noqa: E402
 ACCOUNT = "123456789012"
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
 PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
+CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/70-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
@@ -69,6 +74,28 @@ class World:
         summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
         return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
+    def executed_change_sets(self) -> int:
+        if self.stack() is None:
+            return 0
+        summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
+        return sum(c.get("ExecutionStatus") == "EXECUTE_COMPLETE" for c in summaries)
+
+    def create_change_set_calls(self) -> list[dict[str, str]]:
+        """Parameters of every CreateChangeSet request moto received (its request recorder),
+        for what moto stores but never returns, e.g. RoleARN."""
+        with urllib.request.urlopen(f"{self.aws_url}/moto-api/recorder/download-recording") as r:
+            lines = r.read().decode().splitlines()
+        calls = []
+        for line in filter(None, lines):
+            entry = json.loads(line)
+            body = entry.get("body") or ""
+            if entry.get("body_encoded"):
+                body = base64.b64decode(body).decode()
+            params = dict(urllib.parse.parse_qsl(body))
+            if params.get("Action") == "CreateChangeSet":
+                calls.append(params)
+        return calls
+
     def act(
         self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None, **kwargs
     ) -> ActRun:
@@ -97,7 +124,9 @@ def build_deployer() -> Path:
     given = os.environ.get("ACT_TEST_DEPLOYER")
     if given:  # a deployer binary built from this working tree already (e.g. target/release/deployer)
         return Path(given).resolve(strict=True)
-    subprocess.run(["cargo", "build", "--locked", "-p", "deployer"], cwd=ROOT, check=True)
+    # Exactly scripts/local.sh's command, in the same target dir and environment, so
+    # after check 60-local-run (which runs it just before this group) it compiles nothing.
+    subprocess.run(["cargo", "build", "--locked", "-p", "deployer", "-p", "xtask"], cwd=ROOT, check=True)
     return ROOT / "target/debug/deployer"
 
 
@@ -114,7 +143,14 @@ def world(tmp_path_factory):
     seeded = workdir / "cache" / f"deployer-Linux-{key}" / "dist"
     seeded.mkdir(parents=True)
     shutil.copy2(deployer, seeded / "deployer")
-    with moto(workdir / "moto.log") as aws_url, registry(workdir) as registry_url, FakeGitHub(TOKEN) as github:
+    with (
+        moto(workdir / "moto.log", record=True) as aws_url,
+        registry(workdir) as registry_url,
+        FakeGitHub(TOKEN) as github,
+    ):
+        urllib.request.urlopen(
+            urllib.request.Request(f"{aws_url}/moto-api/recorder/start-recording", method="POST")
+        ).close()
         r53 = boto3.client(
             "route53",
             endpoint_url=aws_url,
@@ -127,6 +163,7 @@ def world(tmp_path_factory):
             "AWS_REGION": "us-east-1",
             "AWS_DEPLOY_ROLE_ARN": DEPLOY_ROLE,
             "AWS_PLAN_ROLE_ARN": PLAN_ROLE,
+            "CFN_ROLE_ARN": CFN_ROLE,
             "STACK_NAME": "alb-app-act",
             "ECR_REPOSITORY": "alb-app",
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
@@ -137,10 +174,9 @@ def world(tmp_path_factory):
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
             "STANDIN_CACHE_DIR": str(workdir / "cache"),
             "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
-            # buildx's layer cache: a target dir of its own that outlives the session. Not
-            # target/ itself: cargo inside act (other environment) and cargo outside kept
-            # re-running aws-lc-sys's build script on the same units, rebuilding the SDK.
-            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target/act-standins"),
+            # buildx's layer cache: the project's own target dir, where scripts/local.sh
+            # (check 60-local-run) has just built the same static service the same way.
+            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target"),
             # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
             "DEPLOYER_REGISTRY": registry_url,
             "GITHUB_API_URL": github.url,

@@ -5,6 +5,7 @@ in Python for pytest fixtures (to be folded into scripts/lib.sh's helpers later)
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -32,14 +33,21 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def moto(log: Path):
-    """Yields moto's URL (tools/moto/launcher.py prints `READY URL` when it listens)."""
+def moto(log: Path, record: bool = False):
+    """Yields moto's URL (tools/moto/launcher.py prints `READY URL` when it listens).
+
+    record: enable moto's request recorder (/moto-api/recorder/*), which keeps every
+    request's parameters, including those moto stores but never returns (RoleARN)."""
+    env = None
+    if record:  # the recording file goes beside the log, not into the working directory
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(log.parent / "moto_recording"))
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "tools/moto/launcher.py"), "--port", "0"],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            env=env,
         )
     try:
         deadline = time.monotonic() + 60

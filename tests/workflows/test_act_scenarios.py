@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
+from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type"
 
@@ -39,6 +39,8 @@ def test_push_to_main_creates_the_stack(world: World):
     ok(run, "first push")
     stack = world.stack()
     assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # The change set named the CloudFormation service role (the roles may create no other).
+    assert [c.get("RoleARN") for c in world.create_change_set_calls()] == [CFN_ROLE]
     assert re.fullmatch(r".+/alb-app@sha256:[0-9a-f]{64}", world.image_uri()), world.image_uri()
     # The deploy job assumed the deploy role for a session as long as the job may run.
     assert [(a["role-to-assume"], a["role-duration-seconds"]) for a in run.assumed()] == [(DEPLOY_ROLE, "5400")]
@@ -61,28 +63,31 @@ def test_second_push_updates_the_stack_with_the_new_image(world: World):
     second_image = world.image_uri()
     assert second_image != first_image
     assert second_image.split("@")[1] in run.log  # the digest the build job produced
-    summary = change_set_summary(run)
-    assert "| Modify | " in summary
+    # moto reports no resource changes for a parameter-only update; the parameter table
+    # the deployer shows says what changes.
+    assert f"| ImageUri | {first_image} | {second_image} |" in change_set_summary(run)
+    assert [c.get("RoleARN") for c in world.create_change_set_calls()] == [CFN_ROLE] * 2
 
 
 def test_pull_request_previews_without_executing_and_keeps_one_comment(world: World):
-    before = (world.stack()["StackStatus"], world.image_uri(), world.stack()["LastUpdatedTime"])
+    before = (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets())
     page = world.repo.path / "service/templates/page.html"
     page.write_text(page.read_text() + "\n<!-- pull request: another change | <b>@team</b> -->\n")
     world.repo.commit("app: change proposed in a pull request")
     event = pull_request_event(7)
     run = world.act("pr-1", "pull_request", workflow="pr.yml", event_payload=event)
     ok(run, "pull request, first push")
-    assert (world.stack()["StackStatus"], world.image_uri(), world.stack()["LastUpdatedTime"]) == before
+    assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
     assert world.change_sets() == [], "the preview left a change set behind"
     assert [a["role-to-assume"] for a in run.assumed()] == [PLAN_ROLE]
     assert "Dry run: change set deleted, nothing executed" in run.log or "nothing executed" in run.log
-    assert "| Modify | " in change_set_summary(run)
+    assert f"| ImageUri | {before[1]} | " in change_set_summary(run)
     comments = world.github.on_issue(7)
     assert len(comments) == 1 and world.github.writes() == [("POST", "/repos/example-org/alb-app/issues/7/comments")]
     body = comments[0]["body"]
     assert body.startswith("<!-- alb-cognito-deploy:preview -->")
-    assert "| Modify | " in body and "AWS::ECS::TaskDefinition" in body
+    # The comment escapes `@` (no mentions from pull-request text) with a zero-width space.
+    assert f"| ImageUri | {before[1]} | ".replace("@", "@\u200b") in body
     first_id = comments[0]["id"]
 
     # A second push to the pull request (docs only): the same comment is edited in place.
@@ -98,23 +103,33 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
 
 
 def test_dispatch_dry_run_on_production_previews_with_the_deploy_role(world: World):
-    before = (world.stack()["StackStatus"], world.image_uri(), world.stack()["LastUpdatedTime"])
+    before = (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets())
     run = world.act("dispatch-dry-run", "workflow_dispatch", inputs={"environment": "production", "dry-run": "true"})
     ok(run, "dispatch with dry-run")
     # production's OIDC subject is trusted by the deploy role only; the plan role trusts preview.
     assert [a["role-to-assume"] for a in run.assumed()] == [DEPLOY_ROLE]
-    assert (world.stack()["StackStatus"], world.image_uri(), world.stack()["LastUpdatedTime"]) == before
+    assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
     assert world.change_sets() == []
-    assert "| Modify | " in change_set_summary(run)
+    assert f"| ImageUri | {before[1]} | " in change_set_summary(run)
+    assert all(c.get("RoleARN") == CFN_ROLE for c in world.create_change_set_calls())
 
 
 def test_a_missing_variable_stops_the_deploy_naming_it(world: World):
+    """A preview with neither AWS_PLAN_ROLE_ARN nor CFN_ROLE_ARN set: the job names both and
+    stops before AWS, with no fallback to the deploy role (which does not trust `preview`)."""
     before = (world.stack()["StackStatus"], world.image_uri())
-    variables = {k: v for k, v in world.variables.items() if k != "COGNITO_DOMAIN_PREFIX"}
-    run = world.act("missing-variable", "push", variables=variables)
+    variables = {k: v for k, v in world.variables.items() if k not in ("AWS_PLAN_ROLE_ARN", "CFN_ROLE_ARN")}
+    run = world.act(
+        "missing-variable",
+        "workflow_dispatch",
+        variables=variables,
+        inputs={"environment": "preview", "dry-run": "true"},
+    )
     assert run.returncode != 0
-    assert "COGNITO_DOMAIN_PREFIX is not set" in run.log
-    assert run.assumed() == [], "the job reached AWS despite the missing variable"
+    assert "AWS_PLAN_ROLE_ARN is not set" in run.log
+    assert "CFN_ROLE_ARN is not set" in run.log
+    assert "AWS_DEPLOY_ROLE_ARN is not set" not in run.log
+    assert run.assumed() == [], "the job reached AWS despite the missing variables"
     assert (world.stack()["StackStatus"], world.image_uri()) == before
 
 

@@ -29,8 +29,21 @@ if [ -f "$cached" ]; then
 else
   host=$(rustc -vV | sed -n 's/^host: //p')
   export CARGO_TARGET_DIR="$STANDIN_CARGO_TARGET_DIR"
+  mkdir -p "$STANDIN_RECORD_DIR"
   # service/Dockerfile's build stage: a static binary (glibc with +crt-static).
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p service --target "$host"
+  # Without the step's SOURCE_DATE_EPOCH: aws-lc-sys's build script declares
+  # rerun-if-env-changed=SOURCE_DATE_EPOCH, so compiling with it set would re-run that
+  # script and rebuild everything above it, instead of reusing what scripts/local.sh
+  # (check 60-local-run) built in this same target dir with this same command. The image
+  # needs no epoch: `cargo xtask image` writes every timestamp as 0.
+  # cargo's fingerprint log (why each unit was rebuilt) goes to the run's records.
+  log="$STANDIN_RECORD_DIR/cargo-build.log"
+  if ! env -u SOURCE_DATE_EPOCH CARGO_LOG=cargo::core::compiler::fingerprint=info \
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p service --target "$host" 2> "$log"; then
+    grep -v 'cargo::core::compiler::fingerprint' "$log" >&2
+    fail "cargo build -p service failed (full log: $log)"
+  fi
+  grep -E '^ +Compiling ' "$log" || echo "cargo compiled nothing"
   layout=$(mktemp -d)
   trap 'rm -rf "$layout"' EXIT
   cargo xtask image --binary "$CARGO_TARGET_DIR/$host/release/service" --out "$layout" --tag latest
