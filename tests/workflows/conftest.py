@@ -29,7 +29,7 @@ DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
 PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
 CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
 TOKEN = "act-scenario-token"
-# The cheap test group the scenarios run (see scripts/checks/70-workflows-act.sh).
+# The cheap test group the scenarios run (see tests/workflows/run-act.sh).
 TEST_GROUP = "group:40-workflows"
 
 

