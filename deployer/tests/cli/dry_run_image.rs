@@ -122,7 +122,7 @@ async fn a_dry_run_pushes_and_creates_nothing_and_previews_the_uri_the_deploy_us
         writes.is_empty(),
         "a dry run made ECR calls that are not reads: {writes:?} (all: {calls:?})"
     );
-    let ecr = crate::push_rules::ecr_client(&moto);
+    let ecr = crate::helpers::ecr_client(&moto);
     let repositories = ecr.describe_repositories().send().await.unwrap();
     assert!(
         repositories.repositories().is_empty(),

@@ -201,3 +201,51 @@ pub fn closed_port_endpoint() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
+
+/// A moto for ECR and a Debian docker-registry behind the counting, fault-injecting
+/// proxy: what every `push` test stands on. Each test module adds its own methods.
+pub struct PushStack {
+    pub moto: Moto,
+    _registry: oci_push::test_support::TestRegistry,
+    pub proxy: oci_push::test_support::Proxy,
+}
+
+impl PushStack {
+    pub async fn start() -> Self {
+        let moto = Moto::start();
+        let registry = oci_push::test_support::TestRegistry::start()
+            .await
+            .expect("starting docker-registry");
+        let proxy = oci_push::test_support::Proxy::start(&registry.url)
+            .await
+            .expect("starting the proxy");
+        Self {
+            moto,
+            _registry: registry,
+            proxy,
+        }
+    }
+
+    /// A client of the registry, through the proxy.
+    pub fn registry(&self) -> oci_push::Registry {
+        oci_push::Registry::new(&self.proxy.url, None).unwrap()
+    }
+
+    /// An ECR client of the moto.
+    pub fn ecr(&self) -> aws_sdk_ecr::Client {
+        ecr_client(&self.moto)
+    }
+}
+
+/// An ECR client for `moto`.
+pub fn ecr_client(moto: &Moto) -> aws_sdk_ecr::Client {
+    let config = aws_sdk_ecr::Config::builder()
+        .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecr::config::Region::new(REGION))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_ecr::Client::from_conf(config)
+}

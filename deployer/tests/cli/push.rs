@@ -3,36 +3,25 @@
 
 use std::path::Path;
 
-use crate::helpers::{Moto, REGION, Run, closed_port_endpoint, deployer_at, run};
-use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
+use crate::helpers::{PushStack, Run, closed_port_endpoint, deployer_at, run};
 use http::Method;
 use oci_push::layout::{ImageConfig, LayerSpec, WrittenImage, write_image};
-use oci_push::test_support::{
-    Fault, FaultAction, Proxy, TestRegistry, sample_layers, write_docker_archive,
-};
-use oci_push::{Digest, NoProgress, Registry};
+use oci_push::test_support::{Fault, FaultAction, sample_layers, write_docker_archive};
+use oci_push::{Digest, NoProgress};
 
-/// A moto for ECR and a registry (behind a proxy) for the blobs.
-struct Stack {
-    moto: Moto,
-    _registry: TestRegistry,
-    proxy: Proxy,
+/// `deployer push` through the proxy, and what these tests read back.
+struct Stack(PushStack);
+
+impl std::ops::Deref for Stack {
+    type Target = PushStack;
+    fn deref(&self) -> &PushStack {
+        &self.0
+    }
 }
 
 impl Stack {
     async fn start() -> Self {
-        let moto = Moto::start();
-        let registry = TestRegistry::start()
-            .await
-            .expect("starting docker-registry");
-        let proxy = Proxy::start(&registry.url)
-            .await
-            .expect("starting the proxy");
-        Self {
-            moto,
-            _registry: registry,
-            proxy,
-        }
+        Self(PushStack::start().await)
     }
 
     /// `deployer push ARGS --registry PROXY`.
@@ -46,23 +35,9 @@ impl Stack {
     fn host(&self) -> &str {
         self.proxy.url.trim_start_matches("http://")
     }
-
-    fn registry(&self) -> Registry {
-        Registry::new(&self.proxy.url, None).unwrap()
-    }
-
-    fn ecr(&self) -> aws_sdk_ecr::Client {
-        let config = aws_sdk_ecr::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.moto.endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .build();
-        aws_sdk_ecr::Client::from_conf(config)
-    }
 }
 
-/// Runs a command off the async runtime (the proxy serves on it meanwhile).
+/// An OCI layout of `layers` with the sample app's config.
 fn build(dir: &Path, layers: &[LayerSpec]) -> WrittenImage {
     let config = ImageConfig {
         entrypoint: vec!["/service".into()],

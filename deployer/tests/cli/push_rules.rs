@@ -5,35 +5,28 @@
 
 use http::Method;
 use oci_push::layout::{ImageConfig, LayerSpec, WrittenImage, write_image};
-use oci_push::test_support::{Fault, FaultAction, Proxy, TestRegistry, sample_layers};
-use oci_push::{Digest, NoProgress, Registry};
+use oci_push::test_support::{Fault, FaultAction, sample_layers};
+use oci_push::{Digest, NoProgress};
 
-use crate::helpers::{Moto, REGION, Run, deployer_at, fixture, run};
+use crate::helpers::{PushStack, Run, deployer_at, fixture, run};
 
 /// The commit every test pretends to build.
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const SHA12: &str = "0123456789ab";
 
-struct Stack {
-    moto: Moto,
-    _registry: TestRegistry,
-    proxy: Proxy,
+/// The shared push stack, with pushes that pretend to build [`SHA`].
+struct Stack(PushStack);
+
+impl std::ops::Deref for Stack {
+    type Target = PushStack;
+    fn deref(&self) -> &PushStack {
+        &self.0
+    }
 }
 
 impl Stack {
     async fn start() -> Self {
-        let moto = Moto::start();
-        let registry = TestRegistry::start()
-            .await
-            .expect("starting docker-registry");
-        let proxy = Proxy::start(&registry.url)
-            .await
-            .expect("starting the proxy");
-        Self {
-            moto,
-            _registry: registry,
-            proxy,
-        }
+        Self(PushStack::start().await)
     }
 
     /// `deployer ARGS` built from commit [`SHA`], pushing through the proxy.
@@ -59,31 +52,12 @@ impl Stack {
         run(self.command(&args)).await
     }
 
-    fn registry(&self) -> Registry {
-        Registry::new(&self.proxy.url, None).unwrap()
-    }
-
     async fn tag(&self, tag: &str) -> Option<Digest> {
         self.registry()
             .manifest_digest("app", tag, &NoProgress)
             .await
             .unwrap()
     }
-
-    fn ecr(&self) -> aws_sdk_ecr::Client {
-        ecr_client(&self.moto)
-    }
-}
-
-pub(crate) fn ecr_client(moto: &Moto) -> aws_sdk_ecr::Client {
-    use aws_sdk_ecr::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_ecr::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_ecr::Client::from_conf(config)
 }
 
 /// A fresh build: every call gives an image with another digest, as a re-run's
