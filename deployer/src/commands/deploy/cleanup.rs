@@ -57,18 +57,7 @@ impl Deploy {
         }
         let name = self.stack_name().to_owned();
         if created_review_stack {
-            match stack::delete_unless_denied(
-                &self.cloud.client,
-                stack_id,
-                &name,
-                self.cloud.deadline,
-                &mut self.progress,
-            )
-            .await
-            {
-                Ok(stack::Deleted::Yes) => {}
-                Ok(stack::Deleted::Denied(failure)) | Err(failure) => left.push(failure.message),
-            }
+            left.extend(self.delete_review_stack(stack_id).await);
         }
         if left.is_empty() {
             Failure::interrupted(format!(
@@ -105,19 +94,7 @@ impl Deploy {
             ));
         }
         if delete_stack {
-            let name = self.stack_name().to_owned();
-            match stack::delete_unless_denied(
-                &self.cloud.client,
-                stack_id,
-                &name,
-                self.cloud.deadline,
-                &mut self.progress,
-            )
-            .await
-            {
-                Ok(stack::Deleted::Yes) => {}
-                Ok(stack::Deleted::Denied(failure)) | Err(failure) => left.push(failure.message),
-            }
+            left.extend(self.delete_review_stack(stack_id).await);
         }
         if left.is_empty() {
             Failure::failed(format!(
@@ -133,6 +110,25 @@ impl Deploy {
                 "{message}\ncleaning up failed: {}",
                 left.join("; ")
             ))
+        }
+    }
+
+    /// Deletes the empty REVIEW_IN_PROGRESS stack this run created, in a path that is
+    /// already failing: any refusal is returned as a sentence for the failure message,
+    /// never a second error.
+    async fn delete_review_stack(&mut self, stack_id: &str) -> Option<String> {
+        let name = self.stack_name().to_owned();
+        match stack::delete_unless_denied(
+            &self.cloud.client,
+            stack_id,
+            &name,
+            self.cloud.deadline,
+            &mut self.progress,
+        )
+        .await
+        {
+            Ok(stack::Deleted::Yes) => None,
+            Ok(stack::Deleted::Denied(failure)) | Err(failure) => Some(failure.message),
         }
     }
 }
