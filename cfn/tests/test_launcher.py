@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -72,3 +73,30 @@ def test_every_resource_type_of_the_templates_can_be_created_and_deleted(templat
         assert model is not None, f"moto cannot create {resource_type}"
         deletes = hasattr(model, "delete") or not hasattr(model.delete_from_cloudformation_json, "__isabstractmethod__")
         assert deletes, f"moto would silently keep {resource_type} when the stack is deleted"
+
+
+def test_an_action_moto_lacks_is_refused_as_invalid_action_not_a_server_fault() -> None:
+    """DescribeEvents (2025-11) is newer than moto's botocore model. As an HTTP 500 the AWS
+    SDK retried it (the deployer waited up to ~30 s per change set); CloudFormation answers
+    an action it does not offer with 400 InvalidAction, which no client retries."""
+    launcher = _start(0)
+    try:
+        assert launcher.stdout is not None
+        url = launcher.stdout.readline().split()[1]
+        request = urllib.request.Request(
+            f"{url}/",
+            data=b"Action=DescribeEvents&Version=2010-05-15&ChangeSetName=x",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/cloudformation/aws4_request, "
+                "SignedHeaders=host, Signature=0",
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 400
+        body = refused.value.read().decode()
+        assert "<Code>InvalidAction</Code>" in body and "DescribeEvents" in body
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=STARTUP_TIMEOUT_SECONDS)

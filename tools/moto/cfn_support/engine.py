@@ -19,6 +19,12 @@
    and deletes protected stacks; CloudFormation sets the flag and refuses DeleteStack
    while it is on. The deployer's --termination-protection and its destroy refusal are
    exercised against this.
+6. Actions moto's botocore model lacks, e.g. DescribeEvents (operation-level events,
+   2025-11): moto answered HTTP 500 with an HTML page, which the AWS SDK retries as a
+   server fault (the deployer's adaptive retry, 8 attempts with backoff: up to ~30 s for
+   every change set). Here they get what CloudFormation answers for an action it does not
+   offer: HTTP 400 `InvalidAction`, which nobody retries; the deployer then says the
+   early-validation findings are "not available from this endpoint", at once.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import re
 from typing import Any
 
 from moto.cloudformation import models, parsing
+from botocore.model import OperationNotFoundError
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
@@ -234,8 +241,25 @@ def _delete_unless_protected(original: Any) -> Any:
     return delete_stack
 
 
+_INVALID_ACTION = (
+    '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+    "<Error><Type>Sender</Type><Code>InvalidAction</Code>"
+    "<Message>The action {action} is not valid for this endpoint (moto 5.2.5 does not implement it)</Message>"
+    "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+)
+
+
+def _dispatch_unknown_as_invalid_action(self, request, full_url=None, headers=None):
+    """CloudFormationResponse._dispatch (setup_class + call_action) with that one answer added."""
+    try:
+        self.setup_class(request, full_url, headers)
+    except OperationNotFoundError:  # raised after the query string is parsed: the action is known
+        return 400, {"Content-Type": "text/xml"}, _INVALID_ACTION.format(action=self._get_action())
+    return self.call_action()
+
+
 def install() -> bool:
-    """Adds the five behaviours to moto's stack engine; False if they were there already."""
+    """Adds the six behaviours to moto's stack engine; False if they were there already."""
     resource_map = parsing.ResourceMap
     if getattr(resource_map, "_alb_cognito_installed", False):
         return False
@@ -246,6 +270,7 @@ def install() -> bool:
     # clean_json calls itself through the module global, so nested Fn::Cidr is found too.
     parsing.clean_json = _clean_json_with_cidr_and_azs(parsing.clean_json)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    CloudFormationResponse._dispatch = _dispatch_unknown_as_invalid_action  # type: ignore[method-assign]
     CloudFormationResponse.delete_stack = _delete_unless_protected(CloudFormationResponse.delete_stack)  # type: ignore[method-assign]
     resource_map._alb_cognito_installed = True
     return True  # type: ignore[attr-defined]
