@@ -33,8 +33,8 @@ import ipaddress
 import re
 from typing import Any
 
-from moto.cloudformation import models, parsing
 from botocore.model import OperationNotFoundError
+from moto.cloudformation import models, parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
