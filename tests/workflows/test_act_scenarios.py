@@ -15,6 +15,8 @@ import re
 from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type"
+# The table row of the pull request's template change.
+TARGET_GROUP_MODIFIED = r"\| Modify \| TargetGroup \| AWS::ElasticLoadBalancingV2::TargetGroup \|"
 
 
 def ok(run, what: str) -> None:
@@ -42,6 +44,9 @@ def test_push_to_main_creates_the_stack(world: World):
     # The change set named the CloudFormation service role (the roles may create no other).
     assert [c.get("RoleARN") for c in world.create_change_set_calls()] == [CFN_ROLE]
     assert re.fullmatch(r".+/alb-app@sha256:[0-9a-f]{64}", world.image_uri()), world.image_uri()
+    # The image of the working tree under test, from the build stand-in's cache (nothing compiled).
+    assert world.image_uri().endswith("@" + world.seeded_image_digest)
+    assert "image cache hit" in run.log
     # The deploy job assumed the deploy role for a session as long as the job may run.
     assert [(a["role-to-assume"], a["role-duration-seconds"]) for a in run.assumed()] == [(DEPLOY_ROLE, "5400")]
     # The deployer came from the binary cache of its sources: nothing compiled it.
@@ -71,9 +76,13 @@ def test_second_push_updates_the_stack_with_the_new_image(world: World):
 
 def test_pull_request_previews_without_executing_and_keeps_one_comment(world: World):
     before = (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets())
-    page = world.repo.path / "service/templates/page.html"
-    page.write_text(page.read_text() + "\n<!-- pull request: another change | <b>@team</b> -->\n")
-    world.repo.commit("app: change proposed in a pull request")
+    # A template change (the app is unchanged: same image, nothing to compile).
+    template = world.repo.path / "cfn/app.yaml"
+    text = template.read_text()
+    delay = '- Key: deregistration_delay.timeout_seconds\n          Value: "10"\n'
+    assert text.count(delay) == 1
+    template.write_text(text.replace(delay, delay.replace('"10"', '"20"')))
+    world.repo.commit("cfn: a longer deregistration delay (proposed in a pull request)")
     event = pull_request_event(7)
     run = world.act("pr-1", "pull_request", workflow="pr.yml", event_payload=event)
     ok(run, "pull request, first push")
@@ -81,13 +90,15 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
     assert world.change_sets() == [], "the preview left a change set behind"
     assert [a["role-to-assume"] for a in run.assumed()] == [PLAN_ROLE]
     assert "Dry run: change set deleted, nothing executed" in run.log or "nothing executed" in run.log
-    assert f"| ImageUri | {before[1]} | " in change_set_summary(run)
+    summary = change_set_summary(run)
+    assert re.search(TARGET_GROUP_MODIFIED, summary), summary
+    assert "ImageUri" not in summary, "the app did not change, so neither may the image"
+    assert "image cache hit" in run.log
     comments = world.github.on_issue(7)
     assert len(comments) == 1 and world.github.writes() == [("POST", "/repos/example-org/alb-app/issues/7/comments")]
     body = comments[0]["body"]
     assert body.startswith("<!-- alb-cognito-deploy:preview -->")
-    # The comment escapes `@` (no mentions from pull-request text) with a zero-width space.
-    assert f"| ImageUri | {before[1]} | ".replace("@", "@\u200b") in body
+    assert re.search(TARGET_GROUP_MODIFIED, body), body
     first_id = comments[0]["id"]
 
     # A second push to the pull request (docs only): the same comment is edited in place.
@@ -110,7 +121,8 @@ def test_dispatch_dry_run_on_production_previews_with_the_deploy_role(world: Wor
     assert [a["role-to-assume"] for a in run.assumed()] == [DEPLOY_ROLE]
     assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
     assert world.change_sets() == []
-    assert f"| ImageUri | {before[1]} | " in change_set_summary(run)
+    # The pull request's template change is still pending: the preview shows it.
+    assert re.search(TARGET_GROUP_MODIFIED, change_set_summary(run))
     assert all(c.get("RoleARN") == CFN_ROLE for c in world.create_change_set_calls())
 
 

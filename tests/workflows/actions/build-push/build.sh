@@ -3,6 +3,7 @@
 set -euo pipefail
 : "${STANDIN_CARGO_TARGET_DIR:?the act test must pass --env STANDIN_CARGO_TARGET_DIR=DIR}"
 : "${STANDIN_IMAGE_CACHE_DIR:?the act test must pass --env STANDIN_IMAGE_CACHE_DIR=DIR}"
+: "${STANDIN_XTASK:?the act test must pass --env STANDIN_XTASK=FILE (a built xtask binary)}"
 fail() { echo "::error title=build-push stand-in::$*"; exit 1; }
 
 [ "$DOCKERFILE" = service/Dockerfile ] || fail "only builds service/Dockerfile, got file: $DOCKERFILE"
@@ -19,10 +20,7 @@ for part in "${parts[@]}"; do
 done
 [ -n "$dest" ] || fail "outputs has no dest=FILE: $OUTPUTS"
 
-# What `cargo build -p service` compiles from: the workspace manifests and the crates the
-# service depends on. Same files, same image (like a fully cached buildx run).
-key=$(git ls-files -z -- Cargo.toml Cargo.lock rust-toolchain.toml .cargo service alb-token support \
-  | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+key=$(bash "$(dirname "$0")/image-key.sh")
 cached="$STANDIN_IMAGE_CACHE_DIR/$key.tar"
 if [ -f "$cached" ]; then
   echo "image cache hit ($key): the app's sources are unchanged, nothing rebuilt"
@@ -35,18 +33,37 @@ else
   # rerun-if-env-changed=SOURCE_DATE_EPOCH, so compiling with it set would re-run that
   # script and rebuild everything above it, instead of reusing what scripts/local.sh
   # (check 60-local-run) built in this same target dir with this same command. The image
-  # needs no epoch: `cargo xtask image` writes every timestamp as 0.
+  # needs no epoch: `xtask image` writes every timestamp as 0.
+  #
+  # Our own crates get their own units in the shared target dir (a codegen-units
+  # override, nothing else differs): cargo names a path crate's unit by its path relative
+  # to the workspace, so the project's checkout and act's copy of it would share units,
+  # and cargo judges them fresh by comparing file times. A copy changed by a scenario
+  # (older files than the last build) could then ship the checkout's binary, and the
+  # checkout's next build act's changed binary. Both happened. The project's own checkout
+  # (STANDIN_OWN_CHECKOUT=1, tests/workflows/conftest.py seeding the cache) builds exactly
+  # as scripts/local.sh; a copy act made is always newer than its last build, so its
+  # three crates always compile (~35 s), and only they do.
+  isolate=()
+  if [ "${STANDIN_OWN_CHECKOUT:-}" != 1 ]; then
+    for crate in service alb-token support; do
+      isolate+=(--config "profile.release.package.$crate.codegen-units=16")
+    done
+  fi
   # cargo's fingerprint log (why each unit was rebuilt) goes to the run's records.
   log="$STANDIN_RECORD_DIR/cargo-build.log"
   if ! env -u SOURCE_DATE_EPOCH CARGO_LOG=cargo::core::compiler::fingerprint=info \
-    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p service --target "$host" 2> "$log"; then
+    RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --release --locked -p service --target "$host" "${isolate[@]}" 2> "$log"; then
     grep -v 'cargo::core::compiler::fingerprint' "$log" >&2
     fail "cargo build -p service failed (full log: $log)"
   fi
   grep -E '^ +Compiling ' "$log" || echo "cargo compiled nothing"
   layout=$(mktemp -d)
   trap 'rm -rf "$layout"' EXIT
-  cargo xtask image --binary "$CARGO_TARGET_DIR/$host/release/service" --out "$layout" --tag latest
+  # The packaging tool is the test's own build of xtask (like buildx itself, it is not
+  # what the workflow tests): `cargo xtask` here would compile it again in this fresh copy.
+  "$STANDIN_XTASK" image --binary "$CARGO_TARGET_DIR/$host/release/service" --out "$layout" --tag latest
   mkdir -p "$STANDIN_IMAGE_CACHE_DIR"
   tar -C "$layout" -cf "$cached.tmp" oci-layout index.json blobs
   mv "$cached.tmp" "$cached"

