@@ -38,23 +38,95 @@ def test_the_test_matrix_runs_every_check_group_once():
         assert [c for c in checks if group in c] == [group]
 
 
-def test_the_aws_session_outlives_the_deploy_job():
-    deploy = load_yaml(DEPLOY)["jobs"]["deploy"]
-    creds = next(s for s in deploy["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-    session = int(creds["with"]["role-duration-seconds"])
-    # The session covers the whole job: push, change set and the --wait-timeout wait.
-    assert session >= deploy["timeout-minutes"] * 60
-    run = next(s for s in deploy["steps"] if s.get("id") == "deploy")["run"]
-    wait = re.search(r"--wait-timeout (\d+)m", run)
-    assert wait and int(wait.group(1)) * 60 < session
-    # STS refuses a session longer than the role's MaxSessionDuration.
-    roles = load_yaml(ROOT / "cfn/github-oidc.yaml")["Resources"]
-    for name in ("DeployRole", "PlanRole"):
-        limit = roles[name]["Properties"].get("MaxSessionDuration", 3600)
-        assert limit >= session, (
-            f"cfn/github-oidc.yaml {name} MaxSessionDuration is {limit} s, but deploy.yml asks for a "
-            f"{session} s session (role-duration-seconds): STS would refuse it; set MaxSessionDuration: {session}"
+def jobs() -> dict:
+    return load_yaml(DEPLOY)["jobs"]
+
+
+def credentials_step(job: dict) -> dict:
+    return next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+
+
+def step(job: dict, step_id: str) -> dict:
+    return next(s for s in job["steps"] if s.get("id") == step_id)
+
+
+def bootstrap() -> dict:
+    return load_yaml(ROOT / "cfn/github-oidc.yaml")
+
+
+def test_each_job_assumes_the_role_that_trusts_its_environment():
+    """The plan role trusts only `preview`, the deploy role only the deployed environment
+    (cfn/github-oidc.yaml): a job in another environment would be refused by STS."""
+    params = bootstrap()["Parameters"]
+    trusted = {
+        "vars.AWS_PLAN_ROLE_ARN": params["PlanEnvironment"]["Default"],
+        "vars.AWS_DEPLOY_ROLE_ARN": params["Environment"]["Default"],
+    }
+    with_credentials = {
+        name: job for name, job in jobs().items() if any("configure-aws" in s.get("uses", "") for s in job["steps"])
+    }
+    assert sorted(with_credentials) == ["apply", "plan"]
+    for name, job in with_credentials.items():
+        role = re.fullmatch(r"\$\{\{ (vars\.\w+) \}\}", credentials_step(job)["with"]["role-to-assume"]).group(1)
+        environment = job["environment"] if isinstance(job["environment"], str) else job["environment"]["name"]
+        # The apply job's environment is the input, `production` unless asked otherwise.
+        environment = environment.replace("${{ inputs.environment || 'production' }}", "production")
+        assert trusted[role] == environment, f"job {name} runs in {environment} but assumes {role}"
+    assert jobs()["plan"]["environment"] == "preview", "the plan job must run where the plan role is trusted"
+
+
+def test_the_aws_sessions_outlive_their_jobs_and_the_stack_wait():
+    roles = bootstrap()["Resources"]
+    limits = {
+        "vars.AWS_PLAN_ROLE_ARN": roles["PlanRole"]["Properties"].get("MaxSessionDuration", 3600),
+        "vars.AWS_DEPLOY_ROLE_ARN": roles["DeployRole"]["Properties"].get("MaxSessionDuration", 3600),
+    }
+    for name in ("plan", "apply"):
+        job = jobs()[name]
+        creds = credentials_step(job)["with"]
+        session = int(creds.get("role-duration-seconds", 3600))
+        # The session covers the whole job.
+        assert session >= job["timeout-minutes"] * 60, name
+        # STS refuses a session longer than the role's MaxSessionDuration.
+        role = creds["role-to-assume"].strip("${} ")
+        assert limits[role] >= session, (
+            f"cfn/github-oidc.yaml allows {limits[role]} s for {role}, but job {name} asks for {session} s "
+            "(role-duration-seconds): STS would refuse it"
         )
+    # apply waits as long as the plan says: deploy.yaml's wait_timeout for the environment.
+    wait = load_yaml(ROOT / "deploy.yaml")["environments"]["production"]["wait_timeout"]
+    minutes = re.fullmatch(r"(\d+)m", wait)
+    assert minutes, f"deploy.yaml production wait_timeout {wait!r}: this test reads minutes only"
+    apply_session = int(credentials_step(jobs()["apply"])["with"]["role-duration-seconds"])
+    # The push comes before the wait, inside the same session: leave it time.
+    assert int(minutes.group(1)) * 60 + 10 * 60 <= apply_session
+
+
+def test_the_plan_is_made_from_deploy_yaml_and_only_apply_executes_it():
+    plan, apply = jobs()["plan"], jobs()["apply"]
+    run = step(plan, "plan")["run"]
+    assert "deploy --config deploy.yaml" not in run  # the args array form below
+    assert '--config deploy.yaml --environment "$ENVIRONMENT"' in run
+    assert "--plan-out" in run and "--dry-run" in run and "--yes" not in run
+    assert "apply" not in run
+    # The history, for the deployer's ordering check.
+    checkout = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert apply["needs"] == ["plan"]
+    assert "!inputs.dry-run" in apply["if"] and "needs.plan.outputs.has-changes == 'true'" in apply["if"]
+    assert re.search(r'deployer" apply "\$PLAN" --image ', step(apply, "apply")["run"])
+
+
+def test_every_deploy_yaml_variable_is_filled_from_the_repository_variable_of_its_name():
+    """deploy.yaml's production environment is what CI deploys; the plan step hands it
+    exactly the repository variables its ${VAR}s name (a forgotten one would stop CI)."""
+    text = (ROOT / "deploy.yaml").read_text()
+    production = text[text.index("\n  production:") :]
+    wanted = set(re.findall(r"\$\{(\w+)\}", production))
+    assert {"STACK_NAME", "AWS_REGION", "CFN_ROLE_ARN"} <= wanted
+    env = step(jobs()["plan"], "plan")["env"]
+    for name in wanted:
+        assert env.get(name) == f"${{{{ vars.{name} }}}}", f"the plan step does not pass vars.{name} as {name}"
 
 
 def test_every_remote_action_has_a_stand_in_or_is_handled_by_act():
