@@ -69,6 +69,9 @@ class World:
         params = {p["ParameterKey"]: p["ParameterValue"] for p in self.stack()["Parameters"]}
         return params["ImageUri"]
 
+    def tags(self) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.stack().get("Tags") or []}
+
     def change_sets(self) -> list[dict]:
         """Change sets left on the stack that were never executed (an executed one stays listed)."""
         if self.stack() is None:
