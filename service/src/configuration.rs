@@ -254,9 +254,12 @@ fn sign_out_settings(pool: String, issuer: &Expected) -> Result<SignOutSettings,
         return Err(ConfigError::BadUserPoolId(pool));
     };
     let region_ok = region.split('-').count() >= 3
-        && region
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && region.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
         && region.ends_with(|c: char| c.is_ascii_digit());
     let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
     if pool.len() > 55 || !region_ok || !id_ok {
@@ -463,9 +466,12 @@ mod tests {
         assert_eq!(on.timeout, SIGN_OUT_TIMEOUT);
         assert!(pool("us-gov-west-1_x", "i").unwrap().is_some());
         assert!(
-            pool("eu-west-1_AbC", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC")
-                .unwrap()
-                .is_some()
+            pool(
+                "eu-west-1_AbC",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+            )
+            .unwrap()
+            .is_some()
         );
         for bad in [
             "AbC123",

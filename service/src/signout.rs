@@ -20,6 +20,7 @@ use aws_sdk_cognitoidentityprovider::error::DisplayErrorContext;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use base64::Engine;
+use tokio::time::Instant;
 
 use crate::configuration::SignOutSettings;
 
@@ -37,8 +38,8 @@ pub enum SignOutError {
     #[error("AdminUserGlobalSignOut failed: {0}")]
     Failed(String),
     /// No answer within the bound.
-    #[error("AdminUserGlobalSignOut got no answer within {0:?}")]
-    TimedOut(Duration),
+    #[error("AdminUserGlobalSignOut got no answer in time")]
+    TimedOut,
 }
 
 impl GlobalSignOut {
@@ -72,19 +73,23 @@ impl GlobalSignOut {
     }
 
     /// Signs `sub` out of every device: revokes its refresh tokens (and the access and ID
-    /// tokens Cognito issued). Gives up after the configured bound. `sub` must come from
-    /// a verified token: for a pool's own users Cognito accepts the `sub` as `Username`.
-    pub async fn sign_out(&self, sub: &str) -> Result<(), SignOutError> {
+    /// tokens Cognito issued). Gives up at `deadline` (and after the configured bound in
+    /// any case). `sub` must come from a verified token: Cognito accepts a local user's
+    /// `sub` as `Username` ("If username isn't an alias attribute in your user pool, this
+    /// value must be the sub of a local user", API reference), and with e-mail usernames
+    /// (cfn/app.yaml) the Username *is* the sub.
+    pub async fn sign_out(&self, sub: &str, deadline: Instant) -> Result<(), SignOutError> {
         let call = self
             .client
             .admin_user_global_sign_out()
             .user_pool_id(&self.user_pool_id)
             .username(sub)
             .send();
-        match tokio::time::timeout(self.timeout, call).await {
+        let deadline = deadline.min(Instant::now() + self.timeout);
+        match tokio::time::timeout_at(deadline, call).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(SignOutError::Failed(DisplayErrorContext(&e).to_string())),
-            Err(_) => Err(SignOutError::TimedOut(self.timeout)),
+            Err(_) => Err(SignOutError::TimedOut),
         }
     }
 }
@@ -155,7 +160,8 @@ mod tests {
             client: Client::from_conf(config),
             ..signout
         };
-        let err = signout.sign_out("sub").await.unwrap_err();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let err = signout.sign_out("sub", deadline).await.unwrap_err();
         assert!(matches!(err, SignOutError::Failed(_)), "{err}");
     }
 

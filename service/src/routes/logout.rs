@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use tokio::time::Instant;
+
 use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -75,36 +77,37 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 /// what happened and never fails. Verification and the call share one deadline, so a
 /// slow key endpoint or Cognito delays logout by at most that much.
 async fn end_cognito_session(verifier: &Verifier, sign_out: &GlobalSignOut, headers: &HeaderMap) {
-    let attempt = async {
-        // Only a verified `sub`: anyone can send a header naming someone else's.
-        let identity = match the_token(headers) {
+    let deadline = Instant::now() + sign_out.timeout();
+    // Only a verified `sub`: anyone can send a header naming someone else's.
+    let verified = async {
+        match the_token(headers) {
             Ok(token) => verifier.verify(token).await,
             Err(failure) => Err(failure),
-        };
-        let identity = match identity {
-            Ok(identity) => identity,
-            Err(reason) => {
-                tracing::info!(%reason, "logout without a valid token: no Cognito sign-out");
-                return;
-            }
-        };
-        match sign_out.sign_out(&identity.sub).await {
-            Ok(()) => tracing::info!(
-                sub = %identity.sub,
-                "signed out of Cognito: the user's refresh tokens are revoked"
-            ),
-            Err(e) => tracing::warn!(
-                sub = %identity.sub,
-                error = %e,
-                "Cognito sign-out failed; logging out of this browser anyway"
-            ),
         }
     };
-    if tokio::time::timeout(sign_out.timeout(), attempt).await.is_err() {
-        tracing::warn!(
-            timeout = ?sign_out.timeout(),
-            "Cognito sign-out not done in time; logging out of this browser anyway"
-        );
+    let identity = match tokio::time::timeout_at(deadline, verified).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(reason)) => {
+            tracing::info!(%reason, "logout without a valid token: no Cognito sign-out");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                "Cognito sign-out skipped: the token's key could not be checked in time"
+            );
+            return;
+        }
+    };
+    match sign_out.sign_out(&identity.sub, deadline).await {
+        Ok(()) => tracing::info!(
+            sub = %identity.sub,
+            "signed out of Cognito: the user's refresh tokens are revoked"
+        ),
+        Err(e) => tracing::warn!(
+            sub = %identity.sub,
+            error = %e,
+            "Cognito sign-out failed; logged out of this browser only"
+        ),
     }
 }
 
