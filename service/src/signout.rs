@@ -49,8 +49,8 @@ impl GlobalSignOut {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region))
             .http_client(https_client()?)
-            // Within the bound, one retry: a dropped connection is worth a second try,
-            // throttling is not worth waiting for.
+            // At most one retry (a dropped connection is worth a second try), all of it
+            // inside the bound: logout does not wait longer for Cognito than that.
             .retry_config(RetryConfig::standard().with_max_attempts(2))
             .timeout_config(
                 TimeoutConfig::builder()
