@@ -224,22 +224,30 @@ pub struct DeployArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
 
-    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`. Credentials
-    /// that expire before then (a 1 h OIDC session) end the wait with exit 3: the
-    /// operation goes on in CloudFormation.
-    #[arg(long, value_name = "DURATION", default_value = "60m")]
-    pub wait_timeout: String,
+    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s` [default: 60m,
+    /// or `wait_timeout` from --config]. Credentials that expire before then (a 1 h OIDC
+    /// session) end the wait with exit 3: the operation goes on in CloudFormation.
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
 
     /// How long CloudFormation may take to work out the change set (CREATE_PENDING /
     /// CREATE_IN_PROGRESS) before the deploy gives up and deletes it again, with the
     /// empty stack a first deploy created. Never longer than `--wait-timeout`.
     /// CloudFormation usually needs 2–60 s (minutes with transforms or nested stacks);
     /// one stuck in CREATE_PENDING should not hold a deploy for the whole
-    /// `--wait-timeout` (aws-actions' deploy action also stops after 30 minutes).
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
-    pub change_set_timeout: String,
+    /// `--wait-timeout` (aws-actions' deploy action also stops after 30 minutes)
+    /// [default: 30m, or `change_set_timeout` from --config].
+    #[arg(long, value_name = "DURATION")]
+    pub change_set_timeout: Option<String>,
 
-    /// A deploy.yaml with per-environment settings; flags override it.
+    /// AWS region to deploy to. Wins over `region:` in --config, which wins over
+    /// AWS_REGION (a config region that differs from AWS_REGION gets a warning).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// A deploy.yaml with per-environment settings; flags override it. `${NAME}` in its
+    /// string values is the environment variable NAME (`$${` for a literal `${`); one
+    /// that is unset or empty is bad input (exit 64), unless a flag overrides that key.
     #[arg(long, value_name = "FILE", requires = "environment")]
     pub config: Option<PathBuf>,
 

@@ -49,7 +49,10 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
 /// against the deployed stack and the hosted zone, and the push.
 async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> {
     let terminal = printer.terminal();
-    let settings = config::resolve(args)?;
+    let (settings, warnings) = config::resolve_with_warnings(args)?;
+    for warning in warnings {
+        printer.warn(&warning);
+    }
     let template = Template::load(&settings.template)?;
     let pushing = args.image.image.is_some();
     if pushing && settings.repository.is_none() {
