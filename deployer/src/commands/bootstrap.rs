@@ -204,6 +204,12 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             if args.set_variables {
                 set_variables(&commands, &repo.full, printer)
             } else {
+                if !commands.is_empty() {
+                    printer.note(
+                        "Paste the gh commands above into a shell (GitHub CLI, logged in), \
+                         or run again with --set-variables; then push to main.",
+                    );
+                }
                 Ok(())
             }
         }

@@ -3,6 +3,7 @@
 //! for all (zero2prod's layout), with shared helpers.
 
 mod bootstrap;
+mod config_env;
 mod deploy_image;
 mod deploy_moto;
 mod dry_run_image;
