@@ -89,7 +89,8 @@ fn expected(outputs: &BTreeMap<String, String>) -> Vec<Vec<String>> {
 }
 
 /// A fake `gh` in `dir`: appends its arguments (tab-separated) to `dir/gh.log`; `gh auth
-/// status` exits with FAKE_GH_AUTH_EXIT (default 0), saying why on stderr.
+/// status` exits with FAKE_GH_AUTH_EXIT (default 0), saying why on stderr; `gh variable
+/// set $FAKE_GH_FAIL_ON` fails as GitHub refusing it would.
 fn fake_gh(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("gh");
@@ -100,6 +101,10 @@ fn fake_gh(dir: &Path) {
          if [ \"$1 $2\" = \"auth status\" ] && [ \"${FAKE_GH_AUTH_EXIT:-0}\" != 0 ]; then\n\
            echo 'You are not logged into any GitHub hosts. To log in, run: gh auth login' >&2\n\
            exit \"$FAKE_GH_AUTH_EXIT\"\n\
+         fi\n\
+         if [ \"$1 $2\" = \"variable set\" ] && [ \"$3\" = \"${FAKE_GH_FAIL_ON:-}\" ]; then\n\
+           echo 'HTTP 403: Resource not accessible by integration' >&2\n\
+           exit 1\n\
          fi\n\
          exit 0\n",
     )
@@ -314,6 +319,32 @@ async fn set_variables_runs_exactly_the_printed_commands_and_says_when_gh_cannot
     wanted.extend(commands(&set).into_iter().map(|argv| argv[1..].to_vec()));
     assert_eq!(gh_calls(bin.path()), wanted);
     assert_eq!(commands(&set), expected(&outputs));
+
+    // gh refuses one variable: stop there, saying how many were set.
+    std::fs::remove_file(bin.path().join("gh.log")).unwrap();
+    let partial = with_path(
+        &moto,
+        &bootstrap_args(&["-y", "--set-variables"]),
+        &path,
+        &[("FAKE_GH_FAIL_ON", "CFN_ROLE_ARN")],
+    )
+    .expect_code(1);
+    assert!(
+        partial
+            .stderr
+            .contains("`gh variable set CFN_ROLE_ARN` failed")
+            && partial
+                .stderr
+                .contains("HTTP 403: Resource not accessible by integration")
+            && partial.stderr.contains("3 of 8 variables were set"),
+        "{}",
+        partial.stderr
+    );
+    assert_eq!(
+        gh_calls(bin.path()).len(),
+        1 + 4,
+        "auth status, then up to the refused one"
+    );
 
     // No gh on PATH at all: the same, saying so.
     let empty = tempfile::tempdir().unwrap();
