@@ -1,6 +1,7 @@
 //! One module per subcommand. Each reads its arguments, calls the layers below (`cfn`,
 //! `ecr` + `oci-push`, `config`/`template`/`parameters`) and reports through `output`.
 
+pub(crate) mod bootstrap;
 pub(crate) mod deploy;
 pub(crate) mod destroy;
 pub(crate) mod local_auth;
@@ -18,6 +19,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Deploy(args) => deploy::run(*args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
+        Command::Bootstrap(args) => bootstrap::run(args, printer).await,
         Command::LocalAuth(args) => local_auth::run(args, printer).await,
     }
 }

@@ -20,13 +20,14 @@ mod tests_events;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::process::ExitCode;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::Client;
 
 use self::report::{DeployReport, View};
 use crate::cfn::wait::Deadline;
-use crate::cli::DeployArgs;
+use crate::cli::{DeployArgs, ImageArgs};
 use crate::config::{self, Settings};
 use crate::error::{CommandResult, Failure};
 use crate::output::{Printer, Progress};
@@ -48,10 +49,93 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
 /// Everything before the first change-set call: settings, offline checks, the checks
 /// against the deployed stack and the hosted zone, and the push.
 async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> {
-    let terminal = printer.terminal();
-    let settings = config::resolve(args)?;
+    let (settings, warnings) = config::resolve_with_warnings(args)?;
+    for warning in warnings {
+        printer.warn(&warning);
+    }
     let template = Template::load(&settings.template)?;
-    let pushing = args.image.image.is_some();
+    prepare(
+        Request {
+            settings,
+            template,
+            image: Some(&args.image),
+            dry_run: args.dry_run,
+            detailed_exitcode: args.detailed_exitcode,
+            yes: args.yes,
+            allow_change: &args.allow_change,
+        },
+        printer,
+    )
+    .await
+}
+
+/// A deploy whose settings and template are already resolved: what `deploy` makes of
+/// its flags and deploy.yaml, and what `bootstrap` makes of its own flags, so both go
+/// through the same change-set flow.
+pub(crate) struct Request<'a> {
+    /// Stack, parameters, tags, timeouts.
+    pub(crate) settings: Settings,
+    /// The template to deploy.
+    pub(crate) template: Template,
+    /// Where the image comes from (`--image`, the registry flags); `None`: no image.
+    pub(crate) image: Option<&'a ImageArgs>,
+    /// Show the change set, then delete it.
+    pub(crate) dry_run: bool,
+    /// With `dry_run`: changes pending exit 2.
+    pub(crate) detailed_exitcode: bool,
+    /// Execute without asking.
+    pub(crate) yes: bool,
+    /// Immutable parameters allowed to change.
+    pub(crate) allow_change: &'a [String],
+}
+
+/// How a deploy of a [`Request`] ended, for a command built on it: the exit code and
+/// what the stack looks like now. The result itself was already reported.
+pub(crate) struct Finished {
+    /// The exit code `deploy` would end with.
+    pub(crate) code: ExitCode,
+    /// The stack's outputs (after the deploy, or as they are when nothing changed).
+    pub(crate) outputs: BTreeMap<String, String>,
+    /// The stack's status, when known.
+    pub(crate) stack_status: Option<String>,
+    /// The change set had changes.
+    pub(crate) has_changes: bool,
+    /// It was executed.
+    pub(crate) executed: bool,
+}
+
+/// Runs a resolved deploy through the whole flow (checks, change set, confirm,
+/// execute, follow, explain) and reports it like `deploy` does.
+pub(crate) async fn run_resolved(
+    request: Request<'_>,
+    printer: &Printer,
+) -> Result<Finished, Failure> {
+    let mut deploy = prepare(request, printer).await?;
+    let result = deploy.run().await;
+    let code = deploy.finish(result)?;
+    Ok(Finished {
+        code,
+        outputs: std::mem::take(&mut deploy.report.outputs),
+        stack_status: deploy.report.stack_status.take(),
+        has_changes: deploy.report.has_changes,
+        executed: deploy.report.executed,
+    })
+}
+
+/// [`start`] after the settings: offline checks, pre-flight checks, the push.
+async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Failure> {
+    let Request {
+        settings,
+        template,
+        image,
+        dry_run,
+        detailed_exitcode,
+        yes,
+        allow_change,
+    } = request;
+    let terminal = printer.terminal();
+    let image = image.filter(|i| i.image.is_some());
+    let pushing = image.is_some();
     if pushing && settings.repository.is_none() {
         return Err(Failure::input(
             "--image needs --repository NAME (or `repository:` in deploy.yaml)",
@@ -64,21 +148,21 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
     )? {
         printer.warn(&warning);
     }
-    if !args.dry_run && !args.yes && !terminal.ci && !terminal.interactive {
+    if !dry_run && !yes && !terminal.ci && !terminal.interactive {
         return Err(Failure::input(
             "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
              (or set CI=true), or --dry-run to only look",
         ));
     }
     let sdk = crate::aws::sdk_config_in(settings.region.as_deref()).await?;
-    preflight::check(&sdk, &settings, &template, &args.allow_change, printer).await?;
+    preflight::check(&sdk, &settings, &template, allow_change, printer).await?;
     let mut parameters = settings.parameters.clone();
     let mut image_uri = None;
-    if pushing {
-        let uri = if args.dry_run {
-            plan_image(args, &settings, &sdk, printer).await?
+    if let Some(image) = image {
+        let uri = if dry_run {
+            plan_image(image, &settings, &sdk, printer).await?
         } else {
-            push_image(args, &settings, &sdk, printer).await?
+            push_image(image, &settings, &sdk, printer).await?
         };
         parameters.insert(settings.image_parameter.clone(), uri.clone());
         image_uri = Some(uri);
@@ -95,15 +179,15 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
             interrupt: signal_interrupt,
         },
         mode: Mode {
-            dry_run: args.dry_run,
-            detailed_exitcode: args.detailed_exitcode,
-            ask: !args.yes && !terminal.ci,
+            dry_run,
+            detailed_exitcode,
+            ask: !yes && !terminal.ci,
         },
         progress: printer.progress(),
         view: View::new(*printer),
         report: DeployReport {
             stack_name: settings.stack_name.clone(),
-            dry_run: args.dry_run,
+            dry_run,
             capabilities: capabilities.clone(),
             image_uri,
             ..Default::default()
@@ -121,12 +205,12 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
 /// its digest-pinned URI, so a new image is always a real change and the same image a
 /// real no-op.
 async fn push_image(
-    args: &DeployArgs,
+    image: &ImageArgs,
     settings: &Settings,
     sdk: &SdkConfig,
     printer: &Printer,
 ) -> Result<String, Failure> {
-    let mut image = args.image.clone();
+    let mut image = image.clone();
     image.repository = settings.repository.clone();
     let pushed = crate::commands::push::push_image(&image, sdk, printer).await?;
     printer.note(&format!("Pushed {}", pushed.uri));
@@ -136,12 +220,12 @@ async fn push_image(
 /// The URI `--image` would get, for a dry run: nothing is pushed and nothing is
 /// created in ECR (previews must not change what production pulls).
 async fn plan_image(
-    args: &DeployArgs,
+    image: &ImageArgs,
     settings: &Settings,
     sdk: &SdkConfig,
     printer: &Printer,
 ) -> Result<String, Failure> {
-    let mut image = args.image.clone();
+    let mut image = image.clone();
     image.repository = settings.repository.clone();
     let planned = crate::commands::push::plan_image(&image, sdk).await?;
     printer.note(&format!(
