@@ -78,6 +78,10 @@ def test_push_to_main_plans_then_applies_the_stack_creation(world: World):
     # The deployer came from the binary cache of its sources: nothing compiled it.
     assert "Cache restored from key: deployer-Linux-" in run.log
     assert not deployer_compiled(run)
+    # apply gives the stack's outputs to the job: the environment's URL links to the app.
+    assert re.search(
+        r"\[deploy/apply \(production\)\s*\].*::set-output:: AppUrl=https://app\.act\.example\.com/", run.log
+    )
     # The plan job's summary has the change set table.
     summary = change_set_summary(run)
     assert "| Add | " in summary and "AWS::ECS::Service" in summary
