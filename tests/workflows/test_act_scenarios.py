@@ -20,7 +20,7 @@ CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type|No change
 # The table row of the pull request's template change.
 TARGET_GROUP_MODIFIED = r"\| Modify \| TargetGroup \| AWS::ElasticLoadBalancingV2::TargetGroup \|"
 # What each job asks STS for: the plan role in `preview`, the deploy role in the apply job.
-PLAN_SESSION = (PLAN_ROLE, "1800")
+PLAN_SESSION = (PLAN_ROLE, "2400")
 APPLY_SESSION = (DEPLOY_ROLE, "5400")
 
 
