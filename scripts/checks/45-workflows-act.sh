@@ -20,8 +20,8 @@
 # the test job runs just the workflow lint group (seconds), never this group.
 #
 # What it builds (tests/workflows/conftest.py), with scripts/local.sh's own commands in
-# this checkout's target/, so after check 60-local-run it compiles nothing and on a clean
-# clone it builds them itself: the deployer and xtask (`cargo build -p deployer -p xtask`,
+# this checkout's target/, so this check and 60-local-run share one build (on a clean
+# clone this one, running first, compiles; on a warm target/ neither does): the deployer and xtask (`cargo build -p deployer -p xtask`,
 # debug), handed to the workflow through its own binary cache (the actions/cache stand-in,
 # seeded under the key .github/scripts/deployer-cache-key.sh computes); the static service
 # image of the working tree (the build-push stand-in, run once before the scenarios,
