@@ -221,13 +221,14 @@ def world(tmp_path_factory):
         yield World(workdir, repo, aws_url, registry_url, github, variables, env, image_digest)
 
 
-def pull_request_event(number: int, head_repo: str = REPOSITORY) -> dict:
+def pull_request_event(number: int, head_repo: str = REPOSITORY, head_ref: str = "feature", title: str = "") -> dict:
     return {
         "action": "synchronize",
         "number": number,
         "pull_request": {
             "number": number,
-            "head": {"ref": "feature", "repo": {"full_name": head_repo}},
+            "title": title or f"pull request {number}",
+            "head": {"ref": head_ref, "repo": {"full_name": head_repo}},
             "base": {"ref": "main", "repo": {"full_name": REPOSITORY}},
         },
         "repository": {"full_name": REPOSITORY},

@@ -151,7 +151,11 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
     assert text.count(delay) == 1
     template.write_text(text.replace(delay, delay.replace('"10"', '"20"')))
     world.repo.commit("cfn: a longer deregistration delay (proposed in a pull request)")
-    event = pull_request_event(7)
+    # Untrusted pull-request text that would run a command if a workflow ever pasted it
+    # into a script (`${{ github.head_ref }}` in a run:); zizmor forbids that statically.
+    injected = world.workdir / "injected"
+    command = f"$(touch${{IFS}}{injected})"
+    event = pull_request_event(7, head_ref=f"feature/{command}", title=f"`{command}` ${{{{ 1 }}}}")
     run = world.act("pr-1", "pull_request", workflow="pr.yml", event_payload=event)
     ok(run, "pull request, first push")
     assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
@@ -168,6 +172,7 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
     body = comments[0]["body"]
     assert body.startswith("<!-- alb-cognito-deploy:preview -->")
     assert re.search(TARGET_GROUP_MODIFIED, body), body
+    assert not injected.exists(), "pull-request text ran as a command"
     first_id = comments[0]["id"]
 
     # A second push to the pull request (docs only): the same comment is edited in place.
