@@ -58,14 +58,15 @@ pub(crate) enum Ancestry {
     Unknown(String),
 }
 
-/// `git merge-base --is-ancestor OLDER NEWER` in the current directory: exit 0 yes,
-/// 1 no, anything else (128: unknown commit, not a repository) unknown.
-pub(crate) fn ancestry(older: &str, newer: &str) -> Ancestry {
+/// `git merge-base --is-ancestor OLDER NEWER` in `dir`: exit 0 yes, 1 no, anything
+/// else (128: unknown commit, not a repository) unknown.
+pub(crate) fn ancestry(older: &str, newer: &str, dir: &std::path::Path) -> Ancestry {
     if older.eq_ignore_ascii_case(newer) {
         return Ancestry::Ancestor;
     }
     let out = std::process::Command::new("git")
         .args(["merge-base", "--is-ancestor", older, newer])
+        .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output();
     match out {

@@ -138,6 +138,7 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
             plan_out: args.plan_out.clone(),
             commit,
             allow_out_of_order: args.allow_out_of_order,
+            work_tree: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             region,
         },
     })
@@ -191,6 +192,8 @@ pub(crate) struct Inputs {
     commit: Option<String>,
     /// `--allow-out-of-order`.
     allow_out_of_order: bool,
+    /// Where git is asked about the commits (the current directory).
+    work_tree: PathBuf,
     /// The region the SDK works in (recorded in a plan).
     region: String,
 }

@@ -49,7 +49,7 @@ impl Deploy {
             return Ok(());
         };
         let name = self.stack_name().to_owned();
-        let problem = match ancestry(&recorded, &commit) {
+        let problem = match ancestry(&recorded, &commit, &self.inputs.work_tree) {
             Ancestry::Ancestor => return Ok(()),
             Ancestry::NotAncestor => format!(
                 "commit {commit} is not a descendant of {recorded}, the commit stack {name} was last \
@@ -59,8 +59,8 @@ impl Deploy {
             Ancestry::Unknown(git_says) => format!(
                 "cannot tell whether commit {commit} comes after {recorded}, the commit stack {name} \
                  was last deployed from (tag {COMMIT_TAG}): git cannot compare them ({git_says}). \
-                 Fetch the whole history (actions/checkout with `fetch-depth: 0`, or `git fetch \
-                 --unshallow`) and run again"
+                 Run the deploy in the repository's work tree with the whole history (actions/checkout \
+                 with `fetch-depth: 0`, or `git fetch --unshallow`)"
             ),
         };
         self.progress.finish();
@@ -98,10 +98,14 @@ impl Deploy {
         tags
     }
 
-    /// True when a change set's only changes are Tags-only rows caused by the commit
-    /// tag alone: every other tag and every parameter stays as it is.
-    pub(super) fn only_the_commit_tag_changes(
-        &self,
+    /// True when a change set changes nothing but the commit tag: every row is a
+    /// Tags-only `Modify` (there may be none: a stack without taggable resources, or
+    /// moto), the commit tag is what differs, every other tag, every parameter and the
+    /// service role stay, and the template is the deployed one (GetTemplate). Where
+    /// the template cannot be read, Tags-only rows alone decide, and a change set
+    /// without rows is not folded (it may change only Outputs).
+    pub(super) async fn only_the_commit_tag_changes(
+        &mut self,
         existing: Option<&Stack>,
         changes: &[ResourceChange],
         parameters: &[ParameterChange],
@@ -109,7 +113,16 @@ impl Deploy {
         let Some(stack) = existing else {
             return false;
         };
-        if changes.is_empty()
+        let tags = self.stack_tags(existing);
+        let commit_changes = tags.get(COMMIT_TAG) != recorded_commit(stack).as_ref();
+        let role_stays = self
+            .inputs
+            .settings
+            .role_arn
+            .as_deref()
+            .is_none_or(|role| stack.role_arn() == Some(role));
+        if !commit_changes
+            || !role_stays
             || !changes.iter().all(ResourceChange::is_tags_only)
             || parameters.iter().any(|p| !p.previous_value_kept)
         {
@@ -121,7 +134,21 @@ impl Deploy {
                 t.value().unwrap_or_default().to_owned(),
             )
         }));
-        let after = other_tags(self.stack_tags(existing).into_iter());
-        before == after
+        if before != other_tags(tags.into_iter()) {
+            return false;
+        }
+        let id = stack.stack_id().unwrap_or(self.stack_name()).to_owned();
+        match crate::cfn::stack::template_body(&self.cloud.client, &id).await {
+            Ok(deployed) => deployed == self.inputs.template.body,
+            Err(failure) => {
+                if self.view.printer.verbose() > 0 {
+                    self.progress.line(&format!(
+                        "cannot compare with the deployed template ({}); judging by the change rows alone",
+                        failure.message
+                    ));
+                }
+                !changes.is_empty()
+            }
+        }
     }
 }

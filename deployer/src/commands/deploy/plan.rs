@@ -171,17 +171,19 @@ impl Deploy {
             &self.inputs.parameters,
             existing.as_ref(),
         );
-        if self.only_the_commit_tag_changes(
-            existing.as_ref(),
-            &described.changes,
-            &parameter_changes,
-        ) {
+        if self
+            .only_the_commit_tag_changes(existing.as_ref(), &described.changes, &parameter_changes)
+            .await
+        {
             change_set::delete(&self.cloud.client, &described.stack_id, &described.id).await?;
+            let rows = match described.changes.len() {
+                0 => String::new(),
+                n => format!(" (and with it the Tags of {n} resources)"),
+            };
             self.progress.line(&format!(
-                "No changes to deploy: only the {} stack tag would change ({} resources' Tags); \
-                 the change set was deleted and the stack keeps its recorded commit",
+                "No changes to deploy: only the {} stack tag would change{rows}; the change set \
+                 was deleted and the stack keeps its recorded commit",
                 super::order::COMMIT_TAG,
-                described.changes.len()
             ));
             self.report.change_set_name = None;
             return self.no_changes(existing.as_ref()).await;

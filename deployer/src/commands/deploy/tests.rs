@@ -46,6 +46,7 @@ pub(super) fn deploy(client: Client) -> Deploy {
             plan_out: None,
             commit: None,
             allow_out_of_order: false,
+            work_tree: ".".into(),
             region: "us-east-1".into(),
         },
         target: Target {
