@@ -184,7 +184,10 @@ impl Deploy<()> {
                 // The push may have taken minutes: look again.
                 self.check_plan(plan).await?;
             }
-            (None, Some(planned)) => check_image_exists(sdk, registry, planned, plan).await?,
+            (None, Some(planned)) => {
+                let ecr = aws_sdk_ecr::Client::new(sdk);
+                check_image_exists(&ecr, registry, planned, plan).await?;
+            }
             _ => {}
         }
         self.show_changes();
@@ -254,7 +257,7 @@ impl Deploy<()> {
 /// Without `--image`: the planned image must already be in the repository, by digest
 /// (ECR DescribeImages; with `--registry`, a HEAD of the manifest in that registry).
 async fn check_image_exists(
-    sdk: &SdkConfig,
+    ecr: &aws_sdk_ecr::Client,
     registry: Option<&str>,
     planned: &str,
     plan: &PlanFile,
@@ -276,7 +279,6 @@ async fn check_image_exists(
             .map_err(|e| Failure::failed(format!("looking up {planned}: {e}")))?;
         return found.map(|_| ()).ok_or_else(missing);
     }
-    let ecr = aws_sdk_ecr::Client::new(sdk);
     let found = ecr
         .describe_images()
         .repository_name(&repository)
@@ -300,3 +302,6 @@ async fn check_image_exists(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

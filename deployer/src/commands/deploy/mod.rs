@@ -19,6 +19,8 @@ mod report;
 mod tests;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_plan;
 
 use std::collections::BTreeMap;
 use std::future::Future;
