@@ -68,6 +68,16 @@ pub enum Command {
     Deploy(Box<DeployArgs>),
     /// Execute the change set a `deploy --plan-out FILE` left, if the stack has not
     /// changed since (the approved change set, nothing else).
+    ///
+    /// Before changing anything, apply refuses (exit 1, saying to plan again) when the
+    /// stack is not as planned (another deploy, a rollback or the console ran since), is
+    /// gone, or the change set is gone or not AVAILABLE. With --image it pushes the image
+    /// to the plan's repository, refusing first (exit 64) when the image's digest is not
+    /// the plan's, and without executing when the pushed URI differs from the planned
+    /// one; without --image the planned image must already be in the repository (exit 64
+    /// otherwise). Then it executes, follows, explains failures and reports exactly like
+    /// `deploy` (same summary, outputs, exit codes). The region is the plan's. A plan
+    /// without changes: nothing to apply, exit 0, no AWS call.
     #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Apply(Box<ApplyArgs>),
     /// Show a stack's status, its last failure reason and its outputs.
