@@ -1,4 +1,5 @@
-//! The commit being deployed, for change-set names and default image tags.
+//! The commit being deployed: change-set names, default image tags, and the commit
+//! order a deploy keeps (`git merge-base --is-ancestor`).
 
 /// The full commit SHA: `GITHUB_SHA` in GitHub Actions, else `git rev-parse HEAD` in
 /// the current directory; `None` outside a git checkout (or without git).
@@ -76,5 +77,34 @@ pub(crate) fn ancestry(older: &str, newer: &str, dir: &std::path::Path) -> Ances
             _ => Ancestry::Unknown(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
         },
         Err(e) => Ancestry::Unknown(format!("cannot run git: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_commit_must_be_a_full_sha() {
+        let sha = "0123456789ABCDEF0123456789abcdef01234567";
+        assert_eq!(
+            deploy_commit(Some(sha)).unwrap().as_deref(),
+            Some(sha.to_ascii_lowercase().as_str())
+        );
+        for bad in ["HEAD", "main", "0123456", &"g".repeat(40)] {
+            let e = deploy_commit(Some(bad)).unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.message.contains(&format!("`{bad}`")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn the_same_commit_needs_no_git_and_no_repository_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ancestry("abc", "ABC", dir.path()), Ancestry::Ancestor);
+        assert!(matches!(
+            ancestry(&"a".repeat(40), &"b".repeat(40), dir.path()),
+            Ancestry::Unknown(_)
+        ));
     }
 }

@@ -29,6 +29,7 @@ use crate::commands::deploy::{
 };
 use crate::error::{CommandResult, Failure};
 use crate::output::Printer;
+use crate::output::github::GitHub;
 use crate::plan_file::{self, Fingerprint, PlanFile};
 
 /// What to tell the user when a plan can no longer be applied.
@@ -37,25 +38,14 @@ const PLAN_AGAIN: &str = "Nothing was executed. Plan again (`deployer deploy …
 
 /// Runs `deployer apply`.
 pub(crate) async fn run(args: ApplyArgs, printer: &Printer) -> CommandResult {
-    let plan = plan_file::read(&args.plan)?;
-    let wait_timeout = match &args.wait_timeout {
-        Some(text) => {
-            parse_duration(text).map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?
-        }
-        None => Duration::from_secs(plan.wait_timeout_seconds),
+    let (plan, image, wait_timeout) = match read_and_check(&args, printer).await {
+        Ok(checked) => checked,
+        Err(failure) => return Err(failed_early(&args, failure)),
     };
-    let image = image_to_push(&args, &plan)?;
-    if let Some(image) = &image {
-        check_digest_on_disk(image, &plan).await?;
-    }
-    let terminal = printer.terminal();
-    if plan.has_changes && !args.yes && !terminal.ci && !terminal.interactive {
-        return Err(Failure::input(
-            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
-             (or set CI=true)",
-        ));
-    }
-    let sdk = crate::aws::sdk_config_in(Some(&plan.region)).await?;
+    let sdk = match crate::aws::sdk_config_in(Some(&plan.region)).await {
+        Ok(sdk) => sdk,
+        Err(failure) => return Err(failed_early(&args, failure)),
+    };
     let mut apply = session(&plan, &args, &sdk, wait_timeout, printer);
     let result = if plan.has_changes {
         let registry = args.transfer.registry.as_deref();
@@ -69,6 +59,48 @@ pub(crate) async fn run(args: ApplyArgs, printer: &Printer) -> CommandResult {
         Ok(Ending::NoChanges)
     };
     apply.finish(result)
+}
+
+/// Everything checked before the first AWS call: the plan file, the flags, the image
+/// on disk against the plan, and that someone can confirm.
+async fn read_and_check(
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<(PlanFile, Option<ImageArgs>, Duration), Failure> {
+    let plan = plan_file::read(&args.plan)?;
+    let wait_timeout = match &args.wait_timeout {
+        Some(text) => {
+            parse_duration(text).map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?
+        }
+        None => Duration::from_secs(plan.wait_timeout_seconds),
+    };
+    let image = image_to_push(args, &plan)?;
+    if let Some(image) = &image {
+        check_digest_on_disk(image, &plan).await?;
+    }
+    let terminal = printer.terminal();
+    if plan.has_changes && !args.yes && !terminal.ci && !terminal.interactive {
+        return Err(Failure::input(
+            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
+             (or set CI=true)",
+        ));
+    }
+    Ok((plan, image, wait_timeout))
+}
+
+/// A failure before anything was looked up in AWS: under GitHub Actions, the summary
+/// line and `::error` annotation a later failure gets too.
+fn failed_early(args: &ApplyArgs, failure: Failure) -> Failure {
+    if let Some(gh) = GitHub::detect() {
+        let verdict = format!(
+            "Apply of plan {} failed: {}",
+            args.plan.display(),
+            failure.message
+        );
+        gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        gh.error("Apply failed", &failure.message);
+    }
+    failure
 }
 
 /// The run, with the report filled in from the plan.
