@@ -278,8 +278,17 @@ def test_cluster_has_container_insights_and_logs_are_kept_30_days(aws: Any, stac
 
 def test_task_roles_are_least_privilege(aws: Any, stack: dict[str, Any]) -> None:
     iam, ids = aws("iam"), stack["ids"]
-    # The app calls no AWS API: its own role has no permissions at all.
-    assert iam.list_role_policies(RoleName=ids["TaskRole"])["PolicyNames"] == []
+    # The app's one AWS call: AdminUserGlobalSignOut at logout, on its own pool only.
+    [name] = iam.list_role_policies(RoleName=ids["TaskRole"])["PolicyNames"]
+    document = iam.get_role_policy(RoleName=ids["TaskRole"], PolicyName=name)["PolicyDocument"]
+    [statement] = (document if isinstance(document, dict) else json.loads(document))["Statement"]
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=stack["outputs"]["UserPoolId"])["UserPool"]
+    assert statement == {
+        "Sid": "RevokeRefreshTokensAtLogout",
+        "Effect": "Allow",
+        "Action": "cognito-idp:AdminUserGlobalSignOut",
+        "Resource": pool["Arn"],
+    }
     assert iam.list_attached_role_policies(RoleName=ids["TaskRole"])["AttachedPolicies"] == []
 
     [name] = iam.list_role_policies(RoleName=ids["ExecutionRole"])["PolicyNames"]
@@ -318,6 +327,8 @@ def test_task_definition_gives_the_container_its_configuration(aws: Any, stack: 
             f"https://{out['CognitoDomain']}/logout?client_id={out['UserPoolClientId']}"
             f"&logout_uri=https%3A%2F%2F{DOMAIN}%2F"
         ),
+        # /logout revokes the user's refresh tokens in this pool.
+        "USER_POOL_ID": out["UserPoolId"],
     }
 
 

@@ -8,9 +8,12 @@ conditions real AWS depends on.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
+import cfnlint.data.AdditionalSpecs
 import pytest
 import yaml
 from conftest import ROOT, load_template
@@ -206,3 +209,24 @@ def test_cognito_choices_are_explicit_and_the_issuer_is_the_pools_own() -> None:
     [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
     issuer = {e["Name"]: e["Value"] for e in container["Environment"]}["OIDC_ISSUER"]
     assert issuer == {"Fn::GetAtt": ["UserPool", "ProviderURL"]}
+
+
+def test_the_task_role_may_only_sign_out_users_of_the_pool_the_container_is_given() -> None:
+    """moto enforces no IAM: the one permission is checked against AWS's authorization
+    data (cfn-lint's Policies.json): the action exists and is scoped by user pool ARN, so
+    the pool's own ARN (no wildcard) is the narrowest Resource that still matches."""
+    assert _statements(APP, "TaskRole") == [
+        {
+            "Sid": "RevokeRefreshTokensAtLogout",
+            "Effect": "Allow",
+            "Action": "cognito-idp:AdminUserGlobalSignOut",
+            "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]},
+        }
+    ]
+    assert "ManagedPolicyArns" not in APP["Resources"]["TaskRole"]["Properties"]
+    policies = json.loads((Path(cfnlint.data.AdditionalSpecs.__file__).parent / "Policies.json").read_text())
+    actions = {name.lower(): spec for name, spec in policies["cognito-idp"]["Actions"].items()}
+    assert actions["adminuserglobalsignout"]["Resources"] == ["userpool"]
+    [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["USER_POOL_ID"] == {"Ref": "UserPool"}, "sign users out of the pool the role is scoped to"

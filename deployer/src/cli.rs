@@ -84,6 +84,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Delete a stack.
     Destroy(DestroyArgs),
+    /// Once per account and region: deploy the GitHub OIDC roles (cfn/github-oidc.yaml)
+    /// and print the `gh variable set` commands for the workflows' variables.
+    #[command(after_help = BOOTSTRAP_HELP)]
+    Bootstrap(BootstrapArgs),
     /// Run the local ALB login emulator in front of an app (development only, loopback only).
     LocalAuth(LocalAuthArgs),
 }
@@ -270,22 +274,30 @@ pub struct DeployArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
 
-    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s`. Credentials
-    /// that expire before then (a 1 h OIDC session) end the wait with exit 3: the
-    /// operation goes on in CloudFormation.
-    #[arg(long, value_name = "DURATION", default_value = "60m")]
-    pub wait_timeout: String,
+    /// How long to wait for the stack to finish, e.g. `30m`, `1h`, `90s` [default: 60m,
+    /// or `wait_timeout` from --config]. Credentials that expire before then (a 1 h OIDC
+    /// session) end the wait with exit 3: the operation goes on in CloudFormation.
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
 
     /// How long CloudFormation may take to work out the change set (CREATE_PENDING /
     /// CREATE_IN_PROGRESS) before the deploy gives up and deletes it again, with the
     /// empty stack a first deploy created. Never longer than `--wait-timeout`.
     /// CloudFormation usually needs 2–60 s (minutes with transforms or nested stacks);
     /// one stuck in CREATE_PENDING should not hold a deploy for the whole
-    /// `--wait-timeout` (aws-actions' deploy action also stops after 30 minutes).
-    #[arg(long, value_name = "DURATION", default_value = "30m")]
-    pub change_set_timeout: String,
+    /// `--wait-timeout` (aws-actions' deploy action also stops after 30 minutes)
+    /// [default: 30m, or `change_set_timeout` from --config].
+    #[arg(long, value_name = "DURATION")]
+    pub change_set_timeout: Option<String>,
 
-    /// A deploy.yaml with per-environment settings; flags override it.
+    /// AWS region to deploy to. Wins over `region:` in --config, which wins over
+    /// AWS_REGION (a config region that differs from AWS_REGION gets a warning).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// A deploy.yaml with per-environment settings; flags override it. `${NAME}` in its
+    /// string values is the environment variable NAME (`$${` for a literal `${`); one
+    /// that is unset or empty is bad input (exit 64), unless a flag overrides that key.
     #[arg(long, value_name = "FILE", requires = "environment")]
     pub config: Option<PathBuf>,
 
@@ -354,5 +366,86 @@ pub struct DestroyArgs {
 
     /// How long to wait for the delete to finish, e.g. `30m`, `1h`, `90s`.
     #[arg(long, value_name = "DURATION", default_value = "60m")]
+    pub wait_timeout: String,
+}
+
+/// What `bootstrap --help` ends with.
+const BOOTSTRAP_HELP: &str = "\
+Variables printed (from the stack and its parameters):
+  AWS_REGION           the region deployed to
+  AWS_DEPLOY_ROLE_ARN  output DeployRoleArn
+  AWS_PLAN_ROLE_ARN    output PlanRoleArn (none when PlanEnvironment is empty)
+  CFN_ROLE_ARN         output CloudFormationRoleArn
+  STACK_NAME           parameter AppStackName
+  ECR_REPOSITORY       parameter EcrRepositoryPrefix
+  HOSTED_ZONE_ID, DOMAIN_NAME, COGNITO_DOMAIN_PREFIX: from the flags of the same names;
+  without them they are listed as still to set.
+
+Exit codes: as deploy; with --set-variables, 1 also when gh is missing, not logged in
+or refuses a variable (the commands are printed all the same).
+
+Example:
+  deployer bootstrap --github-repo octo-org/web-app \\
+    --parameter AppStackName=web-prod --parameter EcrRepositoryPrefix=web \\
+    --hosted-zone-id Z0123456789ABCDEFGHIJ --domain-name app.example.com \\
+    --cognito-domain-prefix web-prod-login --set-variables";
+
+/// `deployer bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The GitHub repository whose workflows will deploy, `OWNER/NAME`: sets the
+    /// template's GitHubOrg and GitHubRepo, and is where the variables go.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub github_repo: String,
+
+    /// Name of the bootstrap stack.
+    #[arg(long, value_name = "NAME", default_value = "github-deploy")]
+    pub stack_name: String,
+
+    /// A parameter of the bootstrap template, `KEY=VALUE`; repeat for more. Pass the same
+    /// ones on every run: parameters not given take the template's default again. The
+    /// ones that matter: AppStackName (the app stack the roles may deploy, default
+    /// alb-cognito-app), EcrRepositoryPrefix (the ECR repositories they may push to),
+    /// Environment/PlanEnvironment (the GitHub environments trusted, production/preview),
+    /// CreateOidcProvider=false with OidcProviderArn when the account has the provider.
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+
+    /// Template to deploy instead of the built-in copy of cfn/github-oidc.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// AWS region [default: from AWS_REGION or the profile]: the app's region, which is
+    /// what AWS_REGION is set to.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Create and show the change set, then delete it; prints the variables already known.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Execute without asking. Without it, a terminal asks for confirmation; CI (CI=true) never asks.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Run the `gh variable set` commands (needs the GitHub CLI on PATH, logged in:
+    /// `gh auth status`), instead of only printing them.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub set_variables: bool,
+
+    /// Value for HOSTED_ZONE_ID: the Route 53 public hosted zone holding the domain.
+    #[arg(long, value_name = "ID")]
+    pub hosted_zone_id: Option<String>,
+
+    /// Value for DOMAIN_NAME: where the app is served, e.g. app.example.com.
+    #[arg(long, value_name = "NAME")]
+    pub domain_name: Option<String>,
+
+    /// Value for COGNITO_DOMAIN_PREFIX: the Cognito login domain's prefix (unique in the region).
+    #[arg(long, value_name = "PREFIX")]
+    pub cognito_domain_prefix: Option<String>,
+
+    /// How long to wait for the stack to finish, e.g. `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub wait_timeout: String,
 }

@@ -14,6 +14,7 @@ pub const ENV_VARS: &[&str] = &[
     "COGNITO_CLIENT_ID",
     "OIDC_ISSUER",
     "LOGOUT_URL",
+    "USER_POOL_ID",
     "RUST_LOG",
 ];
 
@@ -29,6 +30,10 @@ pub const ANY: &str = "any";
 /// year 10000 could not even be shown as a date).
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
+/// Longest time `/logout` spends ending the Cognito session (verifying the token and
+/// `AdminUserGlobalSignOut`, retries included) before it answers anyway.
+pub const SIGN_OUT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What the service needs to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -40,6 +45,19 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where `/logout` redirects: an `https://` URL, a loopback `http://` URL, or a path.
     pub logout_url: String,
+    /// `USER_POOL_ID`: when set, `/logout` revokes the user's refresh tokens.
+    pub sign_out: Option<SignOutSettings>,
+}
+
+/// Where and how long `/logout` calls `AdminUserGlobalSignOut`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOutSettings {
+    /// The user pool the ALB's users are in (`REGION_ID`).
+    pub user_pool_id: String,
+    /// The pool's region: the part of its id before `_`, so it cannot disagree with the pool.
+    pub region: String,
+    /// Bound on the whole attempt; logout answers when it passes.
+    pub timeout: Duration,
 }
 
 /// A value a token field must have, or the explicit opt-out [`ANY`].
@@ -129,6 +147,21 @@ pub enum ConfigError {
     /// `PORT` is not a port number.
     #[error("PORT={0:?} is not a port number (0-65535)")]
     BadPort(String),
+    /// `USER_POOL_ID` is not a user pool id.
+    #[error(
+        "USER_POOL_ID={0:?} is not a user pool id (REGION_ID, e.g. eu-west-1_AbCdEfGhI): set it to the pool the ALB logs users in with, or leave it unset to revoke no tokens at logout"
+    )]
+    BadUserPoolId(String),
+    /// `USER_POOL_ID` names another pool than the one `OIDC_ISSUER` accepts tokens from.
+    #[error(
+        "USER_POOL_ID={pool:?} is not the pool of OIDC_ISSUER={issuer:?}: logout would sign out a user of another pool; set both to the same pool"
+    )]
+    UserPoolMismatch {
+        /// `USER_POOL_ID`.
+        pool: String,
+        /// `OIDC_ISSUER`.
+        issuer: String,
+    },
 }
 
 impl Settings {
@@ -188,6 +221,11 @@ impl Settings {
             secure_url(&logout_url).ok_or(ConfigError::BadLogoutUrl(logout_url))?
         };
 
+        let sign_out = match get("USER_POOL_ID") {
+            None => None,
+            Some(pool) => Some(sign_out_settings(pool, &issuer)?),
+        };
+
         Ok(Settings {
             host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port,
@@ -204,8 +242,47 @@ impl Settings {
                 key_ttl: Duration::from_secs(24 * 3600),
             },
             logout_url,
+            sign_out,
         })
     }
+}
+
+/// `USER_POOL_ID` checked: Cognito's id pattern (`[\w-]+_[0-9a-zA-Z]+`, at most 55
+/// characters) with a region before the `_`, and the pool `OIDC_ISSUER` names if it names one.
+fn sign_out_settings(pool: String, issuer: &Expected) -> Result<SignOutSettings, ConfigError> {
+    let Some((region, id)) = pool.split_once('_') else {
+        return Err(ConfigError::BadUserPoolId(pool));
+    };
+    let region_ok = region.split('-').count() >= 3
+        && region.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && region.ends_with(|c: char| c.is_ascii_digit());
+    let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if pool.len() > 55 || !region_ok || !id_ok {
+        return Err(ConfigError::BadUserPoolId(pool));
+    }
+    // A Cognito issuer is https://cognito-idp.REGION.amazonaws.com/POOL_ID.
+    if let Expected::Exactly(issuer) = issuer
+        && let Some(issuer_pool) = issuer
+            .strip_prefix("https://cognito-idp.")
+            .and_then(|rest| rest.rsplit_once('/'))
+            .map(|(_, pool)| pool)
+        && issuer_pool != pool
+    {
+        return Err(ConfigError::UserPoolMismatch {
+            pool,
+            issuer: issuer.clone(),
+        });
+    }
+    Ok(SignOutSettings {
+        region: region.to_owned(),
+        user_pool_id: pool,
+        timeout: SIGN_OUT_TIMEOUT,
+    })
 }
 
 /// `raw` as a normalised URL if it is `https://HOST…`, or `http://` to a loopback host
@@ -368,5 +445,56 @@ mod tests {
         assert!(keys("http://user:pw@127.0.0.1/keys").is_err());
         assert!(keys("https://keys.example.com/k").is_ok());
         assert!(keys("http://[::1]:9/k").is_ok());
+    }
+
+    #[test]
+    fn user_pool_id_is_optional_and_checked() {
+        let pool = |id: &str, issuer: &str| {
+            settings(&[
+                ("ALB_ARN", ARN),
+                ("AWS_REGION", "x"),
+                ("OIDC_ISSUER", issuer),
+                ("USER_POOL_ID", id),
+            ])
+            .map(|s| s.sign_out)
+        };
+        assert_eq!(pool("<unset>", "i").unwrap(), None);
+        assert_eq!(pool(" ", "i").unwrap(), None);
+        let on = pool("eu-west-1_AbC123", "any").unwrap().unwrap();
+        assert_eq!(on.region, "eu-west-1");
+        assert_eq!(on.user_pool_id, "eu-west-1_AbC123");
+        assert_eq!(on.timeout, SIGN_OUT_TIMEOUT);
+        assert!(pool("us-gov-west-1_x", "i").unwrap().is_some());
+        assert!(
+            pool(
+                "eu-west-1_AbC",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+            )
+            .unwrap()
+            .is_some()
+        );
+        for bad in [
+            "AbC123",
+            "eu-west-1_",
+            "_AbC",
+            "eu-west_AbC",
+            "EU-WEST-1_AbC",
+            "eu-west-1_Ab-C",
+            "eu-west-1_AbC/../x",
+            &format!("eu-west-1_{}", "a".repeat(50)),
+        ] {
+            assert_eq!(
+                pool(bad, "i").unwrap_err(),
+                ConfigError::BadUserPoolId(bad.to_owned()),
+                "{bad}"
+            );
+        }
+        let err = pool(
+            "eu-west-1_Other",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::UserPoolMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("USER_POOL_ID"));
     }
 }

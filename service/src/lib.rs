@@ -6,5 +6,6 @@ pub mod configuration;
 pub mod healthcheck;
 mod middleware;
 mod routes;
+pub mod signout;
 pub mod startup;
 pub mod telemetry;

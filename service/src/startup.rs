@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::configuration::Expected;
 use crate::configuration::Settings;
+use crate::signout::GlobalSignOut;
 use crate::{middleware, routes, telemetry};
 
 /// Where `/logout` sends the browser.
@@ -24,6 +25,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// `LOGOUT_URL`.
     pub logout_url: LogoutUrl,
+    /// With `USER_POOL_ID`: revokes the user's refresh tokens at logout.
+    pub sign_out: Option<Arc<GlobalSignOut>>,
 }
 
 impl FromRef<AppState> for Arc<Verifier> {
@@ -79,9 +82,20 @@ impl Application {
                 );
             }
         }
+        let sign_out = match settings.sign_out {
+            Some(sign_out) => {
+                tracing::info!(
+                    user_pool_id = %sign_out.user_pool_id,
+                    "USER_POOL_ID is set: /logout revokes the user's refresh tokens (AdminUserGlobalSignOut)"
+                );
+                Some(Arc::new(GlobalSignOut::new(sign_out).await?))
+            }
+            None => None,
+        };
         let state = AppState {
             verifier: Arc::new(Verifier::new(settings.auth)),
             logout_url: LogoutUrl(settings.logout_url.into()),
+            sign_out,
         };
         Ok(Self {
             listener,

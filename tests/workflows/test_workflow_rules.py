@@ -77,6 +77,7 @@ def key_repo(tmp_path):
         "deployer/src/main.rs",
         "service/src/main.rs",
         "cfn/app.yaml",
+        "cfn/github-oidc.yaml",
         ".github/scripts/deployer-cache-key.sh",
     ):
         dest = tmp_path / rel
@@ -105,6 +106,10 @@ def test_the_deployer_cache_key_follows_the_deployer_sources_only(key_repo):
     second = key()
     (repo / "Cargo.lock").write_text((repo / "Cargo.lock").read_text() + "\n")
     assert key() != second
+    third = key()
+    # `deployer bootstrap` embeds this template (include_str!): it is a deployer source.
+    (repo / "cfn/github-oidc.yaml").write_text((repo / "cfn/github-oidc.yaml").read_text() + "\n# edit\n")
+    assert key() != third
 
 
 # --- the preview comment ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! `ecr` + `oci-push`, `config`/`template`/`parameters`) and reports through `output`.
 
 pub(crate) mod apply;
+pub(crate) mod bootstrap;
 pub(crate) mod deploy;
 pub(crate) mod destroy;
 pub(crate) mod local_auth;
@@ -20,6 +21,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Apply(args) => apply::run(*args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
+        Command::Bootstrap(args) => bootstrap::run(args, printer).await,
         Command::LocalAuth(args) => local_auth::run(args, printer).await,
     }
 }

@@ -132,6 +132,9 @@ pub struct Printer {
     color_stderr: bool,
     quiet: bool,
     verbose: u8,
+    /// Results go to stderr too: a step inside a command whose own result is stdout
+    /// (`bootstrap` deploys, then prints the `gh` commands).
+    results_on_stderr: bool,
 }
 
 impl Printer {
@@ -144,6 +147,19 @@ impl Printer {
             color_stderr: use_color(color, std::io::stderr().is_terminal()),
             quiet,
             verbose,
+            results_on_stderr: false,
+        }
+    }
+
+    /// This printer for a step whose results are only for people to read: text, on
+    /// stderr, so stdout stays the command's own result (e.g. `bootstrap`'s `gh`
+    /// commands or its JSON).
+    pub(crate) fn results_to_stderr(self) -> Self {
+        Self {
+            format: OutputFormat::Text,
+            color_stdout: self.color_stderr,
+            results_on_stderr: true,
+            ..self
         }
     }
 
@@ -161,6 +177,7 @@ impl Printer {
             color_stderr: false,
             quiet: false,
             verbose: 0,
+            results_on_stderr: false,
         }
     }
 
@@ -187,6 +204,10 @@ impl Printer {
     /// Writes a result to stdout. A closed stdout (the reader went away) stops further
     /// output quietly; it is not a failure of the command.
     pub(crate) fn stdout(&self, text: &str) {
+        if self.results_on_stderr {
+            stderr(text);
+            return;
+        }
         if STDOUT_CLOSED.load(Ordering::Relaxed) {
             return;
         }

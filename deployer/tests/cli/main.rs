@@ -2,6 +2,8 @@
 //! moto (tools/moto), a local docker-registry and fault-injecting proxies. One binary
 //! for all (zero2prod's layout), with shared helpers.
 
+mod bootstrap;
+mod config_env;
 mod deploy_image;
 mod deploy_moto;
 mod dry_run_image;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::Serialize;
 
@@ -50,15 +51,19 @@ where
             tracing::info!(path = parts.uri.path(), reason = %failure, "authentication failed");
             AuthError::new(failure, for_api)
         };
-        // Exactly one: with two, which one a proxy or a framework reads is anyone's guess.
-        let mut sent = parts.headers.get_all(TOKEN_HEADER).iter();
-        let token = match (sent.next(), sent.next()) {
-            (None, _) => Err(AuthFailure::MissingToken),
-            (Some(_), Some(_)) => Err(AuthFailure::SeveralTokens),
-            (Some(value), None) => value.to_str().map_err(|_| AuthFailure::MissingToken),
-        }
-        .map_err(reject)?;
+        let token = the_token(&parts.headers).map_err(reject)?;
         let verifier = Arc::<Verifier>::from_ref(state);
         verifier.verify(token).await.map_err(reject)
+    }
+}
+
+/// The request's one `x-amzn-oidc-data` value. Exactly one: with two, which one a proxy
+/// or a framework reads is anyone's guess.
+pub(crate) fn the_token(headers: &HeaderMap) -> Result<&str, AuthFailure> {
+    let mut sent = headers.get_all(TOKEN_HEADER).iter();
+    match (sent.next(), sent.next()) {
+        (None, _) => Err(AuthFailure::MissingToken),
+        (Some(_), Some(_)) => Err(AuthFailure::SeveralTokens),
+        (Some(value), None) => value.to_str().map_err(|_| AuthFailure::MissingToken),
     }
 }

@@ -15,4 +15,5 @@ pub use verifier::Verifier;
 /// and `x-amzn-oidc-accesstoken` are plain headers anyone can send if the ALB is bypassed.
 pub const TOKEN_HEADER: &str = "x-amzn-oidc-data";
 
+pub(crate) use identity::the_token;
 pub(crate) use keys::KeyCache;

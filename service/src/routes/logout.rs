@@ -1,14 +1,19 @@
-//! `GET /logout`: expire every ALB session cookie shard, then go to `LOGOUT_URL` (the
-//! Cognito logout endpoint, which ends the IdP session and comes back).
+//! `GET /logout`: with `USER_POOL_ID`, revoke the verified user's refresh tokens; expire
+//! every ALB session cookie shard; then go to `LOGOUT_URL` (the Cognito logout endpoint,
+//! which ends the IdP session and comes back).
 
 use std::collections::BTreeSet;
+
+use tokio::time::Instant;
 
 use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::startup::LogoutUrl;
+use crate::auth::{Verifier, the_token};
+use crate::signout::GlobalSignOut;
+use crate::startup::AppState;
 
 /// The ALB splits its session cookie into shards `-0`, `-1`, … when it is large.
 const SESSION_COOKIE_PREFIX: &str = "AWSELBAuthSessionCookie-";
@@ -19,11 +24,10 @@ const ALWAYS_EXPIRED_SHARDS: u32 = 4;
 const MAX_EXTRA_SHARDS: usize = 12;
 
 /// 302 to `LOGOUT_URL`, expiring `AWSELBAuthSessionCookie-0..3` and up to
-/// [`MAX_EXTRA_SHARDS`] other shards sent; 403 when another site started it.
-pub(crate) async fn logout(
-    State(LogoutUrl(url)): State<LogoutUrl>,
-    headers: HeaderMap,
-) -> Response {
+/// [`MAX_EXTRA_SHARDS`] other shards sent; 403 when another site started it. With
+/// `USER_POOL_ID`, first (and within [`crate::configuration::SIGN_OUT_TIMEOUT`]) a
+/// global sign-out of the user whose token verifies; its outcome changes nothing here.
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // Browsers say where a navigation came from. A link or form on another site must
     // not be able to log the user out; typed URLs (`none`), our own page and sibling
     // subdomains (`same-site`) may, and so may clients that send no such header.
@@ -37,6 +41,10 @@ pub(crate) async fn logout(
         )
             .into_response();
     }
+    if let Some(sign_out) = &state.sign_out {
+        end_cognito_session(&state.verifier, sign_out, &headers).await;
+    }
+    let url = state.logout_url.0;
     let mut names: Vec<String> = (0..ALWAYS_EXPIRED_SHARDS)
         .map(|n| format!("{SESSION_COOKIE_PREFIX}{n}"))
         .collect();
@@ -63,6 +71,44 @@ pub(crate) async fn logout(
         }
     }
     response
+}
+
+/// `AdminUserGlobalSignOut` for the user of the request's token, if it verifies; logs
+/// what happened and never fails. Verification and the call share one deadline, so a
+/// slow key endpoint or Cognito delays logout by at most that much.
+async fn end_cognito_session(verifier: &Verifier, sign_out: &GlobalSignOut, headers: &HeaderMap) {
+    let deadline = Instant::now() + sign_out.timeout();
+    // Only a verified `sub`: anyone can send a header naming someone else's.
+    let verified = async {
+        match the_token(headers) {
+            Ok(token) => verifier.verify(token).await,
+            Err(failure) => Err(failure),
+        }
+    };
+    let identity = match tokio::time::timeout_at(deadline, verified).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(reason)) => {
+            tracing::info!(%reason, "logout without a valid token: no Cognito sign-out");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                "Cognito sign-out skipped: the token's key could not be checked in time"
+            );
+            return;
+        }
+    };
+    match sign_out.sign_out(&identity.sub, deadline).await {
+        Ok(()) => tracing::info!(
+            sub = %identity.sub,
+            "signed out of Cognito: the user's refresh tokens are revoked"
+        ),
+        Err(e) => tracing::warn!(
+            sub = %identity.sub,
+            error = %e,
+            "Cognito sign-out failed; logged out of this browser only"
+        ),
+    }
 }
 
 /// Names of `AWSELBAuthSessionCookie-*` cookies in the request, keeping only names made

@@ -7,5 +7,7 @@ mod env_contract;
 mod hardening;
 mod helpers;
 mod keys;
+mod moto;
 mod process;
 mod routes;
+mod signout;

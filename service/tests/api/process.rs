@@ -9,7 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::helpers::{ALB_ARN, closed_port};
+use crate::helpers::{ALB_ARN, Reply, closed_port};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_service");
@@ -29,7 +29,20 @@ impl ServiceProcess {
     /// Starts the binary with the full policy (ALB_ARN, client id, issuer) plus `env`,
     /// and waits for its `/healthz`.
     pub async fn start(keys_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_logging_to(keys_url, env, None).await
+    }
+
+    /// Like [`ServiceProcess::start`], with the service's log (stdout) written to `log`.
+    pub async fn start_logging_to(
+        keys_url: &str,
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let port = closed_port().await;
+        let stdout = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        };
         let child = Command::new(BIN)
             .env_clear()
             .env("PORT", port.to_string())
@@ -38,7 +51,7 @@ impl ServiceProcess {
             .env("COGNITO_CLIENT_ID", PROCESS_CLIENT_ID)
             .env("OIDC_ISSUER", PROCESS_ISSUER)
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .spawn()
             .unwrap();
         let process = Self {
@@ -76,6 +89,27 @@ impl ServiceProcess {
             .map_err(|e| e.to_string())?
             .to_bytes();
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// GET `path` with `headers`, read fully with the answer's headers.
+    pub async fn reply(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .client
+            .request(request.body(Empty::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
     }
 
     /// Whether the process is still running.
@@ -127,6 +161,16 @@ pub fn exit_of(env: &[(&str, &str)]) -> Option<(i32, String)> {
 /// A token for `kid` signed by `signing` with `exp` in header and payload, from the ALB
 /// and for the client and issuer [`ServiceProcess::start`] configures.
 pub fn process_token(kid: &str, signing: &alb_token::SigningKey, exp: i64) -> String {
+    process_token_for("s1", kid, signing, exp)
+}
+
+/// [`process_token`] for the user `sub`.
+pub fn process_token_for(
+    sub: &str,
+    kid: &str,
+    signing: &alb_token::SigningKey,
+    exp: i64,
+) -> String {
     let header = alb_token::AlbHeader {
         alg: "ES256".into(),
         kid: kid.into(),
@@ -137,6 +181,6 @@ pub fn process_token(kid: &str, signing: &alb_token::SigningKey, exp: i64) -> St
         typ: None,
     };
     let claims =
-        serde_json::json!({"sub": "s1", "username": "u1", "exp": exp, "iss": PROCESS_ISSUER});
+        serde_json::json!({"sub": sub, "username": "u1", "exp": exp, "iss": PROCESS_ISSUER});
     alb_token::sign(&header, &claims, signing)
 }

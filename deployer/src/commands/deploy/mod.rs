@@ -25,6 +25,7 @@ mod tests_plan;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::Client;
@@ -32,7 +33,7 @@ use aws_sdk_cloudformation::Client;
 pub(crate) use self::plan::{ParameterChange, Ready};
 pub(crate) use self::report::{DeployReport, View};
 use crate::cfn::wait::Deadline;
-use crate::cli::DeployArgs;
+use crate::cli::{DeployArgs, ImageArgs};
 use crate::config::{self, Settings};
 use crate::error::{CommandResult, Failure};
 use crate::output::{Printer, Progress};
@@ -54,10 +55,105 @@ pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
 /// Everything before the first change-set call: settings, offline checks, the checks
 /// against the deployed stack and the hosted zone, and the push.
 async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> {
-    let terminal = printer.terminal();
-    let settings = config::resolve(args)?;
+    let (settings, warnings) = config::resolve_with_warnings(args)?;
+    for warning in warnings {
+        printer.warn(&warning);
+    }
     let template = Template::load(&settings.template)?;
-    let pushing = args.image.image.is_some();
+    prepare(
+        Request {
+            settings,
+            template,
+            image: Some(&args.image),
+            dry_run: args.dry_run,
+            detailed_exitcode: args.detailed_exitcode,
+            yes: args.yes,
+            allow_change: &args.allow_change,
+            plan_out: args.plan_out.clone(),
+            commit: args.commit.as_deref(),
+            allow_out_of_order: args.allow_out_of_order,
+        },
+        printer,
+    )
+    .await
+}
+
+/// A deploy whose settings and template are already resolved: what `deploy` makes of
+/// its flags and deploy.yaml, and what `bootstrap` makes of its own flags, so both go
+/// through the same change-set flow.
+pub(crate) struct Request<'a> {
+    /// Stack, parameters, tags, timeouts.
+    pub(crate) settings: Settings,
+    /// The template to deploy.
+    pub(crate) template: Template,
+    /// Where the image comes from (`--image`, the registry flags); `None`: no image.
+    pub(crate) image: Option<&'a ImageArgs>,
+    /// Show the change set, then delete it.
+    pub(crate) dry_run: bool,
+    /// With `dry_run`: changes pending exit 2.
+    pub(crate) detailed_exitcode: bool,
+    /// Execute without asking.
+    pub(crate) yes: bool,
+    /// Immutable parameters allowed to change.
+    pub(crate) allow_change: &'a [String],
+    /// `--plan-out`: leave the change set for `apply` and write this plan file.
+    pub(crate) plan_out: Option<PathBuf>,
+    /// `--commit`: the commit being deployed (else DEPLOYER_COMMIT, GITHUB_SHA, git HEAD).
+    pub(crate) commit: Option<&'a str>,
+    /// `--allow-out-of-order`: deploy even if the stack holds a newer commit.
+    pub(crate) allow_out_of_order: bool,
+}
+
+/// How a deploy of a [`Request`] ended, for a command built on it: the exit code and
+/// what the stack looks like now. The result itself was already reported.
+pub(crate) struct Finished {
+    /// The exit code `deploy` would end with.
+    pub(crate) code: ExitCode,
+    /// The stack's outputs (after the deploy, or as they are when nothing changed).
+    pub(crate) outputs: BTreeMap<String, String>,
+    /// The stack's status, when known.
+    pub(crate) stack_status: Option<String>,
+    /// The change set had changes.
+    pub(crate) has_changes: bool,
+    /// It was executed.
+    pub(crate) executed: bool,
+}
+
+/// Runs a resolved deploy through the whole flow (checks, change set, confirm,
+/// execute, follow, explain) and reports it like `deploy` does.
+pub(crate) async fn run_resolved(
+    request: Request<'_>,
+    printer: &Printer,
+) -> Result<Finished, Failure> {
+    let mut deploy = prepare(request, printer).await?;
+    let result = deploy.run().await;
+    let code = deploy.finish(result)?;
+    Ok(Finished {
+        code,
+        outputs: std::mem::take(&mut deploy.report.outputs),
+        stack_status: deploy.report.stack_status.take(),
+        has_changes: deploy.report.has_changes,
+        executed: deploy.report.executed,
+    })
+}
+
+/// [`start`] after the settings: offline checks, pre-flight checks, the push.
+async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Failure> {
+    let Request {
+        settings,
+        template,
+        image,
+        dry_run,
+        detailed_exitcode,
+        yes,
+        allow_change,
+        plan_out,
+        commit,
+        allow_out_of_order,
+    } = request;
+    let terminal = printer.terminal();
+    let image = image.filter(|i| i.image.is_some());
+    let pushing = image.is_some();
     if pushing && settings.repository.is_none() {
         return Err(Failure::input(
             "--image needs --repository NAME (or `repository:` in deploy.yaml)",
@@ -71,14 +167,14 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
         printer.warn(&warning);
     }
     // A plan (--plan-out) executes nothing, like a dry run: nobody needs to confirm it.
-    let preview = args.dry_run || args.plan_out.is_some();
-    if !preview && !args.yes && !terminal.ci && !terminal.interactive {
+    let preview = dry_run || plan_out.is_some();
+    if !preview && !yes && !terminal.ci && !terminal.interactive {
         return Err(Failure::input(
             "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
              (or set CI=true), or --dry-run to only look",
         ));
     }
-    let commit = crate::git::deploy_commit(args.commit.as_deref())?;
+    let commit = crate::git::deploy_commit(commit)?;
     if commit.is_none() && printer.verbose() > 0 {
         printer.note(
             "no commit known (no --commit, DEPLOYER_COMMIT or GITHUB_SHA, and not in a git work tree): \
@@ -90,14 +186,14 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
         .region()
         .map(|r| r.as_ref().to_owned())
         .unwrap_or_default();
-    preflight::check(&sdk, &settings, &template, &args.allow_change, printer).await?;
+    preflight::check(&sdk, &settings, &template, allow_change, printer).await?;
     let mut parameters = settings.parameters.clone();
     let mut image_uri = None;
-    if pushing {
+    if let Some(image) = image {
         let uri = if preview {
-            plan_image(args, &settings, &sdk, printer).await?
+            plan_image(image, &settings, &sdk, printer).await?
         } else {
-            push_image(args, &settings, &sdk, printer).await?
+            push_image(image, &settings, &sdk, printer).await?
         };
         parameters.insert(settings.image_parameter.clone(), uri.clone());
         image_uri = Some(uri);
@@ -118,18 +214,18 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
             termination_protection: settings.termination_protection,
         },
         mode: Mode {
-            dry_run: args.dry_run,
-            detailed_exitcode: args.detailed_exitcode,
-            ask: !args.yes && !terminal.ci,
+            dry_run,
+            detailed_exitcode,
+            ask: !yes && !terminal.ci,
         },
         progress: printer.progress(),
         view: View::new(*printer),
         report: DeployReport {
             stack_name: settings.stack_name.clone(),
-            dry_run: args.dry_run,
+            dry_run,
             capabilities: capabilities.clone(),
             image_uri,
-            plan_file: args.plan_out.as_ref().map(|p| p.display().to_string()),
+            plan_file: plan_out.as_ref().map(|p| p.display().to_string()),
             ..Default::default()
         },
         inputs: Inputs {
@@ -137,9 +233,9 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
             capabilities,
             settings,
             template,
-            plan_out: args.plan_out.clone(),
+            plan_out,
             commit,
-            allow_out_of_order: args.allow_out_of_order,
+            allow_out_of_order,
             work_tree: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             region,
         },
@@ -150,12 +246,12 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
 /// its digest-pinned URI, so a new image is always a real change and the same image a
 /// real no-op.
 async fn push_image(
-    args: &DeployArgs,
+    image: &ImageArgs,
     settings: &Settings,
     sdk: &SdkConfig,
     printer: &Printer,
 ) -> Result<String, Failure> {
-    let mut image = args.image.clone();
+    let mut image = image.clone();
     image.repository = settings.repository.clone();
     let pushed = crate::commands::push::push_image(&image, sdk, printer).await?;
     printer.note(&format!("Pushed {}", pushed.uri));
@@ -165,12 +261,12 @@ async fn push_image(
 /// The URI `--image` would get, for a dry run: nothing is pushed and nothing is
 /// created in ECR (previews must not change what production pulls).
 async fn plan_image(
-    args: &DeployArgs,
+    image: &ImageArgs,
     settings: &Settings,
     sdk: &SdkConfig,
     printer: &Printer,
 ) -> Result<String, Failure> {
-    let mut image = args.image.clone();
+    let mut image = image.clone();
     image.repository = settings.repository.clone();
     let planned = crate::commands::push::plan_image(&image, sdk).await?;
     printer.note(&format!(

@@ -1,0 +1,537 @@
+//! The `bootstrap` subcommand: deploy the GitHub OIDC stack (`cfn/github-oidc.yaml`,
+//! built into the binary) through the same change-set flow as `deploy` (preview,
+//! confirm, execute, follow, explain), then turn its outputs and parameters into the
+//! repository variables the workflows read: `gh variable set` commands on stdout (or
+//! JSON with `--output json`), run by us with `--set-variables`.
+//!
+//! The deploy's own report (change table, result, outputs) goes to stderr, so stdout is
+//! only the commands: pasteable, or `| sh`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+use crate::cfn::wait::parse_duration;
+use crate::cli::BootstrapArgs;
+use crate::commands::deploy::{self, Request};
+use crate::config::{self, Settings};
+use crate::error::{CommandResult, Failure};
+use crate::output::{OutputFormat, Printer};
+use crate::parameters::{effective_values, parse_pairs};
+use crate::template::Template;
+
+/// The bootstrap template, so the binary alone can bootstrap an account.
+const TEMPLATE: &str = include_str!("../../../cfn/github-oidc.yaml");
+
+/// Where the value of a variable comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The region the stack was deployed to.
+    Region,
+    /// A stack output.
+    Output(&'static str),
+    /// A template parameter (as given, else its default).
+    Parameter(&'static str),
+    /// A flag of `bootstrap`: values only the user knows.
+    Flag(&'static str),
+}
+
+/// Every variable the workflows read that bootstrap can know, in the order printed.
+/// (IMAGE_DOCKERFILE and IMAGE_CONTEXT are optional and have defaults.)
+const VARIABLES: [(&str, Source); 9] = [
+    ("AWS_REGION", Source::Region),
+    ("AWS_DEPLOY_ROLE_ARN", Source::Output("DeployRoleArn")),
+    ("AWS_PLAN_ROLE_ARN", Source::Output("PlanRoleArn")),
+    ("CFN_ROLE_ARN", Source::Output("CloudFormationRoleArn")),
+    ("STACK_NAME", Source::Parameter("AppStackName")),
+    ("ECR_REPOSITORY", Source::Parameter("EcrRepositoryPrefix")),
+    ("HOSTED_ZONE_ID", Source::Flag("--hosted-zone-id")),
+    ("DOMAIN_NAME", Source::Flag("--domain-name")),
+    (
+        "COGNITO_DOMAIN_PREFIX",
+        Source::Flag("--cognito-domain-prefix"),
+    ),
+];
+
+/// A variable bootstrap could not fill, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct ToFill {
+    name: &'static str,
+    reason: String,
+}
+
+/// What `bootstrap --output json` prints.
+#[derive(Debug, Serialize)]
+struct BootstrapReport {
+    /// The bootstrap stack.
+    stack_name: String,
+    /// Where it is, and what AWS_REGION is set to.
+    region: String,
+    /// `--github-repo`.
+    github_repository: String,
+    /// `--dry-run`.
+    dry_run: bool,
+    /// The change set had changes.
+    has_changes: bool,
+    /// The change set was executed (false: a dry run, or nothing to change).
+    executed: bool,
+    /// The stack's status, when known.
+    stack_status: Option<String>,
+    /// Variable → value, for every variable known.
+    variables: BTreeMap<&'static str, String>,
+    /// The variables still to set by hand, with why.
+    to_fill: Vec<ToFill>,
+    /// The `gh variable set` commands for `variables`, as a shell reads them.
+    commands: Vec<String>,
+    /// `--set-variables` ran them all.
+    variables_set: bool,
+}
+
+/// Runs `deployer bootstrap`.
+pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult {
+    let repo = GitHubRepo::parse(&args.github_repo)?;
+    let template = match &args.template {
+        Some(path) => Template::load(path)?,
+        None => Template::parse(TEMPLATE)
+            .map_err(|e| Failure::internal(format!("the built-in cfn/github-oidc.yaml {e}")))?,
+    };
+    let mut parameters = parse_pairs(&args.parameters, "--parameter")?;
+    for key in ["GitHubOrg", "GitHubRepo"] {
+        if parameters.contains_key(key) {
+            return Err(Failure::input(format!(
+                "--parameter {key}: set by --github-repo OWNER/NAME; leave it out"
+            )));
+        }
+    }
+    parameters.insert("GitHubOrg".into(), repo.owner.clone());
+    parameters.insert("GitHubRepo".into(), repo.name.clone());
+    if !config::valid_stack_name(&args.stack_name) {
+        return Err(Failure::input(format!(
+            "--stack-name `{}` is not valid: use letters, digits and hyphens, starting with a \
+             letter, at most 128 characters",
+            args.stack_name
+        )));
+    }
+    let wait_timeout = parse_duration(&args.wait_timeout)
+        .map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?;
+    let change_set_timeout = parse_duration(config::DEFAULT_CHANGE_SET_TIMEOUT)
+        .map_err(Failure::internal)?
+        .min(wait_timeout);
+    let from_parameters: BTreeMap<String, String> =
+        effective_values(&template.parameters, &parameters)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    // The region is settled here (flag, else the AWS chain), so AWS_REGION is exactly
+    // where the stack went.
+    let sdk = crate::aws::sdk_config_in(args.region.as_deref()).await?;
+    let region = sdk
+        .region()
+        .map(ToString::to_string)
+        .ok_or_else(|| Failure::internal("no region after configuring the AWS SDK"))?;
+    let settings = Settings {
+        stack_name: args.stack_name.clone(),
+        region: Some(region.clone()),
+        template: args
+            .template
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("cfn/github-oidc.yaml")),
+        parameters,
+        tags: BTreeMap::new(),
+        capabilities: None,
+        termination_protection: false,
+        role_arn: None,
+        image_parameter: config::DEFAULT_IMAGE_PARAMETER.to_owned(),
+        repository: None,
+        wait_timeout,
+        change_set_timeout,
+    };
+    let finished = deploy::run_resolved(
+        Request {
+            settings,
+            template,
+            image: None,
+            dry_run: args.dry_run,
+            detailed_exitcode: false,
+            yes: args.yes,
+            allow_change: &[],
+            plan_out: None,
+            commit: None,
+            // The bootstrap stack is set up by hand from any checkout; the commit is
+            // recorded, but an older checkout (same template) must not be refused.
+            allow_out_of_order: true,
+        },
+        &printer.results_to_stderr(),
+    )
+    .await?;
+    let flags = BTreeMap::from([
+        ("--hosted-zone-id", args.hosted_zone_id.clone()),
+        ("--domain-name", args.domain_name.clone()),
+        (
+            "--cognito-domain-prefix",
+            args.cognito_domain_prefix.clone(),
+        ),
+    ]);
+    let deployed = !args.dry_run;
+    let (variables, to_fill) = collect_variables(
+        &region,
+        &finished.outputs,
+        &from_parameters,
+        &flags,
+        deployed,
+    );
+    let commands: Vec<Vec<String>> = variables
+        .iter()
+        .map(|(name, value)| gh_variable_set(name, value, &repo.full))
+        .collect();
+    let lines = commands
+        .iter()
+        .map(|argv| shell_line(argv))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut report = BootstrapReport {
+        stack_name: args.stack_name.clone(),
+        region,
+        github_repository: repo.full.clone(),
+        dry_run: args.dry_run,
+        has_changes: finished.has_changes,
+        executed: finished.executed,
+        stack_status: finished.stack_status.clone(),
+        variables: variables.into_iter().collect(),
+        to_fill,
+        commands: lines,
+        variables_set: false,
+    };
+    let set = match printer.format() {
+        OutputFormat::Text => {
+            printer.stdout(&render_text(&report));
+            if args.set_variables {
+                set_variables(&commands, &repo.full, printer)
+            } else {
+                if !commands.is_empty() {
+                    printer.note(
+                        "Paste the gh commands above into a shell (GitHub CLI, logged in), \
+                         or run again with --set-variables; then push to main.",
+                    );
+                }
+                Ok(())
+            }
+        }
+        OutputFormat::Json => {
+            let set = if args.set_variables {
+                set_variables(&commands, &repo.full, printer)
+            } else {
+                Ok(())
+            };
+            report.variables_set = args.set_variables && set.is_ok();
+            printer.json(&report)?;
+            set
+        }
+    };
+    set?;
+    Ok(finished.code)
+}
+
+/// `--github-repo OWNER/NAME`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GitHubRepo {
+    owner: String,
+    name: String,
+    /// `OWNER/NAME`.
+    full: String,
+}
+
+impl GitHubRepo {
+    fn parse(text: &str) -> Result<Self, Failure> {
+        let bad = || {
+            Failure::input(format!(
+                "--github-repo `{text}` is not OWNER/NAME (e.g. octo-org/web-app, as in the repository's URL)"
+            ))
+        };
+        let name = text.strip_suffix(".git").unwrap_or(text);
+        let (owner, name) = name.split_once('/').ok_or_else(bad)?;
+        if owner.is_empty() || name.is_empty() || name.contains('/') {
+            return Err(bad());
+        }
+        Ok(Self {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            full: format!("{owner}/{name}"),
+        })
+    }
+}
+
+/// Each variable's value where it is known, and the others with the reason.
+fn collect_variables(
+    region: &str,
+    outputs: &BTreeMap<String, String>,
+    parameters: &BTreeMap<String, String>,
+    flags: &BTreeMap<&str, Option<String>>,
+    deployed: bool,
+) -> (Vec<(&'static str, String)>, Vec<ToFill>) {
+    let mut known = Vec::new();
+    let mut to_fill = Vec::new();
+    for (name, source) in VARIABLES {
+        let found: Result<String, String> = match source {
+            Source::Region => Ok(region.to_owned()),
+            Source::Output(output) => match outputs.get(output) {
+                Some(value) => Ok(value.clone()),
+                None if !deployed && outputs.is_empty() => Err(format!(
+                    "output {output}, known once the stack is deployed (run without --dry-run)"
+                )),
+                None => Err(format!(
+                    "the stack has no output {output}{}",
+                    if output == "PlanRoleArn" {
+                        " (PlanEnvironment is empty: no plan role, so no pull-request previews)"
+                    } else {
+                        ""
+                    }
+                )),
+            },
+            Source::Parameter(parameter) => match parameters.get(parameter) {
+                None => Err(format!("the template has no parameter {parameter}")),
+                Some(value) if name == "ECR_REPOSITORY" && !is_repository_name(value) => {
+                    Err(format!(
+                        "{parameter} `{value}` is only a prefix, not a repository name: set one that starts with it"
+                    ))
+                }
+                Some(value) => Ok(value.clone()),
+            },
+            Source::Flag(flag) => match flags.get(flag).cloned().flatten() {
+                Some(value) if !value.is_empty() => Ok(value),
+                _ => Err(format!("only you know it: pass {flag}, or set it yourself")),
+            },
+        };
+        match found {
+            Ok(value) => known.push((name, value)),
+            Err(reason) => to_fill.push(ToFill { name, reason }),
+        }
+    }
+    (known, to_fill)
+}
+
+/// ECR's repository-name rule (CreateRepository): lower-case components separated by
+/// `/`, each of letters and digits joined by single `.`, `_` or `-`; 2 to 256 characters.
+fn is_repository_name(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
+/// The argv of one `gh variable set`.
+fn gh_variable_set(name: &str, value: &str, repo: &str) -> Vec<String> {
+    [
+        "gh", "variable", "set", name, "--body", value, "--repo", repo,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// `argv` as one shell line, quoted where needed.
+fn shell_line(argv: &[String]) -> Result<String, Failure> {
+    shlex::try_join(argv.iter().map(String::as_str))
+        .map_err(|e| Failure::input(format!("cannot write {argv:?} as a shell command: {e}")))
+}
+
+/// The commands, then the variables still to set as shell comments, so all of stdout
+/// can be pasted (or piped to `sh`).
+fn render_text(report: &BootstrapReport) -> String {
+    let mut out = String::new();
+    for line in &report.commands {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !report.to_fill.is_empty() {
+        out.push_str(&format!(
+            "# Still to set: gh variable set NAME --body VALUE --repo {}\n",
+            report.github_repository
+        ));
+        for t in &report.to_fill {
+            out.push_str(&format!("#   {}: {}\n", t.name, t.reason));
+        }
+    }
+    out
+}
+
+/// `--set-variables`: runs the commands with the GitHub CLI, once `gh auth status` says
+/// it is logged in. Nothing is run when gh is missing or logged out.
+fn set_variables(commands: &[Vec<String>], repo: &str, printer: &Printer) -> Result<(), Failure> {
+    let paste = "the gh variable set commands are printed on stdout: run them yourself";
+    match Command::new("gh")
+        .args(["auth", "status"])
+        .stdin(Stdio::null())
+        .output()
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::failed(format!(
+                "--set-variables: `gh` (the GitHub CLI) is not on PATH, so no variable was set. \
+                 Install it (https://cli.github.com), run `gh auth login` and run bootstrap again; or {paste}"
+            )));
+        }
+        Err(e) => {
+            return Err(Failure::failed(format!(
+                "--set-variables: cannot run `gh auth status` ({e}), so no variable was set; {paste}"
+            )));
+        }
+        Ok(out) if !out.status.success() => {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let said = said
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            return Err(Failure::failed(format!(
+                "--set-variables: gh is not logged in (`gh auth status` says: {said}), so no variable was set. \
+                 Run `gh auth login` (or set GH_TOKEN) and run bootstrap again; or {paste}"
+            )));
+        }
+        Ok(_) => {}
+    }
+    for (done, argv) in commands.iter().enumerate() {
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Failure::failed(format!("--set-variables: cannot run gh: {e}")))?;
+        if !out.status.success() {
+            return Err(Failure::failed(format!(
+                "--set-variables: `gh variable set {}` failed ({}): {}\n{done} of {} variables were set; {paste}",
+                argv[3],
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim(),
+                commands.len()
+            )));
+        }
+    }
+    printer.note(&format!(
+        "Set {} variables on {repo} with gh",
+        commands.len()
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_template_parses_and_needs_iam() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        assert_eq!(t.capabilities, ["CAPABILITY_IAM"]);
+        for (_, source) in VARIABLES {
+            if let Source::Parameter(p) = source {
+                assert!(t.parameters.contains_key(p), "{p}");
+            }
+        }
+        for output in ["DeployRoleArn", "PlanRoleArn", "CloudFormationRoleArn"] {
+            assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
+        }
+    }
+
+    #[test]
+    fn github_repo_must_be_owner_slash_name() {
+        let r = GitHubRepo::parse("octo-org/web-app.git").unwrap();
+        assert_eq!(
+            (r.owner.as_str(), r.name.as_str(), r.full.as_str()),
+            ("octo-org", "web-app", "octo-org/web-app")
+        );
+        for bad in ["octo-org", "/x", "x/", "a/b/c", ""] {
+            let e = GitHubRepo::parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.message.contains("OWNER/NAME"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn variables_come_from_the_region_outputs_parameters_and_flags() {
+        let outputs = BTreeMap::from([
+            ("DeployRoleArn".to_owned(), "arn:deploy".to_owned()),
+            ("CloudFormationRoleArn".to_owned(), "arn:cfn".to_owned()),
+        ]);
+        let parameters = BTreeMap::from([
+            ("AppStackName".to_owned(), "web-prod".to_owned()),
+            ("EcrRepositoryPrefix".to_owned(), "web/".to_owned()),
+        ]);
+        let flags = BTreeMap::from([
+            ("--hosted-zone-id", Some("Z1".to_owned())),
+            ("--domain-name", None),
+            ("--cognito-domain-prefix", Some(String::new())),
+        ]);
+        let (known, to_fill) = collect_variables("eu-west-1", &outputs, &parameters, &flags, true);
+        assert_eq!(
+            known,
+            [
+                ("AWS_REGION", "eu-west-1".to_owned()),
+                ("AWS_DEPLOY_ROLE_ARN", "arn:deploy".to_owned()),
+                ("CFN_ROLE_ARN", "arn:cfn".to_owned()),
+                ("STACK_NAME", "web-prod".to_owned()),
+                ("HOSTED_ZONE_ID", "Z1".to_owned()),
+            ]
+        );
+        let names: Vec<&str> = to_fill.iter().map(|t| t.name).collect();
+        assert_eq!(
+            names,
+            [
+                "AWS_PLAN_ROLE_ARN",
+                "ECR_REPOSITORY",
+                "DOMAIN_NAME",
+                "COGNITO_DOMAIN_PREFIX"
+            ]
+        );
+        assert!(
+            to_fill[0].reason.contains("PlanEnvironment is empty"),
+            "{:?}",
+            to_fill[0]
+        );
+        assert!(
+            to_fill[1].reason.contains("only a prefix"),
+            "{:?}",
+            to_fill[1]
+        );
+        assert!(
+            to_fill[2].reason.contains("--domain-name"),
+            "{:?}",
+            to_fill[2]
+        );
+        // A dry run of a new stack has no outputs yet.
+        let (_, to_fill) =
+            collect_variables("eu-west-1", &BTreeMap::new(), &parameters, &flags, false);
+        assert!(
+            to_fill[0]
+                .reason
+                .contains("known once the stack is deployed"),
+            "{to_fill:?}"
+        );
+    }
+
+    #[test]
+    fn repository_names_follow_ecr() {
+        for good in ["web", "team/web-app", "a.b_c-d/e2"] {
+            assert!(is_repository_name(good), "{good}");
+        }
+        for bad in ["w", "web/", "Web", "web--app", "-web", "a//b"] {
+            assert!(!is_repository_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commands_are_quoted_for_a_shell() {
+        let argv = gh_variable_set("DOMAIN_NAME", "it's here", "o/r");
+        assert_eq!(
+            shell_line(&argv).unwrap(),
+            r#"gh variable set DOMAIN_NAME --body "it's here" --repo o/r"#
+        );
+        let argv = gh_variable_set("CFN_ROLE_ARN", "arn:aws:iam::123456789012:role/x-Y", "o/r");
+        assert_eq!(
+            shell_line(&argv).unwrap(),
+            "gh variable set CFN_ROLE_ARN --body arn:aws:iam::123456789012:role/x-Y --repo o/r"
+        );
+    }
+}
