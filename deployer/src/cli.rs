@@ -66,6 +66,20 @@ pub enum Command {
     /// Create or update a stack through a change set (optionally pushing the image first).
     #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Deploy(Box<DeployArgs>),
+    /// Execute the change set a `deploy --plan-out FILE` left, if the stack has not
+    /// changed since (the approved change set, nothing else).
+    ///
+    /// Before changing anything, apply refuses (exit 1, saying to plan again) when the
+    /// stack is not as planned (another deploy, a rollback or the console ran since), is
+    /// gone, or the change set is gone or not AVAILABLE. With --image it pushes the image
+    /// to the plan's repository, refusing first (exit 64) when the image's digest is not
+    /// the plan's, and without executing when the pushed URI differs from the planned
+    /// one; without --image the planned image must already be in the repository (exit 64
+    /// otherwise). Then it executes, follows, explains failures and reports exactly like
+    /// `deploy` (same summary, outputs, exit codes). The region is the plan's. A plan
+    /// without changes: nothing to apply, exit 0, no AWS call.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
+    Apply(Box<ApplyArgs>),
     /// Show a stack's status, its last failure reason and its outputs.
     Status(StatusArgs),
     /// Delete a stack.
@@ -99,6 +113,14 @@ pub struct ImageArgs {
     #[arg(long = "image-tag", value_name = "TAG")]
     pub tag: Option<String>,
 
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub transfer: TransferArgs,
+}
+
+/// How the image travels to the registry: where to, and the time limits.
+#[derive(Debug, Clone, Args)]
+pub struct TransferArgs {
     /// Registry base URL to push to instead of the one ECR reports (its `proxyEndpoint`),
     /// e.g. `http://127.0.0.1:5000` for a local registry.
     #[arg(long, value_name = "URL", env = "DEPLOYER_REGISTRY")]
@@ -167,6 +189,7 @@ impl PushArgs {
 
 /// `deployer deploy`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("preview").args(["dry_run", "plan_out"])))]
 pub struct DeployArgs {
     /// Stack name (or from `--config`).
     #[arg(long, value_name = "NAME")]
@@ -201,10 +224,33 @@ pub struct DeployArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// With `--dry-run`: exit 0 when there are no changes, 2 when changes are pending
-    /// (and 2 means nothing else: bad input exits 64, a failure 1).
-    #[arg(long, requires = "dry_run")]
+    /// Create and show the change set, then stop: it is left AVAILABLE (not executed)
+    /// and FILE says which it is and what the stack looked like, for `deployer apply
+    /// FILE` to execute later (after an approval). As with --dry-run, --image pushes
+    /// nothing (a plan needs no ECR write permission): the digest-pinned URI comes from
+    /// the image on disk, and `apply --image` pushes that same image. No changes: the
+    /// change set is deleted and FILE says `has_changes: false`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "yes"])]
+    pub plan_out: Option<PathBuf>,
+
+    /// With `--dry-run` or `--plan-out`: exit 0 when there are no changes, 2 when
+    /// changes are pending (and 2 means nothing else: bad input exits 64, a failure 1).
+    #[arg(long, requires = "preview")]
     pub detailed_exitcode: bool,
+
+    /// The commit being deployed, recorded as the stack tag `deployer:commit`
+    /// [default: GITHUB_SHA, else `git rev-parse HEAD`; outside git: none, so no tag
+    /// and no ordering check]. A deploy refuses a commit that is not a descendant of
+    /// (or equal to) the one the stack records (`git merge-base --is-ancestor`), so an
+    /// older commit never replaces a newer one; a recorded commit git does not know (a
+    /// shallow clone) is refused too: fetch the history (`fetch-depth: 0`).
+    #[arg(long, value_name = "SHA", env = "DEPLOYER_COMMIT")]
+    pub commit: Option<String>,
+
+    /// Deploy even when --commit is not a descendant of the stack's recorded commit
+    /// (a deliberate rollback to an older commit).
+    #[arg(long)]
+    pub allow_out_of_order: bool,
 
     /// Execute without asking. Without it, a terminal asks for confirmation; CI (CI=true) never asks.
     #[arg(long, short = 'y')]
@@ -258,6 +304,38 @@ pub struct DeployArgs {
     /// Which environment of `--config` to use.
     #[arg(long, value_name = "NAME", requires = "config")]
     pub environment: Option<String>,
+}
+
+/// `deployer apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file `deploy --plan-out FILE` wrote.
+    #[arg(value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// The image the plan was made with (same syntax as `deploy --image`): pushed to the
+    /// plan's repository, and nothing is executed unless its digest is the one in the
+    /// plan. Needed when the plan has an image, unless that image is already in the
+    /// repository (checked by digest).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+
+    /// Tag to give the pushed image (as `deploy --image-tag`; default: the git commit).
+    #[arg(long = "image-tag", value_name = "TAG")]
+    pub tag: Option<String>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub transfer: TransferArgs,
+
+    /// How long to wait for the stack to finish, e.g. `30m`, `1h` [default: the plan's,
+    /// i.e. the `--wait-timeout` of the deploy that planned it].
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
+
+    /// Execute without asking. Without it, a terminal asks for confirmation; CI (CI=true) never asks.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `deployer status`.

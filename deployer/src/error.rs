@@ -1,7 +1,7 @@
 //! The exit-code contract and the one error type commands return.
 //!
 //! 0: deployed, or nothing to change. 1: the operation failed. 2: only ever "changes
-//! pending" (`deploy --dry-run --detailed-exitcode`, as `terraform plan
+//! pending" (`deploy --dry-run/--plan-out --detailed-exitcode`, as `terraform plan
 //! -detailed-exitcode`), so a script can tell a pending change from a mistake. 3: the
 //! deployer stopped watching (credentials expired) while CloudFormation goes on. 64
 //! (`EX_USAGE` from sysexits.h): bad usage or input, clap's own usage errors included;
@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 /// The operation ran and failed.
 pub(crate) const EXIT_FAILED: u8 = 1;
-/// `deploy --dry-run --detailed-exitcode`: the change set has changes. Nothing else
-/// exits 2.
+/// `deploy --dry-run/--plan-out --detailed-exitcode`: the change set has changes.
+/// Nothing else exits 2.
 pub(crate) const EXIT_CHANGES_PENDING: u8 = 2;
 /// The deployer stopped following (e.g. its credentials expired mid-wait) while
 /// CloudFormation carries on with the operation.
@@ -29,7 +29,7 @@ pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    deployed, or nothing to change
   1    the operation failed (the root cause is printed last)
-  2    only with `deploy --dry-run --detailed-exitcode`: changes are pending
+  2    only with `deploy --dry-run|--plan-out --detailed-exitcode`: changes are pending
   3    stopped following while CloudFormation goes on (e.g. credentials expired)
   64   bad usage or input (flags, config, template, parameters); nothing was changed
   130  interrupted (Ctrl-C or SIGTERM)";

@@ -6,6 +6,7 @@
 //! - `commands`: one thin module per subcommand: read the arguments, call the layers,
 //!   report (`deploy` split by phase)
 //! - `config`, `template`, `parameters`: deploy.yaml and the offline checks
+//! - `plan_file`: the plan `deploy --plan-out` writes and `apply` executes
 //! - `cfn`: the CloudFormation conversation (stack, change sets, events, waiting)
 //! - `ecr` (+ the `oci-push` crate): the repository, the login, the image push
 //! - `output`: the one place that decides TTY vs CI vs JSON, colour and verbosity
@@ -23,6 +24,7 @@ mod error;
 mod git;
 mod output;
 mod parameters;
+mod plan_file;
 mod template;
 
 use clap::Parser as _;

@@ -11,7 +11,7 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::wait::{Backoff, Deadline, retry_throttled};
 use crate::aws::{call_failed, describe_error};
@@ -249,7 +249,7 @@ pub(crate) async fn wait_ready(
 }
 
 /// One row of the change table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ResourceChange {
     /// Add, Modify, Remove, Import, Dynamic.
     pub action: String,
@@ -262,11 +262,20 @@ pub(crate) struct ResourceChange {
     /// What happens to a removed or replaced resource: Delete, Retain, Snapshot,
     /// ReplaceAndDelete, ReplaceAndRetain, ReplaceAndSnapshot; empty when not given.
     pub policy_action: String,
+    /// Which parts of the resource change (`Properties`, `Tags`, `Metadata`, …).
+    #[serde(default)]
+    pub scope: Vec<String>,
     /// What changes, one entry per property path.
     pub details: Vec<PropertyChange>,
 }
 
 impl ResourceChange {
+    /// A `Modify` of the resource's tags and nothing else: what a changed stack tag
+    /// (propagated to every taggable resource) looks like.
+    pub(crate) fn is_tags_only(&self) -> bool {
+        self.action == "Modify" && !self.scope.is_empty() && self.scope.iter().all(|s| s == "Tags")
+    }
+
     /// The action as people should read it: a `Remove` whose DeletionPolicy keeps the
     /// resource is not a deletion.
     pub(crate) fn effect(&self) -> String {
@@ -282,7 +291,7 @@ impl ResourceChange {
 }
 
 /// One changing property of a resource, from `IncludePropertyValues`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PropertyChange {
     /// The property path, e.g. `/Properties/ContainerDefinitions/0/Image`; for older
     /// answers without one, `Properties.Name` or the attribute (`Tags`, `Metadata`).
@@ -354,6 +363,8 @@ pub(crate) struct Described {
     pub status: ChangeSetStatus,
     /// Why, for FAILED.
     pub status_reason: Option<String>,
+    /// AVAILABLE (the only executable state), OBSOLETE, UNAVAILABLE, EXECUTE_*.
+    pub execution_status: Option<ExecutionStatus>,
     /// The resource changes, all pages.
     pub changes: Vec<ResourceChange>,
 }
@@ -388,6 +399,7 @@ pub(crate) async fn describe(
                 .cloned()
                 .unwrap_or_else(|| ChangeSetStatus::from("UNKNOWN")),
             status_reason: page.status_reason().map(str::to_owned),
+            execution_status: page.execution_status().cloned(),
             changes: Vec::new(),
         });
         entry.changes.extend(page.changes().iter().filter_map(row));
@@ -397,6 +409,25 @@ pub(crate) async fn describe(
         }
     }
     described.ok_or_else(|| Failure::internal("DescribeChangeSet returned nothing"))
+}
+
+/// Like [`describe`], but `None` when the change set does not exist (deleted, or never
+/// made): `apply` says so in words instead of showing CloudFormation's error.
+pub(crate) async fn describe_if_exists(
+    client: &Client,
+    stack: &str,
+    id: &str,
+) -> Result<Option<Described>, Failure> {
+    match describe(client, stack, id).await {
+        Ok(described) => Ok(Some(described)),
+        // CloudFormation says ChangeSetNotFound; moto a ValidationError "… does not exist".
+        Err(f)
+            if f.message.contains("ChangeSetNotFound") || f.message.contains("does not exist") =>
+        {
+            Ok(None)
+        }
+        Err(f) => Err(f),
+    }
 }
 
 fn row(change: &Change) -> Option<ResourceChange> {
@@ -446,6 +477,7 @@ fn row(change: &Change) -> Option<ResourceChange> {
             .policy_action()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default(),
+        scope: rc.scope().iter().map(|s| s.as_str().to_owned()).collect(),
         details,
     })
 }

@@ -171,6 +171,21 @@ pub(crate) async fn describe(client: &Client, stack: &str) -> Result<Option<Stac
     }
 }
 
+/// The template text a stack was last deployed with (GetTemplate, stage `Original`:
+/// as it was given, before transforms).
+pub(crate) async fn template_body(client: &Client, stack: &str) -> Result<String, Failure> {
+    retry_throttled(|| {
+        client
+            .get_template()
+            .stack_name(stack)
+            .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+            .send()
+    })
+    .await
+    .map(|out| out.template_body().unwrap_or_default().to_owned())
+    .map_err(|e| call_failed(&format!("reading the template of stack {stack}"), &e))
+}
+
 /// The stack's status (`UNKNOWN` when CloudFormation left it out).
 pub(crate) fn status(stack: &Stack) -> StackStatus {
     stack

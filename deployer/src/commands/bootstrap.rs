@@ -157,6 +157,11 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             detailed_exitcode: false,
             yes: args.yes,
             allow_change: &[],
+            plan_out: None,
+            commit: None,
+            // The bootstrap stack is set up by hand from any checkout; the commit is
+            // recorded, but an older checkout (same template) must not be refused.
+            allow_out_of_order: true,
         },
         &printer.results_to_stderr(),
     )

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each reads its arguments, calls the layers below (`cfn`,
 //! `ecr` + `oci-push`, `config`/`template`/`parameters`) and reports through `output`.
 
+pub(crate) mod apply;
 pub(crate) mod bootstrap;
 pub(crate) mod deploy;
 pub(crate) mod destroy;
@@ -17,6 +18,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
     match command {
         Command::Push(args) => push::run(args, printer).await,
         Command::Deploy(args) => deploy::run(*args, printer).await,
+        Command::Apply(args) => apply::run(*args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
         Command::Bootstrap(args) => bootstrap::run(args, printer).await,

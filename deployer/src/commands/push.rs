@@ -28,7 +28,7 @@ use oci_push::{
 use serde::Serialize;
 
 use crate::cfn::wait::parse_duration;
-use crate::cli::{ImageArgs, PushArgs};
+use crate::cli::{ImageArgs, PushArgs, TransferArgs};
 use crate::ecr::{self, Notice};
 use crate::error::{CommandResult, Failure};
 use crate::output::push_progress::Reporter;
@@ -135,8 +135,8 @@ async fn prepare(args: &ImageArgs) -> Result<Prepared, Failure> {
         }
         None => default_tag().map_or(TagChoice::Digest, TagChoice::Commit),
     };
-    let (client, deadline) = io_settings(args)?;
-    if let Some(url) = &args.registry {
+    let (client, deadline) = io_settings(&args.transfer)?;
+    if let Some(url) = &args.transfer.registry {
         Registry::with_options(url, None, client.clone())
             .map_err(|e| Failure::input(format!("--registry: {e}")))?;
     }
@@ -152,7 +152,7 @@ async fn prepare(args: &ImageArgs) -> Result<Prepared, Failure> {
 
 /// The registry client's options and the push deadline, from the flags (or their
 /// environment variables).
-fn io_settings(args: &ImageArgs) -> Result<(ClientOptions, Option<Duration>), Failure> {
+fn io_settings(args: &TransferArgs) -> Result<(ClientOptions, Option<Duration>), Failure> {
     let duration = |flag: &str, text: &str, zero_ok: bool| {
         let parsed = parse_duration(text).map_err(|e| Failure::input(format!("--{flag}: {e}")))?;
         if parsed.is_zero() && !zero_ok {
@@ -217,7 +217,7 @@ pub(crate) async fn push_image(
         }
     }
     let login = ecr::login(&client).await?;
-    let base = args.registry.clone().unwrap_or(login.endpoint);
+    let base = args.transfer.registry.clone().unwrap_or(login.endpoint);
     let registry = Registry::with_options(
         &base,
         Some(Credentials::Basic {
@@ -339,7 +339,7 @@ pub(crate) struct PlannedImage {
 pub(crate) async fn plan_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<PlannedImage, Failure> {
     let prepared = prepare(args).await?;
     let digest = &prepared.image.root().digest;
-    let repository_uri = match &args.registry {
+    let repository_uri = match &args.transfer.registry {
         Some(url) => {
             let registry = Registry::with_options(url, None, prepared.client.clone())
                 .map_err(|e| Failure::input(format!("--registry: {e}")))?;
@@ -358,6 +358,13 @@ pub(crate) async fn plan_image(args: &ImageArgs, sdk: &SdkConfig) -> Result<Plan
     Ok(PlannedImage {
         uri: format!("{repository_uri}@{digest}"),
     })
+}
+
+/// The digest (`sha256:…`) `args.image` will be pushed under, from the files on disk
+/// alone: no AWS or registry call. `apply --image` checks it against the plan first.
+pub(crate) async fn image_digest(args: &ImageArgs) -> Result<String, Failure> {
+    let prepared = prepare(args).await?;
+    Ok(prepared.image.root().digest.to_string())
 }
 
 /// Opens the image on a blocking thread (it reads and hashes files).

@@ -10,6 +10,7 @@ mod dry_run_image;
 mod helpers;
 mod offline;
 mod output;
+mod plan_apply;
 mod push;
 mod push_rules;
 mod states;

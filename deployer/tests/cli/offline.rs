@@ -42,11 +42,11 @@ fn usage_errors_exit_64_and_help_documents_the_exit_codes() {
         run.stderr
     );
     // --help and --version are not errors; both help texts carry the contract.
-    for args in [&["--help"][..], &["deploy", "--help"]] {
+    for args in [&["--help"][..], &["deploy", "--help"], &["apply", "--help"]] {
         let run = offline(args).expect_code(0);
         for line in [
             "Exit codes:",
-            "  2    only with `deploy --dry-run --detailed-exitcode`: changes are pending",
+            "  2    only with `deploy --dry-run|--plan-out --detailed-exitcode`: changes are pending",
             "  3    stopped following",
             "  64   bad usage or input",
             "  130  interrupted",

@@ -220,6 +220,10 @@ def _apply_with_outputs(original: Any) -> Any:
         stack.template = self.template
         stack._parse_template()
         stack.output_map = stack._create_output_map()
+        # CloudFormation gives the stack the change set's tags (moto keeps only a
+        # create's): the deployer records the deployed commit in one.
+        if self.tags is not None:
+            stack.tags = dict(self.tags)
 
     return apply
 

@@ -6,7 +6,7 @@ use super::Deploy;
 use crate::cfn::{change_set, stack};
 use crate::error::Failure;
 
-impl Deploy {
+impl<P> Deploy<P> {
     /// Deletes the change set and, when this run created it, the empty
     /// REVIEW_IN_PROGRESS stack, so a dry run leaves nothing behind.
     pub(super) async fn clean_up(

@@ -15,9 +15,9 @@ use crate::cfn::{change_set, operations, stack};
 use crate::error::Failure;
 use crate::output::{format_elapsed, prompt};
 
-impl Deploy {
+impl<P> Deploy<P> {
     /// Confirms, executes and follows a ready change set.
-    pub(super) async fn execute(&mut self, ready: Ready) -> Result<Ending, Failure> {
+    pub(crate) async fn execute(&mut self, ready: Ready) -> Result<Ending, Failure> {
         let Ready {
             described,
             name,
@@ -232,7 +232,7 @@ impl Deploy {
         found: &Stack,
     ) -> Result<(), Failure> {
         let on = found.enable_termination_protection().unwrap_or(false);
-        if self.inputs.settings.termination_protection && !on {
+        if self.target.termination_protection && !on {
             let id = found.stack_id().unwrap_or(self.stack_name()).to_owned();
             stack::enable_termination_protection(&self.cloud.client, &id).await?;
             self.progress.line("Termination protection: on");

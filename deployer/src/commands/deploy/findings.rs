@@ -8,7 +8,7 @@ use crate::cfn::operations::{self, Finding, Unavailable};
 /// What the findings of a change set read.
 const WHAT: &str = "the change set's early-validation findings";
 
-impl Deploy {
+impl<P> Deploy<P> {
     /// The findings of change set `arn` (only the failed ones when `failed_only`). An
     /// endpoint without DescribeEvents, or a caller who may not call it, gets none, with
     /// a note (a warning when a permission is missing: that is something to fix).

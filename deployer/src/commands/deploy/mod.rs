@@ -10,22 +10,28 @@
 mod cleanup;
 mod execute;
 mod findings;
+mod order;
 mod plan;
+mod plan_out;
 mod preflight;
 mod report;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_plan;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::Client;
 
-use self::report::{DeployReport, View};
+pub(crate) use self::plan::{ParameterChange, Ready};
+pub(crate) use self::report::{DeployReport, View};
 use crate::cfn::wait::Deadline;
 use crate::cli::{DeployArgs, ImageArgs};
 use crate::config::{self, Settings};
@@ -63,6 +69,9 @@ async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> 
             detailed_exitcode: args.detailed_exitcode,
             yes: args.yes,
             allow_change: &args.allow_change,
+            plan_out: args.plan_out.clone(),
+            commit: args.commit.as_deref(),
+            allow_out_of_order: args.allow_out_of_order,
         },
         printer,
     )
@@ -87,6 +96,12 @@ pub(crate) struct Request<'a> {
     pub(crate) yes: bool,
     /// Immutable parameters allowed to change.
     pub(crate) allow_change: &'a [String],
+    /// `--plan-out`: leave the change set for `apply` and write this plan file.
+    pub(crate) plan_out: Option<PathBuf>,
+    /// `--commit`: the commit being deployed (else DEPLOYER_COMMIT, GITHUB_SHA, git HEAD).
+    pub(crate) commit: Option<&'a str>,
+    /// `--allow-out-of-order`: deploy even if the stack holds a newer commit.
+    pub(crate) allow_out_of_order: bool,
 }
 
 /// How a deploy of a [`Request`] ended, for a command built on it: the exit code and
@@ -132,6 +147,9 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
         detailed_exitcode,
         yes,
         allow_change,
+        plan_out,
+        commit,
+        allow_out_of_order,
     } = request;
     let terminal = printer.terminal();
     let image = image.filter(|i| i.image.is_some());
@@ -148,18 +166,31 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
     )? {
         printer.warn(&warning);
     }
-    if !dry_run && !yes && !terminal.ci && !terminal.interactive {
+    // A plan (--plan-out) executes nothing, like a dry run: nobody needs to confirm it.
+    let preview = dry_run || plan_out.is_some();
+    if !preview && !yes && !terminal.ci && !terminal.interactive {
         return Err(Failure::input(
             "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
              (or set CI=true), or --dry-run to only look",
         ));
     }
+    let commit = crate::git::deploy_commit(commit)?;
+    if commit.is_none() && printer.verbose() > 0 {
+        printer.note(
+            "no commit known (no --commit, DEPLOYER_COMMIT or GITHUB_SHA, and not in a git work tree): \
+             the stack gets no deployer:commit tag and the ordering check is skipped",
+        );
+    }
     let sdk = crate::aws::sdk_config_in(settings.region.as_deref()).await?;
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_default();
     preflight::check(&sdk, &settings, &template, allow_change, printer).await?;
     let mut parameters = settings.parameters.clone();
     let mut image_uri = None;
     if let Some(image) = image {
-        let uri = if dry_run {
+        let uri = if preview {
             plan_image(image, &settings, &sdk, printer).await?
         } else {
             push_image(image, &settings, &sdk, printer).await?
@@ -178,6 +209,10 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
             deadline: Deadline::after(settings.wait_timeout),
             interrupt: signal_interrupt,
         },
+        target: Target {
+            stack_name: settings.stack_name.clone(),
+            termination_protection: settings.termination_protection,
+        },
         mode: Mode {
             dry_run,
             detailed_exitcode,
@@ -190,6 +225,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
             dry_run,
             capabilities: capabilities.clone(),
             image_uri,
+            plan_file: plan_out.as_ref().map(|p| p.display().to_string()),
             ..Default::default()
         },
         inputs: Inputs {
@@ -197,6 +233,11 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
             capabilities,
             settings,
             template,
+            plan_out,
+            commit,
+            allow_out_of_order,
+            work_tree: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            region,
         },
     })
 }
@@ -236,66 +277,95 @@ async fn plan_image(
 }
 
 /// What this run deploys, resolved before the first AWS call and only read afterwards.
-struct Inputs {
+pub(crate) struct Inputs {
     settings: Settings,
     template: Template,
     /// The final parameter values (settings plus the pushed image's URI).
     parameters: BTreeMap<String, String>,
     /// Granted: as asked, or worked out from the template.
     capabilities: Vec<String>,
+    /// `--plan-out`: leave the change set for `apply` and write this plan file.
+    plan_out: Option<PathBuf>,
+    /// The commit being deployed (recorded as the `deployer:commit` stack tag).
+    commit: Option<String>,
+    /// `--allow-out-of-order`.
+    allow_out_of_order: bool,
+    /// Where git is asked about the commits (the current directory).
+    work_tree: PathBuf,
+    /// The region the SDK works in (recorded in a plan).
+    region: String,
+}
+
+impl Inputs {
+    /// A dry run or a plan: nothing is executed (or pushed) by this run.
+    fn preview(&self, mode: Mode) -> bool {
+        mode.dry_run || self.plan_out.is_some()
+    }
+}
+
+/// The stack a run works on, and what every ending needs to know about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// Stack name.
+    pub(crate) stack_name: String,
+    /// Turn termination protection on after the deploy.
+    pub(crate) termination_protection: bool,
 }
 
 /// How the run may proceed, from the flags and where it runs.
 #[derive(Debug, Clone, Copy)]
-struct Mode {
+pub(crate) struct Mode {
     /// `--dry-run`: show the change set, then delete it.
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// `--detailed-exitcode`: changes pending exit 2.
-    detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// Ask before executing (no `--yes`, not CI).
-    ask: bool,
+    pub(crate) ask: bool,
 }
 
 /// What talking to CloudFormation needs: the client, when to stop waiting, and what
 /// counts as the user interrupting.
-struct Cloud {
-    client: Client,
+pub(crate) struct Cloud {
+    pub(crate) client: Client,
     /// ECS, to show a service's events and stopped tasks while it deploys (`None`: don't).
-    ecs: Option<aws_sdk_ecs::Client>,
-    deadline: Deadline,
+    pub(crate) ecs: Option<aws_sdk_ecs::Client>,
+    pub(crate) deadline: Deadline,
     /// Makes the future that resolves on Ctrl-C/SIGTERM ([`support::shutdown_signal`]);
     /// tests inject one that fires at once, later or never.
-    interrupt: fn() -> Interrupt,
+    pub(crate) interrupt: fn() -> Interrupt,
 }
 
 /// A future that resolves when the user interrupts us.
-type Interrupt = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type Interrupt = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The real interrupt: Ctrl-C or SIGTERM.
-fn signal_interrupt() -> Interrupt {
+pub(crate) fn signal_interrupt() -> Interrupt {
     Box::pin(support::shutdown_signal())
 }
 
 /// One deploy run: the phases (in `plan`, `execute`, `cleanup`, `report`) are methods
-/// on it, each using the parts it needs.
-struct Deploy {
-    cloud: Cloud,
-    inputs: Inputs,
-    mode: Mode,
+/// on it, each using the parts it needs. `I` is what the plan phase works from: a
+/// deploy's [`Inputs`]; `apply` has none (`()`), only a plan file, and uses the phases
+/// after planning (execute, follow, clean up, report), which need no inputs.
+pub(crate) struct Deploy<I = Inputs> {
+    pub(crate) cloud: Cloud,
+    pub(crate) inputs: I,
+    pub(crate) target: Target,
+    pub(crate) mode: Mode,
     /// Progress on stderr.
-    progress: Progress,
+    pub(crate) progress: Progress,
     /// Where results go: stdout, and the GitHub summary and outputs.
-    view: View,
+    pub(crate) view: View,
     /// What happened, filled in as the phases go; printed at the end.
-    report: DeployReport,
+    pub(crate) report: DeployReport,
 }
 
 /// How a deploy ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
+pub(crate) enum Ending {
     /// Nothing to change.
     NoChanges,
-    /// Dry run with changes.
+    /// Dry run or plan with changes.
     Pending,
     /// Executed to a successful status.
     Deployed,
@@ -307,12 +377,14 @@ impl Deploy {
     async fn run(&mut self) -> Result<Ending, Failure> {
         let ready = match self.plan().await? {
             plan::Planned::Done(ending) => return Ok(ending),
-            plan::Planned::Ready(ready) => ready,
+            plan::Planned::Ready(ready) => *ready,
         };
         self.execute(ready).await
     }
+}
 
+impl<P> Deploy<P> {
     fn stack_name(&self) -> &str {
-        &self.inputs.settings.stack_name
+        &self.target.stack_name
     }
 }

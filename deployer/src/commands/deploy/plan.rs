@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::types::{ChangeSetType, Stack};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Deploy, Ending};
 use crate::cfn::change_set::{self, Described, Outcome};
@@ -17,22 +17,22 @@ pub(super) enum Planned {
     /// Nothing more to do: no changes, a dry run, or a stack to recreate.
     Done(Ending),
     /// A change set ready to execute.
-    Ready(Ready),
+    Ready(Box<Ready>),
 }
 
 /// A change set ready to execute, and what the later phases need to know about it.
-pub(super) struct Ready {
+pub(crate) struct Ready {
     /// The change set.
-    pub(super) described: Described,
+    pub(crate) described: Described,
     /// Its name (also the idempotency token of ExecuteChangeSet).
-    pub(super) name: String,
+    pub(crate) name: String,
     /// The stack is being updated (not created).
-    pub(super) updating: bool,
+    pub(crate) updating: bool,
     /// This run created the (empty, REVIEW_IN_PROGRESS) stack: it is ours to delete if
     /// nothing gets executed.
-    pub(super) created_review_stack: bool,
+    pub(crate) created_review_stack: bool,
     /// The stack's `LastOperations` ids before executing: any new one is this run's.
-    pub(super) operations_before: Vec<String>,
+    pub(crate) operations_before: Vec<String>,
 }
 
 impl Deploy {
@@ -40,17 +40,30 @@ impl Deploy {
     pub(super) async fn plan(&mut self) -> Result<Planned, Failure> {
         let stack_name = self.stack_name().to_owned();
         self.announce_capabilities();
+        // A plan changes nothing before its approval, as a dry run: no rollback, no
+        // delete of a failed first create.
+        let preview = self.inputs.preview(self.mode);
         let plan = stack::prepare(
             &self.cloud.client,
             &stack_name,
             self.cloud.deadline,
             &mut self.progress,
-            self.mode.dry_run,
+            preview,
         )
         .await?;
         let existing = match &plan {
             Plan::Update(stack) => Some(stack.as_ref().clone()),
             Plan::Create { .. } => None,
+            Plan::RecreateAfterDelete | Plan::RollbackFirst(_)
+                if self.inputs.plan_out.is_some() =>
+            {
+                return Err(Failure::failed(format!(
+                    "stack {stack_name} must be recovered before a change set can be planned (see above); \
+                     a plan changes nothing, so it does not do that. Recover it with a deploy without \
+                     --plan-out (`deployer deploy … --yes` rolls it back or recreates it), or remove it \
+                     with `deployer destroy --stack-name {stack_name}`, then plan again"
+                )));
+            }
             Plan::RecreateAfterDelete | Plan::RollbackFirst(_) => {
                 self.report.has_changes = true;
                 self.report.stack_status = Some(match &plan {
@@ -74,6 +87,8 @@ impl Deploy {
                 pre_existing: false
             }
         );
+        self.check_order(existing.as_ref())?;
+        self.report.commit = self.inputs.commit.clone();
         let name = change_set::unique_name()?;
         self.report.change_set_name = Some(name.clone());
         let request = self.request(&name, existing.as_ref())?;
@@ -110,19 +125,7 @@ impl Deploy {
                 }
                 self.progress
                     .line(&format!("No changes to deploy: {reason}"));
-                self.report.stack_status =
-                    existing.as_ref().map(|s| stack::status_of(s).to_owned());
-                self.report.stack_id = existing
-                    .as_ref()
-                    .and_then(|s| s.stack_id())
-                    .map(str::to_owned);
-                if let Some(stack) = &existing {
-                    if !self.mode.dry_run {
-                        self.ensure_termination_protection(stack).await?;
-                    }
-                    self.report.outputs = stack::outputs(stack);
-                }
-                return Ok(Planned::Done(Ending::NoChanges));
+                return self.no_changes(existing.as_ref()).await;
             }
             Outcome::Failed {
                 reason,
@@ -163,18 +166,42 @@ impl Deploy {
             }
             Outcome::Ready(described) => described,
         };
-        self.report.change_set_id = Some(described.id.clone());
-        self.report.stack_id = Some(described.stack_id.clone());
-        self.report.has_changes = true;
-        self.report.changes = described.changes.clone();
-        self.report.parameter_changes = parameter_changes(
+        let parameter_changes = parameter_changes(
             &self.inputs.template.parameters,
             &self.inputs.parameters,
             existing.as_ref(),
         );
+        if self
+            .only_the_commit_tag_changes(existing.as_ref(), &described.changes, &parameter_changes)
+            .await
+        {
+            change_set::delete(&self.cloud.client, &described.stack_id, &described.id).await?;
+            let rows = match described.changes.len() {
+                0 => String::new(),
+                n => format!(" (and with it the Tags of {n} resources)"),
+            };
+            self.progress.line(&format!(
+                "No changes to deploy: only the {} stack tag would change{rows}; the change set \
+                 was deleted and the stack keeps its recorded commit",
+                super::order::COMMIT_TAG,
+            ));
+            self.report.change_set_name = None;
+            return self.no_changes(existing.as_ref()).await;
+        }
+        self.report.change_set_id = Some(described.id.clone());
+        self.report.stack_id = Some(described.stack_id.clone());
+        self.report.has_changes = true;
+        self.report.changes = described.changes.clone();
+        self.report.parameter_changes = parameter_changes;
         self.show_changes();
         let findings = self.findings(&described.id, false).await;
         self.show_findings(findings);
+
+        if self.inputs.plan_out.is_some() {
+            self.write_plan(Some(&described), existing.is_none(), created_review_stack)
+                .await?;
+            return Ok(Planned::Done(Ending::Pending));
+        }
 
         if self.mode.dry_run {
             self.clean_up(&described.id, &described.stack_id, created_review_stack)
@@ -183,7 +210,7 @@ impl Deploy {
                 .line("Dry run: change set deleted, nothing executed.");
             return Ok(Planned::Done(Ending::Pending));
         }
-        Ok(Planned::Ready(Ready {
+        Ok(Planned::Ready(Box::new(Ready {
             described,
             name,
             updating: existing.is_some(),
@@ -192,7 +219,24 @@ impl Deploy {
                 .as_ref()
                 .map(crate::cfn::operations::operation_ids)
                 .unwrap_or_default(),
-        }))
+        })))
+    }
+
+    /// Ends a run with nothing to change: termination protection (unless nothing may
+    /// be changed), the outputs, and for a plan the file saying so.
+    async fn no_changes(&mut self, existing: Option<&Stack>) -> Result<Planned, Failure> {
+        self.report.stack_status = existing.map(|s| stack::status_of(s).to_owned());
+        self.report.stack_id = existing.and_then(|s| s.stack_id()).map(str::to_owned);
+        if let Some(stack) = existing {
+            if !self.inputs.preview(self.mode) {
+                self.ensure_termination_protection(stack).await?;
+            }
+            self.report.outputs = stack::outputs(stack);
+        }
+        if self.inputs.plan_out.is_some() {
+            self.write_plan(None, existing.is_none(), false).await?;
+        }
+        Ok(Planned::Done(Ending::NoChanges))
     }
 
     /// Says which capabilities are granted, and why.
@@ -246,7 +290,7 @@ impl Deploy {
             template_body: inputs.template.body.clone(),
             parameters: inputs.parameters.clone(),
             keep_previous: kept,
-            tags: inputs.settings.tags.clone(),
+            tags: self.stack_tags(existing),
             capabilities: inputs.capabilities.clone(),
             role_arn: inputs.settings.role_arn.clone(),
         })
@@ -278,7 +322,7 @@ pub(super) fn kept_no_echo(
 }
 
 /// A parameter whose value changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ParameterChange {
     /// Parameter name.
     pub name: String,

@@ -17,7 +17,7 @@ use crate::output::{OutputFormat, Printer};
 
 /// What `deploy` did, printed as JSON with `--output json`.
 #[derive(Debug, Default, Serialize)]
-pub(super) struct DeployReport {
+pub(crate) struct DeployReport {
     /// Stack name.
     pub stack_name: String,
     /// Stack id, once known.
@@ -51,18 +51,25 @@ pub(super) struct DeployReport {
     /// The change set's early-validation findings (DescribeEvents), when it has any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub validation: Vec<crate::cfn::operations::Finding>,
+    /// `--plan-out`: the plan file written (`apply` reads it); for `apply`, the plan
+    /// file applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<String>,
+    /// The commit recorded as the stack tag `deployer:commit`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// Where a deploy's results go: the printer (stdout, stderr) and, under GitHub Actions,
 /// the step summary and outputs.
-pub(super) struct View {
-    pub(super) printer: Printer,
-    pub(super) github: Option<GitHub>,
+pub(crate) struct View {
+    pub(crate) printer: Printer,
+    pub(crate) github: Option<GitHub>,
 }
 
 impl View {
     /// The printer, and GitHub when `GITHUB_ACTIONS=true`.
-    pub(super) fn new(printer: Printer) -> Self {
+    pub(crate) fn new(printer: Printer) -> Self {
         Self {
             printer,
             github: GitHub::detect(),
@@ -70,10 +77,10 @@ impl View {
     }
 }
 
-impl Deploy {
+impl<P> Deploy<P> {
     /// Shows the change table: on stdout, or on stderr when stdout is JSON; and in the
     /// GitHub step summary.
-    pub(super) fn show_changes(&mut self) {
+    pub(crate) fn show_changes(&mut self) {
         let table = render_text(&self.report.changes, &self.report.parameter_changes);
         self.progress.finish();
         match self.view.printer.format() {
@@ -83,7 +90,7 @@ impl Deploy {
         if let Some(gh) = &self.view.github {
             gh.summary(&format!(
                 "### Change set for stack `{}`\n\n{}\n",
-                self.inputs.settings.stack_name,
+                self.target.stack_name,
                 render_markdown(&self.report.changes, &self.report.parameter_changes)
             ));
         }
@@ -91,13 +98,24 @@ impl Deploy {
 
     /// Prints the result (text or JSON), writes the GitHub summary and outputs, and
     /// picks the exit code.
-    pub(super) fn finish(&mut self, result: Result<Ending, Failure>) -> CommandResult {
+    pub(crate) fn finish(&mut self, result: Result<Ending, Failure>) -> CommandResult {
         self.progress.finish();
-        let name = &self.inputs.settings.stack_name;
+        let name = &self.target.stack_name;
         let (verdict, code) = match &result {
             Ok(Ending::NoChanges) => (
                 format!("No changes: stack {name} is up to date."),
                 ExitCode::SUCCESS,
+            ),
+            Ok(Ending::Pending) if self.report.plan_file.is_some() && !self.report.executed => (
+                format!(
+                    "Planned: stack {name} has changes pending; the change set is left for `deployer apply {}`.",
+                    self.report.plan_file.as_deref().unwrap_or_default()
+                ),
+                if self.mode.detailed_exitcode {
+                    ExitCode::from(crate::error::EXIT_CHANGES_PENDING)
+                } else {
+                    ExitCode::SUCCESS
+                },
             ),
             Ok(Ending::Pending) => (
                 format!("Dry run: stack {name} has changes pending."),
@@ -189,6 +207,36 @@ const SUMMARY_ROWS: usize = 50;
 const SUMMARY_DETAILS: usize = 10;
 const SUMMARY_VALUE_MAX: usize = 120;
 
+/// Why many resources change their tags at once.
+const TAGS_ONLY_WHY: &str = "stack tags are copied to every taggable resource";
+/// At most this many logical ids are named on the folded tags-only line.
+const TAGS_ONLY_NAMES: usize = 10;
+
+/// The one line that stands for every Tags-only row.
+fn tags_only_line(rows: &[&ResourceChange]) -> String {
+    format!(
+        "Tags only ({TAGS_ONLY_WHY}): {} resource{}: {}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        names(rows)
+    )
+}
+
+/// The first logical ids of `rows`, then "… and N more".
+fn names(rows: &[&ResourceChange]) -> String {
+    let mut names: Vec<&str> = rows
+        .iter()
+        .take(TAGS_ONLY_NAMES)
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    let more = rows.len().saturating_sub(TAGS_ONLY_NAMES);
+    let more = format!("… and {more} more");
+    if rows.len() > TAGS_ONLY_NAMES {
+        names.push(&more);
+    }
+    names.join(", ")
+}
+
 /// How a NoEcho parameter that keeps its value (`UsePreviousValue`) is shown.
 const KEPT: &str = "unchanged (NoEcho, previous value kept)";
 
@@ -225,7 +273,7 @@ pub(super) fn failed_before_change_set(args: &DeployArgs, failure: Failure) -> F
 }
 
 /// The plain-text table shown before executing.
-pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
+pub(crate) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
     let mut out = String::new();
     if !parameters.is_empty() {
         out.push_str("Parameters:\n");
@@ -242,12 +290,20 @@ pub(super) fn render_text(changes: &[ResourceChange], parameters: &[ParameterCha
             ));
         }
     }
-    if changes.is_empty() {
+    let (tags_only, changes): (Vec<&ResourceChange>, Vec<&ResourceChange>) =
+        changes.iter().partition(|c| c.is_tags_only());
+    if changes.is_empty() && tags_only.is_empty() {
         out.push_str("Resource changes: none\n");
         return out;
     }
+    if !tags_only.is_empty() {
+        out.push_str(&format!("{}\n", tags_only_line(&tags_only)));
+    }
+    if changes.is_empty() {
+        return out;
+    }
     let headers = ["Action", "Logical ID", "Type", "Replacement"];
-    let effects: Vec<String> = changes.iter().map(ResourceChange::effect).collect();
+    let effects: Vec<String> = changes.iter().map(|c| c.effect()).collect();
     let cells: Vec<[&str; 4]> = changes
         .iter()
         .zip(&effects)
@@ -314,7 +370,16 @@ pub(super) fn render_markdown(
         }
         out.push('\n');
     }
+    let (tags_only, changes): (Vec<&ResourceChange>, Vec<&ResourceChange>) =
+        changes.iter().partition(|c| c.is_tags_only());
     out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
+    if !tags_only.is_empty() {
+        out.push_str(&format!(
+            "| Modify (tags only) | {} |  |  | {} |\n",
+            esc(&names(&tags_only)),
+            esc(TAGS_ONLY_WHY)
+        ));
+    }
     for c in changes.iter().take(SUMMARY_ROWS) {
         let mut lines: Vec<String> = c
             .details

@@ -43,6 +43,15 @@ pub(super) fn deploy(client: Client) -> Deploy {
             template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
             parameters: BTreeMap::new(),
             capabilities: vec![],
+            plan_out: None,
+            commit: None,
+            allow_out_of_order: false,
+            work_tree: ".".into(),
+            region: "us-east-1".into(),
+        },
+        target: Target {
+            stack_name: "app".into(),
+            termination_protection: false,
         },
         mode: Mode {
             dry_run: false,
@@ -618,6 +627,7 @@ fn the_change_table_shows_paths_values_policies_and_parameters() {
             resource_type: "AWS::ECS::TaskDefinition".into(),
             replacement: "True".into(),
             policy_action: "ReplaceAndDelete".into(),
+            scope: vec![],
             details: vec![PropertyChange {
                 path: "/Properties/ContainerDefinitions/0/Image".into(),
                 before: Some("repo@sha256:aaa".into()),
@@ -632,6 +642,7 @@ fn the_change_table_shows_paths_values_policies_and_parameters() {
             resource_type: "AWS::ECS::Service".into(),
             replacement: "Conditional".into(),
             policy_action: String::new(),
+            scope: vec![],
             details: vec![PropertyChange {
                 path: "/Properties/TaskDefinition".into(),
                 before: None,
@@ -646,6 +657,7 @@ fn the_change_table_shows_paths_values_policies_and_parameters() {
             resource_type: "AWS::Cognito::UserPool".into(),
             replacement: String::new(),
             policy_action: "Retain".into(),
+            scope: vec![],
             details: vec![],
         },
         ResourceChange {
@@ -654,6 +666,7 @@ fn the_change_table_shows_paths_values_policies_and_parameters() {
             resource_type: "AWS::SQS::Queue".into(),
             replacement: String::new(),
             policy_action: String::new(),
+            scope: vec![],
             details: vec![],
         },
     ];
@@ -712,6 +725,7 @@ fn the_job_summary_table_is_capped() {
             resource_type: "AWS::Lambda::Function".into(),
             replacement: "False".into(),
             policy_action: String::new(),
+            scope: vec![],
             details: (0..40)
                 .map(|j| PropertyChange {
                     path: format!("/Properties/Environment/Variables/V{j}"),

@@ -1,0 +1,339 @@
+//! The `apply` subcommand: execute the change set a `deploy --plan-out FILE` left,
+//! and nothing else. Production approves a change set someone has seen, not an
+//! intention: so before anything is changed, apply refuses when
+//!
+//! - the stack is not as it was when planned (another deploy, a rollback or the
+//!   console ran since: the fingerprint in the plan differs) or is gone;
+//! - the change set is gone, or not `AVAILABLE`;
+//! - with `--image`, the image is not the one planned (its digest on disk, then the
+//!   digest the push produced); without `--image`, the planned image is not in the
+//!   repository.
+//!
+//! Then it executes, follows, explains failures and reports exactly as `deploy` does:
+//! the phases after planning (`commands::deploy`'s execute, clean-up and report) run
+//! on a [`Deploy`] without deploy inputs.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_ecr::error::ProvideErrorMetadata;
+use aws_sdk_ecr::types::ImageIdentifier;
+
+use crate::cfn::change_set::{self, Described};
+use crate::cfn::stack;
+use crate::cfn::wait::{Deadline, parse_duration};
+use crate::cli::{ApplyArgs, ImageArgs};
+use crate::commands::deploy::{
+    Cloud, Deploy, DeployReport, Ending, Mode, Ready, Target, View, signal_interrupt,
+};
+use crate::error::{CommandResult, Failure};
+use crate::output::Printer;
+use crate::output::github::GitHub;
+use crate::plan_file::{self, Fingerprint, PlanFile};
+
+/// What to tell the user when a plan can no longer be applied.
+const PLAN_AGAIN: &str = "Nothing was executed. Plan again (`deployer deploy … --plan-out FILE`) \
+     to see the changes from the stack as it is now, and apply that plan";
+
+/// Runs `deployer apply`.
+pub(crate) async fn run(args: ApplyArgs, printer: &Printer) -> CommandResult {
+    let (plan, image, wait_timeout) = match read_and_check(&args, printer).await {
+        Ok(checked) => checked,
+        Err(failure) => return Err(failed_early(&args, failure)),
+    };
+    let sdk = match crate::aws::sdk_config_in(Some(&plan.region)).await {
+        Ok(sdk) => sdk,
+        Err(failure) => return Err(failed_early(&args, failure)),
+    };
+    let mut apply = session(&plan, &args, &sdk, wait_timeout, printer);
+    let result = if plan.has_changes {
+        let registry = args.transfer.registry.as_deref();
+        apply.apply(&plan, image, &sdk, registry).await
+    } else {
+        apply.progress.line(&format!(
+            "Nothing to apply: plan {} has no changes (stack {} was up to date when planned)",
+            args.plan.display(),
+            plan.stack_name
+        ));
+        Ok(Ending::NoChanges)
+    };
+    apply.finish(result)
+}
+
+/// Everything checked before the first AWS call: the plan file, the flags, the image
+/// on disk against the plan, and that someone can confirm.
+async fn read_and_check(
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<(PlanFile, Option<ImageArgs>, Duration), Failure> {
+    let plan = plan_file::read(&args.plan)?;
+    let wait_timeout = match &args.wait_timeout {
+        Some(text) => {
+            parse_duration(text).map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?
+        }
+        None => Duration::from_secs(plan.wait_timeout_seconds),
+    };
+    let image = image_to_push(args, &plan)?;
+    if let Some(image) = &image {
+        check_digest_on_disk(image, &plan).await?;
+    }
+    let terminal = printer.terminal();
+    if plan.has_changes && !args.yes && !terminal.ci && !terminal.interactive {
+        return Err(Failure::input(
+            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
+             (or set CI=true)",
+        ));
+    }
+    Ok((plan, image, wait_timeout))
+}
+
+/// A failure before anything was looked up in AWS: under GitHub Actions, the summary
+/// line and `::error` annotation a later failure gets too.
+fn failed_early(args: &ApplyArgs, failure: Failure) -> Failure {
+    if let Some(gh) = GitHub::detect() {
+        let verdict = format!(
+            "Apply of plan {} failed: {}",
+            args.plan.display(),
+            failure.message
+        );
+        gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        gh.error("Apply failed", &failure.message);
+    }
+    failure
+}
+
+/// The run, with the report filled in from the plan.
+fn session(
+    plan: &PlanFile,
+    args: &ApplyArgs,
+    sdk: &SdkConfig,
+    wait_timeout: Duration,
+    printer: &Printer,
+) -> Deploy<()> {
+    Deploy {
+        cloud: Cloud {
+            client: Client::new(sdk),
+            ecs: Some(aws_sdk_ecs::Client::new(sdk)),
+            deadline: Deadline::after(wait_timeout),
+            interrupt: signal_interrupt,
+        },
+        inputs: (),
+        target: Target {
+            stack_name: plan.stack_name.clone(),
+            termination_protection: plan.termination_protection,
+        },
+        mode: Mode {
+            dry_run: false,
+            detailed_exitcode: false,
+            ask: !args.yes && !printer.terminal().ci,
+        },
+        progress: printer.progress(),
+        view: View::new(*printer),
+        report: DeployReport {
+            stack_name: plan.stack_name.clone(),
+            stack_id: plan.stack_id.clone(),
+            change_set_name: plan.change_set_name.clone(),
+            change_set_id: plan.change_set_id.clone(),
+            has_changes: plan.has_changes,
+            capabilities: plan.capabilities.clone(),
+            image_uri: plan.image_uri.clone(),
+            changes: plan.changes.clone(),
+            parameter_changes: plan.parameter_changes.clone(),
+            plan_file: Some(args.plan.display().to_string()),
+            commit: plan.commit.clone(),
+            ..Default::default()
+        },
+    }
+}
+
+/// The image `apply` pushes: `--image` to the plan's repository. `None` when the plan
+/// has no image, or when `--image` was not given (then the image must already be in
+/// the repository).
+fn image_to_push(args: &ApplyArgs, plan: &PlanFile) -> Result<Option<ImageArgs>, Failure> {
+    match (&args.image, &plan.image_uri, &plan.repository) {
+        (None, _, _) => Ok(None),
+        (Some(_), None, _) => Err(Failure::input(format!(
+            "--image: plan {} was made without an image, so there is nothing to push; drop --image",
+            args.plan.display()
+        ))),
+        (Some(_), Some(_), None) => Err(Failure::input(format!(
+            "plan {} has an image but no repository: it was not written by `deploy --plan-out`; plan again",
+            args.plan.display()
+        ))),
+        (Some(image), Some(_), Some(repository)) => Ok(Some(ImageArgs {
+            image: Some(image.clone()),
+            repository: Some(repository.clone()),
+            tag: args.tag.clone(),
+            transfer: args.transfer.clone(),
+        })),
+    }
+}
+
+/// The digest after `@` in an image URI.
+fn digest_of(uri: &str) -> &str {
+    uri.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+/// `--image` must be the image the plan was made with: compared by digest, from the
+/// files on disk, before any AWS call (bad input, exit 64, nothing changed).
+async fn check_digest_on_disk(image: &ImageArgs, plan: &PlanFile) -> Result<(), Failure> {
+    let planned = plan.image_uri.as_deref().unwrap_or_default();
+    let on_disk = crate::commands::push::image_digest(image).await?;
+    if on_disk != digest_of(planned) {
+        return Err(Failure::input(format!(
+            "--image {} is {on_disk}, but the plan deploys {planned}: pass the image the plan was made \
+             with (or plan again with this one). Nothing was pushed or executed",
+            image.image.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+impl Deploy<()> {
+    /// The checks, the image, then execute and follow the planned change set.
+    async fn apply(
+        &mut self,
+        plan: &PlanFile,
+        image: Option<ImageArgs>,
+        sdk: &SdkConfig,
+        registry: Option<&str>,
+    ) -> Result<Ending, Failure> {
+        let described = self.check_plan(plan).await?;
+        match (&image, &plan.image_uri) {
+            (Some(image), Some(planned)) => {
+                let pushed =
+                    crate::commands::push::push_image(image, sdk, &self.view.printer).await?;
+                if pushed.uri != *planned {
+                    return Err(Failure::failed(format!(
+                        "the image was pushed as {}, but the plan deploys {planned}: the change set would \
+                         run another image than the one pushed (is --registry the one the plan used?). \
+                         Nothing was executed",
+                        pushed.uri
+                    )));
+                }
+                self.progress.line(&format!("Pushed {}", pushed.uri));
+                // The push may have taken minutes: look again.
+                self.check_plan(plan).await?;
+            }
+            (None, Some(planned)) => {
+                let ecr = aws_sdk_ecr::Client::new(sdk);
+                check_image_exists(&ecr, registry, planned, plan).await?;
+            }
+            _ => {}
+        }
+        self.show_changes();
+        let before = plan
+            .stack
+            .as_ref()
+            .map(|s| s.operation_ids.clone())
+            .unwrap_or_default();
+        let ready = Ready {
+            name: described.name.clone(),
+            updating: !plan.creates_stack,
+            // The plan's stack is never apply's to delete: a "no" leaves it as it is.
+            created_review_stack: false,
+            operations_before: before,
+            described,
+        };
+        self.execute(ready).await
+    }
+
+    /// The stack is as planned and the change set still AVAILABLE; returns it.
+    async fn check_plan(&mut self, plan: &PlanFile) -> Result<Described, Failure> {
+        let name = plan.stack_name.clone();
+        let (Some(stack_id), Some(change_set_id), Some(planned)) =
+            (&plan.stack_id, &plan.change_set_id, &plan.stack)
+        else {
+            return Err(Failure::input(
+                "the plan has changes but no stack id, change set id or stack fingerprint: \
+                 it was not written by `deploy --plan-out`; plan again",
+            ));
+        };
+        let Some(now) = stack::describe(&self.cloud.client, stack_id).await? else {
+            return Err(Failure::failed(format!(
+                "stack {name} no longer exists: it was deleted after the plan was made. {PLAN_AGAIN}"
+            )));
+        };
+        if stack::status_of(&now) == "DELETE_COMPLETE" {
+            return Err(Failure::failed(format!(
+                "stack {name} was deleted after the plan was made. {PLAN_AGAIN}"
+            )));
+        }
+        let differences = planned.differences(&Fingerprint::of(&now));
+        if !differences.is_empty() {
+            return Err(Failure::failed(format!(
+                "stack {name} changed after the plan was made ({}): another deploy, a rollback or the \
+                 console ran, so the planned change set no longer says what would happen. {PLAN_AGAIN}",
+                differences.join("; ")
+            )));
+        }
+        let change_set_name = plan.change_set_name.as_deref().unwrap_or(change_set_id);
+        let Some(described) =
+            change_set::describe_if_exists(&self.cloud.client, stack_id, change_set_id).await?
+        else {
+            return Err(Failure::failed(format!(
+                "change set {change_set_name} of stack {name} no longer exists (someone deleted it, or \
+                 a deploy cleaned it up). {PLAN_AGAIN}"
+            )));
+        };
+        if let Some(why) = change_set::not_executable(described.execution_status.as_ref(), &name) {
+            return Err(Failure::failed(format!(
+                "change set {change_set_name} cannot be applied: {why}. {PLAN_AGAIN}"
+            )));
+        }
+        Ok(described)
+    }
+}
+
+/// Without `--image`: the planned image must already be in the repository, by digest
+/// (ECR DescribeImages; with `--registry`, a HEAD of the manifest in that registry).
+async fn check_image_exists(
+    ecr: &aws_sdk_ecr::Client,
+    registry: Option<&str>,
+    planned: &str,
+    plan: &PlanFile,
+) -> Result<(), Failure> {
+    let repository = plan.repository.clone().unwrap_or_default();
+    let digest = digest_of(planned).to_owned();
+    let missing = || {
+        Failure::input(format!(
+            "the plan deploys {planned}, which is not in repository {repository}: pass --image REF \
+                 (the image the plan was made with) so apply pushes it. Nothing was executed"
+        ))
+    };
+    if let Some(url) = registry {
+        let registry = oci_push::Registry::new(url, None)
+            .map_err(|e| Failure::input(format!("--registry: {e}")))?;
+        let found = registry
+            .manifest_digest(&repository, &digest, &oci_push::NoProgress)
+            .await
+            .map_err(|e| Failure::failed(format!("looking up {planned}: {e}")))?;
+        return found.map(|_| ()).ok_or_else(missing);
+    }
+    let found = ecr
+        .describe_images()
+        .repository_name(&repository)
+        .image_ids(ImageIdentifier::builder().image_digest(&digest).build())
+        .send()
+        .await;
+    match found {
+        Ok(out) if !out.image_details().is_empty() => Ok(()),
+        Ok(_) => Err(missing()),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ImageNotFoundException" | "RepositoryNotFoundException")
+            ) =>
+        {
+            Err(missing())
+        }
+        Err(e) => Err(crate::aws::call_failed(
+            &format!("looking up image {digest} in ECR repository {repository}"),
+            &e,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

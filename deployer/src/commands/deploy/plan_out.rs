@@ -1,0 +1,85 @@
+//! `--plan-out FILE`: the plan phase ends with the change set left AVAILABLE and a
+//! plan file that says which change set it is and what the stack looked like once it
+//! was made, for `deployer apply FILE` (`crate::plan_file` has the format).
+
+use super::Deploy;
+use crate::cfn::change_set::Described;
+use crate::cfn::stack;
+use crate::error::Failure;
+use crate::plan_file::{self, Fingerprint, PlanFile};
+
+impl Deploy {
+    /// Writes the plan file: for `described` (a change set left for `apply`), or
+    /// without one when there is nothing to change. If the file cannot be written the
+    /// change set is deleted again (with the empty stack when this run created it:
+    /// `created_review_stack`), since nobody could apply it.
+    pub(super) async fn write_plan(
+        &mut self,
+        described: Option<&Described>,
+        creates_stack: bool,
+        created_review_stack: bool,
+    ) -> Result<(), Failure> {
+        let Some(path) = self.inputs.plan_out.clone() else {
+            return Ok(());
+        };
+        // The stack as it is now that the change set exists (a create's change set
+        // made the REVIEW_IN_PROGRESS stack): any operation after this shows in it.
+        let stack_ref = described
+            .map(|d| d.stack_id.clone())
+            .or_else(|| self.report.stack_id.clone())
+            .unwrap_or_else(|| self.stack_name().to_owned());
+        let now = stack::describe(&self.cloud.client, &stack_ref).await?;
+        let settings = &self.inputs.settings;
+        let plan = PlanFile {
+            version: plan_file::VERSION,
+            created_at: plan_file::now(),
+            stack_name: settings.stack_name.clone(),
+            stack_id: described
+                .map(|d| d.stack_id.clone())
+                .or_else(|| now.as_ref().and_then(|s| s.stack_id()).map(str::to_owned)),
+            region: self.inputs.region.clone(),
+            change_set_name: described.map(|d| d.name.clone()),
+            change_set_id: described.map(|d| d.id.clone()),
+            has_changes: described.is_some(),
+            creates_stack,
+            stack: now.as_ref().map(Fingerprint::of),
+            image_uri: self.report.image_uri.clone(),
+            repository: self
+                .report
+                .image_uri
+                .as_ref()
+                .and(settings.repository.clone()),
+            commit: self.inputs.commit.clone(),
+            template_sha256: plan_file::sha256_hex(self.inputs.template.body.as_bytes()),
+            capabilities: self.inputs.capabilities.clone(),
+            termination_protection: settings.termination_protection,
+            wait_timeout_seconds: settings.wait_timeout.as_secs(),
+            changes: self.report.changes.clone(),
+            parameter_changes: self.report.parameter_changes.clone(),
+        };
+        if let Err(failure) = plan_file::write(&path, &plan) {
+            if let Some(d) = described {
+                let (id, stack_id) = (d.id.clone(), d.stack_id.clone());
+                self.clean_up(&id, &stack_id, created_review_stack).await?;
+            }
+            return Err(Failure::failed(format!(
+                "{}; the change set was deleted again, nothing was executed",
+                failure.message
+            )));
+        }
+        self.progress.line(&format!(
+            "Plan written to {}{}",
+            path.display(),
+            if plan.has_changes {
+                format!(
+                    "; change set {} is left for `deployer apply {}`",
+                    plan.change_set_name.as_deref().unwrap_or_default(),
+                    path.display()
+                )
+            } else {
+                " (no changes: applying it does nothing)".to_owned()
+            }
+        ));
+        Ok(())
+    }
+}
