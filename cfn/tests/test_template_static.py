@@ -174,14 +174,13 @@ def _workflow(name: str) -> dict[str, Any]:
 
 
 def test_the_default_bootstrap_trusts_the_environments_the_shipped_workflows_run_in() -> None:
-    deploy_job = _workflow("deploy.yml")["jobs"]["deploy"]
-    environment = deploy_job["environment"]["name"]
-    # `${{ inputs.environment || 'production' }}`: the default is the quoted fallback.
-    [default] = re.findall(r"\|\|\s*'([^']+)'", environment)
+    jobs = _workflow("deploy.yml")["jobs"]
+    # The apply job (deploy role) runs in the environment it deploys:
+    # `${{ inputs.environment || 'production' }}`, whose default is the quoted fallback.
+    [default] = re.findall(r"\|\|\s*'([^']+)'", jobs["apply"]["environment"]["name"])
     assert OIDC["Parameters"]["Environment"]["Default"] == default
-
-    preview = _workflow("pr.yml")["jobs"]["test-and-preview"]["with"]["environment"]
-    assert OIDC["Parameters"]["PlanEnvironment"]["Default"] == preview
+    # The plan job (plan role) always runs in the preview environment.
+    assert OIDC["Parameters"]["PlanEnvironment"]["Default"] == jobs["plan"]["environment"]
 
 
 def test_a_failed_first_create_can_delete_the_user_pool_and_nothing_else_can() -> None:
