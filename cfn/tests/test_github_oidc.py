@@ -64,7 +64,7 @@ def test_creates_the_github_identity_provider(aws: Any, with_new_provider: dict[
 def test_with_the_defaults_only_the_production_environment_may_assume_the_deploy_role(
     with_new_provider: dict[str, Any],
 ) -> None:
-    # deploy.yml always runs its deploy job in an environment, production by default: its
+    # deploy.yml always runs its apply job in an environment, production by default: its
     # token's subject names the environment, never the branch.
     [statement] = with_new_provider["trust"]["Statement"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -75,7 +75,8 @@ def test_with_the_defaults_only_the_production_environment_may_assume_the_deploy
             f"{GITHUB}:sub": "repo:octo-org/web-app:environment:production",
         }
     }
-    # pr.yml previews in the preview environment, with the plan role.
+    # deploy.yml's plan job (pushes, dry runs, pr.yml's previews) runs in the preview
+    # environment, with the plan role.
     plan_role = with_new_provider["ids"]["PlanRole"]
     [trusted] = _trust_of(with_new_provider["iam"], plan_role)
     assert trusted["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/web-app:environment:preview"
