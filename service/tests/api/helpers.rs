@@ -161,6 +161,35 @@ pub struct Reply {
     pub body: String,
 }
 
+/// The tests' one HTTP GET: `url` with `headers`, read fully; the transport error as text.
+pub async fn fetch(
+    client: &Client<HttpConnector, Empty<Bytes>>,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
+    let mut request = axum::http::Request::get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(request.body(Empty::new()).unwrap())
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -253,23 +282,13 @@ impl TestApp {
 
     /// GET `path` with `headers`.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let mut request = axum::http::Request::get(format!("http://{}{path}", self.address));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .client
-            .request(request.body(Empty::new()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
+        fetch(
+            &self.client,
+            &format!("http://{}{path}", self.address),
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        )
+        .await
+        .unwrap()
     }
 
     /// GET `path` carrying `token` in `x-amzn-oidc-data`.

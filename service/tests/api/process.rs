@@ -4,12 +4,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::helpers::{ALB_ARN, Reply, closed_port};
+use crate::helpers::{ALB_ARN, Reply, closed_port, fetch};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_service");
@@ -72,44 +72,17 @@ impl ServiceProcess {
 
     /// GET `path` with `headers`: status and body, or the transport error as text.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
-        let mut request = axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .client
-            .request(request.body(Empty::new()).unwrap())
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        let reply = fetch(&self.client, &self.url(path), headers).await?;
+        Ok((reply.status, reply.body))
     }
 
     /// GET `path` with `headers`, read fully with the answer's headers.
     pub async fn reply(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let mut request = axum::http::Request::get(format!("http://127.0.0.1:{}{path}", self.port));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .client
-            .request(request.body(Empty::new()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        fetch(&self.client, &self.url(path), headers).await.unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Whether the process is still running.

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::cfn::fixtures::STACK_ID;
-use crate::output::Progress;
 use crate::plan_file::VERSION;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::describe_change_set::{
@@ -67,30 +66,7 @@ fn plan() -> PlanFile {
 }
 
 fn session(client: Client) -> Deploy<()> {
-    Deploy {
-        cloud: Cloud {
-            client,
-            ecs: None,
-            deadline: Deadline::after(Duration::from_secs(5)),
-            interrupt: || Box::pin(std::future::pending()),
-        },
-        inputs: (),
-        target: Target {
-            stack_name: "app".into(),
-            termination_protection: false,
-        },
-        mode: Mode {
-            dry_run: false,
-            detailed_exitcode: false,
-            ask: false,
-        },
-        progress: Progress::plain(Box::new(std::io::sink())),
-        view: View {
-            printer: Printer::plain(),
-            github: None,
-        },
-        report: DeployReport::default(),
-    }
+    Deploy::scripted(client, (), Duration::from_secs(5))
 }
 
 /// DescribeStacks answering with `stack`.

@@ -388,3 +388,35 @@ impl<P> Deploy<P> {
         &self.target.stack_name
     }
 }
+
+#[cfg(test)]
+impl<I> Deploy<I> {
+    /// A run for the scenario tests (deploy's and apply's): scripted CloudFormation, no
+    /// ECS, stack `app`, never asks, never interrupted, output discarded.
+    pub(crate) fn scripted(client: Client, inputs: I, wait: std::time::Duration) -> Self {
+        Deploy {
+            cloud: Cloud {
+                client,
+                ecs: None,
+                deadline: Deadline::after(wait),
+                interrupt: || Box::pin(std::future::pending()),
+            },
+            inputs,
+            target: Target {
+                stack_name: "app".into(),
+                termination_protection: false,
+            },
+            mode: Mode {
+                dry_run: false,
+                detailed_exitcode: false,
+                ask: false,
+            },
+            progress: Progress::plain(Box::new(std::io::sink())),
+            view: View {
+                printer: Printer::plain(),
+                github: None,
+            },
+            report: DeployReport::default(),
+        }
+    }
+}

@@ -18,53 +18,31 @@ use crate::cfn::fixtures::{STACK_ID, event, stack};
 use aws_sdk_cloudformation::types::{ChangeSetType, Stack};
 
 pub(super) fn deploy(client: Client) -> Deploy {
-    Deploy {
-        cloud: Cloud {
-            client,
-            ecs: None,
-            deadline: Deadline::after(Duration::from_secs(600)),
-            interrupt: || Box::pin(std::future::pending()),
-        },
-        inputs: Inputs {
-            settings: Settings {
-                stack_name: "app".into(),
-                region: None,
-                template: "t.yaml".into(),
-                parameters: BTreeMap::new(),
-                tags: BTreeMap::new(),
-                capabilities: None,
-                termination_protection: false,
-                role_arn: None,
-                image_parameter: "ImageUri".into(),
-                repository: None,
-                wait_timeout: Duration::from_secs(600),
-                change_set_timeout: Duration::from_secs(600),
-            },
-            template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
-            parameters: BTreeMap::new(),
-            capabilities: vec![],
-            plan_out: None,
-            commit: None,
-            allow_out_of_order: false,
-            work_tree: ".".into(),
-            region: "us-east-1".into(),
-        },
-        target: Target {
+    let inputs = Inputs {
+        settings: Settings {
             stack_name: "app".into(),
+            region: None,
+            template: "t.yaml".into(),
+            parameters: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            capabilities: None,
             termination_protection: false,
+            role_arn: None,
+            image_parameter: "ImageUri".into(),
+            repository: None,
+            wait_timeout: Duration::from_secs(600),
+            change_set_timeout: Duration::from_secs(600),
         },
-        mode: Mode {
-            dry_run: false,
-            detailed_exitcode: false,
-            ask: false,
-        },
-        progress: Progress::plain(Box::new(std::io::sink())),
-        view: View {
-            printer: Printer::plain(),
-            github: None,
-        },
-        report: DeployReport::default(),
-    }
+        template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
+        parameters: BTreeMap::new(),
+        capabilities: vec![],
+        plan_out: None,
+        commit: None,
+        allow_out_of_order: false,
+        work_tree: ".".into(),
+        region: "us-east-1".into(),
+    };
+    Deploy::scripted(client, inputs, Duration::from_secs(600))
 }
 
 /// DescribeEvents as moto and LocalStack answer it: not implemented. Every change set
