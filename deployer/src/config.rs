@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::cfn::wait::parse_duration;
+use crate::cfn::wait::duration_input;
 use crate::cli::DeployArgs;
 use crate::error::Failure;
 use crate::parameters::parse_pairs;
@@ -252,12 +252,7 @@ pub(crate) fn resolve_in(
             "no stack name: pass --stack-name NAME (or --config FILE --environment NAME)",
         )
     })?;
-    if !valid_stack_name(&stack_name) {
-        return Err(Failure::input(format!(
-            "stack name `{stack_name}` is not valid: use letters, digits and hyphens, starting \
-             with a letter, at most 128 characters"
-        )));
-    }
+    check_stack_name("stack name", &stack_name)?;
     let template = args.template.clone().or(env.template).ok_or_else(|| {
         Failure::input("no template: pass --template FILE (or set `template:` in deploy.yaml)")
     })?;
@@ -287,16 +282,14 @@ pub(crate) fn resolve_in(
         (None, Some(file)) => (file.as_str(), "deploy.yaml `wait_timeout`"),
         (None, None) => (DEFAULT_WAIT_TIMEOUT, "--wait-timeout"),
     };
-    let wait_timeout =
-        parse_duration(wait_timeout).map_err(|e| Failure::input(format!("{wait_source}: {e}")))?;
+    let wait_timeout = duration_input(wait_source, wait_timeout)?;
     let (change_set_timeout, change_set_source) =
         match (&args.change_set_timeout, &env.change_set_timeout) {
             (Some(flag), _) => (flag.as_str(), "--change-set-timeout"),
             (None, Some(file)) => (file.as_str(), "deploy.yaml `change_set_timeout`"),
             (None, None) => (DEFAULT_CHANGE_SET_TIMEOUT, "--change-set-timeout"),
         };
-    let change_set_timeout = parse_duration(change_set_timeout)
-        .map_err(|e| Failure::input(format!("{change_set_source}: {e}")))?;
+    let change_set_timeout = duration_input(change_set_source, change_set_timeout)?;
     let settings = Settings {
         stack_name,
         region: args.region.clone().or(env.region),
@@ -334,6 +327,18 @@ fn region_warning(environment: &str, config: &str, variable: &str, value: &str) 
         "deploy.yaml environment `{environment}` sets region {config}, but {variable} is {value}: \
          deploying to {config} (deploy.yaml wins over {variable}; --region wins over both)"
     )
+}
+
+/// Bad input (exit 64) naming `what` (`stack name`, `--stack-name`) unless `name` is a
+/// valid stack name.
+pub(crate) fn check_stack_name(what: &str, name: &str) -> Result<(), Failure> {
+    if valid_stack_name(name) {
+        return Ok(());
+    }
+    Err(Failure::input(format!(
+        "{what} `{name}` is not valid: use letters, digits and hyphens, starting with a letter, \
+         at most 128 characters"
+    )))
 }
 
 /// CloudFormation's stack-name rule: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.

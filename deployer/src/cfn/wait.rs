@@ -134,6 +134,12 @@ impl Deadline {
     }
 }
 
+/// [`parse_duration`] of a flag's or config key's value: bad input (exit 64) that
+/// names `what` (e.g. `--wait-timeout`).
+pub(crate) fn duration_input(what: &str, text: &str) -> Result<Duration, Failure> {
+    parse_duration(text).map_err(|e| Failure::input(format!("{what}: {e}")))
+}
+
 /// Parses `--wait-timeout`: `90s`, `30m`, `1h`, `1h30m`, `2h5m10s`, or bare seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration: write it like `90s`, `30m`, `1h` or `1h30m`");

@@ -16,20 +16,17 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudformation::Client;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::ImageIdentifier;
 
 use crate::cfn::change_set::{self, Described};
 use crate::cfn::stack;
-use crate::cfn::wait::{Deadline, parse_duration};
+use crate::cfn::wait::duration_input;
 use crate::cli::{ApplyArgs, ImageArgs};
-use crate::commands::deploy::{
-    Cloud, Deploy, DeployReport, Ending, Mode, Ready, Target, View, signal_interrupt,
-};
+use crate::commands::deploy::{Cloud, Deploy, DeployReport, Ending, Mode, Ready, Target, View};
 use crate::error::{CommandResult, Failure};
-use crate::output::Printer;
 use crate::output::github::GitHub;
+use crate::output::{Printer, prompt};
 use crate::plan_file::{self, Fingerprint, PlanFile};
 
 /// What to tell the user when a plan can no longer be applied.
@@ -69,21 +66,15 @@ async fn read_and_check(
 ) -> Result<(PlanFile, Option<ImageArgs>, Duration), Failure> {
     let plan = plan_file::read(&args.plan)?;
     let wait_timeout = match &args.wait_timeout {
-        Some(text) => {
-            parse_duration(text).map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?
-        }
+        Some(text) => duration_input("--wait-timeout", text)?,
         None => Duration::from_secs(plan.wait_timeout_seconds),
     };
     let image = image_to_push(args, &plan)?;
     if let Some(image) = &image {
         check_digest_on_disk(image, &plan).await?;
     }
-    let terminal = printer.terminal();
-    if plan.has_changes && !args.yes && !terminal.ci && !terminal.interactive {
-        return Err(Failure::input(
-            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
-             (or set CI=true)",
-        ));
+    if plan.has_changes {
+        prompt::check_someone_answers(printer.terminal(), args.yes, "")?;
     }
     Ok((plan, image, wait_timeout))
 }
@@ -97,7 +88,7 @@ fn failed_early(args: &ApplyArgs, failure: Failure) -> Failure {
             args.plan.display(),
             failure.message
         );
-        gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        gh.verdict(&verdict);
         gh.error("Apply failed", &failure.message);
     }
     failure
@@ -112,12 +103,7 @@ fn session(
     printer: &Printer,
 ) -> Deploy<()> {
     Deploy {
-        cloud: Cloud {
-            client: Client::new(sdk),
-            ecs: Some(aws_sdk_ecs::Client::new(sdk)),
-            deadline: Deadline::after(wait_timeout),
-            interrupt: signal_interrupt,
-        },
+        cloud: Cloud::connect(sdk, wait_timeout),
         inputs: (),
         target: Target {
             stack_name: plan.stack_name.clone(),
@@ -126,7 +112,7 @@ fn session(
         mode: Mode {
             dry_run: false,
             detailed_exitcode: false,
-            ask: !args.yes && !printer.terminal().ci,
+            ask: prompt::asks_to_execute(printer.terminal(), args.yes),
         },
         progress: printer.progress(),
         view: View::new(*printer),

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use crate::cfn::wait::parse_duration;
+use crate::cfn::wait::{duration_input, parse_duration};
 use crate::cli::BootstrapArgs;
 use crate::commands::deploy::{self, Request};
 use crate::config::{self, Settings};
@@ -107,15 +107,8 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
     }
     parameters.insert("GitHubOrg".into(), repo.owner.clone());
     parameters.insert("GitHubRepo".into(), repo.name.clone());
-    if !config::valid_stack_name(&args.stack_name) {
-        return Err(Failure::input(format!(
-            "--stack-name `{}` is not valid: use letters, digits and hyphens, starting with a \
-             letter, at most 128 characters",
-            args.stack_name
-        )));
-    }
-    let wait_timeout = parse_duration(&args.wait_timeout)
-        .map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?;
+    config::check_stack_name("--stack-name", &args.stack_name)?;
+    let wait_timeout = duration_input("--wait-timeout", &args.wait_timeout)?;
     let change_set_timeout = parse_duration(config::DEFAULT_CHANGE_SET_TIMEOUT)
         .map_err(Failure::internal)?
         .min(wait_timeout);

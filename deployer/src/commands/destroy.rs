@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
 
 use crate::cfn::stack;
-use crate::cfn::wait::{Deadline, parse_duration};
+use crate::cfn::wait::{Deadline, duration_input};
 use crate::cli::DestroyArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Printer, prompt};
@@ -25,8 +25,7 @@ struct DestroyReport<'a> {
 
 /// Runs `deployer destroy`.
 pub(crate) async fn run(args: DestroyArgs, printer: &Printer) -> CommandResult {
-    let timeout = parse_duration(&args.wait_timeout)
-        .map_err(|e| Failure::input(format!("--wait-timeout: {e}")))?;
+    let timeout = duration_input("--wait-timeout", &args.wait_timeout)?;
     let terminal = printer.terminal();
     let sdk = crate::aws::sdk_config().await?;
     let client = Client::new(&sdk);

@@ -27,7 +27,7 @@ use oci_push::{
 };
 use serde::Serialize;
 
-use crate::cfn::wait::parse_duration;
+use crate::cfn::wait::duration_input;
 use crate::cli::{ImageArgs, PushArgs, TransferArgs};
 use crate::ecr::{self, Notice};
 use crate::error::{CommandResult, Failure};
@@ -154,7 +154,7 @@ async fn prepare(args: &ImageArgs) -> Result<Prepared, Failure> {
 /// environment variables).
 fn io_settings(args: &TransferArgs) -> Result<(ClientOptions, Option<Duration>), Failure> {
     let duration = |flag: &str, text: &str, zero_ok: bool| {
-        let parsed = parse_duration(text).map_err(|e| Failure::input(format!("--{flag}: {e}")))?;
+        let parsed = duration_input(&format!("--{flag}"), text)?;
         if parsed.is_zero() && !zero_ok {
             return Err(Failure::input(format!(
                 "--{flag}: must be more than 0 s, e.g. `60s`"

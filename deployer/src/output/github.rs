@@ -38,6 +38,11 @@ impl GitHub {
         }
     }
 
+    /// The run's one-line result, in bold, to the step summary (line breaks kept).
+    pub(crate) fn verdict(&self, verdict: &str) {
+        self.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+    }
+
     /// Sets step outputs (multiline-safe).
     pub(crate) fn outputs(&self, pairs: &[(String, String)]) {
         if let Some(path) = &self.output {

@@ -4,7 +4,30 @@
 use std::future::Future;
 use std::io::BufRead;
 
+use super::Terminal;
 use crate::error::Failure;
+
+/// Whether "Execute change set?" is asked: not with `--yes`, never in CI.
+pub(crate) fn asks_to_execute(terminal: Terminal, yes: bool) -> bool {
+    !yes && !terminal.ci
+}
+
+/// Refuses (bad input) to start a run that would have to ask "Execute change set?"
+/// with nobody to answer: no `--yes`, not CI, stdin not a terminal. `or` is what else
+/// the command offers, e.g. `, or --dry-run to only look`.
+pub(crate) fn check_someone_answers(
+    terminal: Terminal,
+    yes: bool,
+    or: &str,
+) -> Result<(), Failure> {
+    if asks_to_execute(terminal, yes) && !terminal.interactive {
+        return Err(Failure::input(format!(
+            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute \
+             without asking (or set CI=true){or}"
+        )));
+    }
+    Ok(())
+}
 
 /// Asks `question` on stderr and reads the answer from stdin. `Some(true)` only for
 /// `y`/`yes` (any case); `Some(false)` for anything else, including an empty line or end

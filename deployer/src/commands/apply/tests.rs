@@ -4,6 +4,7 @@
 use super::*;
 use crate::cfn::fixtures::STACK_ID;
 use crate::plan_file::VERSION;
+use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::describe_change_set::{
     DescribeChangeSetError, DescribeChangeSetOutput,

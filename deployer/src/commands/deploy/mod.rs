@@ -36,7 +36,7 @@ use crate::cfn::wait::Deadline;
 use crate::cli::{DeployArgs, ImageArgs};
 use crate::config::{self, Settings};
 use crate::error::{CommandResult, Failure};
-use crate::output::{Printer, Progress};
+use crate::output::{Printer, Progress, prompt};
 use crate::parameters;
 use crate::template::Template;
 
@@ -168,11 +168,8 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
     }
     // A plan (--plan-out) executes nothing, like a dry run: nobody needs to confirm it.
     let preview = dry_run || plan_out.is_some();
-    if !preview && !yes && !terminal.ci && !terminal.interactive {
-        return Err(Failure::input(
-            "not on a terminal, so there is nobody to confirm the change set: pass --yes to execute without asking \
-             (or set CI=true), or --dry-run to only look",
-        ));
+    if !preview {
+        prompt::check_someone_answers(terminal, yes, ", or --dry-run to only look")?;
     }
     let commit = crate::git::deploy_commit(commit)?;
     if commit.is_none() && printer.verbose() > 0 {
@@ -203,12 +200,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
         None => template.capabilities.clone(),
     };
     Ok(Deploy {
-        cloud: Cloud {
-            client: Client::new(&sdk),
-            ecs: Some(aws_sdk_ecs::Client::new(&sdk)),
-            deadline: Deadline::after(settings.wait_timeout),
-            interrupt: signal_interrupt,
-        },
+        cloud: Cloud::connect(&sdk, settings.wait_timeout),
         target: Target {
             stack_name: settings.stack_name.clone(),
             termination_protection: settings.termination_protection,
@@ -216,7 +208,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
         mode: Mode {
             dry_run,
             detailed_exitcode,
-            ask: !yes && !terminal.ci,
+            ask: prompt::asks_to_execute(terminal, yes),
         },
         progress: printer.progress(),
         view: View::new(*printer),
@@ -333,6 +325,18 @@ pub(crate) struct Cloud {
     /// Makes the future that resolves on Ctrl-C/SIGTERM ([`support::shutdown_signal`]);
     /// tests inject one that fires at once, later or never.
     pub(crate) interrupt: fn() -> Interrupt,
+}
+
+impl Cloud {
+    /// The real clients of `sdk`, waiting at most `wait`, interrupted by Ctrl-C/SIGTERM.
+    pub(crate) fn connect(sdk: &SdkConfig, wait: std::time::Duration) -> Self {
+        Cloud {
+            client: Client::new(sdk),
+            ecs: Some(aws_sdk_ecs::Client::new(sdk)),
+            deadline: Deadline::after(wait),
+            interrupt: signal_interrupt,
+        }
+    }
 }
 
 /// A future that resolves when the user interrupts us.

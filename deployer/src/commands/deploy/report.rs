@@ -101,6 +101,11 @@ impl<P> Deploy<P> {
     pub(crate) fn finish(&mut self, result: Result<Ending, Failure>) -> CommandResult {
         self.progress.finish();
         let name = &self.target.stack_name;
+        let pending = if self.mode.detailed_exitcode {
+            ExitCode::from(crate::error::EXIT_CHANGES_PENDING)
+        } else {
+            ExitCode::SUCCESS
+        };
         let (verdict, code) = match &result {
             Ok(Ending::NoChanges) => (
                 format!("No changes: stack {name} is up to date."),
@@ -111,19 +116,11 @@ impl<P> Deploy<P> {
                     "Planned: stack {name} has changes pending; the change set is left for `deployer apply {}`.",
                     self.report.plan_file.as_deref().unwrap_or_default()
                 ),
-                if self.mode.detailed_exitcode {
-                    ExitCode::from(crate::error::EXIT_CHANGES_PENDING)
-                } else {
-                    ExitCode::SUCCESS
-                },
+                pending,
             ),
             Ok(Ending::Pending) => (
                 format!("Dry run: stack {name} has changes pending."),
-                if self.mode.detailed_exitcode {
-                    ExitCode::from(crate::error::EXIT_CHANGES_PENDING)
-                } else {
-                    ExitCode::SUCCESS
-                },
+                pending,
             ),
             Ok(Ending::Deployed) => (
                 format!(
@@ -138,7 +135,7 @@ impl<P> Deploy<P> {
             ),
         };
         if let Some(gh) = &self.view.github {
-            gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+            gh.verdict(&verdict);
             let mut outputs = vec![
                 (
                     "image-uri".to_owned(),
@@ -260,7 +257,7 @@ pub(super) fn failed_before_change_set(args: &DeployArgs, failure: Failure) -> F
                 "Deploy failed".to_owned(),
             ),
         };
-        gh.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        gh.verdict(&verdict);
         gh.outputs(&[
             ("image-uri".to_owned(), String::new()),
             ("change-set-id".to_owned(), String::new()),
