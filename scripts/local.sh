@@ -84,6 +84,17 @@ print(zone["HostedZone"]["Id"].split("/")[-1])
 PY
 )
 echo "hosted zone:    $zone_domain ($hosted_zone_id)"
+# What cfn/github-oidc.yaml's PermissionsBoundary is on AWS: app.yaml's roles must carry
+# one (moto enforces no IAM, so its content is only shown, not checked).
+boundary_arn=$(.venv/bin/python - "$moto_url" <<'PY'
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1")
+document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}
+policy = iam.create_policy(PolicyName="alb-app-local-boundary", PolicyDocument=json.dumps(document))
+print(policy["Policy"]["Arn"])
+PY
+)
+echo "role boundary:  $boundary_arn"
 
 stack=alb-app-local
 deploy_args=(
@@ -92,6 +103,7 @@ deploy_args=(
   --parameter "HostedZoneId=$hosted_zone_id"
   --parameter "DomainName=app.$zone_domain"
   --parameter "CognitoDomainPrefix=alb-app-local"
+  --parameter "PermissionsBoundaryArn=$boundary_arn"
   --tag app=alb-app-local
 )
 

@@ -38,6 +38,7 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABL
 unset AWS_PROFILE GITHUB_ACTIONS
 
 ZONE="$(.venv/bin/python -c "import boto3; print(boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='bench')['HostedZone']['Id'].split('/')[-1])")"
+BOUNDARY="$(.venv/bin/python -c "import boto3; print(boto3.client('iam').create_policy(PolicyName='bench-boundary', PolicyDocument='{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"logs:PutLogEvents\", \"Resource\": \"*\"}]}')['Policy']['Arn'])")"
 IMAGE="123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:$(printf 'a%.0s' $(seq 64))"
 
 # Parameters per template, as KEY=VALUE words.
@@ -78,14 +79,14 @@ aws_deploy() { # STACK TEMPLATE PARAMS...
 # Warm-up (not timed): moto imports each service's backend on first use, and whichever
 # tool went first would pay for it.
 time_case warmup deployer_deploy bench-warm-fixture deployer/tests/fixtures/topic.yaml "${fixture_params[@]}"
-time_case warmup deployer_deploy bench-warm-app cfn/app.yaml "HostedZoneId=$ZONE" DomainName=warm.example.com CognitoDomainPrefix=bench-warm "ImageUri=$IMAGE"
+time_case warmup deployer_deploy bench-warm-app cfn/app.yaml "HostedZoneId=$ZONE" "PermissionsBoundaryArn=$BOUNDARY" DomainName=warm.example.com CognitoDomainPrefix=bench-warm "ImageUri=$IMAGE"
 
 for i in $(seq "$RUNS"); do
   for tool in deployer aws; do
     time_case "fixture-create-$tool" "${tool}_deploy" "bench-$tool-fixture-$i" deployer/tests/fixtures/topic.yaml "${fixture_params[@]}"
     time_case "fixture-noop-$tool" "${tool}_deploy" "bench-$tool-fixture-$i" deployer/tests/fixtures/topic.yaml "${fixture_params[@]}"
     # app.yaml's Cognito domain prefix and DNS names are global in moto: one stack per run.
-    app_run=("HostedZoneId=$ZONE" "DomainName=$tool$i.example.com" "CognitoDomainPrefix=bench-$tool-$i" "ImageUri=$IMAGE")
+    app_run=("HostedZoneId=$ZONE" "PermissionsBoundaryArn=$BOUNDARY" "DomainName=$tool$i.example.com" "CognitoDomainPrefix=bench-$tool-$i" "ImageUri=$IMAGE")
     time_case "app-create-$tool" "${tool}_deploy" "bench-$tool-app-$i" cfn/app.yaml "${app_run[@]}"
     time_case "app-noop-$tool" "${tool}_deploy" "bench-$tool-app-$i" cfn/app.yaml "${app_run[@]}"
   done

@@ -47,6 +47,7 @@ RESOURCE_TYPES = (
     autoscaling.ScalingPolicy,
     iam.OidcProvider,
     iam.IamRole,
+    iam.IamManagedPolicy,
     logs.LogGroup,
     route53.RecordSet,
 )

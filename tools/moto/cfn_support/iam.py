@@ -1,4 +1,5 @@
-"""IAM types moto's engine lacks (OIDCProvider) or stores oddly (inline role policies)."""
+"""IAM types moto's engine lacks (OIDCProvider), stores oddly (inline role policies) or
+cannot update (managed policies, role permissions boundaries)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ class IamRole(Completed, CloudFormationModel):
 
     MOTO_MODEL = MotoRole
     ATTRIBUTES = ("Arn", "RoleId")
-    IN_PLACE = frozenset({"AssumeRolePolicyDocument", "Description", "MaxSessionDuration", "Policies"})
+    IN_PLACE = frozenset(
+        {"AssumeRolePolicyDocument", "Description", "MaxSessionDuration", "Policies", "PermissionsBoundary"}
+    )
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -72,6 +75,11 @@ class IamRole(Completed, CloudFormationModel):
         name = original_resource.physical_id
         iam.update_assume_role_policy(name, json.dumps(p["AssumeRolePolicyDocument"]))
         iam.update_role(name, p.get("Description", ""), p.get("MaxSessionDuration"))
+        # As the IAM role handler: set the new boundary, or remove one the template dropped.
+        if p.get("PermissionsBoundary"):
+            iam.put_role_permissions_boundary(name, p["PermissionsBoundary"])
+        else:
+            iam.delete_role_permissions_boundary(name)
         wanted = {policy["PolicyName"]: policy["PolicyDocument"] for policy in p.get("Policies") or []}
         for existing in iam.list_role_policies(name):
             if existing not in wanted:
@@ -80,3 +88,49 @@ class IamRole(Completed, CloudFormationModel):
             iam.put_role_policy(name, policy_name, json.dumps(document))
         original_resource.cloudformation_json = cloudformation_json
         return original_resource
+
+
+class IamManagedPolicy(Resource, CloudFormationModel):
+    """AWS::IAM::ManagedPolicy (Ref = ARN) whose document can change in place, as on AWS: a
+    new default version, the old ones deleted (IAM keeps at most five). moto's own type
+    has no update (the stack would forget the policy) and no delete."""
+
+    IN_PLACE = frozenset({"PolicyDocument"})
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::ManagedPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ManagedPolicyName"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> IamManagedPolicy:
+        p = cloudformation_json["Properties"]
+        policy = iam_backends[account_id][get_partition(region_name)].create_policy(
+            description=p.get("Description") or "",
+            path=p.get("Path") or "/",
+            policy_document=json.dumps(p["PolicyDocument"]),
+            policy_name=resource_name,
+            tags=tags(p),
+        )
+        return cls(policy.arn, {"PolicyArn": policy.arn}, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> IamManagedPolicy:
+        iam = iam_backends[account_id][get_partition(region_name)]
+        arn = original_resource.physical_id
+        document = json.dumps(cloudformation_json["Properties"]["PolicyDocument"])
+        iam.create_policy_version(arn, document, True)
+        for version in iam.list_policy_versions(arn):
+            if not version.is_default:
+                iam.delete_policy_version(arn, version.version_id)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        iam_backends[account_id][get_partition(region_name)].delete_policy(self.physical_id)
