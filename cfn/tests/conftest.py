@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "tools" / "moto" / "launcher.py"
 REGION = "eu-west-1"
 STARTUP_TIMEOUT_SECONDS = 60
+# app.yaml's required PermissionsBoundaryArn (on AWS the bootstrap's PermissionsBoundary
+# output); moto checks only that it is a policy ARN.
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/app-role-boundary"
 
 
 def template_text(name: str) -> str:

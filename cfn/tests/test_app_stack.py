@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import deploy, outputs, resources, template_text
+from conftest import BOUNDARY_ARN, deploy, outputs, resources, template_text
 
 STACK = "app"
 DOMAIN = "app.example.com"
@@ -30,6 +30,7 @@ def stack(aws: Any) -> dict[str, Any]:
         "DomainName": DOMAIN,
         "CognitoDomainPrefix": PREFIX,
         "ImageUri": FIRST_IMAGE,
+        "PermissionsBoundaryArn": BOUNDARY_ARN,
     }
     created = deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
     return {

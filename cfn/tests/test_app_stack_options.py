@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import deploy, outputs, resources, template_text
+from conftest import BOUNDARY_ARN, deploy, outputs, resources, template_text
 
 STACK = "app-options"
 DOMAIN = "options.example.org"
@@ -24,6 +24,7 @@ def stack(aws: Any) -> dict[str, Any]:
         "HostedZoneId": zone_id,
         "DomainName": DOMAIN,
         "CognitoDomainPrefix": "options-login",
+        "PermissionsBoundaryArn": BOUNDARY_ARN,
         "ImageUri": IMAGE,
         "NatGateways": "2",
         "SelfSignUp": "true",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import WaiterError
-from conftest import deploy, load_template, outputs, parameters, resources, template_text
+from conftest import BOUNDARY_ARN, deploy, load_template, outputs, parameters, resources, template_text
 
 STACK = "app-updates"
 DOMAIN = "app.example.net"
@@ -28,6 +28,7 @@ def state(aws: Any) -> dict[str, Any]:
         "DomainName": DOMAIN,
         "CognitoDomainPrefix": PREFIX,
         "ImageUri": IMAGE,
+        "PermissionsBoundaryArn": BOUNDARY_ARN,
     }
     deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
     return {"values": values}
@@ -110,6 +111,23 @@ def test_a_new_domain_name_reaches_certificate_records_rules_client_and_logout_u
     # DomainName reaches the task definition only through Fn::Sub: it must re-resolve.
     logout = _environment(_container(aws, ids)["container"])["LOGOUT_URL"]
     assert logout.endswith(f"&logout_uri=https%3A%2F%2F{new_domain}%2F"), logout
+
+
+def test_a_new_permissions_boundary_reaches_both_roles_in_place(aws: Any, state: dict[str, Any]) -> None:
+    # A re-run bootstrap may replace the boundary policy: the roles keep their names
+    # (no replacement: running tasks keep their identity) and carry the new boundary.
+    iam = aws("iam")
+    before = resources(aws("cloudformation"), STACK)
+    for role in ("ExecutionRole", "TaskRole"):
+        assert iam.get_role(RoleName=before[role])["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+            BOUNDARY_ARN
+        )
+    other = "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-NEW"
+    ids = _update(aws, state, PermissionsBoundaryArn=other)["ids"]
+    for role in ("ExecutionRole", "TaskRole"):
+        assert ids[role] == before[role]
+        boundary = iam.get_role(RoleName=ids[role])["Role"]["PermissionsBoundary"]
+        assert boundary == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": other}
 
 
 def test_a_new_hosted_zone_gets_the_records_and_the_old_zone_loses_them(aws: Any, state: dict[str, Any]) -> None:
@@ -218,6 +236,7 @@ def test_every_parameter_has_an_update_test() -> None:
         "ContainerHealthCheck",
         "SelfSignUp",
         "ContainerPort",
+        "PermissionsBoundaryArn",
         "NatGateways",
         "ImageUri",  # test_app_stack.py
     }

@@ -29,29 +29,41 @@ DEPLOY_ONLY = {
 }
 
 
+# The repository's numeric ids (gh api repos/OWNER/REPO --jq '.owner.id, .id').
+IDS = {"GitHubOwnerId": "9919", "GitHubRepoId": "1296269"}
+BASE = {"GitHubOrg": "octo-org", "GitHubRepo": "web-app", **IDS}
+
+
 def _document(raw: Any) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else json.loads(unquote(raw))
 
 
-def _bootstrap(aws: Any, stack_name: str, values: dict[str, str]) -> dict[str, Any]:
-    created = deploy(aws("cloudformation"), stack_name, template_text("github-oidc.yaml"), values, create=True)
+def _trust_of(iam: Any, role: str) -> list[dict[str, Any]]:
+    return _document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])["Statement"]
+
+
+def _policy_of(iam: Any, role: str) -> dict[str, dict[str, Any]]:
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    policy = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    return {s["Sid"]: s for s in _document(policy)["Statement"]}
+
+
+def _bootstrap(aws: Any, stack_name: str, values: dict[str, str], create: bool = True) -> dict[str, Any]:
+    created = deploy(aws("cloudformation"), stack_name, template_text("github-oidc.yaml"), values, create=create)
     ids = resources(aws("cloudformation"), stack_name)
     iam = aws("iam")
-    deploy_role = iam.get_role(RoleName=ids["DeployRole"])["Role"]
-    [policy_name] = iam.list_role_policies(RoleName=ids["DeployRole"])["PolicyNames"]
-    policy = iam.get_role_policy(RoleName=ids["DeployRole"], PolicyName=policy_name)["PolicyDocument"]
     return {
         "iam": iam,
         "outputs": outputs(created),
         "ids": ids,
-        "trust": _document(deploy_role["AssumeRolePolicyDocument"]),
-        "policy": {s["Sid"]: s for s in _document(policy)["Statement"]},
+        "trust": {role: _trust_of(iam, ids[role]) for role in ("DeployRole", "PlanRole", "PreviewRole")},
+        "policy": {role: _policy_of(iam, ids[role]) for role in ("DeployRole", "PlanRole", "PreviewRole")},
     }
 
 
 @pytest.fixture(scope="module")
 def with_new_provider(aws: Any) -> dict[str, Any]:
-    return _bootstrap(aws, "github-oidc", {"GitHubOrg": "octo-org", "GitHubRepo": "web-app"})
+    return _bootstrap(aws, "github-oidc", BASE)
 
 
 def test_creates_the_github_identity_provider(aws: Any, with_new_provider: dict[str, Any]) -> None:
@@ -61,104 +73,148 @@ def test_creates_the_github_identity_provider(aws: Any, with_new_provider: dict[
     assert provider["ClientIDList"] == ["sts.amazonaws.com"]
 
 
-def test_with_the_defaults_only_the_production_environment_may_assume_the_deploy_role(
+def test_the_deploy_role_trusts_only_main_deploy_yml_in_production_of_this_repository_id(
     with_new_provider: dict[str, Any],
 ) -> None:
-    # deploy.yml always runs its apply job in an environment, production by default: its
-    # token's subject names the environment, never the branch.
-    [statement] = with_new_provider["trust"]["Statement"]
+    [statement] = with_new_provider["trust"]["DeployRole"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"] == {"Federated": with_new_provider["outputs"]["OidcProviderArn"]}
     assert statement["Condition"] == {
         "StringEquals": {
             f"{GITHUB}:aud": "sts.amazonaws.com",
-            f"{GITHUB}:sub": "repo:octo-org/web-app:environment:production",
+            f"{GITHUB}:repository_id": "1296269",
+            f"{GITHUB}:environment": "production",
+            f"{GITHUB}:ref": "refs/heads/main",
+            f"{GITHUB}:job_workflow_ref": "octo-org/web-app/.github/workflows/deploy.yml@refs/heads/main",
+            # Both subject forms: the immutable one is the default for new repositories.
+            f"{GITHUB}:sub": [
+                "repo:octo-org/web-app:environment:production",
+                "repo:octo-org@9919/web-app@1296269:environment:production",
+            ],
         }
     }
-    # deploy.yml's plan job (pushes, dry runs, pr.yml's previews) runs in the preview
-    # environment, with the plan role.
-    plan_role = with_new_provider["ids"]["PlanRole"]
-    [trusted] = _trust_of(with_new_provider["iam"], plan_role)
-    assert trusted["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/web-app:environment:preview"
 
 
-def _trust_of(iam: Any, role: str) -> list[dict[str, Any]]:
-    return _document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])["Statement"]
+def test_the_plan_role_trusts_main_deploy_yml_without_an_environment(with_new_provider: dict[str, Any]) -> None:
+    [statement] = with_new_provider["trust"]["PlanRole"]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:repository_id": "1296269",
+            f"{GITHUB}:ref": "refs/heads/main",
+            f"{GITHUB}:job_workflow_ref": "octo-org/web-app/.github/workflows/deploy.yml@refs/heads/main",
+            f"{GITHUB}:sub": [
+                "repo:octo-org/web-app:ref:refs/heads/main",
+                "repo:octo-org@9919/web-app@1296269:ref:refs/heads/main",
+            ],
+        }
+    }
+
+
+def test_the_preview_role_trusts_pull_requests_running_deploy_yml(with_new_provider: dict[str, Any]) -> None:
+    [statement] = with_new_provider["trust"]["PreviewRole"]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:repository_id": "1296269",
+            f"{GITHUB}:sub": [
+                "repo:octo-org/web-app:pull_request",
+                "repo:octo-org@9919/web-app@1296269:pull_request",
+            ],
+        },
+        "StringLike": {f"{GITHUB}:job_workflow_ref": "octo-org/web-app/.github/workflows/deploy.yml@*"},
+    }
+    assert with_new_provider["outputs"]["PreviewRoleArn"].endswith(f":role/{with_new_provider['ids']['PreviewRole']}")
+
+
+def test_release_and_preview_change_sets_are_told_apart_by_name(with_new_provider: dict[str, Any]) -> None:
+    # Read back through IAM: the conditions as stored (test_trust_evaluator.py evaluates them).
+    def names(role: str, sid: str) -> list[str]:
+        value = with_new_provider["policy"][role][sid]["Condition"]["StringLike"]["cloudformation:ChangeSetName"]
+        return sorted(n for n in ([value] if isinstance(value, str) else value) if not n.startswith("arn:"))
+
+    assert names("DeployRole", "AppStackChangeSetsWithServiceRole") == ["deployer-release-*"]
+    assert names("DeployRole", "ExecuteReleaseChangeSets") == ["deployer-release-*"]
+    assert names("PlanRole", "AppStackPlanWithServiceRole") == ["deployer-preview-*", "deployer-release-*"]
+    assert names("PlanRole", "DeletePlannedChangeSets") == ["deployer-preview-*", "deployer-release-*"]
+    assert names("PreviewRole", "AppStackPreviewWithServiceRole") == ["deployer-preview-*"]
+    assert names("PreviewRole", "DeletePreviewChangeSets") == ["deployer-preview-*"]
 
 
 @pytest.mark.parametrize(
-    "stack_name, values, subject",
+    "stack_name, values, subjects",
     [
-        # A workflow whose deploy job has no environment: the branch is the subject.
-        ("trust-main", {"Environment": ""}, "repo:octo-org/web-app:ref:refs/heads/main"),
         (
             "trust-release",
-            {"Environment": "", "Branch": "release/v2"},
-            "repo:octo-org/web-app:ref:refs/heads/release/v2",
+            {"Branch": "release/v2"},
+            [
+                "repo:octo-org/web-app:environment:production",
+                "repo:octo-org@9919/web-app@1296269:environment:production",
+            ],
         ),
-        # With an environment, ONLY the environment: a job on the branch without the
-        # environment would otherwise get the role and skip the environment's approval.
         (
             "trust-staging",
             {"Environment": "staging", "Branch": "release/v2"},
-            "repo:octo-org/web-app:environment:staging",
+            ["repo:octo-org/web-app:environment:staging", "repo:octo-org@9919/web-app@1296269:environment:staging"],
         ),
     ],
 )
-def test_the_deploy_role_trusts_exactly_one_subject(
-    aws: Any, with_new_provider: dict[str, Any], stack_name: str, values: dict[str, str], subject: str
+def test_branch_and_environment_reach_every_claim(
+    aws: Any, with_new_provider: dict[str, Any], stack_name: str, values: dict[str, str], subjects: list[str]
 ) -> None:
     existing = with_new_provider["outputs"]["OidcProviderArn"]
     bootstrapped = _bootstrap(
-        aws,
-        stack_name,
-        {
-            "GitHubOrg": "octo-org",
-            "GitHubRepo": "web-app",
-            "PlanEnvironment": "",
-            "CreateOidcProvider": "false",
-            "OidcProviderArn": existing,
-            **values,
-        },
+        aws, stack_name, {**BASE, "CreateOidcProvider": "false", "OidcProviderArn": existing, **values}
     )
-    [statement] = bootstrapped["trust"]["Statement"]
-    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == subject
-    assert "PlanRole" not in bootstrapped["ids"]
+    [statement] = bootstrapped["trust"]["DeployRole"]
+    equals = statement["Condition"]["StringEquals"]
+    assert equals[f"{GITHUB}:sub"] == subjects
+    assert equals[f"{GITHUB}:ref"] == "refs/heads/release/v2"
+    assert equals[f"{GITHUB}:job_workflow_ref"] == "octo-org/web-app/.github/workflows/deploy.yml@refs/heads/release/v2"
+    [planned] = bootstrapped["trust"]["PlanRole"]
+    assert planned["Condition"]["StringEquals"][f"{GITHUB}:ref"] == "refs/heads/release/v2"
 
 
 def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
     with_new_provider: dict[str, Any],
 ) -> None:
-    policy = with_new_provider["policy"]
+    policy = with_new_provider["policy"]["DeployRole"]
     assert set(policy) == {
         "EcrLogin",
         "EcrEnsureRepository",
         "EcrPushImage",
         "AppStackChangeSetsWithServiceRole",
+        "ExecuteReleaseChangeSets",
         "AppStackChangeSets",
         "AppStackOperationEvents",
         "AppServiceEvents",
         "AppStoppedTasks",
         "AppListTasks",
         "CheckHostedZone",
+        "CheckCognitoDomain",
         "PassRoleToCloudFormation",
     }
     assert all(s["Effect"] == "Allow" for s in policy.values())
-    # On every resource only: the registry login, which has no resource scope, and
-    # ecs:ListTasks, which authorizes on container instances and so is scoped by a
-    # condition on the app's clusters instead.
-    assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == ["EcrLogin", "AppListTasks"]
+    # On every resource only: the registry login and the Cognito domain lookup, which have
+    # no resource scope, and ecs:ListTasks, which authorizes on container instances and so
+    # is scoped by a condition on the app's clusters instead.
+    assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == [
+        "EcrLogin",
+        "AppListTasks",
+        "CheckCognitoDomain",
+    ]
     assert "ecs:cluster" in policy["AppListTasks"]["Condition"]["ArnLike"]
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/alb-cognito-app*")
     assert "ecr:PutImage" in policy["EcrPushImage"]["Action"]
     assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/alb-cognito-app/*")
-    assert "cloudformation:ExecuteChangeSet" in policy["AppStackChangeSets"]["Action"]
+    assert "cloudformation:ExecuteChangeSet" in policy["ExecuteReleaseChangeSets"]["Action"]
+    assert "cloudformation:ExecuteChangeSet" not in policy["AppStackChangeSets"]["Action"]
     # Change sets only with the service role: CFN_ROLE_ARN is required.
     creating = policy["AppStackChangeSetsWithServiceRole"]
     assert creating["Action"] == "cloudformation:CreateChangeSet"
     assert creating["Resource"] == policy["AppStackChangeSets"]["Resource"]
-    assert creating["Condition"] == {
-        "StringEquals": {"cloudformation:RoleArn": with_new_provider["outputs"]["CloudFormationRoleArn"]}
+    assert creating["Condition"]["StringEquals"] == {
+        "cloudformation:RoleArn": with_new_provider["outputs"]["CloudFormationRoleArn"]
     }
     assert not any("*" in action for s in policy.values() for action in _actions(s))
 
@@ -171,7 +227,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 def test_deploy_role_can_pass_only_the_cloudformation_role_and_only_to_cloudformation(
     aws: Any, with_new_provider: dict[str, Any]
 ) -> None:
-    pass_role = with_new_provider["policy"]["PassRoleToCloudFormation"]
+    pass_role = with_new_provider["policy"]["DeployRole"]["PassRoleToCloudFormation"]
     cfn_role_arn = with_new_provider["outputs"]["CloudFormationRoleArn"]
     assert pass_role["Action"] == "iam:PassRole"
     assert pass_role["Resource"] == cfn_role_arn
@@ -183,54 +239,47 @@ def test_deploy_role_can_pass_only_the_cloudformation_role_and_only_to_cloudform
     assert with_new_provider["outputs"]["DeployRoleArn"].endswith(f":role/{with_new_provider['ids']['DeployRole']}")
 
 
+def test_the_permissions_boundary_is_created_and_named_by_the_service_role_conditions(
+    aws: Any, with_new_provider: dict[str, Any]
+) -> None:
+    iam = aws("iam")
+    arn = with_new_provider["outputs"]["PermissionsBoundaryArn"]
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    actions = {a for s in _document(version["Document"])["Statement"] for a in _actions(s)}
+    assert "cognito-idp:AdminUserGlobalSignOut" in actions
+    assert not [a for a in actions if a.startswith(("iam:", "sts:"))]
+    service_role = _policy_of(iam, with_new_provider["ids"]["CloudFormationRole"])
+    assert service_role["AppRolesOnlyWithBoundary"]["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": arn}}
+    assert service_role["KeepTheBoundary"]["Effect"] == "Deny"
+
+
 def test_an_existing_provider_is_reused(aws: Any, with_new_provider: dict[str, Any]) -> None:
     existing = with_new_provider["outputs"]["OidcProviderArn"]
     bootstrapped = _bootstrap(
         aws,
         "github-oidc-production",
-        {
-            "GitHubOrg": "octo-org",
-            "GitHubRepo": "web-app",
-            "Branch": "release/v2",
-            "Environment": "production",
-            "CreateOidcProvider": "false",
-            "OidcProviderArn": existing,
-        },
+        {**BASE, "Branch": "release/v2", "CreateOidcProvider": "false", "OidcProviderArn": existing},
     )
     assert "GitHubOidcProvider" not in bootstrapped["ids"]
     assert bootstrapped["outputs"]["OidcProviderArn"] == existing
-    [statement] = bootstrapped["trust"]["Statement"]
-    assert statement["Principal"] == {"Federated": existing}
-    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/web-app:environment:production"
+    for role in ("DeployRole", "PlanRole", "PreviewRole"):
+        [statement] = bootstrapped["trust"][role]
+        assert statement["Principal"] == {"Federated": existing}, role
 
 
-def test_previews_get_a_plan_role_that_cannot_deploy_delete_or_push(
-    aws: Any, with_new_provider: dict[str, Any]
-) -> None:
-    values = {"GitHubOrg": "octo-org", "GitHubRepo": "previews", "Environment": "production"}
-    existing = with_new_provider["outputs"]["OidcProviderArn"]
-    values |= {"PlanEnvironment": "preview", "CreateOidcProvider": "false", "OidcProviderArn": existing}
-    bootstrapped = _bootstrap(aws, "github-oidc-previews", values)
-    iam = aws("iam")
-    plan_role = bootstrapped["ids"]["PlanRole"]
-    assert bootstrapped["outputs"]["PlanRoleArn"].endswith(f":role/{plan_role}")
-
-    [trusted] = _document(iam.get_role(RoleName=plan_role)["Role"]["AssumeRolePolicyDocument"])["Statement"]
-    assert trusted["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/previews:environment:preview"
-    [deploy_trust] = bootstrapped["trust"]["Statement"]
-    assert deploy_trust["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/previews:environment:production"
-
-    [name] = iam.list_role_policies(RoleName=plan_role)["PolicyNames"]
-    statements = _document(iam.get_role_policy(RoleName=plan_role, PolicyName=name)["PolicyDocument"])["Statement"]
-    actions = {action for statement in statements for action in _actions(statement)}
-    assert "cloudformation:CreateChangeSet" in actions
-    assert not actions & DEPLOY_ONLY
-    # Nothing a pull request runs can change what production pulls.
-    assert {a for a in actions if a.startswith("ecr:")} == {
-        "ecr:DescribeRepositories",
-        "ecr:DescribeImages",
-        "ecr:DescribeRegistry",
-    }
+def test_plan_and_preview_roles_cannot_deploy_delete_or_push(with_new_provider: dict[str, Any]) -> None:
+    for role in ("PlanRole", "PreviewRole"):
+        statements = with_new_provider["policy"][role].values()
+        actions = {action for statement in statements for action in _actions(statement)}
+        assert "cloudformation:CreateChangeSet" in actions
+        assert not actions & DEPLOY_ONLY, role
+        # Nothing a pull request or a plan runs can change what production pulls.
+        assert {a for a in actions if a.startswith("ecr:")} == {
+            "ecr:DescribeRepositories",
+            "ecr:DescribeImages",
+            "ecr:DescribeRegistry",
+        }, role
 
 
 @pytest.mark.parametrize(
@@ -240,19 +289,26 @@ def test_previews_get_a_plan_role_that_cannot_deploy_delete_or_push(
             {"CreateOidcProvider": "false"},
             "With CreateOidcProvider false, pass the existing provider's OidcProviderArn.",
         ),
-        (
-            {"Environment": "production", "PlanEnvironment": "production"},
-            "PlanEnvironment must differ from Environment",
-        ),
         ({"Branch": "*"}, "Parameter 'Branch' failed to satisfy constraint:"),
+        ({"Environment": ""}, "Parameter 'Environment' failed to satisfy constraint:"),
+        ({"GitHubRepoId": "web-app"}, "Parameter 'GitHubRepoId' failed to satisfy constraint:"),
+        ({"GitHubOwnerId": "0"}, "Parameter 'GitHubOwnerId' failed to satisfy constraint:"),
     ],
 )
 def test_unsafe_or_incomplete_choices_are_refused(aws: Any, values: dict[str, str], message: str) -> None:
     with pytest.raises(ClientError) as refused:
-        stack_values = {"GitHubOrg": "octo-org", "GitHubRepo": "web-app", **values}
+        stack_values = {**BASE, **values}
         deploy(aws("cloudformation"), "github-oidc-refused", template_text("github-oidc.yaml"), stack_values, True)
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"].startswith(message)
+
+
+def test_the_ids_are_required(aws: Any) -> None:
+    for missing in IDS:
+        values = {k: v for k, v in BASE.items() if k != missing}
+        with pytest.raises(ClientError) as refused:
+            deploy(aws("cloudformation"), "github-oidc-no-ids", template_text("github-oidc.yaml"), values, True)
+        assert missing in refused.value.response["Error"]["Message"]
 
 
 def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
@@ -285,7 +341,10 @@ ECR_WRITES = {
 }
 
 
-@pytest.mark.parametrize("role, not_needed", [("DeployRole", set()), ("PlanRole", DEPLOY_ONLY | ECR_WRITES)])
+@pytest.mark.parametrize(
+    "role, not_needed",
+    [("DeployRole", set()), ("PlanRole", DEPLOY_ONLY | ECR_WRITES), ("PreviewRole", DEPLOY_ONLY | ECR_WRITES)],
+)
 def test_roles_allow_every_cloudformation_and_ecr_call_the_deployer_makes(role: str, not_needed: set[str]) -> None:
     calls = _sdk_operations_the_deployer_calls()
     assert calls["cloudformation"], "found no CloudFormation calls in deployer/src: has the code moved?"
@@ -298,7 +357,7 @@ def test_roles_allow_every_cloudformation_and_ecr_call_the_deployer_makes(role: 
 def rerun(aws: Any, with_new_provider: dict[str, Any]) -> dict[str, Any]:
     """A bootstrap that the tests below re-run with changed parameters, in file order."""
     values = {
-        "GitHubOrg": "octo-org",
+        **BASE,
         "GitHubRepo": "rerun",
         "CreateOidcProvider": "false",
         "OidcProviderArn": with_new_provider["outputs"]["OidcProviderArn"],
@@ -309,53 +368,38 @@ def rerun(aws: Any, with_new_provider: dict[str, Any]) -> dict[str, Any]:
 
 def _rerun(aws: Any, rerun: dict[str, Any], **changes: str) -> dict[str, Any]:
     rerun["values"] = {**rerun["values"], **changes}
-    cfn = aws("cloudformation")
-    updated = deploy(cfn, "github-oidc-rerun", template_text("github-oidc.yaml"), rerun["values"], create=False)
-    assert updated["StackStatus"] == "UPDATE_COMPLETE"
-    ids = resources(cfn, "github-oidc-rerun")
-    iam = aws("iam")
-    [name] = iam.list_role_policies(RoleName=ids["DeployRole"])["PolicyNames"]
-    policy = iam.get_role_policy(RoleName=ids["DeployRole"], PolicyName=name)["PolicyDocument"]
-    return {
-        "trust": _trust_of(iam, ids["DeployRole"]),
-        "policy": {s["Sid"]: s for s in _document(policy)["Statement"]},
-        "plan_trust": _trust_of(iam, ids["PlanRole"]) if "PlanRole" in ids else None,
-    }
+    after = _bootstrap(aws, "github-oidc-rerun", rerun["values"], create=False)
+    assert after["ids"] == resources(aws("cloudformation"), "github-oidc-rerun")
+    return after
 
 
-def test_rerunning_the_bootstrap_with_new_environments_changes_the_trust(aws: Any, rerun: dict[str, Any]) -> None:
-    after = _rerun(aws, rerun, Environment="live", PlanEnvironment="review")
-    [statement] = after["trust"]
-    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/rerun:environment:live"
-    [planned] = after["plan_trust"]
-    assert planned["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/rerun:environment:review"
-    after = _rerun(aws, rerun, Environment="", Branch="trunk", GitHubRepo="renamed")
-    [statement] = after["trust"]
-    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"] == "repo:octo-org/renamed:ref:refs/heads/trunk"
+def test_rerunning_the_bootstrap_with_a_new_environment_and_ids_changes_the_trust(
+    aws: Any, rerun: dict[str, Any]
+) -> None:
+    after = _rerun(aws, rerun, Environment="live")
+    [statement] = after["trust"]["DeployRole"]
+    assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"][0] == "repo:octo-org/rerun:environment:live"
+    # A repository moved to a new owner (or re-created) has new ids: every role follows.
+    after = _rerun(aws, rerun, GitHubOrg="new-owner", GitHubOwnerId="4242", GitHubRepoId="777")
+    for role in ("DeployRole", "PlanRole", "PreviewRole"):
+        [statement] = after["trust"][role]
+        equals = statement["Condition"]["StringEquals"]
+        assert equals[f"{GITHUB}:repository_id"] == "777", role
+        assert equals[f"{GITHUB}:sub"][1].startswith("repo:new-owner@4242/rerun@777:"), role
 
 
 def test_rerunning_the_bootstrap_with_new_names_moves_the_permissions(aws: Any, rerun: dict[str, Any]) -> None:
-    policy = _rerun(aws, rerun, AppStackName="other-app", EcrRepositoryPrefix="other")["policy"]
+    before = _rerun(aws, rerun)["outputs"]["PermissionsBoundaryArn"]
+    after = _rerun(aws, rerun, AppStackName="other-app", EcrRepositoryPrefix="other")
+    policy = after["policy"]["DeployRole"]
     assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/other-app/*")
     assert policy["AppStackChangeSetsWithServiceRole"]["Resource"].endswith(":stack/other-app/*")
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/other*")
-
-
-def test_dropping_the_plan_role_is_refused_by_the_local_aws_with_the_reason(aws: Any, rerun: dict[str, Any]) -> None:
-    cfn = aws("cloudformation")
-    created = cfn.create_change_set(
-        StackName="github-oidc-rerun",
-        ChangeSetName="drop-plan-role",
-        ChangeSetType="UPDATE",
-        TemplateBody=template_text("github-oidc.yaml"),
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": v} for k, v in {**rerun["values"], "PlanEnvironment": ""}.items()
-        ],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    described = cfn.describe_change_set(ChangeSetName=created["Id"])
-    assert described["Status"] == "FAILED"
-    assert (
-        "cannot emulate adding or removing PlanRole (AWS::IAM::Role) when condition HasPlanRole"
-        in (described["StatusReason"])
-    )
+    # The boundary is updated in place (same ARN: app stacks keep naming it).
+    arn = after["outputs"]["PermissionsBoundaryArn"]
+    assert arn == before
+    iam = aws("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = _document(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+    pulls = [s for s in document["Statement"] if s["Sid"] == "PullAppImages"]
+    assert pulls[0]["Resource"].endswith(":repository/other*")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import deploy, template_text
+from conftest import BOUNDARY_ARN, deploy, template_text
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "e" * 64
 
@@ -25,7 +25,9 @@ def _failed_create(aws: Any, stack_name: str, values: dict[str, str]) -> dict[st
     """Creates the stack, which must fail; returns its CREATE_FAILED event."""
     cfn = aws("cloudformation")
     with pytest.raises(WaiterError):
-        deploy(cfn, stack_name, template_text("app.yaml"), values, create=True)
+        deploy(
+            cfn, stack_name, template_text("app.yaml"), {"PermissionsBoundaryArn": BOUNDARY_ARN, **values}, create=True
+        )
     assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
     events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]

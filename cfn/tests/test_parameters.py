@@ -48,6 +48,7 @@ def test_app_parameters_are_the_ones_the_deployer_passes() -> None:
         "ContainerHealthCheck",
         "NatGateways",
         "SelfSignUp",
+        "PermissionsBoundaryArn",
     }
     assert "Default" not in APP_PARAMETERS["ImageUri"], "the deployer must always name the image"
     assert APP_PARAMETERS["ContainerPort"]["Default"] == 8080
@@ -73,6 +74,8 @@ def test_app_parameters_are_the_ones_the_deployer_passes() -> None:
         ("ContainerHealthCheck", "/service --healthcheck"),
         ("ContainerHealthCheck", "/app/bin/check"),
         ("ContainerHealthCheck", "none"),
+        ("PermissionsBoundaryArn", "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-AbC123"),
+        ("PermissionsBoundaryArn", "arn:aws-cn:iam::123456789012:policy/team/boundary"),
     ],
 )
 def test_good_values_are_accepted(name: str, value: str) -> None:
@@ -110,6 +113,10 @@ def test_good_values_are_accepted(name: str, value: str) -> None:
         ("ContainerHealthCheck", "curl -f http://localhost/healthz"),
         ("ContainerHealthCheck", "/service  --healthcheck"),
         ("ContainerHealthCheck", ""),
+        ("PermissionsBoundaryArn", ""),
+        ("PermissionsBoundaryArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        ("PermissionsBoundaryArn", "arn:aws:iam::123456789012:role/boundary"),
+        ("PermissionsBoundaryArn", "github-deploy-PermissionsBoundary-AbC123"),
     ],
 )
 def test_bad_values_are_refused_with_the_constraint_description(name: str, value: str) -> None:
@@ -121,6 +128,7 @@ REQUIRED = {
     "DomainName": "app.example.com",
     "CognitoDomainPrefix": "example-app-login",
     "ImageUri": f"127.0.0.1:5000/app@sha256:{DIGEST}",
+    "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/app-role-boundary",
 }
 
 

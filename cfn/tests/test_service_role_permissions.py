@@ -56,11 +56,13 @@ NOT_NEEDED = {
     # Log delivery to Firehose or S3: the log group delivers nowhere.
     "firehose:TagDeliveryStream": "no log delivery configured on the log group",
     "s3:REST.PUT.OBJECT": "not an IAM action (an S3 REST operation name in the schema)",
-    # Managed policies and permissions boundaries: app roles have inline policies only, and
-    # allowing AttachRolePolicy would let the stack attach AdministratorAccess to them.
+    # Managed policies: app roles have inline policies only, and allowing AttachRolePolicy
+    # would let the stack attach AdministratorAccess to them.
     "iam:AttachRolePolicy": "app roles use inline Policies only (no ManagedPolicyArns)",
-    "iam:PutRolePermissionsBoundary": "no PermissionsBoundary on app roles",
-    "iam:DeleteRolePermissionsBoundary": "no PermissionsBoundary on app roles",
+    # Every app role keeps the bootstrap's boundary (test_permissions_boundary.py): the
+    # service role is denied removing it. (PutRolePermissionsBoundary is allowed, only
+    # with that boundary.)
+    "iam:DeleteRolePermissionsBoundary": "denied on purpose: a change set must never free a role of its boundary",
 }
 
 

@@ -129,10 +129,11 @@ def test_app_roles_live_under_the_stack_path_the_service_role_may_manage() -> No
     assert roles
     for role in sorted(roles):
         assert APP["Resources"][role]["Properties"].get("Path") == {"Fn::Sub": "/${AWS::StackName}/"}, role
-    [app_roles] = [s for s in _statements(OIDC, "CloudFormationRole") if s.get("Sid") == "AppRoles"]
-    assert app_roles["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}/*"
-    }, "the service role must manage app roles by path: generated names are truncated for long stack names"
+    by_sid = {s.get("Sid"): s for s in _statements(OIDC, "CloudFormationRole")}
+    for sid in ("AppRoles", "AppRolesOnlyWithBoundary"):
+        assert by_sid[sid]["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}/*"
+        }, f"{sid}: the service role must manage app roles by path (generated names are truncated)"
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -145,25 +146,29 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
-@pytest.mark.parametrize("role", ["DeployRole", "PlanRole"])
+@pytest.mark.parametrize("role", ["DeployRole", "PlanRole", "PreviewRole"])
 def test_change_sets_can_only_be_created_with_the_cloudformation_service_role(role: str) -> None:
     creating = [s for s in _statements(OIDC, role) if "cloudformation:CreateChangeSet" in _actions(s)]
     assert creating, f"{role} must be able to create change sets"
     for statement in creating:
         assert statement["Effect"] == "Allow"
-        assert statement.get("Condition") == {
-            "StringEquals": {"cloudformation:RoleArn": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]}}
+        assert statement["Condition"]["StringEquals"] == {
+            "cloudformation:RoleArn": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]}
         }, f"{role} {statement.get('Sid')}: CreateChangeSet without the service role would be allowed"
+        # Besides the role, only the change-set name (test_trust_evaluator.py evaluates it).
+        assert set(statement["Condition"]) <= {"StringEquals", "StringLike"}
+        assert set(statement["Condition"].get("StringLike", {})) <= {"cloudformation:ChangeSetName"}
         assert _actions(statement) == ["cloudformation:CreateChangeSet"], "keep the condition to this action"
 
 
-def test_the_plan_role_cannot_write_to_ecr() -> None:
+@pytest.mark.parametrize("role", ["PlanRole", "PreviewRole"])
+def test_the_plan_and_preview_roles_cannot_write_to_ecr(role: str) -> None:
     import botocore.session
 
     operations = botocore.session.get_session().get_service_model("ecr").operation_names
     read_only = {f"ecr:{op}" for op in operations if re.match(r"(Describe|List|Get|BatchGet|BatchCheck)", op)}
     read_only.discard("ecr:GetAuthorizationToken")  # a registry login is only needed to push or pull
-    ecr = {a for s in _statements(OIDC, "PlanRole") for a in _actions(s) if a.startswith("ecr:")}
+    ecr = {a for s in _statements(OIDC, role) for a in _actions(s) if a.startswith("ecr:")}
     assert ecr, "the plan role reads the repository to say whether the image exists"
     assert not ecr - read_only, f"pull-request code could change what production pulls: {sorted(ecr - read_only)}"
 
@@ -173,14 +178,15 @@ def _workflow(name: str) -> dict[str, Any]:
     return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
 
 
-def test_the_default_bootstrap_trusts_the_environments_the_shipped_workflows_run_in() -> None:
+def test_the_default_bootstrap_trusts_the_environment_the_shipped_apply_job_runs_in() -> None:
     jobs = _workflow("deploy.yml")["jobs"]
     # The apply job (deploy role) runs in the environment it deploys:
     # `${{ inputs.environment || 'production' }}`, whose default is the quoted fallback.
     [default] = re.findall(r"\|\|\s*'([^']+)'", jobs["apply"]["environment"]["name"])
     assert OIDC["Parameters"]["Environment"]["Default"] == default
-    # The plan job (plan role) always runs in the preview environment.
-    assert OIDC["Parameters"]["PlanEnvironment"]["Default"] == jobs["plan"]["environment"]
+    # The roles trust only the workflow file that defines those jobs.
+    assert (ROOT / ".github" / "workflows" / "deploy.yml").is_file()
+    assert "PlanEnvironment" not in OIDC["Parameters"], "the plan job has no environment any more"
 
 
 def test_a_failed_first_create_can_delete_the_user_pool_and_nothing_else_can() -> None:
