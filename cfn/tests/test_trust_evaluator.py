@@ -1,0 +1,258 @@
+"""Who can assume which role, and what each role may do with change sets, evaluated.
+
+For every job and event that could reach AWS, the claims GitHub would put in the job's
+OIDC token (in both subject forms: the name form and the immutable form that
+repositories created since 15 July 2026 get) are evaluated against the trust policies
+rendered from cfn/github-oidc.yaml, with IAM's semantics (policy_eval.py). Then the
+roles' permission policies are evaluated for change sets by name (contract: releases
+are `deployer-release-*`, previews `deployer-preview-*`).
+
+How GitHub fills the claims (GitHub docs, "OpenID Connect reference"):
+- `sub`: `repo:OWNER/REPO:environment:ENV` for a job with an environment, else
+  `repo:OWNER/REPO:pull_request` for a pull_request event, else `repo:OWNER/REPO:ref:REF`;
+  immutable form `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`;
+- `ref`: the ref the run is for (`refs/pull/N/merge` for a pull request);
+- `job_workflow_ref`: `OWNER/REPO/.github/workflows/FILE@REF` of the file that defines
+  the job: a reusable workflow keeps its own file and the ref it was called at, while
+  `ref`, `repository` and `repository_id` stay the caller's;
+- `environment`: only when the job names one; a pull request from a fork gets no token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from conftest import load_template
+from policy_eval import ACCOUNT, PARTITION, REGION, allowed, may_assume, physical_ids, render
+
+OWNER, OWNER_ID, REPO, REPO_ID = "octo-org", "9919", "web-app", "1296269"
+PARAMETERS = {"GitHubOrg": OWNER, "GitHubRepo": REPO, "GitHubOwnerId": OWNER_ID, "GitHubRepoId": REPO_ID}
+TEMPLATE = load_template("github-oidc.yaml")
+RESOURCES = render(TEMPLATE, PARAMETERS)
+PROVIDER = physical_ids(TEMPLATE)["GitHubOidcProvider"]
+ROLES = ("DeployRole", "PlanRole", "PreviewRole")
+MAIN, FEATURE, PULL = "refs/heads/main", "refs/heads/feature", "refs/pull/7/merge"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of one run: what GitHub knows when it mints the job's token."""
+
+    event: str  # push, pull_request, workflow_dispatch
+    ref: str  # the run's ref
+    workflow: str  # the file that defines the job, under .github/workflows/
+    workflow_ref: str  # the ref that file was taken at (a called workflow's own ref)
+    environment: str | None = None
+    repository_id: str = REPO_ID
+    fork: bool = False
+
+    def claims(self, immutable: bool) -> dict[str, str] | None:
+        if self.fork:
+            return None
+        who = f"{OWNER}@{OWNER_ID}/{REPO}@{self.repository_id}" if immutable else f"{OWNER}/{REPO}"
+        if self.environment:
+            sub = f"repo:{who}:environment:{self.environment}"
+        elif self.event == "pull_request":
+            sub = f"repo:{who}:pull_request"
+        else:
+            sub = f"repo:{who}:ref:{self.ref}"
+        claims = {
+            "aud": "sts.amazonaws.com",
+            "sub": sub,
+            "repository": f"{OWNER}/{REPO}",
+            "repository_id": self.repository_id,
+            "repository_owner_id": OWNER_ID,
+            "ref": self.ref,
+            "event_name": self.event,
+            "job_workflow_ref": f"{OWNER}/{REPO}/.github/workflows/{self.workflow}@{self.workflow_ref}",
+        }
+        if self.environment:
+            claims["environment"] = self.environment
+        return claims
+
+
+# Every job that could ask for a token, and the one role it must get (None: none).
+JOBS: dict[str, tuple[Job, str | None]] = {
+    "push to main, plan job": (Job("push", MAIN, "deploy.yml", MAIN), "PlanRole"),
+    "push to main, apply job": (Job("push", MAIN, "deploy.yml", MAIN, "production"), "DeployRole"),
+    "dispatch on main, plan job": (Job("workflow_dispatch", MAIN, "deploy.yml", MAIN), "PlanRole"),
+    "dispatch on main, apply job": (Job("workflow_dispatch", MAIN, "deploy.yml", MAIN, "production"), "DeployRole"),
+    # pr.yml calls ./.github/workflows/deploy.yml: the pull request's own copy.
+    "same-repository pull request, plan job": (Job("pull_request", PULL, "deploy.yml", PULL), "PreviewRole"),
+    # An edited pr.yml (or deploy.yml) in the pull request runs the apply path in production.
+    "pull request running deploy.yml's apply in production": (
+        Job("pull_request", PULL, "deploy.yml", PULL, "production"),
+        None,
+    ),
+    "pull request whose pr.yml names production itself": (
+        Job("pull_request", PULL, "pr.yml", PULL, "production"),
+        None,
+    ),
+    # A branch adds .github/workflows/evil.yml with `environment: production`.
+    "branch push of a new workflow naming production": (
+        Job("push", FEATURE, "evil.yml", FEATURE, "production"),
+        None,
+    ),
+    "branch push of an edited deploy.yml, apply job": (
+        Job("push", FEATURE, "deploy.yml", FEATURE, "production"),
+        None,
+    ),
+    "branch push of an edited deploy.yml, plan job": (Job("push", FEATURE, "deploy.yml", FEATURE), None),
+    # A branch's workflow calls OWNER/REPO/.github/workflows/deploy.yml@main: main's
+    # job_workflow_ref, but the branch's ref and code.
+    "branch workflow calling deploy.yml@main, apply job": (
+        Job("push", FEATURE, "deploy.yml", MAIN, "production"),
+        None,
+    ),
+    "branch workflow calling deploy.yml@main, plan job": (Job("push", FEATURE, "deploy.yml", MAIN), None),
+    # The same from a pull request: only what any pull request gets.
+    "pull request calling deploy.yml@main, apply job": (
+        Job("pull_request", PULL, "deploy.yml", MAIN, "production"),
+        None,
+    ),
+    "pull request calling deploy.yml@main, plan job": (Job("pull_request", PULL, "deploy.yml", MAIN), "PreviewRole"),
+    "dispatch on a branch, plan job": (Job("workflow_dispatch", FEATURE, "deploy.yml", FEATURE), None),
+    "dispatch on a branch, apply job": (Job("workflow_dispatch", FEATURE, "deploy.yml", FEATURE, "production"), None),
+    "tag push, apply job": (Job("push", "refs/tags/v1", "deploy.yml", "refs/tags/v1", "production"), None),
+    # Another repository that took this one's old name: same names, another id.
+    "a repository that took over the name, apply job": (
+        Job("push", MAIN, "deploy.yml", MAIN, "production", repository_id="5550001"),
+        None,
+    ),
+    "pull request from a fork (no token)": (Job("pull_request", PULL, "deploy.yml", PULL, fork=True), None),
+}
+
+
+@pytest.mark.parametrize("immutable", [False, True], ids=["name subject", "immutable subject"])
+@pytest.mark.parametrize("scenario", sorted(JOBS))
+def test_each_job_gets_exactly_its_role(scenario: str, immutable: bool) -> None:
+    job, expected = JOBS[scenario]
+    claims = job.claims(immutable)
+    got = [role for role in ROLES if may_assume(_trust(role), PROVIDER, claims)]
+    assert got == ([expected] if expected else []), f"{scenario}: {claims}"
+
+
+def _trust(role: str) -> dict[str, Any]:
+    return RESOURCES[role]["Properties"]["AssumeRolePolicyDocument"]
+
+
+def test_only_the_apply_job_of_main_gets_the_deploy_role() -> None:
+    deployers = {name for name, (_, role) in JOBS.items() if role == "DeployRole"}
+    assert deployers == {"push to main, apply job", "dispatch on main, apply job"}
+    for name in deployers:
+        job = JOBS[name][0]
+        assert (job.ref, job.workflow, job.workflow_ref, job.environment) == (MAIN, "deploy.yml", MAIN, "production")
+
+
+@pytest.mark.parametrize("claim", ["repository_id", "job_workflow_ref", "ref", "environment", "sub", "aud"])
+def test_without_any_one_claim_main_apply_gets_nothing(claim: str) -> None:
+    # A claim the token lacks matches no StringEquals (no ForAllValues trap).
+    claims = JOBS["push to main, apply job"][0].claims(immutable=True)
+    assert claims is not None
+    del claims[claim]
+    assert not [role for role in ROLES if may_assume(_trust(role), PROVIDER, claims)]
+
+
+def test_another_branch_parameter_moves_every_claim() -> None:
+    resources = render(TEMPLATE, {**PARAMETERS, "Branch": "release/v2"})
+    release = "refs/heads/release/v2"
+    apply = Job("push", release, "deploy.yml", release, "production").claims(immutable=False)
+    assert may_assume(resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"], PROVIDER, apply)
+    main = JOBS["push to main, apply job"][0].claims(immutable=False)
+    assert not may_assume(resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"], PROVIDER, main)
+
+
+# ---------------------------------------------------------------- change sets by name
+
+STACK = f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/alb-cognito-app/0a1b2c3d-0000-4000-8000-000000000000"
+OTHER_STACK = f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/someone-else/0a1b2c3d"
+SERVICE_ROLE = physical_ids(TEMPLATE)["CloudFormationRole"]
+RELEASE, PREVIEW = "deployer-release-20261203-abc1234", "deployer-preview-20261203-abc1234"
+
+
+def _arn(name: str) -> str:
+    return f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:changeSet/{name}/11111111-2222-4333-8444-555555555555"
+
+
+def _may(role: str, action: str, name: str, stack: str = STACK, role_arn: str | None = SERVICE_ROLE) -> bool:
+    statements = [s for p in RESOURCES[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    context = {"cloudformation:ChangeSetName": name}
+    if role_arn is not None:
+        context["cloudformation:RoleArn"] = role_arn
+    return allowed(statements, f"cloudformation:{action}", stack, context)
+
+
+NAMES = [RELEASE, PREVIEW, _arn(RELEASE), _arn(PREVIEW), "deployer-releasex", "x-deployer-release-1", "plan"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_preview_role_touches_previews_only_and_never_executes(name: str) -> None:
+    preview = name in (PREVIEW, _arn(PREVIEW))
+    assert _may("PreviewRole", "CreateChangeSet", name) == (name == PREVIEW)
+    assert _may("PreviewRole", "DeleteChangeSet", name) == preview
+    assert not _may("PreviewRole", "ExecuteChangeSet", name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_plan_role_creates_and_deletes_releases_and_previews_and_never_executes(name: str) -> None:
+    ours = name in (RELEASE, PREVIEW, _arn(RELEASE), _arn(PREVIEW))
+    assert _may("PlanRole", "CreateChangeSet", name) == (name in (RELEASE, PREVIEW))
+    assert _may("PlanRole", "DeleteChangeSet", name) == ours
+    assert not _may("PlanRole", "ExecuteChangeSet", name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_deploy_role_executes_releases_only(name: str) -> None:
+    release = name in (RELEASE, _arn(RELEASE))
+    assert _may("DeployRole", "ExecuteChangeSet", name) == release
+    assert _may("DeployRole", "DeleteChangeSet", name) == release
+    assert _may("DeployRole", "CreateChangeSet", name) == (name == RELEASE)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_creates_change_sets_without_the_service_role_or_on_another_stack(role: str) -> None:
+    name = PREVIEW if role == "PreviewRole" else RELEASE
+    assert _may(role, "CreateChangeSet", name)
+    assert not _may(role, "CreateChangeSet", name, role_arn=None)
+    assert not _may(role, "CreateChangeSet", name, role_arn=f"arn:aws:iam::{ACCOUNT}:role/admin")
+    assert not _may(role, "CreateChangeSet", name, stack=OTHER_STACK)
+    assert not _may(role, "ExecuteChangeSet", name, stack=OTHER_STACK)
+
+
+# ---------------------------------------------------------------- the model itself
+
+
+def test_the_model_follows_iam_on_lists_absent_keys_wildcards_and_set_operators() -> None:
+    from policy_eval import Unmodelled, conditions_hold
+
+    both = {"StringEquals": {"k:a": ["x", "y"], "k:b": "z"}}
+    assert conditions_hold(both, {"k:a": "y", "k:b": "z"})  # any value of a key, every key
+    assert not conditions_hold(both, {"k:a": "y"})  # an absent key never holds
+    assert not conditions_hold(both, {"k:a": "Y", "k:b": "z"})  # case-sensitive
+    assert conditions_hold(
+        {"StringLike": {"k:a": "o/r/.github/workflows/deploy.yml@*"}},
+        {"k:a": "o/r/.github/workflows/deploy.yml@refs/pull/7/merge"},
+    )
+    assert not conditions_hold({"StringLike": {"k:a": "deployer-release-*"}}, {"k:a": "deployer-preview-1"})
+    trap = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"ForAllValues:StringEquals": {"token.actions.githubusercontent.com:sub": "x"}},
+            }
+        ]
+    }
+    with pytest.raises(Unmodelled, match="ForAllValues"):
+        may_assume(trap, PROVIDER, {"sub": "x"})
+    with pytest.raises(Unmodelled, match="NumericEquals"):
+        conditions_hold({"NumericEquals": {"k:a": "1"}}, {"k:a": "1"})
+    deny = [
+        {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "cloudformation:ExecuteChangeSet", "Resource": "*"},
+    ]
+    assert allowed(deny, "cloudformation:DeleteChangeSet", STACK, {})
+    assert not allowed(deny, "CloudFormation:ExecuteChangeSet", STACK, {})
