@@ -371,18 +371,34 @@ pub struct DestroyArgs {
 
 /// What `bootstrap --help` ends with.
 const BOOTSTRAP_HELP: &str = "\
+Who may assume which role (cfn/github-oidc.yaml): only deploy.yml of this repository
+(by its numeric id) on the deploy branch (Branch, default main). The deploy role: its
+apply job in the environment (Environment, default production). The plan role: its
+plan job of a push or dispatch. The preview role: the plan job of a pull request from
+this repository; it can only create, show and delete deployer-preview-* change sets.
+
+The ids: `gh api repos/OWNER/NAME --jq '.owner.id, .id'` is run for them (gh on PATH,
+logged in), unless --github-owner-id and --github-repo-id are given.
+
 Variables printed (from the stack and its parameters):
-  AWS_REGION           the region deployed to
-  AWS_DEPLOY_ROLE_ARN  output DeployRoleArn
-  AWS_PLAN_ROLE_ARN    output PlanRoleArn (none when PlanEnvironment is empty)
-  CFN_ROLE_ARN         output CloudFormationRoleArn
-  STACK_NAME           parameter AppStackName
-  ECR_REPOSITORY       parameter EcrRepositoryPrefix
+  AWS_REGION                the region deployed to
+  AWS_DEPLOY_ROLE_ARN       output DeployRoleArn
+  AWS_PLAN_ROLE_ARN         output PlanRoleArn
+  AWS_PREVIEW_ROLE_ARN      output PreviewRoleArn
+  CFN_ROLE_ARN              output CloudFormationRoleArn
+  PERMISSIONS_BOUNDARY_ARN  output PermissionsBoundaryArn (app.yaml's roles carry it)
+  STACK_NAME                parameter AppStackName
+  ECR_REPOSITORY            parameter EcrRepositoryPrefix
   HOSTED_ZONE_ID, DOMAIN_NAME, COGNITO_DOMAIN_PREFIX: from the flags of the same names;
   without them they are listed as still to set.
+Then the `gh api` commands that let only the deploy branch enter the deploy
+environment (custom deployment branch policy). --set-variables runs them too; when
+GitHub refuses (plans without the setting, no admin rights) bootstrap warns, names what
+it could not set and still succeeds: the roles do not rely on it.
 
-Exit codes: as deploy; with --set-variables, 1 also when gh is missing, not logged in
-or refuses a variable (the commands are printed all the same).
+Exit codes: as deploy; 64 when the ids cannot be found without gh; with
+--set-variables, 1 also when gh is missing, not logged in or refuses a variable (the
+commands are printed all the same).
 
 Example:
   deployer bootstrap --github-repo octo-org/web-app \\
@@ -398,6 +414,18 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "OWNER/NAME")]
     pub github_repo: String,
 
+    /// The repository owner's numeric GitHub id (template GitHubOwnerId), for when gh is
+    /// not available: `owner.id` of https://api.github.com/repos/OWNER/NAME. Give it with
+    /// --github-repo-id, or neither (then gh looks both up).
+    #[arg(long, value_name = "ID")]
+    pub github_owner_id: Option<String>,
+
+    /// The repository's numeric GitHub id (template GitHubRepoId): `id` of
+    /// https://api.github.com/repos/OWNER/NAME. The roles trust this id, which survives
+    /// renames and is never reused.
+    #[arg(long, value_name = "ID")]
+    pub github_repo_id: Option<String>,
+
     /// Name of the bootstrap stack.
     #[arg(long, value_name = "NAME", default_value = "github-deploy")]
     pub stack_name: String,
@@ -406,7 +434,8 @@ pub struct BootstrapArgs {
     /// ones on every run: parameters not given take the template's default again. The
     /// ones that matter: AppStackName (the app stack the roles may deploy, default
     /// alb-cognito-app), EcrRepositoryPrefix (the ECR repositories they may push to),
-    /// Environment/PlanEnvironment (the GitHub environments trusted, production/preview),
+    /// Environment (the GitHub environment of the apply job, production), Branch (the
+    /// branch whose deploy.yml may plan and deploy, main),
     /// CreateOidcProvider=false with OidcProviderArn when the account has the provider.
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
@@ -428,7 +457,8 @@ pub struct BootstrapArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Run the `gh variable set` commands (needs the GitHub CLI on PATH, logged in:
+    /// Run the `gh variable set` commands, then the `gh api` commands that restrict the
+    /// deploy environment to the deploy branch (needs the GitHub CLI on PATH, logged in:
     /// `gh auth status`), instead of only printing them.
     #[arg(long, conflicts_with = "dry_run")]
     pub set_variables: bool,

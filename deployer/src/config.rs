@@ -462,7 +462,7 @@ mod tests {
     }
 
     /// The repository variables the workflows pass to the deploy step, as CI sets them.
-    const CI_VARIABLES: [(&str, &str); 7] = [
+    const CI_VARIABLES: [(&str, &str); 8] = [
         ("STACK_NAME", "myapp-prod"),
         ("AWS_REGION", "eu-central-1"),
         ("ECR_REPOSITORY", "myapp"),
@@ -473,6 +473,10 @@ mod tests {
         ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
         ("DOMAIN_NAME", "app.example.com"),
         ("COGNITO_DOMAIN_PREFIX", "myapp-prod-login"),
+        (
+            "PERMISSIONS_BOUNDARY_ARN",
+            "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-X",
+        ),
     ];
 
     fn lookup_from(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -528,6 +532,7 @@ mod tests {
         assert_eq!(s.parameters["HostedZoneId"], "Z0123456789ABCDEFGHIJ");
         assert_eq!(s.parameters["DomainName"], "app.example.com");
         assert_eq!(s.parameters["CognitoDomainPrefix"], "myapp-prod-login");
+        assert_eq!(s.parameters["PermissionsBoundaryArn"], CI_VARIABLES[7].1);
         assert_eq!(s.parameters["MinTasks"], "2");
         assert_eq!(s.tags["app"], "myapp-prod");
         assert_eq!(s.tags["environment"], "production");

@@ -1,7 +1,9 @@
 //! `deployer bootstrap` against a local moto: the real binary deploys the built-in
 //! cfn/github-oidc.yaml through the change-set flow and prints the `gh variable set`
 //! commands with the stack's real outputs; `--set-variables` runs them with a fake `gh`
-//! (a script first on PATH that records its argv).
+//! (a script first on PATH that records its argv). The same fake answers `gh api` for
+//! the repository's ids and the environment's deployment branches, or fails as GitHub
+//! does on a plan without them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,8 +13,21 @@ use crate::helpers::{Moto, REGION, Run};
 const STACK: &str = "github-deploy";
 const REPO: &str = "octo-org/web-app";
 
-/// The flags every run here passes (a re-run passes the same ones).
+/// The repository's ids, as GitHub (and the fake gh) gives them.
+const OWNER_ID: &str = "9919";
+const REPO_ID: &str = "1296269";
+
+/// The flags every run here passes (a re-run passes the same ones), ids included.
 fn bootstrap_args(extra: &[&str]) -> Vec<String> {
+    let mut argv = bootstrap_args_without_ids(extra);
+    argv.extend(
+        ["--github-owner-id", OWNER_ID, "--github-repo-id", REPO_ID].map(str::to_owned),
+    );
+    argv
+}
+
+/// The same without the ids: gh looks them up.
+fn bootstrap_args_without_ids(extra: &[&str]) -> Vec<String> {
     let mut argv = vec![
         "bootstrap",
         "--github-repo",
@@ -56,13 +71,48 @@ async fn outputs(moto: &Moto) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The commands a run printed (stdout without its `#` comments), as argv.
+/// The `gh variable set` commands a run printed, as argv.
 fn commands(run: &Run) -> Vec<Vec<String>> {
+    printed(run, "gh variable set ")
+}
+
+/// The printed commands that start with `prefix`, as argv.
+fn printed(run: &Run, prefix: &str) -> Vec<Vec<String>> {
     run.stdout
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter(|l| l.starts_with(prefix))
         .map(|l| shlex::split(l).unwrap_or_else(|| panic!("not a shell line: {l}")))
         .collect()
+}
+
+/// What the environment commands must be: production, deployable from main only.
+fn environment_commands() -> Vec<Vec<String>> {
+    [
+        vec![
+            "gh",
+            "api",
+            "--method",
+            "PUT",
+            "repos/octo-org/web-app/environments/production",
+            "-F",
+            "deployment_branch_policy[protected_branches]=false",
+            "-F",
+            "deployment_branch_policy[custom_branch_policies]=true",
+        ],
+        vec![
+            "gh",
+            "api",
+            "--method",
+            "POST",
+            "repos/octo-org/web-app/environments/production/deployment-branch-policies",
+            "-f",
+            "name=main",
+            "-f",
+            "type=branch",
+        ],
+    ]
+    .map(|argv| argv.into_iter().map(str::to_owned).collect())
+    .to_vec()
 }
 
 /// What the commands must be, from the stack's real outputs.
@@ -71,7 +121,12 @@ fn expected(outputs: &BTreeMap<String, String>) -> Vec<Vec<String>> {
         ("AWS_REGION", REGION),
         ("AWS_DEPLOY_ROLE_ARN", outputs["DeployRoleArn"].as_str()),
         ("AWS_PLAN_ROLE_ARN", outputs["PlanRoleArn"].as_str()),
+        ("AWS_PREVIEW_ROLE_ARN", outputs["PreviewRoleArn"].as_str()),
         ("CFN_ROLE_ARN", outputs["CloudFormationRoleArn"].as_str()),
+        (
+            "PERMISSIONS_BOUNDARY_ARN",
+            outputs["PermissionsBoundaryArn"].as_str(),
+        ),
         ("STACK_NAME", "web-prod"),
         ("ECR_REPOSITORY", "web"),
         ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
@@ -90,7 +145,10 @@ fn expected(outputs: &BTreeMap<String, String>) -> Vec<Vec<String>> {
 
 /// A fake `gh` in `dir`: appends its arguments (tab-separated) to `dir/gh.log`; `gh auth
 /// status` exits with FAKE_GH_AUTH_EXIT (default 0), saying why on stderr; `gh variable
-/// set $FAKE_GH_FAIL_ON` fails as GitHub refusing it would.
+/// set $FAKE_GH_FAIL_ON` fails as GitHub refusing it would; `gh api repos/…` prints the
+/// ids and the name (FAKE_GH_NAME, default octo-org/web-app) as its --jq would; `gh api
+/// --method …` (the environment) fails when FAKE_GH_ENV_FAIL is set, as GitHub does for
+/// a private repository on a plan without deployment branch policies.
 fn fake_gh(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("gh");
@@ -104,6 +162,14 @@ fn fake_gh(dir: &Path) {
          fi\n\
          if [ \"$1 $2\" = \"variable set\" ] && [ \"$3\" = \"${FAKE_GH_FAIL_ON:-}\" ]; then\n\
            echo 'HTTP 403: Resource not accessible by integration' >&2\n\
+           exit 1\n\
+         fi\n\
+         if [ \"$1 $3\" = \"api --jq\" ]; then\n\
+           printf '9919\\n1296269\\n%s\\n' \"${FAKE_GH_NAME:-octo-org/web-app}\"\n\
+           exit 0\n\
+         fi\n\
+         if [ \"$1 $2\" = \"api --method\" ] && [ -n \"${FAKE_GH_ENV_FAIL:-}\" ]; then\n\
+           echo 'HTTP 422: Deployment branch policies are not available for this repository' >&2\n\
            exit 1\n\
          fi\n\
          exit 0\n",
@@ -149,6 +215,8 @@ async fn bootstrap_deploys_the_oidc_stack_prints_its_variables_and_a_rerun_is_a_
         "a dry run leaves no stack behind"
     );
     let names: Vec<String> = commands(&dry).iter().map(|c| c[3].clone()).collect();
+    // The environment commands are known before any stack exists.
+    assert_eq!(printed(&dry, "gh api "), environment_commands(), "{}", dry.stdout);
     assert_eq!(
         names,
         [
@@ -188,7 +256,9 @@ async fn bootstrap_deploys_the_oidc_stack_prints_its_variables_and_a_rerun_is_a_
         created
             .stdout
             .lines()
-            .all(|l| l.starts_with("gh variable set ") || l.starts_with('#')),
+            .all(|l| l.starts_with("gh variable set ")
+                || l.starts_with("gh api --method ")
+                || l.starts_with('#')),
         "{}",
         created.stdout
     );
@@ -261,10 +331,16 @@ async fn bootstrap_deploys_the_oidc_stack_prints_its_variables_and_a_rerun_is_a_
         outputs["CloudFormationRoleArn"]
     );
     assert_eq!(json["variables"]["COGNITO_DOMAIN_PREFIX"], "web-login");
-    assert_eq!(json["variables"].as_object().unwrap().len(), 9);
+    assert_eq!(json["variables"].as_object().unwrap().len(), 11);
     assert_eq!(json["to_fill"], serde_json::json!([]));
-    assert_eq!(json["commands"].as_array().unwrap().len(), 9);
+    assert_eq!(json["commands"].as_array().unwrap().len(), 11);
     assert_eq!(json["variables_set"], false);
+    assert_eq!(
+        json["github_ids"],
+        serde_json::json!({"owner_id": OWNER_ID, "repo_id": REPO_ID})
+    );
+    assert_eq!(json["environment_commands"].as_array().unwrap().len(), 2);
+    assert_eq!(json["environment_restricted"], false);
     assert_eq!(json["region"], REGION);
 }
 
@@ -311,13 +387,21 @@ async fn set_variables_runs_exactly_the_printed_commands_and_says_when_gh_cannot
     .expect_code(0);
     assert!(
         set.stderr
-            .contains("Set 8 variables on octo-org/web-app with gh"),
+            .contains("Set 10 variables on octo-org/web-app with gh"),
         "{}",
         set.stderr
     );
     let mut wanted = vec![vec!["auth".to_owned(), "status".to_owned()]];
     wanted.extend(commands(&set).into_iter().map(|argv| argv[1..].to_vec()));
+    wanted.extend(environment_commands().into_iter().map(|argv| argv[1..].to_vec()));
     assert_eq!(gh_calls(bin.path()), wanted);
+    assert!(
+        set.stderr.contains(
+            "Only main may deploy to the GitHub environment production (deployment branch policy set with gh)"
+        ),
+        "{}",
+        set.stderr
+    );
     assert_eq!(commands(&set), expected(&outputs));
 
     // gh refuses one variable: stop there, saying how many were set.
@@ -336,14 +420,14 @@ async fn set_variables_runs_exactly_the_printed_commands_and_says_when_gh_cannot
             && partial
                 .stderr
                 .contains("HTTP 403: Resource not accessible by integration")
-            && partial.stderr.contains("3 of 8 variables were set"),
+            && partial.stderr.contains("4 of 10 variables were set"),
         "{}",
         partial.stderr
     );
     assert_eq!(
         gh_calls(bin.path()).len(),
-        1 + 4,
-        "auth status, then up to the refused one"
+        1 + 5,
+        "auth status, then up to the refused one (and no environment change)"
     );
 
     // No gh on PATH at all: the same, saying so.
@@ -365,5 +449,143 @@ async fn set_variables_runs_exactly_the_printed_commands_and_says_when_gh_cannot
     );
     let json = missing.json();
     assert_eq!(json["variables_set"], false);
-    assert_eq!(json["commands"].as_array().unwrap().len(), 8);
+    assert_eq!(json["commands"].as_array().unwrap().len(), 10);
+}
+
+/// The stack's GitHubOwnerId and GitHubRepoId parameters, from CloudFormation.
+async fn deployed_ids(moto: &Moto) -> (String, String) {
+    let stacks = moto
+        .cloudformation()
+        .describe_stacks()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    let value = |key: &str| {
+        stacks.stacks()[0]
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(key))
+            .and_then(|p| p.parameter_value())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (value("GitHubOwnerId"), value("GitHubRepoId"))
+}
+
+#[tokio::test]
+async fn ids_come_from_gh_and_the_environment_is_restricted_to_main_or_a_warning_says_why_not() {
+    let moto = Moto::start();
+    let bin = tempfile::tempdir().unwrap();
+    fake_gh(bin.path());
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    // No ids given: gh looks them up first, and they reach the template.
+    let set = with_path(
+        &moto,
+        &bootstrap_args_without_ids(&["-y", "--set-variables"]),
+        &path,
+        &[],
+    )
+    .expect_code(0);
+    let calls = gh_calls(bin.path());
+    assert_eq!(
+        calls[0],
+        [
+            "api",
+            "repos/octo-org/web-app",
+            "--jq",
+            ".owner.id, .id, .full_name"
+        ]
+    );
+    assert_eq!(
+        calls[calls.len() - 2..],
+        environment_commands()
+            .into_iter()
+            .map(|argv| argv[1..].to_vec())
+            .collect::<Vec<_>>()[..]
+    );
+    assert_eq!(
+        deployed_ids(&moto).await,
+        (OWNER_ID.to_owned(), REPO_ID.to_owned())
+    );
+    assert!(!set.stderr.contains("warning:"), "{}", set.stderr);
+
+    // GitHub refuses the environment setting: a loud warning naming what and why, exit 0.
+    std::fs::remove_file(bin.path().join("gh.log")).unwrap();
+    let refused = with_path(
+        &moto,
+        &bootstrap_args(&["-y", "--set-variables", "--output", "json"]),
+        &path,
+        &[("FAKE_GH_ENV_FAIL", "1")],
+    )
+    .expect_code(0);
+    assert!(
+        refused.stderr.contains(
+            "warning: could not restrict the GitHub environment production to the branch main"
+        ) && refused
+            .stderr
+            .contains("HTTP 422: Deployment branch policies are not available")
+            && refused
+                .stderr
+                .contains("The deploy role still trusts only deploy.yml on main")
+            && refused.stderr.contains("Selected branches, add main"),
+        "{}",
+        refused.stderr
+    );
+    let json = refused.json();
+    assert_eq!(json["variables_set"], true);
+    assert_eq!(json["environment_restricted"], false);
+    assert!(
+        json["environment_warning"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 422"),
+        "{json}"
+    );
+    assert!(
+        !gh_calls(bin.path()).iter().any(|c| c[0] == "api" && c[2] == "--jq"),
+        "with the id flags, gh is not asked for them"
+    );
+
+    // GitHub spells the repository otherwise: the trust would never match, so refuse.
+    let renamed = with_path(
+        &moto,
+        &bootstrap_args_without_ids(&["-y"]),
+        &path,
+        &[("FAKE_GH_NAME", "Octo-Org/web-app")],
+    )
+    .expect_code(64);
+    assert!(
+        renamed
+            .stderr
+            .contains("GitHub spells the repository Octo-Org/web-app, not octo-org/web-app")
+            && renamed.stderr.contains("--github-repo Octo-Org/web-app"),
+        "{}",
+        renamed.stderr
+    );
+
+    // No gh and no ids: stop before any AWS call, naming the flags.
+    let empty = tempfile::tempdir().unwrap();
+    let missing = with_path(
+        &moto,
+        &bootstrap_args_without_ids(&["-y"]),
+        empty.path().to_str().unwrap(),
+        &[],
+    )
+    .expect_code(64);
+    assert!(
+        missing
+            .stderr
+            .contains("`gh` (the GitHub CLI) is not on PATH to look them up")
+            && missing
+                .stderr
+                .contains("pass --github-owner-id and --github-repo-id"),
+        "{}",
+        missing.stderr
+    );
 }

@@ -41,6 +41,10 @@ async fn the_production_environment_previews_on_moto_with_the_ci_variables() {
         ("HOSTED_ZONE_ID", zone.as_str()),
         ("DOMAIN_NAME", "app.example.com"),
         ("COGNITO_DOMAIN_PREFIX", "web-prod-login"),
+        (
+            "PERMISSIONS_BOUNDARY_ARN",
+            "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-TEST",
+        ),
     ];
     let image = format!(
         "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{}",

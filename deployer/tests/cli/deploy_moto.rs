@@ -449,6 +449,9 @@ async fn deploys_the_app_template_and_updates_its_image() {
             "CognitoDomainPrefix=example-app-login".into(),
             "--parameter".into(),
             format!("ImageUri={img}"),
+            // What the bootstrap's PermissionsBoundaryArn output would be.
+            "--parameter".into(),
+            "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary".into(),
         ]
     };
     let args = base(&image('a'));

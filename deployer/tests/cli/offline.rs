@@ -88,7 +88,7 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
         "Cpu=512",
         "--parameter",
         "Memory=512",
-        // DomainName and ImageUri are missing.
+        // DomainName, ImageUri and PermissionsBoundaryArn are missing.
     ])
     .expect_code(64);
     let e = &run.stderr;
@@ -96,6 +96,7 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
     for expected in [
         "parameter `DomainName` has no Default",
         "parameter `ImageUri` has no Default",
+        "parameter `PermissionsBoundaryArn` has no Default",
         "parameter `CognitoDomainPrefix`: value `-my-login` does not match AllowedPattern",
         "parameter `NatGateways`: value `3` is not one of the AllowedValues",
         "template rule `FargateMemoryFitsCpu512`: With Cpu 512, Memory must be 1024, 2048, 3072 or 4096.",
@@ -118,6 +119,8 @@ fn every_offline_problem_of_the_app_template_is_reported_at_once() {
         "CognitoDomainPrefix=example-app-login",
         "--parameter",
         "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "--parameter",
+        "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary",
         "--parameter",
         "DesiredCount=9",
     ])
@@ -196,6 +199,8 @@ fn app_args(stack: &str, zone: &str, domain: &str, prefix: &str) -> Vec<String> 
         &format!("DomainName={domain}"),
         "--parameter",
         &format!("CognitoDomainPrefix={prefix}"),
+        "--parameter",
+        "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary",
         "--parameter",
         "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ]

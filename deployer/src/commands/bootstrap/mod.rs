@@ -4,8 +4,14 @@
 //! repository variables the workflows read: `gh variable set` commands on stdout (or
 //! JSON with `--output json`), run by us with `--set-variables`.
 //!
+//! The roles trust the repository by its numeric ids, which bootstrap looks up with `gh`
+//! (or takes from flags); and it restricts the deploy environment to the deploy branch
+//! with `gh api` where GitHub allows it (github.rs).
+//!
 //! The deploy's own report (change table, result, outputs) goes to stderr, so stdout is
 //! only the commands: pasteable, or `| sh`.
+
+mod github;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +29,7 @@ use crate::parameters::{effective_values, parse_pairs};
 use crate::template::Template;
 
 /// The bootstrap template, so the binary alone can bootstrap an account.
-const TEMPLATE: &str = include_str!("../../../cfn/github-oidc.yaml");
+const TEMPLATE: &str = include_str!("../../../../cfn/github-oidc.yaml");
 
 /// Where the value of a variable comes from.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +46,13 @@ enum Source {
 
 /// Every variable the workflows read that bootstrap can know, in the order printed.
 /// (IMAGE_DOCKERFILE and IMAGE_CONTEXT are optional and have defaults.)
-const VARIABLES: [(&str, Source); 9] = [
+const VARIABLES: [(&str, Source); 11] = [
     ("AWS_REGION", Source::Region),
     ("AWS_DEPLOY_ROLE_ARN", Source::Output("DeployRoleArn")),
     ("AWS_PLAN_ROLE_ARN", Source::Output("PlanRoleArn")),
+    ("AWS_PREVIEW_ROLE_ARN", Source::Output("PreviewRoleArn")),
     ("CFN_ROLE_ARN", Source::Output("CloudFormationRoleArn")),
+    ("PERMISSIONS_BOUNDARY_ARN", Source::Output("PermissionsBoundaryArn")),
     ("STACK_NAME", Source::Parameter("AppStackName")),
     ("ECR_REPOSITORY", Source::Parameter("EcrRepositoryPrefix")),
     ("HOSTED_ZONE_ID", Source::Flag("--hosted-zone-id")),
@@ -71,6 +79,8 @@ struct BootstrapReport {
     region: String,
     /// `--github-repo`.
     github_repository: String,
+    /// Its owner's and its own numeric ids, which the roles trust.
+    github_ids: github::RepoIds,
     /// `--dry-run`.
     dry_run: bool,
     /// The change set had changes.
@@ -87,6 +97,12 @@ struct BootstrapReport {
     commands: Vec<String>,
     /// `--set-variables` ran them all.
     variables_set: bool,
+    /// The `gh api` commands that let only the deploy branch enter the deploy environment.
+    environment_commands: Vec<String>,
+    /// `--set-variables` ran them and GitHub accepted them.
+    environment_restricted: bool,
+    /// Why they could not be run or were refused.
+    environment_warning: Option<String>,
 }
 
 /// Runs `deployer bootstrap`.
@@ -98,16 +114,28 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             .map_err(|e| Failure::internal(format!("the built-in cfn/github-oidc.yaml {e}")))?,
     };
     let mut parameters = parse_pairs(&args.parameters, "--parameter")?;
-    for key in ["GitHubOrg", "GitHubRepo"] {
+    for (key, set_by) in [
+        ("GitHubOrg", "--github-repo OWNER/NAME"),
+        ("GitHubRepo", "--github-repo OWNER/NAME"),
+        ("GitHubOwnerId", "--github-owner-id (or gh)"),
+        ("GitHubRepoId", "--github-repo-id (or gh)"),
+    ] {
         if parameters.contains_key(key) {
             return Err(Failure::input(format!(
-                "--parameter {key}: set by --github-repo OWNER/NAME; leave it out"
+                "--parameter {key}: set by {set_by}; leave it out"
             )));
         }
     }
+    config::check_stack_name("--stack-name", &args.stack_name)?;
+    let ids = github::resolve_ids(
+        &repo.full,
+        args.github_owner_id.as_deref(),
+        args.github_repo_id.as_deref(),
+    )?;
     parameters.insert("GitHubOrg".into(), repo.owner.clone());
     parameters.insert("GitHubRepo".into(), repo.name.clone());
-    config::check_stack_name("--stack-name", &args.stack_name)?;
+    parameters.insert("GitHubOwnerId".into(), ids.owner_id.clone());
+    parameters.insert("GitHubRepoId".into(), ids.repo_id.clone());
     let wait_timeout = duration_input("--wait-timeout", &args.wait_timeout)?;
     let change_set_timeout = parse_duration(config::DEFAULT_CHANGE_SET_TIMEOUT)
         .map_err(Failure::internal)?
@@ -183,10 +211,27 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         .iter()
         .map(|argv| shell_line(argv))
         .collect::<Result<Vec<_>, _>>()?;
+    // Only with the template's own parameters (a --template without them has no such trust).
+    let environment = match (
+        from_parameters.get("Environment"),
+        from_parameters.get("Branch"),
+    ) {
+        (Some(env), Some(branch)) => Some((env.clone(), branch.clone())),
+        _ => None,
+    };
+    let environment_commands = environment
+        .as_ref()
+        .map(|(env, branch)| github::environment_commands(&repo.full, env, branch))
+        .unwrap_or_default();
+    let environment_lines = environment_commands
+        .iter()
+        .map(|argv| shell_line(argv))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut report = BootstrapReport {
         stack_name: args.stack_name.clone(),
         region,
         github_repository: repo.full.clone(),
+        github_ids: ids,
         dry_run: args.dry_run,
         has_changes: finished.has_changes,
         executed: finished.executed,
@@ -195,33 +240,45 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         to_fill,
         commands: lines,
         variables_set: false,
+        environment_commands: environment_lines,
+        environment_restricted: false,
+        environment_warning: None,
     };
-    let set = match printer.format() {
-        OutputFormat::Text => {
-            printer.stdout(&render_text(&report));
-            if args.set_variables {
-                set_variables(&commands, &repo.full, printer)
-            } else {
-                if !commands.is_empty() {
-                    printer.note(
-                        "Paste the gh commands above into a shell (GitHub CLI, logged in), \
-                         or run again with --set-variables; then push to main.",
-                    );
-                }
-                Ok(())
+    if printer.format() == OutputFormat::Text {
+        printer.stdout(&render_text(&report));
+    }
+    let set = if args.set_variables {
+        set_variables(&commands, &repo.full, printer)
+    } else {
+        Ok(())
+    };
+    report.variables_set = args.set_variables && set.is_ok();
+    if let Some((env, branch)) = environment.as_ref().filter(|_| report.variables_set) {
+        match github::configure_environment(&environment_commands) {
+            Ok(()) => {
+                report.environment_restricted = true;
+                printer.note(&format!(
+                    "Only {branch} may deploy to the GitHub environment {env} (deployment branch policy set with gh)"
+                ));
+            }
+            Err(why) => {
+                let warning = format!(
+                    "could not restrict the GitHub environment {env} to the branch {branch}: {why}. {}",
+                    github::why_it_matters(env, branch)
+                );
+                printer.warn(&warning);
+                report.environment_warning = Some(warning);
             }
         }
-        OutputFormat::Json => {
-            let set = if args.set_variables {
-                set_variables(&commands, &repo.full, printer)
-            } else {
-                Ok(())
-            };
-            report.variables_set = args.set_variables && set.is_ok();
-            printer.json(&report)?;
-            set
-        }
-    };
+    } else if !args.set_variables && printer.format() == OutputFormat::Text && !commands.is_empty() {
+        printer.note(
+            "Paste the gh commands above into a shell (GitHub CLI, logged in), \
+             or run again with --set-variables; then push to main.",
+        );
+    }
+    if printer.format() == OutputFormat::Json {
+        printer.json(&report)?;
+    }
     set?;
     Ok(finished.code)
 }
@@ -274,12 +331,7 @@ fn collect_variables(
                     "output {output}, known once the stack is deployed (run without --dry-run)"
                 )),
                 None => Err(format!(
-                    "the stack has no output {output}{}",
-                    if output == "PlanRoleArn" {
-                        " (PlanEnvironment is empty: no plan role, so no pull-request previews)"
-                    } else {
-                        ""
-                    }
+                    "the stack has no output {output} (an older bootstrap template? run without --template)"
                 )),
             },
             Source::Parameter(parameter) => match parameters.get(parameter) {
@@ -340,6 +392,15 @@ fn render_text(report: &BootstrapReport) -> String {
     for line in &report.commands {
         out.push_str(line);
         out.push('\n');
+    }
+    if !report.environment_commands.is_empty() {
+        out.push_str(
+            "# A second lock (the roles do not rely on it; some GitHub plans refuse it): only the deploy branch may enter the deploy environment\n",
+        );
+        for line in &report.environment_commands {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     if !report.to_fill.is_empty() {
         out.push_str(&format!(
@@ -423,7 +484,12 @@ mod tests {
                 assert!(t.parameters.contains_key(p), "{p}");
             }
         }
-        for output in ["DeployRoleArn", "PlanRoleArn", "CloudFormationRoleArn"] {
+        for (_, source) in VARIABLES {
+            if let Source::Output(output) = source {
+                assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
+            }
+        }
+        for output in ["DeployRoleArn", "PlanRoleArn", "PreviewRoleArn", "CloudFormationRoleArn"] {
             assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
         }
     }
@@ -473,25 +539,29 @@ mod tests {
             names,
             [
                 "AWS_PLAN_ROLE_ARN",
+                "AWS_PREVIEW_ROLE_ARN",
+                "PERMISSIONS_BOUNDARY_ARN",
                 "ECR_REPOSITORY",
                 "DOMAIN_NAME",
                 "COGNITO_DOMAIN_PREFIX"
             ]
         );
         assert!(
-            to_fill[0].reason.contains("PlanEnvironment is empty"),
+            to_fill[0]
+                .reason
+                .contains("the stack has no output PlanRoleArn"),
             "{:?}",
             to_fill[0]
         );
         assert!(
-            to_fill[1].reason.contains("only a prefix"),
+            to_fill[3].reason.contains("only a prefix"),
             "{:?}",
-            to_fill[1]
+            to_fill[3]
         );
         assert!(
-            to_fill[2].reason.contains("--domain-name"),
+            to_fill[4].reason.contains("--domain-name"),
             "{:?}",
-            to_fill[2]
+            to_fill[4]
         );
         // A dry run of a new stack has no outputs yet.
         let (_, to_fill) =
