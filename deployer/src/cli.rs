@@ -377,8 +377,9 @@ apply job in the environment (Environment, default production). The plan role: i
 plan job of a push or dispatch. The preview role: the plan job of a pull request from
 this repository; it can only create, show and delete deployer-preview-* change sets.
 
-The ids: `gh api repos/OWNER/NAME --jq '.owner.id, .id'` is run for them (gh on PATH,
-logged in), unless --github-owner-id and --github-repo-id are given.
+The ids: `gh api repos/OWNER/NAME --jq '.owner.id, .id, .full_name'` is run for them
+(gh on PATH, logged in; the name must be spelt as GitHub does, as the tokens carry it),
+unless --github-owner-id and --github-repo-id are given.
 
 Variables printed (from the stack and its parameters):
   AWS_REGION                the region deployed to

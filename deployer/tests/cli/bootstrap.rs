@@ -20,9 +20,7 @@ const REPO_ID: &str = "1296269";
 /// The flags every run here passes (a re-run passes the same ones), ids included.
 fn bootstrap_args(extra: &[&str]) -> Vec<String> {
     let mut argv = bootstrap_args_without_ids(extra);
-    argv.extend(
-        ["--github-owner-id", OWNER_ID, "--github-repo-id", REPO_ID].map(str::to_owned),
-    );
+    argv.extend(["--github-owner-id", OWNER_ID, "--github-repo-id", REPO_ID].map(str::to_owned));
     argv
 }
 
@@ -216,7 +214,12 @@ async fn bootstrap_deploys_the_oidc_stack_prints_its_variables_and_a_rerun_is_a_
     );
     let names: Vec<String> = commands(&dry).iter().map(|c| c[3].clone()).collect();
     // The environment commands are known before any stack exists.
-    assert_eq!(printed(&dry, "gh api "), environment_commands(), "{}", dry.stdout);
+    assert_eq!(
+        printed(&dry, "gh api "),
+        environment_commands(),
+        "{}",
+        dry.stdout
+    );
     assert_eq!(
         names,
         [
@@ -393,7 +396,11 @@ async fn set_variables_runs_exactly_the_printed_commands_and_says_when_gh_cannot
     );
     let mut wanted = vec![vec!["auth".to_owned(), "status".to_owned()]];
     wanted.extend(commands(&set).into_iter().map(|argv| argv[1..].to_vec()));
-    wanted.extend(environment_commands().into_iter().map(|argv| argv[1..].to_vec()));
+    wanted.extend(
+        environment_commands()
+            .into_iter()
+            .map(|argv| argv[1..].to_vec()),
+    );
     assert_eq!(gh_calls(bin.path()), wanted);
     assert!(
         set.stderr.contains(
@@ -548,7 +555,9 @@ async fn ids_come_from_gh_and_the_environment_is_restricted_to_main_or_a_warning
         "{json}"
     );
     assert!(
-        !gh_calls(bin.path()).iter().any(|c| c[0] == "api" && c[2] == "--jq"),
+        !gh_calls(bin.path())
+            .iter()
+            .any(|c| c[0] == "api" && c[2] == "--jq"),
         "with the id flags, gh is not asked for them"
     );
 

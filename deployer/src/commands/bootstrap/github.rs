@@ -134,32 +134,39 @@ fn parse_ids(full: &str, said: &str) -> Result<RepoIds, Failure> {
 
 /// The `gh api` calls that let only `branch` deploy to `environment`: custom deployment
 /// branch policies on, then a policy naming the branch.
-pub(super) fn environment_commands(full: &str, environment: &str, branch: &str) -> Vec<Vec<String>> {
-    let put = vec![
+pub(super) fn environment_commands(
+    full: &str,
+    environment: &str,
+    branch: &str,
+) -> Vec<Vec<String>> {
+    let path = format!("repos/{full}/environments/{environment}");
+    let put = [
         "gh",
         "api",
         "--method",
         "PUT",
-        &format!("repos/{full}/environments/{environment}"),
+        &path,
         "-F",
         "deployment_branch_policy[protected_branches]=false",
         "-F",
         "deployment_branch_policy[custom_branch_policies]=true",
     ];
-    let post = vec![
+    let policies = format!("{path}/deployment-branch-policies");
+    let name = format!("name={branch}");
+    let post = [
         "gh",
         "api",
         "--method",
         "POST",
-        &format!("repos/{full}/environments/{environment}/deployment-branch-policies"),
+        &policies,
         "-f",
-        &format!("name={branch}"),
+        &name,
         "-f",
         "type=branch",
     ];
     [put, post]
-        .into_iter()
-        .map(|argv| argv.into_iter().map(str::to_owned).collect())
+        .iter()
+        .map(|argv| argv.iter().map(|a| (*a).to_owned()).collect())
         .collect()
 }
 
@@ -218,11 +225,18 @@ mod tests {
         let ids = resolve_ids("o/r", Some("1"), Some("22")).unwrap();
         assert_eq!((ids.owner_id.as_str(), ids.repo_id.as_str()), ("1", "22"));
         let e = resolve_ids("o/r", Some("1"), None).unwrap_err();
-        assert!(e.message.contains("both --github-owner-id and --github-repo-id"));
+        assert!(
+            e.message
+                .contains("both --github-owner-id and --github-repo-id")
+        );
         for bad in ["0", "01", "octo-org", "-1", "123456789012345678901"] {
             let e = resolve_ids("o/r", Some("1"), Some(bad)).unwrap_err();
             assert_eq!(e.exit_code(), 64);
-            assert!(e.message.contains(&format!("--github-repo-id `{bad}`")), "{}", e.message);
+            assert!(
+                e.message.contains(&format!("--github-repo-id `{bad}`")),
+                "{}",
+                e.message
+            );
         }
     }
 

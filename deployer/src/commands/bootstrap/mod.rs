@@ -52,7 +52,10 @@ const VARIABLES: [(&str, Source); 11] = [
     ("AWS_PLAN_ROLE_ARN", Source::Output("PlanRoleArn")),
     ("AWS_PREVIEW_ROLE_ARN", Source::Output("PreviewRoleArn")),
     ("CFN_ROLE_ARN", Source::Output("CloudFormationRoleArn")),
-    ("PERMISSIONS_BOUNDARY_ARN", Source::Output("PermissionsBoundaryArn")),
+    (
+        "PERMISSIONS_BOUNDARY_ARN",
+        Source::Output("PermissionsBoundaryArn"),
+    ),
     ("STACK_NAME", Source::Parameter("AppStackName")),
     ("ECR_REPOSITORY", Source::Parameter("EcrRepositoryPrefix")),
     ("HOSTED_ZONE_ID", Source::Flag("--hosted-zone-id")),
@@ -270,7 +273,8 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
                 report.environment_warning = Some(warning);
             }
         }
-    } else if !args.set_variables && printer.format() == OutputFormat::Text && !commands.is_empty() {
+    } else if !args.set_variables && printer.format() == OutputFormat::Text && !commands.is_empty()
+    {
         printer.note(
             "Paste the gh commands above into a shell (GitHub CLI, logged in), \
              or run again with --set-variables; then push to main.",
@@ -489,7 +493,12 @@ mod tests {
                 assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
             }
         }
-        for output in ["DeployRoleArn", "PlanRoleArn", "PreviewRoleArn", "CloudFormationRoleArn"] {
+        for output in [
+            "DeployRoleArn",
+            "PlanRoleArn",
+            "PreviewRoleArn",
+            "CloudFormationRoleArn",
+        ] {
             assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
         }
     }
