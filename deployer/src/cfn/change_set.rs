@@ -14,14 +14,43 @@ use aws_smithy_types::date_time::Format;
 use serde::{Deserialize, Serialize};
 
 use super::wait::{Backoff, Deadline, retry_throttled};
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+
 use crate::aws::{call_failed, describe_error};
 use crate::error::Failure;
 use crate::output::{Progress, format_elapsed};
 
+/// What a change set is made for; its name says so, and IAM keys on the name
+/// (`cloudformation:ChangeSetName`): only `deployer-release-*` change sets may ever be
+/// executed (by the deploy role), and the roles pull requests assume may create and
+/// delete only `deployer-preview-*` ones, so a preview can never touch the change set
+/// production's apply executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Made to be executed: `deploy --plan-out` (for `apply`) or a plain `deploy`.
+    Release,
+    /// Made only to be shown and deleted: `deploy --dry-run`, pull-request previews.
+    Preview,
+}
+
+impl Purpose {
+    /// The name prefix IAM policies match (`deployer-release-*` / `deployer-preview-*`).
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Purpose::Release => RELEASE_PREFIX,
+            Purpose::Preview => "deployer-preview-",
+        }
+    }
+}
+
+/// The name prefix of change sets that may be executed.
+pub(crate) const RELEASE_PREFIX: &str = "deployer-release-";
+
 /// A change-set name no other run can pick:
-/// `deployer-<short git sha or "local">-<UTC timestamp>-<64 random bits>`, within
-/// CloudFormation's `[a-zA-Z][-a-zA-Z0-9]*` and 128 characters.
-pub(crate) fn unique_name() -> Result<String, Failure> {
+/// `deployer-<release|preview>-<short git sha or "local">-<UTC timestamp>-<64 random
+/// bits>` (at most 66 characters), within CloudFormation's `[a-zA-Z][-a-zA-Z0-9]*` and
+/// 128 characters.
+pub(crate) fn unique_name(purpose: Purpose) -> Result<String, Failure> {
     let sha = crate::git::short_commit_sha(7).unwrap_or_else(|| "local".to_owned());
     let stamp = DateTime::from(std::time::SystemTime::now())
         .fmt(Format::DateTime)
@@ -37,7 +66,7 @@ pub(crate) fn unique_name() -> Result<String, Failure> {
     getrandom::getrandom(&mut random)
         .map_err(|e| Failure::internal(format!("no randomness from the OS: {e}")))?;
     let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("deployer-{sha}-{stamp}-{random}"))
+    Ok(format!("{}{sha}-{stamp}-{random}", purpose.prefix()))
 }
 
 /// Everything sent with CreateChangeSet.
@@ -367,6 +396,11 @@ pub(crate) struct Described {
     pub execution_status: Option<ExecutionStatus>,
     /// The resource changes, all pages.
     pub changes: Vec<ResourceChange>,
+    /// The parameters as CloudFormation lists them, name → value (NoEcho values come
+    /// back as `****`; a `UsePreviousValue` one may come without a value: empty).
+    pub parameters: BTreeMap<String, String>,
+    /// The capabilities it was created with.
+    pub capabilities: Vec<String>,
 }
 
 /// Reads a change set with all its pages, asking for property values so the table can
@@ -401,6 +435,21 @@ pub(crate) async fn describe(
             status_reason: page.status_reason().map(str::to_owned),
             execution_status: page.execution_status().cloned(),
             changes: Vec::new(),
+            parameters: page
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_owned(),
+                        p.parameter_value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+            capabilities: page
+                .capabilities()
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
         });
         entry.changes.extend(page.changes().iter().filter_map(row));
         match page.next_token() {
@@ -560,10 +609,11 @@ pub(crate) async fn execute(
     .map_err(|e| call_failed(&format!("executing change set {token}"), &e))
 }
 
-/// Deletes a change set; a failure here only leaves a harmless change set behind, so it
-/// is reported, not fatal.
+/// Deletes a change set. One that is already gone counts as deleted: a preview's
+/// clean-up racing an execute of another change set (which deletes all the others), a
+/// second `discard`, or someone tidying up by hand all leave the wanted result.
 pub(crate) async fn delete(client: &Client, stack_name: &str, id: &str) -> Result<(), Failure> {
-    retry_throttled(|| {
+    match retry_throttled(|| {
         client
             .delete_change_set()
             .stack_name(stack_name)
@@ -571,8 +621,22 @@ pub(crate) async fn delete(client: &Client, stack_name: &str, id: &str) -> Resul
             .send()
     })
     .await
-    .map(|_| ())
-    .map_err(|e| call_failed(&format!("deleting change set {id}"), &e))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_gone(e.code(), &describe_error(&e)) => Ok(()),
+        Err(e) => Err(call_failed(&format!("deleting change set {id}"), &e)),
+    }
+}
+
+/// True when CloudFormation says the change set (or its whole stack) does not exist:
+/// `ChangeSetNotFound` from CloudFormation, a ValidationError "… does not exist" from
+/// stand-ins and for a deleted stack.
+pub(crate) fn is_gone(code: Option<&str>, text: &str) -> bool {
+    matches!(
+        code,
+        Some("ChangeSetNotFound" | "ChangeSetNotFoundException")
+    ) || text.contains("ChangeSetNotFound")
+        || text.contains("does not exist")
 }
 
 #[cfg(test)]
@@ -618,12 +682,53 @@ mod tests {
             .build()
     }
 
+    #[tokio::test]
+    async fn deleting_a_change_set_that_is_already_gone_is_done() {
+        use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetError;
+        for (code, message) in [
+            (
+                "ChangeSetNotFound",
+                "ChangeSet [deployer-preview-x] does not exist",
+            ),
+            ("ValidationError", "Stack [app] does not exist"),
+        ] {
+            let gone = mock!(Client::delete_change_set).then_error(move || {
+                DeleteChangeSetError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            });
+            let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&gone]);
+            super::delete(&client, "app", "deployer-preview-x")
+                .await
+                .unwrap_or_else(|f| panic!("{code}: {}", f.message));
+        }
+        // Any other refusal is still an error.
+        let denied = mock!(Client::delete_change_set).then_error(|| {
+            DeleteChangeSetError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&denied]);
+        assert!(super::delete(&client, "app", "x").await.is_err());
+    }
+
     #[test]
     fn names_are_valid_and_unique() {
-        let names: Vec<String> = (0..50).map(|_| unique_name().unwrap()).collect();
-        for n in &names {
-            assert!(n.len() <= 128 && n.starts_with("deployer-"), "{n}");
-            let stamp = n.split('-').nth(2).unwrap();
+        let mut names: Vec<String> = (0..25)
+            .map(|_| unique_name(Purpose::Release).unwrap())
+            .collect();
+        names.extend((0..25).map(|_| unique_name(Purpose::Preview).unwrap()));
+        for (i, n) in names.iter().enumerate() {
+            let prefix = if i < 25 {
+                "deployer-release-"
+            } else {
+                "deployer-preview-"
+            };
+            assert!(n.len() <= 128 && n.starts_with(prefix), "{n}");
+            let stamp = n.split('-').nth(3).unwrap();
             assert!(
                 stamp.len() == 16 && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z'),
                 "{n}"
