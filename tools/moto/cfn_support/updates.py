@@ -204,6 +204,14 @@ def _diff_by_properties(original: Any) -> Any:
             ):
                 modified.append(name)
         diff["Modify"] = modified
+        # CloudFormation lists no change for a resource whose Condition is false; moto
+        # listed every new resource as Add (a recreate plan compares these rows).
+        diff["Add"] = [
+            name
+            for name in diff["Add"]
+            if "Condition" not in other_template["Resources"][name]
+            or condition(other_template["Resources"][name]["Condition"], new_params, conditions) is True
+        ]
         return diff
 
     return build_resource_diff
