@@ -48,6 +48,14 @@ async fn change_set_name_of(configure: impl FnOnce(&mut Deploy)) -> String {
             .template_body("Resources:\n  Other:\n    Type: AWS::SNS::Topic\n")
             .build()
     });
+    let execute = mock!(Client::execute_change_set).then_output(|| {
+        aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput::builder()
+            .build()
+    });
+    let events = mock!(Client::describe_stack_events).then_output(|| {
+        aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput::builder()
+            .build()
+    });
     let client = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
@@ -57,6 +65,8 @@ async fn change_set_name_of(configure: impl FnOnce(&mut Deploy)) -> String {
             &describe,
             &delete,
             &template,
+            &execute,
+            &events,
             &no_describe_events()
         ]
     );
