@@ -78,7 +78,7 @@ pub(super) async fn check(
         Some(s) => {
             let id = s.stack_id().unwrap_or(stack_name);
             match user_pools(&cfn, id).await {
-                Ok(pools) if pools.iter().any(|p| *p == pool) => return Ok(Prefix::Fine),
+                Ok(pools) if pools.contains(&pool) => return Ok(Prefix::Fine),
                 Ok(_) => format!("it is not a user pool of stack {stack_name}"),
                 Err(e) => {
                     return Ok(Prefix::Unchecked(format!(

@@ -73,8 +73,7 @@ async fn change_set_name_of(configure: impl FnOnce(&mut Deploy)) -> String {
     let mut d = deploy(client);
     configure(&mut d);
     let _ = d.run().await;
-    let name = seen.lock().unwrap().clone();
-    name
+    seen.lock().unwrap().clone()
 }
 
 #[tokio::test(start_paused = true)]
