@@ -189,6 +189,13 @@ async fn discard_deletes_the_plans_change_set_and_a_second_discard_is_fine() {
     std::fs::write(&plan, "{}").unwrap();
     moto.run(&["discard", plan.to_str().unwrap()])
         .expect_code(64);
+    // The help says what it does and how it exits.
+    let help = moto.run(&["discard", "--help"]).expect_code(0);
+    assert!(
+        help.stdout.contains("already gone counts as discarded") && help.stdout.contains("64"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[tokio::test]
