@@ -80,6 +80,16 @@ pub enum Command {
     /// without changes: nothing to apply, exit 0, no AWS call.
     #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Apply(Box<ApplyArgs>),
+    /// Delete the change set a `deploy --plan-out FILE` left, so that plan can no longer
+    /// be applied (used when a plan's tests fail, or it will not be approved).
+    ///
+    /// A change set that is already gone counts as discarded (exit 0), and so does a plan
+    /// without one (no changes, or a dead stack to recreate). Only the change set is
+    /// deleted: the stack, and a first plan's empty REVIEW_IN_PROGRESS stack, stay. A
+    /// file that is not a plan is bad input (exit 64); an AWS refusal exits 1. The region
+    /// is the plan's.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
+    Discard(DiscardArgs),
     /// Show a stack's status, its last failure reason and its outputs.
     Status(StatusArgs),
     /// Delete a stack.
@@ -336,6 +346,14 @@ pub struct ApplyArgs {
     /// Execute without asking. Without it, a terminal asks for confirmation; CI (CI=true) never asks.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+/// `deployer discard`.
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    /// The plan file `deploy --plan-out FILE` wrote.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan: PathBuf,
 }
 
 /// `deployer status`.

@@ -75,12 +75,21 @@ pub(crate) fn validate(
             "--image-parameter `{image}` is not a parameter of the template; its parameters are: {known}"
         ));
     }
+    // NoEcho parameters without a Default or a value: fine on an update (the stack
+    // keeps its value, `UsePreviousValue`), missing on a new stack. Whether the stack
+    // exists is only known online, where `deploy` checks it; but when this run stops
+    // here anyway, they are named with the other problems, so one run shows all there
+    // is to fix (and a new stack does not fail again on them after the others are fixed).
+    let mut no_echo_unset = Vec::new();
     for (name, spec) in specs {
         match given.get(name) {
             Some(value) => problems.extend(check_value(name, spec, value, &mut warnings)),
-            // A NoEcho parameter may be left out on an update: the stack keeps its value
-            // (`UsePreviousValue`). Whether there is a stack to keep it is only known
-            // online, so `deploy` checks that when it creates one.
+            None if spec.no_echo
+                && spec.default.is_none()
+                && image_parameter != Some(name.as_str()) =>
+            {
+                no_echo_unset.push(name);
+            }
             None if spec.default.is_some()
                 || spec.no_echo
                 || image_parameter == Some(name.as_str()) => {}
@@ -95,6 +104,9 @@ pub(crate) fn validate(
     let (broken, unchecked) = crate::template::rules::check(&template.rules, specs, &values);
     problems.extend(broken);
     warnings.extend(unchecked);
+    if !problems.is_empty() {
+        problems.extend(no_echo_unset.iter().map(|name| no_echo_missing(name)));
+    }
     match problems.len() {
         0 => Ok(warnings),
         1 => Err(Failure::input(problems.remove(0))),
@@ -107,6 +119,16 @@ pub(crate) fn validate(
                 .join("\n")
         ))),
     }
+}
+
+/// The problem of a NoEcho parameter `name` without a Default or a value: a new stack
+/// needs it; an existing one keeps its value.
+pub(crate) fn no_echo_missing(name: &str) -> String {
+    format!(
+        "parameter `{name}` (NoEcho) has no Default and no value was given: a new stack needs it \
+         (pass --parameter {name}=VALUE, or set it under `parameters:` in deploy.yaml); an existing \
+         stack keeps its value"
+    )
 }
 
 /// The value CloudFormation would use for each parameter: the given one, else the
@@ -423,6 +445,32 @@ mod tests {
             validation_error(validate(&t, &given(&[("Name", "x")]), Some("Image")))
                 .contains("--image-parameter `Image`")
         );
+    }
+
+    #[test]
+    fn a_no_echo_parameter_without_a_value_is_named_with_the_other_missing_ones() {
+        let t = template(&[
+            ("Name", spec("String")),
+            (
+                "Secret",
+                ParameterSpec {
+                    no_echo: true,
+                    ..spec("String")
+                },
+            ),
+        ]);
+        let m = validation_error(validate(&t, &given(&[]), None));
+        assert!(m.starts_with("2 problems with the parameters"), "{m}");
+        assert!(
+            m.contains("`Name` has no Default")
+                && m.contains("`Secret` (NoEcho) has no Default")
+                && m.contains("--parameter Secret=VALUE")
+                && m.contains("an existing stack keeps its value"),
+            "{m}"
+        );
+        // Alone, it may be an update that keeps the stack's value: left to `deploy`,
+        // which knows whether the stack exists.
+        assert!(validate(&t, &given(&[("Name", "x")]), None).is_ok());
     }
 
     fn given(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -2,10 +2,16 @@
 //! set was made, for which stack, and what the stack looked like then, so `apply` can
 //! execute exactly that change set and refuse when anything moved in between.
 //!
-//! JSON, versioned (`"version": 1`) and self-describing: it also carries the change
+//! JSON, versioned (`"version": 2`) and self-describing: it also carries the change
 //! rows, so a pull-request comment or job summary can be rendered from it alone. A
 //! version this deployer does not know is refused with what to do, never guessed at.
+//!
+//! Version 2 adds what `apply` compares the change set against before executing it
+//! ([`Reviewed`]: parameters, capabilities, service role, the change set's own
+//! template), and the recovery of a dead first create ([`Recreate`]). No secret is ever
+//! written: NoEcho parameter values appear only as `****`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use aws_sdk_cloudformation::types::Stack;
@@ -18,7 +24,11 @@ use crate::commands::deploy::ParameterChange;
 use crate::error::Failure;
 
 /// The only format version this deployer writes and reads.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
+
+/// How NoEcho parameter values are written (DescribeChangeSet shows them so too).
+#[cfg(test)]
+pub(crate) const MASK: &str = crate::cfn::review::MASK;
 
 /// A plan: everything `apply` needs to find, check and execute the change set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +74,54 @@ pub(crate) struct PlanFile {
     pub changes: Vec<ResourceChange>,
     /// Parameter changes (old → new; NoEcho values masked).
     pub parameter_changes: Vec<ParameterChange>,
+    /// The change set as CloudFormation described it when planned: `apply` describes
+    /// it again and refuses unless it is still this. `None` without a change set.
+    pub reviewed: Option<Reviewed>,
+    /// A dead first create (ROLLBACK_COMPLETE) that `apply` deletes before creating the
+    /// stack again; then there is no change set yet (CloudFormation cannot make one on
+    /// that stack), and `changes` are the template's resources, all `Add`.
+    pub recreate: Option<Recreate>,
+}
+
+/// What `apply` checks the change set against, besides its stack id, name and rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reviewed {
+    /// The parameters DescribeChangeSet listed (the image digest parameter among them),
+    /// name → value; NoEcho values are [`MASK`], never the value.
+    pub parameters: BTreeMap<String, String>,
+    /// The template's NoEcho parameters: masked on both sides of the comparison.
+    pub no_echo: Vec<String>,
+    /// The capabilities DescribeChangeSet listed, sorted.
+    pub capabilities: Vec<String>,
+    /// The service role CreateChangeSet was given (`None`: the caller's credentials).
+    /// DescribeChangeSet does not return it, so `apply` can only compare it with the
+    /// role the stack has; IAM (`cloudformation:RoleArn` on CreateChangeSet) holds it.
+    pub role_arn: Option<String>,
+    /// SHA-256 (hex) of the change set's own template: GetTemplate with its
+    /// ChangeSetName, TemplateStage Original.
+    pub template_sha256: String,
+}
+
+/// A plan for a stack whose first create failed (ROLLBACK_COMPLETE): delete it, then
+/// create it from what is carried here. Parameters are values, never NoEcho ones (a
+/// plan with NoEcho values to send is refused when planned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Recreate {
+    /// The dead stack, by id: `apply` deletes it only if it is still this stack and
+    /// still ROLLBACK_COMPLETE.
+    pub dead_stack_id: String,
+    /// The template text to create from (its SHA-256 is `template_sha256`).
+    pub template_body: String,
+    /// Parameter values to send.
+    pub parameters: BTreeMap<String, String>,
+    /// Stack tags.
+    pub tags: BTreeMap<String, String>,
+    /// The service role for the create (CreateChangeSet RoleARN).
+    pub role_arn: Option<String>,
+    /// `--change-set-timeout` of the planning deploy, in seconds.
+    pub change_set_timeout_seconds: u64,
 }
 
 /// What identifies the state of a stack: any other operation on it (a deploy, a
@@ -77,7 +135,9 @@ pub(crate) struct Fingerprint {
     pub creation_time: Option<String>,
     /// LastUpdatedTime, when CloudFormation gives it.
     pub last_updated_time: Option<String>,
-    /// `Stack.LastOperations` ids, where the endpoint lists them.
+    /// The ids of the `Stack.LastOperations` that change the stack (not change-set
+    /// creations: a preview during the approval window is no reason to refuse), where
+    /// the endpoint lists them.
     pub operation_ids: Vec<String>,
     /// SHA-256 of the stack's parameters and tags (`key=value` lines, sorted): a
     /// stand-in that keeps no times (moto) still shows another deploy this way.
@@ -111,7 +171,7 @@ impl Fingerprint {
             status: crate::cfn::stack::status_of(stack).to_owned(),
             creation_time: time(stack.creation_time()),
             last_updated_time: time(stack.last_updated_time()),
-            operation_ids: crate::cfn::operations::operation_ids(stack),
+            operation_ids: crate::cfn::operations::stack_changing_operation_ids(stack),
             settings_sha256: sha256_hex(lines.join("\n").as_bytes()),
         }
     }
@@ -196,6 +256,15 @@ pub(crate) fn parse(text: &str) -> Result<PlanFile, String> {
     })?;
     match value.get("version").and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(VERSION) => {}
+        Some(1) => {
+            return Err(format!(
+                "is version 1, written by an older deployer: it lacks what apply now checks before \
+                 executing (the change set's parameters, capabilities and template), so it cannot be \
+                 applied. Plan again with this deployer (`deployer deploy … --plan-out FILE`; this one \
+                 reads version {VERSION}) and apply that plan; discard the old change set with \
+                 `deployer discard FILE` if it is still there"
+            ));
+        }
         Some(v) => {
             return Err(format!(
                 "is version {v}, and this deployer reads version {VERSION}: plan again with this \
@@ -217,7 +286,9 @@ pub(crate) fn parse(text: &str) -> Result<PlanFile, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cloudformation::types::{OperationEntry, Parameter, StackStatus, Tag};
+    use aws_sdk_cloudformation::types::{
+        OperationEntry, OperationType, Parameter, StackStatus, Tag,
+    };
 
     fn plan() -> PlanFile {
         PlanFile {
@@ -240,6 +311,14 @@ mod tests {
             wait_timeout_seconds: 3600,
             changes: vec![],
             parameter_changes: vec![],
+            reviewed: Some(Reviewed {
+                parameters: [("Secret".to_owned(), MASK.to_owned())].into(),
+                no_echo: vec!["Secret".into()],
+                capabilities: vec![],
+                role_arn: None,
+                template_sha256: sha256_hex(b"Resources: {}"),
+            }),
+            recreate: None,
         }
     }
 
@@ -250,7 +329,7 @@ mod tests {
         write(&path, &plan()).unwrap();
         assert_eq!(read(&path).unwrap(), plan());
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"version\": 1"), "{text}");
+        assert!(text.contains("\"version\": 2"), "{text}");
         // Nothing else was left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -259,15 +338,26 @@ mod tests {
     fn other_versions_and_other_files_are_refused_with_what_to_do() {
         let newer = serde_json::to_string(&plan())
             .unwrap()
-            .replace("\"version\":1", "\"version\":2");
+            .replace("\"version\":2", "\"version\":3");
         let e = parse(&newer).unwrap_err();
         assert!(
-            e.contains("is version 2") && e.contains("reads version 1") && e.contains("plan again"),
+            e.contains("is version 3") && e.contains("reads version 2") && e.contains("plan again"),
+            "{e}"
+        );
+        // A version-1 plan (before apply compared the change set) says what to do.
+        let older = serde_json::to_string(&plan())
+            .unwrap()
+            .replace("\"version\":2", "\"version\":1");
+        let e = parse(&older).unwrap_err();
+        assert!(
+            e.contains("is version 1")
+                && e.contains("Plan again with this deployer")
+                && e.contains("deployer discard"),
             "{e}"
         );
         assert!(parse("{}").unwrap_err().contains("has no `version`"));
         assert!(parse("not json").unwrap_err().contains("not JSON"));
-        let e = parse("{\"version\": 1}").unwrap_err();
+        let e = parse("{\"version\": 2}").unwrap_err();
         assert!(e.contains("missing field"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let missing = read(&dir.path().join("nope.json")).unwrap_err();
@@ -316,6 +406,39 @@ mod tests {
             fp.differences(&operated),
             vec!["another operation ran on it"]
         );
+        // A preview's change set (CREATE_CHANGESET) changes nothing about the stack.
+        let previewed = Fingerprint::of(
+            &base()
+                .last_operations(
+                    OperationEntry::builder()
+                        .operation_type(OperationType::CreateChangeset)
+                        .operation_id("op-cs")
+                        .build(),
+                )
+                .build(),
+        );
+        assert!(fp.differences(&previewed).is_empty());
+        for kind in [
+            OperationType::Rollback,
+            OperationType::ContinueRollback,
+            OperationType::DeleteStack,
+        ] {
+            let changed = Fingerprint::of(
+                &base()
+                    .last_operations(
+                        OperationEntry::builder()
+                            .operation_type(kind.clone())
+                            .operation_id("op-3")
+                            .build(),
+                    )
+                    .build(),
+            );
+            assert_eq!(
+                fp.differences(&changed),
+                vec!["another operation ran on it"],
+                "{kind:?}"
+            );
+        }
         // Times and status alike, but another commit's deploy: the tags tell.
         let retagged = Fingerprint::of(
             &base()

@@ -48,11 +48,20 @@ def test_a_plan_is_applied_as_planned_and_a_stale_one_is_refused(
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["Greeting"] == "one"
 
-    # Two plans of an update; once the first is applied, the second is stale.
+    # Two plans of an update, and a pull-request preview between plan and apply: change
+    # sets that are only made (CREATE_CHANGESET) change nothing, so the first plan is
+    # still applied. Once it is, the second is stale.
     second, third = tmp_path / "second.json", tmp_path / "third.json"
     assert deployer(*plan_args(stack_name, second, "two")).returncode == 2
+    assert json.loads(second.read_text())["change_set_name"].startswith("deployer-release-")
     assert deployer(*plan_args(stack_name, third, "three")).returncode == 2
-    assert deployer("apply", str(second), "--wait-timeout", "2m").returncode == 0
+    preview = deployer(
+        "deploy", "--stack-name", stack_name, "--template", str(TEMPLATE), "--parameter", "Greeting=pr", "--dry-run"
+    )
+    assert preview.returncode == 0, preview.stderr
+    assert "deployer-preview-" in preview.stderr, preview.stderr
+    applied = deployer("apply", str(second), "--wait-timeout", "2m")
+    assert applied.returncode == 0, applied.stderr
     before = settled(cfn, stack_name)
 
     stale = deployer("apply", str(third), "--wait-timeout", "2m")

@@ -6,6 +6,7 @@
 //! - `change_set`: create, wait until ready, describe, execute, delete
 //! - `events`: follow new events, find the root cause of a failure
 //! - `operations`: DescribeEvents: early-validation findings, one operation's failures
+//! - `review`: a change set's own template hash and masked parameters (plan / apply)
 //! - `ecs`: an ECS service's events and stopped tasks while CloudFormation deploys it
 //! - `wait`: the poll schedule, throttling, deadlines, following an operation to its end
 
@@ -15,5 +16,6 @@ pub(crate) mod events;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub(crate) mod operations;
+pub(crate) mod review;
 pub(crate) mod stack;
 pub(crate) mod wait;

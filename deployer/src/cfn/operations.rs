@@ -214,6 +214,34 @@ pub(crate) fn operation_ids(stack: &Stack) -> Vec<String> {
         .collect()
 }
 
+/// The ids in `Stack.LastOperations` of the operations that change the stack: create,
+/// update, delete, rollback, continue-rollback. CloudFormation also lists change-set
+/// creation (`CREATE_CHANGESET`), which changes nothing: counting it would make every
+/// preview during an approval window look like "another operation ran" to `apply`.
+/// An entry without a type is counted (we cannot tell, and refusing is the safe side),
+/// and so is a type newer than this SDK unless its name says it is about change sets.
+pub(crate) fn stack_changing_operation_ids(stack: &Stack) -> Vec<String> {
+    stack
+        .last_operations()
+        .iter()
+        .filter(|o| changes_stack(o.operation_type()))
+        .filter_map(|o| o.operation_id().map(str::to_owned))
+        .collect()
+}
+
+/// True for an operation type that changes the stack (see [`stack_changing_operation_ids`]).
+fn changes_stack(kind: Option<&OperationType>) -> bool {
+    use OperationType as T;
+    match kind {
+        None => true,
+        Some(
+            T::CreateStack | T::UpdateStack | T::DeleteStack | T::Rollback | T::ContinueRollback,
+        ) => true,
+        Some(T::CreateChangeset) => false,
+        Some(other) => !other.as_str().contains("CHANGESET"),
+    }
+}
+
 /// This run's operations, once CloudFormation lists them: every id in
 /// `Stack.LastOperations` that was not there before we executed. `started` is true
 /// when one of them is a stack operation (create/update/delete), not only a rollback.

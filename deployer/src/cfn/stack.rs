@@ -256,9 +256,10 @@ pub(crate) enum Plan {
     /// Dry run over a CREATE_FAILED / UPDATE_FAILED stack (the status): a real deploy
     /// would roll it back first, which a dry run must not do.
     RollbackFirst(String),
-    /// Dry run over a ROLLBACK_COMPLETE stack: a real deploy would delete it and create
-    /// it again; a dry run must not delete anything, so there is no change set to show.
-    RecreateAfterDelete,
+    /// Dry run (or plan) over a ROLLBACK_COMPLETE stack (the dead stack): a real deploy
+    /// would delete it and create it again; a preview must not delete anything, so
+    /// CloudFormation has no change set to show.
+    RecreateAfterDelete(Box<Stack>),
 }
 
 /// Brings the stack into a state a change set can start from: waits out running
@@ -294,7 +295,7 @@ pub(crate) async fn prepare(
                     "Stack {stack_name} is ROLLBACK_COMPLETE (its first create failed). A deploy will delete it and create it again; \
                      a dry run leaves it as it is."
                 ));
-                return Ok(Plan::RecreateAfterDelete);
+                return Ok(Plan::RecreateAfterDelete(Box::new(stack)));
             }
             StackState::RollbackComplete => {
                 progress.line(&format!(
@@ -303,6 +304,16 @@ pub(crate) async fn prepare(
                 let id = stack.stack_id().unwrap_or(stack_name).to_owned();
                 delete_and_wait(client, &id, stack_name, &[], deadline, progress).await?;
                 backoff = Backoff::new();
+            }
+            // A preview (dry run, plan) gives up at once: it must never hold a pull
+            // request's check (or a plan job) for up to an hour behind production's
+            // update, and what it would show is stale by the time that ends anyway.
+            StackState::InProgress if dry_run => {
+                return Err(Failure::failed(format!(
+                    "stack {stack_name} is {status}: another operation is running on it, so there is \
+                     nothing stable to preview against. A preview does not wait; run it again when the \
+                     stack has settled (watch it with `deployer status --stack-name {stack_name}`)"
+                )));
             }
             StackState::InProgress => {
                 if deadline.passed() {

@@ -5,9 +5,17 @@
 //! - the stack is not as it was when planned (another deploy, a rollback or the
 //!   console ran since: the fingerprint in the plan differs) or is gone;
 //! - the change set is gone, or not `AVAILABLE`;
+//! - the change set is not the one reviewed: CloudFormation's description of it now
+//!   (stack, `deployer-release-` name, rows with property paths, parameters with the
+//!   image digest, capabilities, its template's SHA-256) differs from the plan's
+//!   (`verify`);
 //! - with `--image`, the image is not the one planned (its digest on disk, then the
 //!   digest the push produced); without `--image`, the planned image is not in the
 //!   repository.
+//!
+//! The rows shown and summarised are CloudFormation's own description, not the file's.
+//! A plan over a dead first create (`recreate`) deletes it, creates the stack's change
+//! set from what the plan carries, checks its rows against the plan, then executes.
 //!
 //! Then it executes, follows, explains failures and reports exactly as `deploy` does:
 //! the phases after planning (`commands::deploy`'s execute, clean-up and report) run
@@ -20,8 +28,8 @@ use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::ImageIdentifier;
 
 use crate::cfn::change_set::{self, Described};
-use crate::cfn::stack;
 use crate::cfn::wait::duration_input;
+use crate::cfn::{operations, review, stack};
 use crate::cli::{ApplyArgs, ImageArgs};
 use crate::commands::deploy::{Cloud, Deploy, DeployReport, Ending, Mode, Ready, Target, View};
 use crate::error::{CommandResult, Failure};
@@ -128,6 +136,7 @@ fn session(
             parameter_changes: plan.parameter_changes.clone(),
             plan_file: Some(args.plan.display().to_string()),
             commit: plan.commit.clone(),
+            recreates: plan.recreate.as_ref().map(|r| r.dead_stack_id.clone()),
             ..Default::default()
         },
     }
@@ -185,7 +194,13 @@ impl Deploy<()> {
         sdk: &SdkConfig,
         registry: Option<&str>,
     ) -> Result<Ending, Failure> {
-        let described = self.check_plan(plan).await?;
+        let mut checked = match &plan.recreate {
+            Some(recreate) => {
+                self.check_dead_stack(plan, recreate).await?;
+                None
+            }
+            None => Some(self.check_plan(plan).await?),
+        };
         match (&image, &plan.image_uri) {
             (Some(image), Some(planned)) => {
                 let pushed =
@@ -200,7 +215,13 @@ impl Deploy<()> {
                 }
                 self.progress.line(&format!("Pushed {}", pushed.uri));
                 // The push may have taken minutes: look again.
-                self.check_plan(plan).await?;
+                checked = match &plan.recreate {
+                    Some(recreate) => {
+                        self.check_dead_stack(plan, recreate).await?;
+                        None
+                    }
+                    None => Some(self.check_plan(plan).await?),
+                };
             }
             (None, Some(planned)) => {
                 let ecr = aws_sdk_ecr::Client::new(sdk);
@@ -208,25 +229,31 @@ impl Deploy<()> {
             }
             _ => {}
         }
+        let Some((described, operations_before)) = checked else {
+            // A plan over a dead first create: there is no change set to execute yet.
+            let recreate = plan.recreate.as_ref().ok_or_else(|| {
+                Failure::internal("a plan without a change set and without a stack to recreate")
+            })?;
+            return self.recreate(plan, recreate).await;
+        };
+        // What the prompt and the summary show is CloudFormation's own description of
+        // the change set (checked against the plan's rows above), not the file's.
+        self.report.changes = described.changes.clone();
         self.show_changes();
-        let before = plan
-            .stack
-            .as_ref()
-            .map(|s| s.operation_ids.clone())
-            .unwrap_or_default();
         let ready = Ready {
             name: described.name.clone(),
             updating: !plan.creates_stack,
             // The plan's stack is never apply's to delete: a "no" leaves it as it is.
             created_review_stack: false,
-            operations_before: before,
+            operations_before,
             described,
         };
         self.execute(ready).await
     }
 
-    /// The stack is as planned and the change set still AVAILABLE; returns it.
-    async fn check_plan(&mut self, plan: &PlanFile) -> Result<Described, Failure> {
+    /// The stack is as planned and the change set still AVAILABLE and the one reviewed;
+    /// returns it, with the stack's operation ids now (any new one is this run's).
+    async fn check_plan(&mut self, plan: &PlanFile) -> Result<(Described, Vec<String>), Failure> {
         let name = plan.stack_name.clone();
         let (Some(stack_id), Some(change_set_id), Some(planned)) =
             (&plan.stack_id, &plan.change_set_id, &plan.stack)
@@ -268,7 +295,23 @@ impl Deploy<()> {
                 "change set {change_set_name} cannot be applied: {why}. {PLAN_AGAIN}"
             )));
         }
-        Ok(described)
+        let Some(reviewed) = &plan.reviewed else {
+            return Err(Failure::input(
+                "the plan has a change set but no record of what was reviewed: it was not written \
+                 by `deploy --plan-out` of this deployer; plan again",
+            ));
+        };
+        let template = review::template_sha256(&self.cloud.client, stack_id, change_set_id).await?;
+        let differences = verify::differences(plan, reviewed, &described, &template);
+        if !differences.is_empty() {
+            return Err(Failure::failed(format!(
+                "change set {change_set_name} of stack {name} is not the change set that was reviewed: {}. \
+                 Nothing was executed. Discard it (`deployer discard PLAN_FILE`) and plan again \
+                 (`deployer deploy … --plan-out FILE`), then review and apply that plan",
+                differences.join("; ")
+            )));
+        }
+        Ok((described, operations::operation_ids(&now)))
     }
 }
 
@@ -321,5 +364,9 @@ async fn check_image_exists(
     }
 }
 
+mod recreate;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_verify;
+mod verify;

@@ -5,6 +5,7 @@ pub(crate) mod apply;
 pub(crate) mod bootstrap;
 pub(crate) mod deploy;
 pub(crate) mod destroy;
+pub(crate) mod discard;
 pub(crate) mod local_auth;
 pub(crate) mod push;
 pub(crate) mod status;
@@ -21,6 +22,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Apply(args) => apply::run(*args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
+        Command::Discard(args) => discard::run(args, printer).await,
         Command::Bootstrap(args) => bootstrap::run(args, printer).await,
         Command::LocalAuth(args) => local_auth::run(args, printer).await,
     }

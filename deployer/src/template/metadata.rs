@@ -34,6 +34,9 @@ pub(crate) struct DeployerRules {
     pub ordered: Vec<Ordered>,
     /// Which parameters name the hosted zone and the domain inside it.
     pub hosted_zone: Option<HostedZoneRule>,
+    /// The parameter holding the Cognito hosted-UI domain prefix (a name that is unique
+    /// per region across all accounts): checked free, or this stack's, before any change.
+    pub cognito_domain_prefix: Option<String>,
 }
 
 /// `a ≤ b ≤ …` over numeric parameter values.
@@ -110,10 +113,16 @@ pub(super) fn parse(
                     domain: known(&field("Domain")?, "HostedZone")?,
                 });
             }
+            "CognitoDomainPrefix" => {
+                let name = scalar(value).ok_or(
+                    "`Metadata.Deployer.CognitoDomainPrefix` must name the parameter holding the prefix",
+                )?;
+                rules.cognito_domain_prefix = Some(known(&name, "CognitoDomainPrefix")?);
+            }
             other => {
                 return Err(format!(
                     "`Metadata.Deployer.{other}` is not known; the deployer reads \
-                     ImmutableParameters, Ordered and HostedZone"
+                     ImmutableParameters, Ordered, HostedZone and CognitoDomainPrefix"
                 ));
             }
         }

@@ -45,6 +45,16 @@ pub(crate) fn check(
     (problems, warnings)
 }
 
+/// Evaluates a template condition (a `Conditions` entry, or a `RuleCondition`) from
+/// parameter values; `Err` says why it cannot be decided here (it needs AWS).
+pub(crate) fn evaluate_condition(
+    expr: &Value,
+    specs: &BTreeMap<String, ParameterSpec>,
+    values: &BTreeMap<&str, &str>,
+) -> Result<bool, String> {
+    Context { specs, values }.boolean(expr)
+}
+
 struct Context<'a> {
     specs: &'a BTreeMap<String, ParameterSpec>,
     values: &'a BTreeMap<&'a str, &'a str>,

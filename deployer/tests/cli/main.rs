@@ -13,4 +13,5 @@ mod output;
 mod plan_apply;
 mod push;
 mod push_rules;
+mod recover;
 mod states;

@@ -68,7 +68,14 @@ async fn plan_then_apply_creates_the_stack_and_a_plan_made_before_another_apply_
     assert_eq!(report["executed"], false);
     assert_eq!(report["plan_file"], p1.to_str().unwrap());
     let written = read_json(&p1);
-    assert_eq!(written["version"], 1);
+    assert_eq!(written["version"], 2);
+    assert!(
+        written["change_set_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("deployer-release-"),
+        "{written}"
+    );
     assert_eq!(written["creates_stack"], true);
     assert_eq!(written["stack"]["status"], "REVIEW_IN_PROGRESS");
     assert_eq!(written["region"], "us-east-1");
@@ -153,7 +160,7 @@ async fn plan_then_apply_creates_the_stack_and_a_plan_made_before_another_apply_
         &p3,
         read_json(&p1)
             .to_string()
-            .replace("\"version\":1", "\"version\":7"),
+            .replace("\"version\":2", "\"version\":7"),
     )
     .unwrap();
     let bad = moto.run(&["apply", p3.to_str().unwrap()]).expect_code(64);

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudformation import models, parsing
+from moto.cloudformation.exceptions import CloudFormationError
 
 from .base import Refused, Resource
 from .engine import referenced_names
@@ -204,6 +205,14 @@ def _diff_by_properties(original: Any) -> Any:
             ):
                 modified.append(name)
         diff["Modify"] = modified
+        # CloudFormation lists no change for a resource whose Condition is false; moto
+        # listed every new resource as Add (a recreate plan compares these rows).
+        diff["Add"] = [
+            name
+            for name in diff["Add"]
+            if "Condition" not in other_template["Resources"][name]
+            or condition(other_template["Resources"][name]["Condition"], new_params, conditions) is True
+        ]
         return diff
 
     return build_resource_diff
@@ -221,8 +230,29 @@ def _never_none(original: Any) -> Any:
     return parse_and_update_resource
 
 
+class ChangeSetNotFound(CloudFormationError):
+    code = "ChangeSetNotFound"
+
+
+def _missing_change_set_not_found(original: Any) -> Any:
+    # moto fails with an empty HTTP 500 (UnboundLocalError) when the change set is gone;
+    # CloudFormation answers ChangeSetNotFound, which `deployer discard` counts as done.
+    def delete_change_set(self: models.CloudFormationBackend, change_set_name: str) -> None:
+        known = change_set_name in self.change_sets or any(
+            cs.change_set_name == change_set_name for cs in self.change_sets.values()
+        )
+        if not known:
+            raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
+        original(self, change_set_name)
+
+    return delete_change_set
+
+
 def install() -> None:
     """Adds the checks to moto's change sets (engine.install calls this once)."""
+    models.CloudFormationBackend.delete_change_set = _missing_change_set_not_found(  # type: ignore[method-assign]
+        models.CloudFormationBackend.delete_change_set
+    )
     parsing.ResourceMap.build_resource_diff = _diff_by_properties(  # type: ignore[method-assign]
         parsing.ResourceMap.build_resource_diff
     )

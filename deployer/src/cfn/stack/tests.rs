@@ -154,6 +154,39 @@ async fn in_progress_is_waited_out_then_updated() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_preview_does_not_wait_for_a_running_operation() {
+    let rule = mock!(Client::describe_stacks).then_output(|| stack("UPDATE_IN_PROGRESS"));
+    let client = client!(rule);
+    let start = tokio::time::Instant::now();
+    let err = prepare(
+        &client,
+        "app",
+        Deadline::after(Duration::from_secs(3600)),
+        &mut progress(),
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.exit_code(), rule.num_calls()),
+        (1, 1),
+        "gave up at the first look"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        err.message.contains("stack app is UPDATE_IN_PROGRESS")
+            && err.message.contains("A preview does not wait")
+            && err.message.contains("deployer status --stack-name app"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn in_progress_past_the_deadline_says_what_to_do() {
     let rule = mock!(Client::describe_stacks).then_output(|| stack("CREATE_IN_PROGRESS"));
     let client = client!(rule);
@@ -223,7 +256,7 @@ async fn a_dry_run_never_deletes_a_rollback_complete_stack() {
     )
     .await
     .unwrap();
-    assert!(matches!(plan, Plan::RecreateAfterDelete));
+    assert!(matches!(plan, Plan::RecreateAfterDelete(_)));
     assert_eq!(delete.num_calls(), 0);
 }
 

@@ -21,7 +21,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 
 /// Stack `app` as planned: UPDATE_COMPLETE, parameter Name=a, commit tag `commit`.
-fn stack(status: StackStatus, name: &str, commit: &str) -> Stack {
+pub(super) fn stack(status: StackStatus, name: &str, commit: &str) -> Stack {
     Stack::builder()
         .stack_name("app")
         .stack_id(STACK_ID)
@@ -37,19 +37,19 @@ fn stack(status: StackStatus, name: &str, commit: &str) -> Stack {
         .build()
 }
 
-fn planned_stack() -> Stack {
+pub(super) fn planned_stack() -> Stack {
     stack(StackStatus::UpdateComplete, "a", "aaa")
 }
 
 /// A plan of change set `arn:cs/1` for the stack as [`planned_stack`].
-fn plan() -> PlanFile {
+pub(super) fn plan() -> PlanFile {
     PlanFile {
         version: VERSION,
         created_at: "2026-12-01T10:00:00Z".into(),
         stack_name: "app".into(),
         stack_id: Some(STACK_ID.into()),
         region: "us-east-1".into(),
-        change_set_name: Some("deployer-x".into()),
+        change_set_name: Some("deployer-release-x".into()),
         change_set_id: Some("arn:cs/1".into()),
         has_changes: true,
         creates_stack: false,
@@ -63,15 +63,26 @@ fn plan() -> PlanFile {
         wait_timeout_seconds: 5,
         changes: vec![],
         parameter_changes: vec![],
+        reviewed: Some(crate::plan_file::Reviewed {
+            parameters: [("Name".to_owned(), "b".to_owned())].into(),
+            no_echo: vec![],
+            capabilities: vec![],
+            role_arn: None,
+            template_sha256: plan_file::sha256_hex(TEMPLATE.as_bytes()),
+        }),
+        recreate: None,
     }
 }
+
+/// The change set's template, as GetTemplate returns it.
+pub(super) const TEMPLATE: &str = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n";
 
 fn session(client: Client) -> Deploy<()> {
     Deploy::scripted(client, (), Duration::from_secs(5))
 }
 
 /// DescribeStacks answering with `stack`.
-fn stacks(stack: Stack) -> Rule {
+pub(super) fn stacks(stack: Stack) -> Rule {
     mock!(Client::describe_stacks).then_output(move || {
         DescribeStacksOutput::builder()
             .stacks(stack.clone())
@@ -80,16 +91,33 @@ fn stacks(stack: Stack) -> Rule {
 }
 
 /// DescribeChangeSet answering change set `arn:cs/1` with `status`.
-fn change_set(status: ExecutionStatus) -> Rule {
+pub(super) fn change_set(status: ExecutionStatus) -> Rule {
     mock!(Client::describe_change_set).then_output(move || {
         DescribeChangeSetOutput::builder()
             .change_set_id("arn:cs/1")
-            .change_set_name("deployer-x")
+            .change_set_name("deployer-release-x")
             .stack_id(STACK_ID)
             .status(ChangeSetStatus::CreateComplete)
             .execution_status(status.clone())
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("Name")
+                    .parameter_value("b")
+                    .build(),
+            )
             .build()
     })
+}
+
+/// GetTemplate answering with `body` for the change set.
+pub(super) fn template(body: &'static str) -> Rule {
+    mock!(Client::get_template)
+        .match_requests(|r| r.change_set_name() == Some("arn:cs/1"))
+        .then_output(move || {
+            aws_sdk_cloudformation::operation::get_template::GetTemplateOutput::builder()
+                .template_body(body)
+                .build()
+        })
 }
 
 fn execute() -> Rule {
@@ -99,16 +127,27 @@ fn execute() -> Rule {
 /// Applies [`plan`] with these CloudFormation answers; returns the result and how many
 /// times ExecuteChangeSet was called.
 async fn apply_with(rules: &[&Rule]) -> (Result<Ending, Failure>, usize) {
+    apply_plan_with(&plan(), rules).await
+}
+
+/// Applies `plan` with these CloudFormation answers (GetTemplate of the change set
+/// answers [`TEMPLATE`] unless `rules` has its own first).
+pub(super) async fn apply_plan_with(
+    plan: &PlanFile,
+    rules: &[&Rule],
+) -> (Result<Ending, Failure>, usize) {
     let execute = execute();
     let events = mock!(Client::describe_stack_events)
         .then_output(|| DescribeStackEventsOutput::builder().build());
+    let template = template(TEMPLATE);
     let mut all: Vec<&Rule> = rules.to_vec();
     all.push(&execute);
     all.push(&events);
+    all.push(&template);
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, all);
     let sdk = SdkConfig::builder().build();
     let mut d = session(client);
-    let result = d.apply(&plan(), None, &sdk, None).await;
+    let result = d.apply(plan, None, &sdk, None).await;
     (result, execute.num_calls())
 }
 
@@ -172,7 +211,7 @@ async fn a_change_set_no_longer_available_or_gone_is_refused() {
         assert_eq!((err.exit_code(), executed), (1, 0), "{status}");
         assert!(
             err.message
-                .contains("change set deployer-x cannot be applied")
+                .contains("change set deployer-release-x cannot be applied")
                 && err.message.contains(words)
                 && err.message.contains("Plan again"),
             "{}",
@@ -192,7 +231,7 @@ async fn a_change_set_no_longer_available_or_gone_is_refused() {
     assert_eq!(executed, 0);
     assert!(
         err.message
-            .contains("change set deployer-x of stack app no longer exists"),
+            .contains("change set deployer-release-x of stack app no longer exists"),
         "{}",
         err.message
     );

@@ -9,7 +9,7 @@ use crate::error::Failure;
 impl<P> Deploy<P> {
     /// Deletes the change set and, when this run created it, the empty
     /// REVIEW_IN_PROGRESS stack, so a dry run leaves nothing behind.
-    pub(super) async fn clean_up(
+    pub(crate) async fn clean_up(
         &mut self,
         change_set_id: &str,
         stack_id: &str,
@@ -75,7 +75,7 @@ impl<P> Deploy<P> {
     /// the empty stack, and returns `message` as the failure. CloudFormation may refuse
     /// to delete a change set it is still working on; that leaves only a change set
     /// behind (nothing executed), so the failure says how to remove it later.
-    pub(super) async fn give_up(
+    pub(crate) async fn give_up(
         &mut self,
         change_set_id: &str,
         stack_id: &str,

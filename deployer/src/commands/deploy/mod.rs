@@ -13,7 +13,9 @@ mod findings;
 mod order;
 mod plan;
 mod plan_out;
+mod plan_recreate;
 mod preflight;
+mod preflight_cognito;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,8 @@ mod tests;
 mod tests_events;
 #[cfg(test)]
 mod tests_plan;
+#[cfg(test)]
+mod tests_recreate;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -54,9 +54,12 @@ impl Deploy {
         let existing = match &plan {
             Plan::Update(stack) => Some(stack.as_ref().clone()),
             Plan::Create { .. } => None,
-            Plan::RecreateAfterDelete | Plan::RollbackFirst(_)
-                if self.inputs.plan_out.is_some() =>
-            {
+            // A dead first create: the plan says it will be deleted and what will be
+            // created; `apply` does both, after approval (commands::apply::recreate).
+            Plan::RecreateAfterDelete(dead) if self.inputs.plan_out.is_some() => {
+                return self.plan_recreate(dead).await;
+            }
+            Plan::RollbackFirst(_) if self.inputs.plan_out.is_some() => {
                 return Err(Failure::failed(format!(
                     "stack {stack_name} must be recovered before a change set can be planned (see above); \
                      a plan changes nothing, so it does not do that. Recover it with a deploy without \
@@ -64,7 +67,7 @@ impl Deploy {
                      with `deployer destroy --stack-name {stack_name}`, then plan again"
                 )));
             }
-            Plan::RecreateAfterDelete | Plan::RollbackFirst(_) => {
+            Plan::RecreateAfterDelete(_) | Plan::RollbackFirst(_) => {
                 self.report.has_changes = true;
                 self.report.stack_status = Some(match &plan {
                     Plan::RollbackFirst(status) => status.clone(),
@@ -89,7 +92,14 @@ impl Deploy {
         );
         self.check_order(existing.as_ref())?;
         self.report.commit = self.inputs.commit.clone();
-        let name = change_set::unique_name()?;
+        // A dry run's change set is only shown and deleted; a plan's (or a plain
+        // deploy's) may be executed. IAM tells them apart by this name alone.
+        let purpose = if self.mode.dry_run {
+            change_set::Purpose::Preview
+        } else {
+            change_set::Purpose::Release
+        };
+        let name = change_set::unique_name(purpose)?;
         self.report.change_set_name = Some(name.clone());
         let request = self.request(&name, existing.as_ref())?;
         self.progress.line(&format!(
@@ -268,15 +278,27 @@ impl Deploy {
         let inputs = &self.inputs;
         let updating = existing.is_some();
         let kept = kept_no_echo(&inputs.template.parameters, &inputs.parameters, existing);
-        if !updating
-            && let Some((name, _)) = inputs.template.parameters.iter().find(|(n, spec)| {
-                spec.no_echo && spec.default.is_none() && !inputs.parameters.contains_key(*n)
-            })
-        {
+        let unset = if updating {
+            Vec::new()
+        } else {
+            no_echo_unset(&inputs.template.parameters, &inputs.parameters)
+        };
+        if !unset.is_empty() {
+            let flags: Vec<String> = unset
+                .iter()
+                .map(|n| format!("--parameter {n}=VALUE"))
+                .collect();
             return Err(Failure::input(format!(
-                "parameter `{name}` (NoEcho) has no Default and no value was given, and stack {} is new, \
-                 so there is no previous value to keep: pass --parameter {name}=VALUE",
-                inputs.settings.stack_name
+                "{} (NoEcho) {} no Default and no value was given, and stack {} is new, \
+                 so there is no previous value to keep: pass {}",
+                unset
+                    .iter()
+                    .map(|n| format!("parameter `{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if unset.len() == 1 { "has" } else { "have" },
+                inputs.settings.stack_name,
+                flags.join(" ")
             )));
         }
         Ok(change_set::Request {
@@ -295,6 +317,19 @@ impl Deploy {
             role_arn: inputs.settings.role_arn.clone(),
         })
     }
+}
+
+/// The NoEcho parameters without a Default that were not given: a new stack cannot be
+/// created without them.
+pub(super) fn no_echo_unset(
+    specs: &BTreeMap<String, ParameterSpec>,
+    given: &BTreeMap<String, String>,
+) -> Vec<String> {
+    specs
+        .iter()
+        .filter(|(n, spec)| spec.no_echo && spec.default.is_none() && !given.contains_key(*n))
+        .map(|(n, _)| n.clone())
+        .collect()
 }
 
 /// The NoEcho parameters of the template that were not given and that the existing

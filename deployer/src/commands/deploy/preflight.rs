@@ -8,6 +8,8 @@
 //!   stack's is refused with the template's own words on how to change it.
 //! - `HostedZone`: Route 53 GetHostedZone; the zone must be public and hold the domain,
 //!   else ACM's DNS validation can never finish.
+//! - `CognitoDomainPrefix`: the prefix must be free or this stack's
+//!   (`preflight_cognito`).
 //!
 //! Every problem found is reported together (exit 64, nothing changed). A check the
 //! caller may not make (AccessDenied) is a warning: CloudFormation still decides.
@@ -98,6 +100,15 @@ pub(super) async fn check(
                 ZoneError::Problem(p) => problems.push(p),
                 ZoneError::Warning(w) => printer.warn(&w),
             },
+        }
+    }
+    if let Some(param) = &rules.cognito_domain_prefix
+        && let Some(prefix) = values.get(param.as_str())
+    {
+        match super::preflight_cognito::check(sdk, &settings.stack_name, param, prefix).await? {
+            super::preflight_cognito::Prefix::Fine => {}
+            super::preflight_cognito::Prefix::Taken(p) => problems.push(p),
+            super::preflight_cognito::Prefix::Unchecked(w) => printer.warn(&w),
         }
     }
     match problems.len() {

@@ -58,6 +58,10 @@ pub(crate) struct DeployReport {
     /// The commit recorded as the stack tag `deployer:commit`, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// A dead first create (ROLLBACK_COMPLETE), by stack id, that is deleted before the
+    /// stack is created again: the rows are what will be created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recreates: Option<String>,
 }
 
 /// Where a deploy's results go: the printer (stdout, stderr) and, under GitHub Actions,
@@ -81,7 +85,16 @@ impl<P> Deploy<P> {
     /// Shows the change table: on stdout, or on stderr when stdout is JSON; and in the
     /// GitHub step summary.
     pub(crate) fn show_changes(&mut self) {
-        let table = render_text(&self.report.changes, &self.report.parameter_changes);
+        let mut table = render_text(&self.report.changes, &self.report.parameter_changes);
+        let recreates = self.report.recreates.as_ref().map(|dead| {
+            format!(
+                "Stack {} is ROLLBACK_COMPLETE (its first create failed): the dead stack {dead} will be deleted, then created:",
+                self.target.stack_name
+            )
+        });
+        if let Some(line) = &recreates {
+            table = format!("{line}\n{table}");
+        }
         self.progress.finish();
         match self.view.printer.format() {
             OutputFormat::Text => self.view.printer.stdout(&table),
@@ -89,8 +102,9 @@ impl<P> Deploy<P> {
         }
         if let Some(gh) = &self.view.github {
             gh.summary(&format!(
-                "### Change set for stack `{}`\n\n{}\n",
+                "### Change set for stack `{}`\n\n{}{}\n",
                 self.target.stack_name,
+                recreates.map(|l| format!("{l}\n\n")).unwrap_or_default(),
                 render_markdown(&self.report.changes, &self.report.parameter_changes)
             ));
         }
