@@ -122,9 +122,12 @@ def cell(value: object) -> str:
 
 
 def words(value: object) -> str:
-    """Plain words stay plain (Modify, Remove (retained, not deleted)); anything else is a cell."""
-    text = "" if value is None else str(value)
-    return text if re.fullmatch(r"[A-Za-z0-9 ,;()-]*", text) else cell(text)
+    """Plain words stay plain (Modify, Remove (retained, not deleted)); anything else is a cell.
+
+    Plain: letters, spaces and `-,;()`, no digits (GitHub links `GH-12` and commit hashes by themselves).
+    """
+    text = clean(value)
+    return text if all(c.isalpha() or c in " ,;()-" for c in text) else cell(text)
 
 
 def is_secret_name(path: str) -> bool:
@@ -191,11 +194,11 @@ def is_tags_only(change: dict) -> bool:
 def parameter_row(p: dict) -> str:
     name = p.get("name") or ""
     if p.get("previous_value_kept"):
-        return f"| {cell(name)} | {MASK} | unchanged (NoEcho, previous value kept) |"
+        return f"| {words(name)} | {MASK} | unchanged (NoEcho, previous value kept) |"
     old, new = p.get("old"), p.get("new")
     if is_secret_name(name) or is_secret_reference(old) or is_secret_reference(new):
         old, new = (None if v is None else MASK for v in (old, new))
-    return f"| {cell(name)} | {cell(old)} | {cell(new)} |"
+    return f"| {words(name)} | {words(old)} | {words(new)} |"
 
 
 def change_rows(changes: list) -> list[str]:
@@ -213,7 +216,7 @@ def change_rows(changes: list) -> list[str]:
         if len(details) > MAX_DETAILS:
             lines.append(f"… and {len(details) - MAX_DETAILS} more")
         rows.append(
-            f"| {words(effect(c))} | {cell(c.get('logical_id'))} | {cell(c.get('resource_type'))} | "
+            f"| {words(effect(c))} | {words(c.get('logical_id'))} | {words(c.get('resource_type'))} | "
             f"{words(c.get('replacement'))} | {'<br>'.join(lines)} |"
         )
     if len(others) > MAX_ROWS:

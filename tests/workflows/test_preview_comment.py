@@ -144,6 +144,10 @@ def test_backticks_cannot_close_a_code_span():
     assert pc.code("`") == "`` ` ``"
     assert pc.cell("a|b") == "` a\\|b `"
     assert pc.code("") == ""
+    assert pc.words("Remove (retained, not deleted)") == "Remove (retained, not deleted)"
+    for active in ("@octocat", "#12", "GH-12", "www.evil.example"):
+        assert pc.words(active).startswith("` "), active
+    assert pc.words("a\u3164b") == "ab", "an invisible letter is dropped, not kept in plain text"
 
 
 def test_property_changes_read_as_path_before_after():
@@ -151,8 +155,8 @@ def test_property_changes_read_as_path_before_after():
     assert "` /Properties/DesiredCount: 1 → 2 `" in body
     assert "` /Properties/TaskDefinition: arn:td:1 → (none) (may change: known only while deploying) `" in body
     assert "{'path'" not in body and '"path"' not in body, "details must not render as dicts"
-    assert "| Remove (retained, not deleted) | ` Pool ` |" in body
-    assert "| ` ImageUri ` |  | ` b\\|c ` |" in body
+    assert "| Remove (retained, not deleted) | Pool | ` AWS::Cognito::UserPool ` |" in body
+    assert "| ImageUri |  | ` b\\|c ` |" in body
 
 
 def test_secrets_are_masked_by_name_and_reference():
@@ -172,7 +176,7 @@ def test_secrets_are_masked_by_name_and_reference():
     assert "` /Properties/MasterUserPassword: **** → **** `" in body
     assert "` /Properties/Environment/0/Value: (none) → **** `" in body
     assert "` /Properties/AccessTokenValidity: 60 → 30 `" in body
-    assert "| ` Secret ` | **** | unchanged (NoEcho, previous value kept) |" in body
+    assert "| Secret | **** | unchanged (NoEcho, previous value kept) |" in body
 
 
 def test_the_secret_name_rules_are_the_deployers():
