@@ -194,7 +194,7 @@ def is_tags_only(change: dict) -> bool:
 def parameter_row(p: dict) -> str:
     name = p.get("name") or ""
     if p.get("previous_value_kept"):
-        return f"| {words(name)} | {MASK} | unchanged (NoEcho, previous value kept) |"
+        return f"| {words(name)} | {cell(MASK)} | unchanged (NoEcho, previous value kept) |"
     old, new = p.get("old"), p.get("new")
     if is_secret_name(name) or is_secret_reference(old) or is_secret_reference(new):
         old, new = (None if v is None else MASK for v in (old, new))

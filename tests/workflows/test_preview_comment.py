@@ -176,7 +176,7 @@ def test_secrets_are_masked_by_name_and_reference():
     assert "` /Properties/MasterUserPassword: **** → **** `" in body
     assert "` /Properties/Environment/0/Value: (none) → **** `" in body
     assert "` /Properties/AccessTokenValidity: 60 → 30 `" in body
-    assert "| Secret | **** | unchanged (NoEcho, previous value kept) |" in body
+    assert "| Secret | ` **** ` | unchanged (NoEcho, previous value kept) |" in body
 
 
 def test_the_secret_name_rules_are_the_deployers():
