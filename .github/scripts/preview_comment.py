@@ -16,9 +16,16 @@ Environment (all set by the runner or the workflow; nothing else is read):
   GITHUB_SERVER_URL, GITHUB_RUN_ID   for the link to the run
   GITHUB_STEP_SUMMARY                optional: where to append the Markdown
 
-Untrusted input: the report carries text from the pull request (logical ids, property
-values, parameter values). Every such value is escaped so it cannot close the table,
-open HTML, fake the marker or mention anyone; it reaches the API only as JSON data,
+Untrusted input: the report carries text from the pull request and from AWS (logical
+ids, property values, parameter values, reasons). Every such value is cleaned of
+control characters, escape sequences and invisible format characters, and is written
+as a code span whose backtick fence no value can close: CommonMark renders a code
+span's content literally (no HTML, links, images or autolinks), GitHub links no
+@mention or #reference inside `code`, and a `|` is escaped with a backslash, which a
+GFM table removes again inside the span. The text stays visible as written (a zero-width
+joiner would hide it). The deployer has already masked secret values in the report
+(deployer/src/redact.rs); the same rules are applied here once more, since this
+comment is the most widely read output. The body reaches the API only as JSON data,
 never as shell text. Standard library only: runs on any runner's python3.
 """
 
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -34,50 +42,207 @@ MARKER = "<!-- alb-cognito-deploy:preview -->"
 # GitHub refuses comments over 65,536 characters; leave room for the header and footer.
 MAX_BODY = 60_000
 PAGE = 100
+# As the deployer's job summary: at most this many rows, details per row, characters
+# per value.
+MAX_ROWS = 50
+MAX_DETAILS = 10
+MAX_VALUE = 120
+MASK = "****"
+
+# Escape sequences, removed whole: CSI (7- and 8-bit), OSC/DCS/SOS/PM/APC strings up to
+# their terminator (or the next control character), and other ESC sequences.
+_ESCAPES = re.compile(
+    r"\x1b\[[\x20-\x3f]*[\x40-\x7e]?"
+    r"|\x9b[\x20-\x3f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x9c|\x1b\\?)?"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+_BREAKS = re.compile(r"\r\n|[\r\n\t\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidi controls, zero-width and other invisible format characters: they reorder or hide
+# what a reviewer reads.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
+)
+
+# deployer/src/redact.rs SECRET_WORDS, NOT_SECRET_ENDINGS, SETTINGS_ENDINGS (a test
+# keeps them equal).
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "privatekey",
+    "apikey",
+    "credential",
+    "signingkey",
+)
+NOT_SECRET_ENDINGS = (
+    "arn",
+    "arns",
+    "name",
+    "id",
+    "ids",
+    "validity",
+    "units",
+    "length",
+    "policy",
+    "type",
+    "revocation",
+    "days",
+)
+SETTINGS_ENDINGS = ("units", "validity", "policy")
 
 
-def escape(value: object) -> str:
-    """One table cell of untrusted text: no pipes, newlines, HTML, mentions or links."""
-    text = str(value if value is not None else "")
-    for old, new in (
-        ("&", "&amp;"),
-        ("<", "&lt;"),
-        (">", "&gt;"),
-        ("|", "\\|"),
-        ("`", "'"),
-        ("@", "@\u200b"),
-        ("\r", " "),
-        ("\n", " "),
-    ):
-        text = text.replace(old, new)
-    return text
+def clean(value: object) -> str:
+    """One line of plain text: no escape sequences, controls (shown as U+FFFD) or invisible characters."""
+    text = "" if value is None else str(value)
+    text = _ESCAPES.sub("", text)
+    text = _BREAKS.sub(" ", text)
+    text = _CONTROLS.sub("\ufffd", text)
+    return _INVISIBLE.sub("", text)
+
+
+def code(value: object) -> str:
+    """`value` as an inline code span no backtick in it can close (empty for empty text)."""
+    text = clean(value)
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    # One space of padding each side, which CommonMark strips again: a value starting or
+    # ending with a backtick cannot join the fence.
+    return f"{fence} {text} {fence}"
+
+
+def cell(value: object) -> str:
+    """A table cell: a code span with `|` escaped (GFM unescapes it before parsing the span)."""
+    return code(value).replace("|", "\\|")
+
+
+def words(value: object) -> str:
+    """Plain words stay plain (Modify, Remove (retained, not deleted)); anything else is a cell.
+
+    Plain: letters, spaces and `-,;()`, no digits (GitHub links `GH-12` and commit hashes by themselves).
+    """
+    text = clean(value)
+    return text if all(c.isalpha() or c in " ,;()-" for c in text) else cell(text)
+
+
+def is_secret_name(path: str) -> bool:
+    """A property path or parameter name that names a secret (see deployer/src/redact.rs)."""
+    segments = [re.sub(r"[^a-z0-9]", "", s.lower()) for s in re.split(r"[/.]", path or "") if s and not s.isdigit()]
+    if not segments:
+        return False
+    leaf, parents = segments[-1], segments[:-1]
+    return (
+        any(w in leaf for w in SECRET_WORDS)
+        and not leaf.endswith(NOT_SECRET_ENDINGS)
+        and not any(p.endswith(SETTINGS_ENDINGS) for p in parents)
+    )
+
+
+def is_secret_reference(value: object) -> bool:
+    text = str(value or "").lower()
+    return "{{resolve:secretsmanager:" in text or "{{resolve:ssm-secure:" in text
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def detail_line(detail: object) -> str:
+    """`path: before → after (notes)`, as the deployer's own table shows a property change."""
+    if not isinstance(detail, dict):
+        return clean(detail)
+    path = clean(detail.get("path"))
+    before, after = detail.get("before"), detail.get("after")
+    if is_secret_name(path) or is_secret_reference(before) or is_secret_reference(after):
+        before, after = (None if v is None else MASK for v in (before, after))
+    line = path
+    if before is not None or after is not None:
+        shown = ["(none)" if v is None else cut(clean(v), MAX_VALUE) for v in (before, after)]
+        line += f": {shown[0]} → {shown[1]}"
+    notes = []
+    if detail.get("dynamic"):
+        notes.append("may change: known only while deploying")
+    notes += {"Always": ["replaces the resource"], "Conditionally": ["may replace the resource"]}.get(
+        detail.get("requires_recreation"), []
+    )
+    return line + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def effect(change: dict) -> str:
+    """The action as people should read it: a Remove whose DeletionPolicy keeps the resource is no deletion."""
+    action, policy = change.get("action") or "", change.get("policy_action") or ""
+    qualifier = {
+        ("Remove", "Retain"): "retained, not deleted",
+        ("Remove", "Snapshot"): "snapshot, then deleted",
+    }.get((action, policy)) or {
+        "ReplaceAndRetain": "replaced; the old one is retained",
+        "ReplaceAndSnapshot": "replaced; the old one is snapshotted, then deleted",
+    }.get(policy)
+    return f"{action} ({qualifier})" if qualifier else action
+
+
+def is_tags_only(change: dict) -> bool:
+    scope = change.get("scope") or []
+    return change.get("action") == "Modify" and bool(scope) and all(s == "Tags" for s in scope)
+
+
+def parameter_row(p: dict) -> str:
+    name = p.get("name") or ""
+    if p.get("previous_value_kept"):
+        return f"| {words(name)} | {cell(MASK)} | unchanged (NoEcho, previous value kept) |"
+    old, new = p.get("old"), p.get("new")
+    if is_secret_name(name) or is_secret_reference(old) or is_secret_reference(new):
+        old, new = (None if v is None else MASK for v in (old, new))
+    return f"| {words(name)} | {words(old)} | {words(new)} |"
+
+
+def change_rows(changes: list) -> list[str]:
+    rows = ["| Action | Logical ID | Type | Replacement | Changes |", "|---|---|---|---|---|"]
+    tags_only = [c for c in changes if isinstance(c, dict) and is_tags_only(c)]
+    others = [c for c in changes if isinstance(c, dict) and not is_tags_only(c)]
+    if tags_only:
+        names = ", ".join(clean(c.get("logical_id")) for c in tags_only[:10])
+        if len(tags_only) > 10:
+            names += f", … and {len(tags_only) - 10} more"
+        rows.append(f"| Modify (tags only) | {cell(names)} |  |  | stack tags are copied to every taggable resource |")
+    for c in others[:MAX_ROWS]:
+        details = c.get("details") or []
+        lines = [cell(detail_line(d)) for d in details[:MAX_DETAILS]]
+        if len(details) > MAX_DETAILS:
+            lines.append(f"… and {len(details) - MAX_DETAILS} more")
+        rows.append(
+            f"| {words(effect(c))} | {words(c.get('logical_id'))} | {words(c.get('resource_type'))} | "
+            f"{words(c.get('replacement'))} | {'<br>'.join(lines)} |"
+        )
+    if len(others) > MAX_ROWS:
+        rows += ["", f"… and {len(others) - MAX_ROWS} more resource changes (all of them: the run's job summary)"]
+    return rows
 
 
 def render(report: dict, run_url: str) -> str:
     """The comment body: marker, verdict, parameter and resource tables, link to the run."""
-    stack = escape(report.get("stack_name", "?"))
+    stack = code(report.get("stack_name") or "?")
     changes = report.get("changes") or []
     params = report.get("parameter_changes") or []
-    lines = [MARKER, f"### Deploy preview for stack `{stack}`", ""]
+    lines = [MARKER, f"### Deploy preview for stack {stack}", ""]
     if not report.get("has_changes"):
-        lines.append(f"No changes: merging this pull request leaves stack `{stack}` as it is.")
+        lines.append(f"No changes: merging this pull request leaves stack {stack} as it is.")
     else:
         lines.append(
-            f"Merging this pull request would apply {len(changes)} resource change(s) to stack `{stack}`. "
+            f"Merging this pull request would apply {len(changes)} resource change(s) to stack {stack}. "
             "Nothing was executed: the change set was created, read and deleted."
         )
         if report.get("image_uri"):
-            lines += ["", f"Image: `{escape(report['image_uri'])}`"]
+            lines += ["", f"Image: {code(report['image_uri'])}"]
         if params:
             lines += ["", "| Parameter | Old | New |", "|---|---|---|"]
-            lines += [f"| {escape(p.get('name'))} | {escape(p.get('old'))} | {escape(p.get('new'))} |" for p in params]
-        lines += ["", "| Action | Logical ID | Type | Replacement | Changes |", "|---|---|---|---|---|"]
-        for c in changes:
-            details = "<br>".join(escape(d) for d in c.get("details") or [])
-            lines.append(
-                f"| {escape(c.get('action'))} | {escape(c.get('logical_id'))} | "
-                f"{escape(c.get('resource_type'))} | {escape(c.get('replacement'))} | {details} |"
-            )
+            lines += [parameter_row(p) for p in params if isinstance(p, dict)]
+        lines += [""] + change_rows(changes)
     footer = f"\n\n[Workflow run]({run_url}) · this comment is updated on every push."
     body = "\n".join(lines)
     if len(body) + len(footer) > MAX_BODY:

@@ -9,7 +9,8 @@
 //! - `plan_file`: the plan `deploy --plan-out` writes and `apply` executes
 //! - `cfn`: the CloudFormation conversation (stack, change sets, events, waiting)
 //! - `ecr` (+ the `oci-push` crate): the repository, the login, the image push
-//! - `output`: the one place that decides TTY vs CI vs JSON, colour and verbosity
+//! - `output`: the one place that decides TTY vs CI vs JSON, colour and verbosity, and
+//!   that untrusted text stays text; `redact`: secret values are never shown
 //! - `aws`: SDK configuration and error classification; `error`: the exit codes
 //!
 //! Only [`main_entry`] is public: the binary and its tests go through the command line.
@@ -25,6 +26,7 @@ mod git;
 mod output;
 mod parameters;
 mod plan_file;
+mod redact;
 mod template;
 
 use clap::Parser as _;

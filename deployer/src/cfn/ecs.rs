@@ -19,6 +19,7 @@ use aws_sdk_ecs::types::{DesiredStatus, Task};
 use super::events::Event;
 use super::wait::retry_throttled;
 use crate::aws::{describe_error, is_access_denied};
+use crate::output::sanitize;
 
 /// Most stopped-task reasons kept for the root cause.
 const MAX_REASONS: usize = 5;
@@ -151,7 +152,7 @@ impl EcsWatch {
                 if at < w.since || !w.shown_events.insert(id.to_owned()) {
                     continue;
                 }
-                fresh.push((at, ev.message().unwrap_or_default().to_owned()));
+                fresh.push((at, sanitize::line(ev.message().unwrap_or_default())));
             }
         }
         // DescribeServices lists events newest first.
@@ -257,7 +258,7 @@ fn why_stopped(task: &Task) -> String {
             _ => {}
         }
     }
-    why
+    sanitize::line(&why)
 }
 
 /// The cluster of a service ARN: `arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`; the
@@ -281,5 +282,23 @@ mod tests {
             "prod-cluster"
         );
         assert_eq!(cluster_of("arn:aws:ecs:eu-west-1:1:service/web"), "default");
+    }
+
+    #[test]
+    fn a_stopped_reason_is_one_line_of_plain_text() {
+        use aws_sdk_ecs::types::Container;
+        let task = Task::builder()
+            .stopped_reason("Essential container exited\n::error::pwned \x1b]8;;http://evil\x07x")
+            .containers(
+                Container::builder()
+                    .name("app")
+                    .reason("\x1b[31mOutOfMemory\x1b[0m")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            why_stopped(&task),
+            "Essential container exited ::error::pwned x; container app: OutOfMemory"
+        );
     }
 }

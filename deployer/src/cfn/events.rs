@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::wait::retry_throttled;
 use crate::aws::call_failed;
 use crate::error::Failure;
-use crate::output::{paint, status_style};
+use crate::output::{paint, sanitize, status_style};
 
 /// The parts of a stack event we use.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,11 +72,12 @@ impl Event {
         let status = paint(
             color,
             status_style(&self.status),
-            &format!("{:<28}", self.status),
+            &format!("{:<28}", sanitize::line(&self.status)),
         );
         let mut line = format!(
             "{time}  {status} {:<32} {}",
-            self.resource_type, self.logical_id
+            sanitize::line(&self.resource_type),
+            sanitize::line(&self.logical_id)
         );
         if let Some(reason) = self.reason.as_deref().filter(|r| !r.is_empty()) {
             line.push_str("  ");
@@ -291,13 +292,14 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Strips the request-id noise from a reason: the `Resource handler returned message:`
 /// wrapper, `(Service: …; Status Code: …; Request ID: …)` and
-/// `(RequestToken: …, HandlerErrorCode: …)`.
+/// `(RequestToken: …, HandlerErrorCode: …)`; and as one line of plain text
+/// (`output::sanitize::line`), since it is shown and quoted everywhere.
 pub(crate) fn clean_reason(reason: &str) -> String {
     let inner = HANDLER_MESSAGE
         .captures(reason.trim())
         .and_then(|c| c.get(1))
         .map_or(reason, |m| m.as_str());
-    NOISE.replace_all(inner, "").trim().to_owned()
+    sanitize::line(NOISE.replace_all(inner, "").trim())
 }
 
 /// The earliest failure with a reason of its own, in events ordered oldest first.

@@ -1,5 +1,12 @@
 //! GitHub Actions integration (when `GITHUB_ACTIONS=true`): the step summary, step
 //! outputs and error annotations.
+//!
+//! Untrusted text (see [`super::sanitize`]) reaches each of them cleaned: the summary
+//! is Markdown whose values callers put in code spans ([`super::markdown`]), and which
+//! is cleaned of control characters and known secrets once more as a whole; an output
+//! takes only a plain name, and its value is cleaned; an annotation's title and
+//! message are cleaned, then escaped as the toolkit's `issueCommand` does, so no
+//! newline, `%0A` or `::` in them can end the command or start another.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,25 +38,40 @@ impl GitHub {
         }
     }
 
-    /// Appends Markdown to the step summary.
+    /// Appends Markdown to the step summary. Untrusted values in it must already be
+    /// code spans ([`super::markdown`]); control characters and known secrets are
+    /// removed here once more.
     pub(crate) fn summary(&self, markdown: &str) {
         if let Some(path) = &self.summary {
-            append(path, markdown);
+            let markdown = crate::redact::mask_known(&super::sanitize::block(markdown));
+            append(path, &markdown);
         }
     }
 
-    /// The run's one-line result, in bold, to the step summary (line breaks kept).
+    /// The run's result to the step summary, in bold. The sentence mixes our words with
+    /// untrusted ones (a failure's root cause), so each line is one code span: nothing
+    /// in it is rendered as Markdown or HTML.
     pub(crate) fn verdict(&self, verdict: &str) {
-        self.summary(&format!("**{}**\n\n", verdict.replace('\n', "  \n")));
+        self.summary(&verdict_markdown(verdict));
     }
 
-    /// Sets step outputs (multiline-safe).
+    /// Sets step outputs (multiline-safe). A name that is not a plain identifier (stack
+    /// output names are letters and digits) is left out with a warning: it could not
+    /// be referred to, and could break the file's syntax.
     pub(crate) fn outputs(&self, pairs: &[(String, String)]) {
         if let Some(path) = &self.output {
-            let text: String = pairs
-                .iter()
-                .map(|(name, value)| format_output(name, value, &delimiter()))
-                .collect();
+            let mut text = String::new();
+            for (name, value) in pairs {
+                if is_output_name(name) {
+                    let value = super::sanitize::data(value);
+                    text.push_str(&format_output(name, &value, &delimiter()));
+                } else {
+                    super::stderr(&format!(
+                        "warning: not setting step output {}: only letters, digits, `-` and `_` may name one\n",
+                        super::sanitize::line(name)
+                    ));
+                }
+            }
             append(path, &text);
         }
     }
@@ -57,12 +79,37 @@ impl GitHub {
     /// An error annotation on the workflow run. On stderr: the runner reads workflow
     /// commands from both streams, and stdout may be a JSON document.
     pub(crate) fn error(&self, title: &str, message: &str) {
-        super::stderr(&format!(
-            "::error title={}::{}\n",
-            escape_property(title),
-            escape_data(message)
-        ));
+        super::stderr_raw(&annotation(title, message));
     }
+}
+
+/// `**` one code span per line `**`, lines joined by hard breaks.
+fn verdict_markdown(verdict: &str) -> String {
+    let lines: Vec<String> = verdict
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(super::markdown::code)
+        .collect();
+    format!("**{}**\n\n", lines.join("  \n"))
+}
+
+/// A step output name GitHub accepts and nothing can misread: `[A-Za-z0-9_-]+`.
+fn is_output_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The `::error` workflow command for `title` and `message`: both cleaned and masked
+/// ([`super::sanitize::data`]), then escaped (`%`, `\r`, `\n`; the title also `:` and
+/// `,`), so the command is exactly one line and its text cannot end it.
+pub(crate) fn annotation(title: &str, message: &str) -> String {
+    format!(
+        "::error title={}::{}\n",
+        escape_property(&super::sanitize::data(title)),
+        escape_data(&super::sanitize::data(message))
+    )
 }
 
 fn append(path: &Path, text: &str) {
@@ -120,5 +167,17 @@ mod tests {
     fn annotations_are_escaped() {
         assert_eq!(escape_data("50% done\nnext"), "50%25 done%0Anext");
         assert_eq!(escape_property("a: b, c"), "a%3A b%2C c");
+        assert_eq!(
+            annotation("T: x", "\x1b[31mbad\x1b[0m\r\n::error::x %0A"),
+            "::error title=T%3A x::bad%0A\\::error::x %250A\n"
+        );
+    }
+
+    #[test]
+    fn a_verdict_is_bold_code_spans_one_per_line() {
+        assert_eq!(
+            verdict_markdown("Deploy of stack app failed: `x` <img src=x>\nroot cause: @octocat"),
+            "**`` Deploy of stack app failed: `x` <img src=x> ``  \n` root cause: @octocat `**\n\n"
+        );
     }
 }

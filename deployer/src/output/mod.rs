@@ -13,14 +13,20 @@
 //! - **A closed stdout** (`deployer status | head -1`) is not an error: writes stop
 //!   quietly and the command ends with its normal exit code (`println!` would panic,
 //!   and the release build aborts on a panic).
+//! - **Untrusted text stays text** ([`sanitize`]): everything written to stdout and
+//!   stderr passes [`sanitize::terminal`] last (no escape sequences but our colours, no
+//!   control characters, no GitHub workflow command, no known secret); the JSON report
+//!   has each string cleaned; Markdown gets code spans ([`markdown`]).
 //!
 //! Modelled on uv's `Printer`: one value, built once from the global flags, handed to
 //! every command.
 
 pub(crate) mod github;
+pub(crate) mod markdown;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod push_progress;
+pub(crate) mod sanitize;
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -204,8 +210,13 @@ impl Printer {
     /// Writes a result to stdout. A closed stdout (the reader went away) stops further
     /// output quietly; it is not a failure of the command.
     pub(crate) fn stdout(&self, text: &str) {
+        self.write_stdout(&sanitize::terminal(text, self.color_stdout));
+    }
+
+    /// Writes text that is already safe (see [`Self::stdout`] and [`Self::json`]).
+    fn write_stdout(&self, text: &str) {
         if self.results_on_stderr {
-            stderr(text);
+            stderr_raw(text);
             return;
         }
         if STDOUT_CLOSED.load(Ordering::Relaxed) {
@@ -232,24 +243,26 @@ impl Printer {
         self.stdout(&format!("{style}{text}{style:#}\n"));
     }
 
-    /// `value` as one pretty JSON document on stdout.
+    /// `value` as one pretty JSON document on stdout, every string in it cleaned
+    /// ([`sanitize::json`]: a consumer such as `jq -r` or the PR comment gets no escape
+    /// sequence, workflow command or known secret). The document as a whole is not
+    /// passed through [`sanitize::terminal`], which could mask a secret such as `false`
+    /// out of the JSON syntax.
     pub(crate) fn json<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
-        let json = serde_json::to_string_pretty(value)
-            .map_err(|e| Failure::internal(format!("cannot print the result as JSON: {e}")))?;
-        self.stdout(&(json + "\n"));
+        self.write_stdout(&json_document(value)?);
         Ok(())
     }
 
     /// A note on stderr (what is being done); hidden by `-q`.
     pub(crate) fn note(&self, text: &str) {
         if !self.quiet {
-            stderr(&format!("{text}\n"));
+            self.write_stderr(&format!("{text}\n"));
         }
     }
 
     /// `warning: …` on stderr (kept with `-q`: a warning is something to act on).
     pub(crate) fn warn(&self, text: &str) {
-        stderr(&format!(
+        self.write_stderr(&format!(
             "{}: {text}\n",
             self.paint_stderr(WARNING, "warning")
         ));
@@ -257,7 +270,12 @@ impl Printer {
 
     /// `error: …` on stderr.
     pub(crate) fn error(&self, text: &str) {
-        stderr(&format!("{}: {text}\n", self.paint_stderr(ERROR, "error")));
+        self.write_stderr(&format!("{}: {text}\n", self.paint_stderr(ERROR, "error")));
+    }
+
+    /// stderr, through [`sanitize::terminal`].
+    fn write_stderr(&self, text: &str) {
+        stderr_raw(&sanitize::terminal(text, self.color_stderr));
     }
 
     /// Progress on stderr for this run: a live line on a terminal, plain lines with a
@@ -314,6 +332,16 @@ impl Printer {
     }
 }
 
+/// `value` as the pretty JSON document [`Printer::json`] prints (with a final newline),
+/// every string in it cleaned ([`sanitize::json`]).
+pub(crate) fn json_document<T: Serialize>(value: &T) -> Result<String, Failure> {
+    let cannot =
+        |e: serde_json::Error| Failure::internal(format!("cannot print the result as JSON: {e}"));
+    let mut value = serde_json::to_value(value).map_err(cannot)?;
+    sanitize::json(&mut value);
+    Ok(serde_json::to_string_pretty(&value).map_err(cannot)? + "\n")
+}
+
 /// `text` wrapped in `style`'s escape codes when `color`, else as it is.
 pub(crate) fn paint(color: bool, style: Style, text: &str) -> String {
     if color {
@@ -321,6 +349,11 @@ pub(crate) fn paint(color: bool, style: Style, text: &str) -> String {
     } else {
         text.to_owned()
     }
+}
+
+/// Writes untrusted-safe, uncoloured text to stderr (through [`sanitize::terminal`]).
+fn stderr(text: &str) {
+    stderr_raw(&sanitize::terminal(text, false));
 }
 
 /// The colour of a CloudFormation status: failures red, rollbacks yellow, completions
@@ -337,8 +370,10 @@ pub(crate) fn status_style(status: &str) -> Style {
     }
 }
 
-/// Writes to stderr, ignoring errors: a closed stderr must not end the command either.
-fn stderr(text: &str) {
+/// Writes `text` to stderr as it is, ignoring errors: a closed stderr must not end the
+/// command either. Only for text that is already safe: [`sanitize::terminal`] output,
+/// or a workflow command the deployer means to issue ([`github::GitHub::error`]).
+fn stderr_raw(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }

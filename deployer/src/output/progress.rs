@@ -92,8 +92,11 @@ impl Progress {
         self.color
     }
 
-    /// A line that stays in the log (an event, a decision).
+    /// A line that stays in the log (an event, a decision), through
+    /// [`super::sanitize::terminal`]: it may quote CloudFormation or ECS.
     pub(crate) fn line(&mut self, text: &str) {
+        let text = super::sanitize::terminal(text, self.color);
+        let text = text.as_str();
         match &mut self.mode {
             Mode::Silent => {}
             Mode::Plain(sink) => {
@@ -108,6 +111,8 @@ impl Progress {
     /// The current state while waiting: redrawn on a terminal; in a log, printed only
     /// when nothing else has been printed for [`HEARTBEAT`].
     pub(crate) fn status(&mut self, text: &str) {
+        let text = super::sanitize::terminal(text, self.color);
+        let text = text.as_str();
         match &mut self.mode {
             Mode::Silent => {}
             Mode::Plain(_) => {

@@ -52,7 +52,10 @@ impl Reporter {
         }
     }
 
+    /// A line above the bar or in the log; it may quote a registry's error.
     fn line(&self, text: &str) {
+        let text = super::sanitize::terminal(text, false);
+        let text = text.as_str();
         match &self.mode {
             Mode::Silent => {}
             // Above the bar, which is redrawn below it.

@@ -173,7 +173,8 @@ fn failures_before_the_change_set_are_annotated_and_summarised_for_github() {
         );
         let text = std::fs::read_to_string(&summary).expect("the summary was written");
         assert!(
-            text.contains(&format!("**Deploy of stack web failed: {expected}")),
+            text.contains(&format!("Deploy of stack web failed: {expected}"))
+                && text.starts_with("**`"),
             "{text}"
         );
         let out = std::fs::read_to_string(&outputs).expect("the outputs were written");
@@ -182,6 +183,75 @@ fn failures_before_the_change_set_are_annotated_and_summarised_for_github() {
             "{out}"
         );
     }
+}
+
+#[test]
+fn hostile_text_in_an_early_failure_stays_text_on_stderr_and_for_github() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let t = fixture("topic.yaml");
+    // A value that breaks Greeting's AllowedPattern, so the failure quotes it.
+    let hostile = "\x1b]8;;http://evil.example\x07click\x1b]8;;\x07 \x1b[31mred\x1b[0m\n::error::pwned\n  ::add-mask::x ##[add-mask]y %0A <img src=x onerror=alert(1)> [l](http://evil.example) @octocat\u{202e}";
+    let parameter = format!("Greeting={hostile}");
+    let run = Run::from(
+        deployer_at(
+            &closed_port_endpoint(),
+            &[
+                "deploy",
+                "--stack-name",
+                "web",
+                "--template",
+                t.to_str().unwrap(),
+                "--parameter",
+                &parameter,
+            ],
+        )
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap(),
+    )
+    .expect_code(64);
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{name} holds a control character: {text:?}"
+        );
+        assert!(!text.contains("##["), "{name}: {text}");
+    }
+    let commands: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("::"))
+        .collect();
+    assert_eq!(commands.len(), 1, "only our own annotation: {}", run.stderr);
+    assert!(
+        commands[0].starts_with("::error title=Deploy of web failed::")
+            && commands[0].contains("%0A\\::error::pwned%0A")
+            && commands[0].contains(" %250A "),
+        "{}",
+        commands[0]
+    );
+    // The failure is still readable: the value is shown, cleaned, where it broke a rule.
+    assert!(run.stderr.contains("click red"), "{}", run.stderr);
+    let text = std::fs::read_to_string(&summary).expect("the summary was written");
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let inner = line
+            .trim_start_matches("**")
+            .trim_end_matches("**")
+            .trim_end();
+        assert!(
+            inner.starts_with('`') && inner.ends_with('`'),
+            "a summary line outside a code span: {line:?}"
+        );
+    }
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
 }
 
 /// The app template's base arguments for stack `stack`.

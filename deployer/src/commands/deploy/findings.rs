@@ -64,7 +64,7 @@ impl<P> Deploy<P> {
         if let Some(gh) = &self.view.github {
             let lines: String = findings
                 .iter()
-                .map(|f| format!("- ⚠️ {}\n", f.line().replace('\n', " ")))
+                .map(|f| format!("- ⚠️ {}\n", crate::output::markdown::code(&f.line())))
                 .collect();
             gh.summary(&format!("Early-validation findings:\n\n{lines}\n"));
         }

@@ -22,6 +22,8 @@ mod tests;
 #[cfg(test)]
 mod tests_events;
 #[cfg(test)]
+mod tests_hostile;
+#[cfg(test)]
 mod tests_plan;
 #[cfg(test)]
 mod tests_recreate;
@@ -163,6 +165,8 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
             "--image needs --repository NAME (or `repository:` in deploy.yaml)",
         ));
     }
+    // From here on no output shows a NoEcho value (`crate::redact`).
+    crate::redact::register_no_echo(&template.parameters, &settings.parameters);
     for warning in parameters::validate(
         &template,
         &settings.parameters,

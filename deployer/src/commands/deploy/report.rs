@@ -13,6 +13,8 @@ use crate::cfn::change_set::ResourceChange;
 use crate::cli::DeployArgs;
 use crate::error::{CommandResult, Failure};
 use crate::output::github::GitHub;
+use crate::output::markdown::{cell, code, words};
+use crate::output::sanitize::line as one_line;
 use crate::output::{OutputFormat, Printer};
 
 /// What `deploy` did, printed as JSON with `--output json`.
@@ -85,6 +87,10 @@ impl<P> Deploy<P> {
     /// Shows the change table: on stdout, or on stderr when stdout is JSON; and in the
     /// GitHub step summary.
     pub(crate) fn show_changes(&mut self) {
+        // Before anything shows them or writes them to the plan file: the rows and
+        // parameters as people may see them (`crate::redact`).
+        crate::redact::changes(&mut self.report.changes);
+        crate::redact::parameters(&mut self.report.parameter_changes);
         let mut table = render_text(&self.report.changes, &self.report.parameter_changes);
         let recreates = self.report.recreates.as_ref().map(|dead| {
             format!(
@@ -102,9 +108,17 @@ impl<P> Deploy<P> {
         }
         if let Some(gh) = &self.view.github {
             gh.summary(&format!(
-                "### Change set for stack `{}`\n\n{}{}\n",
-                self.target.stack_name,
-                recreates.map(|l| format!("{l}\n\n")).unwrap_or_default(),
+                "### Change set for stack {}\n\n{}{}\n",
+                code(&self.target.stack_name),
+                self.report
+                    .recreates
+                    .as_ref()
+                    .map(|dead| format!(
+                        "Stack {} is `ROLLBACK_COMPLETE` (its first create failed): the dead stack {} will be deleted, then created:\n\n",
+                        code(&self.target.stack_name),
+                        code(dead)
+                    ))
+                    .unwrap_or_default(),
                 render_markdown(&self.report.changes, &self.report.parameter_changes)
             ));
         }
@@ -148,6 +162,8 @@ impl<P> Deploy<P> {
                 ExitCode::FAILURE,
             ),
         };
+        crate::redact::changes(&mut self.report.changes);
+        crate::redact::parameters(&mut self.report.parameter_changes);
         if let Some(gh) = &self.view.github {
             gh.verdict(&verdict);
             let mut outputs = vec![
@@ -233,17 +249,17 @@ fn tags_only_line(rows: &[&ResourceChange]) -> String {
     )
 }
 
-/// The first logical ids of `rows`, then "… and N more".
+/// The first logical ids of `rows` (cleaned), then "… and N more".
 fn names(rows: &[&ResourceChange]) -> String {
-    let mut names: Vec<&str> = rows
+    let mut names: Vec<String> = rows
         .iter()
         .take(TAGS_ONLY_NAMES)
-        .map(|c| c.logical_id.as_str())
+        .map(|c| one_line(&c.logical_id))
         .collect();
     let more = rows.len().saturating_sub(TAGS_ONLY_NAMES);
     let more = format!("… and {more} more");
     if rows.len() > TAGS_ONLY_NAMES {
-        names.push(&more);
+        names.push(more);
     }
     names.join(", ")
 }
@@ -283,21 +299,23 @@ pub(super) fn failed_before_change_set(args: &DeployArgs, failure: Failure) -> F
     failure
 }
 
-/// The plain-text table shown before executing.
+/// The plain-text table shown before executing. Every cell is one line of cleaned
+/// text (`output::sanitize::line`), so the table keeps its shape and nothing in it
+/// acts on the terminal.
 pub(crate) fn render_text(changes: &[ResourceChange], parameters: &[ParameterChange]) -> String {
     let mut out = String::new();
     if !parameters.is_empty() {
         out.push_str("Parameters:\n");
         for p in parameters {
             if p.previous_value_kept {
-                out.push_str(&format!("  {}: {KEPT}\n", p.name));
+                out.push_str(&format!("  {}: {KEPT}\n", one_line(&p.name)));
                 continue;
             }
             out.push_str(&format!(
                 "  {}: {} → {}\n",
-                p.name,
-                p.old.as_deref().unwrap_or("(none)"),
-                p.new
+                one_line(&p.name),
+                one_line(p.old.as_deref().unwrap_or("(none)")),
+                one_line(&p.new)
             ));
         }
     }
@@ -314,22 +332,24 @@ pub(crate) fn render_text(changes: &[ResourceChange], parameters: &[ParameterCha
         return out;
     }
     let headers = ["Action", "Logical ID", "Type", "Replacement"];
-    let effects: Vec<String> = changes.iter().map(|c| c.effect()).collect();
-    let cells: Vec<[&str; 4]> = changes
+    let owned: Vec<[String; 4]> = changes
         .iter()
-        .zip(&effects)
-        .map(|(c, effect)| {
+        .map(|c| {
             [
-                effect.as_str(),
-                c.logical_id.as_str(),
-                c.resource_type.as_str(),
+                one_line(&c.effect()),
+                one_line(&c.logical_id),
+                one_line(&c.resource_type),
                 if c.replacement.is_empty() {
-                    "-"
+                    "-".to_owned()
                 } else {
-                    c.replacement.as_str()
+                    one_line(&c.replacement)
                 },
             ]
         })
+        .collect();
+    let cells: Vec<[&str; 4]> = owned
+        .iter()
+        .map(|r| [r[0].as_str(), r[1].as_str(), r[2].as_str(), r[3].as_str()])
         .collect();
     let widths: Vec<usize> = (0..4)
         .map(|i| {
@@ -352,30 +372,31 @@ pub(crate) fn render_text(changes: &[ResourceChange], parameters: &[ParameterCha
     for (c, r) in changes.iter().zip(cells) {
         out.push_str(&line(r));
         for d in &c.details {
-            out.push_str(&format!("    {}\n", d.line(TEXT_VALUE_MAX)));
+            out.push_str(&format!("    {}\n", one_line(&d.line(TEXT_VALUE_MAX))));
         }
     }
     out
 }
 
-/// The same table as Markdown, for the GitHub step summary.
+/// The same table as Markdown, for the GitHub step summary: every value from the
+/// change set or the template is a code span (`output::markdown`), so no HTML, link,
+/// image, mention or reference in it is rendered.
 pub(super) fn render_markdown(
     changes: &[ResourceChange],
     parameters: &[ParameterChange],
 ) -> String {
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut out = String::new();
     if !parameters.is_empty() {
         out.push_str("| Parameter | Old | New |\n|---|---|---|\n");
         for p in parameters {
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
-                esc(&p.name),
-                esc(p.old.as_deref().unwrap_or("")),
+                words(&p.name),
+                words(p.old.as_deref().unwrap_or("")),
                 if p.previous_value_kept {
                     KEPT.to_owned()
                 } else {
-                    esc(&p.new)
+                    words(&p.new)
                 }
             ));
         }
@@ -386,9 +407,8 @@ pub(super) fn render_markdown(
     out.push_str("| Action | Logical ID | Type | Replacement | Changes |\n|---|---|---|---|---|\n");
     if !tags_only.is_empty() {
         out.push_str(&format!(
-            "| Modify (tags only) | {} |  |  | {} |\n",
-            esc(&names(&tags_only)),
-            esc(TAGS_ONLY_WHY)
+            "| Modify (tags only) | {} |  |  | {TAGS_ONLY_WHY} |\n",
+            words(&names(&tags_only)),
         ));
     }
     for c in changes.iter().take(SUMMARY_ROWS) {
@@ -396,17 +416,17 @@ pub(super) fn render_markdown(
             .details
             .iter()
             .take(SUMMARY_DETAILS)
-            .map(|d| esc(&d.line(SUMMARY_VALUE_MAX)))
+            .map(|d| cell(&d.line(SUMMARY_VALUE_MAX)))
             .collect();
         if c.details.len() > SUMMARY_DETAILS {
             lines.push(format!("… and {} more", c.details.len() - SUMMARY_DETAILS));
         }
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
-            esc(&c.effect()),
-            esc(&c.logical_id),
-            esc(&c.resource_type),
-            esc(&c.replacement),
+            words(&c.effect()),
+            words(&c.logical_id),
+            words(&c.resource_type),
+            words(&c.replacement),
             lines.join("<br>")
         ));
     }

@@ -527,7 +527,7 @@ fn parameter_changes_compare_with_the_stack_and_hide_no_echo() {
     );
     assert!(
         render_markdown(&[], &changes)
-            .contains("| Pw | **** | unchanged (NoEcho, previous value kept) |")
+            .contains("| Pw | ` **** ` | unchanged (NoEcho, previous value kept) |")
     );
 }
 
@@ -681,12 +681,12 @@ fn the_change_table_shows_paths_values_policies_and_parameters() {
     let md = render_markdown(&changes, &params);
     assert!(
         md.contains(
-            "| Modify | Task | AWS::ECS::TaskDefinition | True | /Properties/ContainerDefinitions/0/Image: repo@sha256:aaa → repo@sha256:bbb (replaces the resource) |"
+            "| Modify | Task | ` AWS::ECS::TaskDefinition ` | True | ` /Properties/ContainerDefinitions/0/Image: repo@sha256:aaa → repo@sha256:bbb (replaces the resource) ` |"
         ),
         "{md}"
     );
     assert!(
-        md.contains("| Remove (retained, not deleted) | Pool | AWS::Cognito::UserPool |  |  |"),
+        md.contains("| Remove (retained, not deleted) | Pool | ` AWS::Cognito::UserPool ` |  |  |"),
         "{md}"
     );
     assert!(md.contains("| Name | a | b |"), "{md}");
@@ -717,7 +717,7 @@ fn the_job_summary_table_is_capped() {
         .collect();
     let md = render_markdown(&changes, &[]);
     assert!(md.len() < 256 * 1024, "{} bytes", md.len());
-    assert_eq!(md.matches("| Modify | Fn").count(), 50);
+    assert_eq!(md.matches("| Modify | ` Fn").count(), 50);
     assert!(
         md.contains("… and 350 more resource changes"),
         "{}",

@@ -1,0 +1,245 @@
+"""The pull-request preview comment (.github/scripts/preview_comment.py): sticky (one
+comment, edited in place), readable (property changes as `path: before → after`), and
+safe with hostile text from the pull request or AWS: no HTML, links, images, mentions,
+references, escape sequences or secrets reach the comment."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import re
+
+import pytest
+from act_harness import ROOT
+from fake_github import FakeGitHub
+
+
+def comment_module():
+    spec = importlib.util.spec_from_file_location("preview_comment", ROOT / ".github/scripts/preview_comment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def detail(path, before, after, dynamic=False, recreation="Never"):
+    return {"path": path, "before": before, "after": after, "dynamic": dynamic, "requires_recreation": recreation}
+
+
+# A report as `deployer deploy --dry-run --output json` prints it.
+REPORT = {
+    "stack_name": "app",
+    "has_changes": True,
+    "image_uri": "1.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64,
+    "changes": [
+        {
+            "action": "Modify",
+            "logical_id": "Service",
+            "resource_type": "AWS::ECS::Service",
+            "replacement": "False",
+            "policy_action": "",
+            "scope": ["Properties"],
+            "details": [
+                detail("/Properties/DesiredCount", "1", "2"),
+                detail("/Properties/TaskDefinition", "arn:td:1", None, dynamic=True),
+            ],
+        },
+        {
+            "action": "Remove",
+            "logical_id": "Pool",
+            "resource_type": "AWS::Cognito::UserPool",
+            "replacement": "",
+            "policy_action": "Retain",
+            "scope": [],
+            "details": [],
+        },
+    ],
+    "parameter_changes": [{"name": "ImageUri", "old": None, "new": "b|c", "previous_value_kept": False}],
+}
+
+# What a hostile template or resource can put in a report.
+HOSTILE = [
+    "\x1b[31mred\x1b[0m",
+    "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\",
+    "x\n::error::pwned",
+    "::add-mask::x",
+    "<img src=x onerror=alert(1)>",
+    "[link](http://evil.example)",
+    "![img](http://evil.example/i.png)",
+    "<http://evil.example>",
+    "www.evil.example",
+    "@octocat and #1 and @org/team",
+    "`code` ``and`` a|pipe",
+    "<!-- alb-cognito-deploy:preview -->",
+    "ad\u202enimda\u200b",
+]
+
+
+def hostile_report() -> dict:
+    report = copy.deepcopy(REPORT)
+    report["changes"] = [
+        {
+            "action": "Modify",
+            "logical_id": text,
+            "resource_type": text,
+            "replacement": text,
+            "policy_action": "",
+            "scope": ["Properties"],
+            "details": [detail("/Properties/" + text, text, text)],
+        }
+        for text in HOSTILE
+    ]
+    report["parameter_changes"] = [{"name": t, "old": t, "new": t, "previous_value_kept": False} for t in HOSTILE]
+    return report
+
+
+def code_spans_removed(body: str) -> str:
+    """The body with every code span taken out: what GitHub would render as Markdown."""
+    out, i = [], 0
+    while i < len(body):
+        if body[i] == "`":
+            fence = re.match(r"`+", body[i:]).group(0)
+            end = body.find(" " + fence, i + len(fence))
+            # A code span: the same fence, not followed by another backtick.
+            while end != -1 and body[end + 1 + len(fence) : end + 2 + len(fence)] == "`":
+                end = body.find(" " + fence, end + 1)
+            assert end != -1, f"an unclosed code span at {body[i : i + 40]!r}"
+            out.append("<code>")
+            i = end + 1 + len(fence)
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def test_hostile_text_is_only_ever_inside_code_spans():
+    pc = comment_module()
+    body = pc.render(hostile_report(), "https://github.example/run/1")
+    rendered = code_spans_removed(body)
+    # Outside code spans: only our own Markdown (the marker, tables, <br>, the run link).
+    for bad in ("<img", "](http://evil", "<http", "www.evil", "@octocat", "@org", "#1"):
+        assert bad not in rendered, f"{bad!r} would be rendered: {rendered}"
+    assert set(re.findall(r"<[^>]*>", rendered)) <= {pc.MARKER, "<br>", "<code>"}
+    assert rendered.count(pc.MARKER) == 1 and rendered.startswith(pc.MARKER + "\n"), "PR text faked the marker"
+    # Every table row keeps its five (or three) cells: no `|` or newline broke one.
+    for line in body.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) in (3, 5), f"a cell broke: {line}"
+    # The text is still there to read, as written (no zero-width characters hide it).
+    assert "@octocat and #1 and @org/team" in body and "<img src=x onerror=alert(1)>" in body
+    assert "\u200b" not in body and "\u200d" not in body and "\u202e" not in body
+
+
+def test_no_escape_sequence_or_workflow_command_reaches_the_comment():
+    body = comment_module().render(hostile_report(), "u")
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", body), "a control character reached the comment"
+    assert not any(line.lstrip().startswith("::") for line in body.splitlines())
+    assert "http://evil.example\\" not in body and "]8;;" not in body
+
+
+def test_backticks_cannot_close_a_code_span():
+    pc = comment_module()
+    assert pc.code("a`b``c") == "``` a`b``c ```"
+    assert pc.code("`") == "`` ` ``"
+    assert pc.cell("a|b") == "` a\\|b `"
+    assert pc.code("") == ""
+    assert pc.words("Remove (retained, not deleted)") == "Remove (retained, not deleted)"
+    for active in ("@octocat", "#12", "GH-12", "www.evil.example"):
+        assert pc.words(active).startswith("` "), active
+    assert pc.words("a\u3164b") == "ab", "an invisible letter is dropped, not kept in plain text"
+
+
+def test_property_changes_read_as_path_before_after():
+    body = comment_module().render(REPORT, "u")
+    assert "` /Properties/DesiredCount: 1 → 2 `" in body
+    assert "` /Properties/TaskDefinition: arn:td:1 → (none) (may change: known only while deploying) `" in body
+    assert "{'path'" not in body and '"path"' not in body, "details must not render as dicts"
+    assert "| Remove (retained, not deleted) | Pool | ` AWS::Cognito::UserPool ` |" in body
+    assert "| ImageUri |  | ` b\\|c ` |" in body
+
+
+def test_secrets_are_masked_by_name_and_reference():
+    pc = comment_module()
+    report = copy.deepcopy(REPORT)
+    report["changes"][0]["details"] = [
+        detail("/Properties/MasterUserPassword", "old-pw-1", "new-pw-2"),
+        detail("/Properties/Environment/0/Value", None, "{{resolve:secretsmanager:prod/db:SecretString:pw}}"),
+        detail("/Properties/AccessTokenValidity", "60", "30"),
+    ]
+    report["parameter_changes"] = [
+        {"name": "DbPassword", "old": "old-pw-1", "new": "new-pw-2", "previous_value_kept": False},
+        {"name": "Secret", "old": "****", "new": "****", "previous_value_kept": True},
+    ]
+    body = pc.render(report, "u")
+    assert "pw-" not in body and "resolve:secretsmanager" not in body
+    assert "` /Properties/MasterUserPassword: **** → **** `" in body
+    assert "` /Properties/Environment/0/Value: (none) → **** `" in body
+    assert "` /Properties/AccessTokenValidity: 60 → 30 `" in body
+    assert "| Secret | ` **** ` | unchanged (NoEcho, previous value kept) |" in body
+
+
+def test_the_secret_name_rules_are_the_deployers():
+    pc = comment_module()
+    source = (ROOT / "deployer/src/redact.rs").read_text()
+    for name in ("SECRET_WORDS", "NOT_SECRET_ENDINGS", "SETTINGS_ENDINGS"):
+        array = re.search(rf"const {name}: \[&str; \d+\] = \[(.*?)\];", source, re.S).group(1)
+        assert tuple(re.findall(r'"([^"]*)"', array)) == getattr(pc, name), name
+
+
+def test_many_tag_only_rows_fold_into_one():
+    pc = comment_module()
+    report = copy.deepcopy(REPORT)
+    report["changes"] = [
+        {"action": "Modify", "logical_id": f"R{i}", "resource_type": "AWS::S3::Bucket", "scope": ["Tags"]}
+        for i in range(12)
+    ]
+    body = pc.render(report, "u")
+    assert body.count("| Modify (tags only) |") == 1 and "… and 2 more" in body and "R11" not in body
+
+
+def test_the_comment_says_when_nothing_changes():
+    body = comment_module().render({"stack_name": "app", "has_changes": False}, "u")
+    assert "No changes" in body and "| Action |" not in body
+
+
+def test_the_comment_is_created_once_then_edited_in_place(tmp_path, monkeypatch):
+    pc = comment_module()
+    data = copy.deepcopy(REPORT)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(data))
+    with FakeGitHub("t0ken") as gh:
+        # A person quoting the marker, and 150 other comments (two pages).
+        gh.add_comment(5, pc.MARKER + " quoted by a person", bot=False)
+        for i in range(150):
+            gh.add_comment(5, f"comment {i}", bot=i % 2 == 0)
+        for name, value in {
+            "GITHUB_TOKEN": "t0ken",
+            "GITHUB_API_URL": gh.url,
+            "GITHUB_REPOSITORY": "o/r",
+            "PR_NUMBER": "5",
+            "GITHUB_RUN_ID": "9",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert pc.main(["x", str(report)]) == 0
+        ours = [c for c in gh.on_issue(5) if c["body"].startswith(pc.MARKER + "\n")]
+        assert len(ours) == 1 and gh.writes() == [("POST", "/repos/o/r/issues/5/comments")]
+        data["changes"][0]["action"] = "Add"
+        report.write_text(json.dumps(data))
+        assert pc.main(["x", str(report)]) == 0
+        ours_now = [c for c in gh.on_issue(5) if c["body"].startswith(pc.MARKER + "\n")]
+        assert [c["id"] for c in ours_now] == [ours[0]["id"]] and "| Add |" in ours_now[0]["body"]
+        assert gh.writes()[1] == ("PATCH", f"/repos/o/r/issues/comments/{ours[0]['id']}")
+        assert "| Add |" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_comment_script_names_what_is_missing(tmp_path, monkeypatch):
+    pc = comment_module()
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    monkeypatch.delenv("PR_NUMBER", raising=False)
+    with pytest.raises(SystemExit, match="PR_NUMBER is not set"):
+        pc.main(["x", str(report)])
+    with pytest.raises(SystemExit, match="cannot read the deployer report"):
+        pc.main(["x", str(tmp_path / "missing.json")])
