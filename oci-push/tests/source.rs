@@ -149,3 +149,99 @@ fn each_kind_of_bad_input_is_its_own_error_and_counts_as_input() {
         assert!(err.is_input(), "{err}");
     }
 }
+
+/// A tar whose last entry's header claims `claimed` bytes that are not there: one pass
+/// over the headers (as `oci-archive:` and `docker-archive:` do) sees the claim as is.
+fn crafted_tar(path: &std::path::Path, files: &[(&str, &[u8])], lying: &str, claimed: u64) {
+    use std::io::Write as _;
+    let mut out = std::fs::File::create(path).unwrap();
+    let header = |name: &str, size: u64| {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        h
+    };
+    for (name, data) in files {
+        out.write_all(header(name, data.len() as u64).as_bytes())
+            .unwrap();
+        out.write_all(data).unwrap();
+        out.write_all(&vec![0u8; (512 - data.len() % 512) % 512])
+            .unwrap();
+    }
+    out.write_all(header(lying, claimed).as_bytes()).unwrap();
+}
+
+#[test]
+fn archive_headers_claiming_huge_sizes_are_refused_before_anything_is_allocated() {
+    // Before the cap, each of these asked the allocator for a terabyte at once, which
+    // aborts the process ("memory allocation of 1099511627776 bytes failed").
+    const TERABYTE: u64 = 1 << 40;
+    let dir = tempfile::tempdir().unwrap();
+
+    let oci = dir.path().join("oci.tar");
+    crafted_tar(
+        &oci,
+        &[("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)],
+        "index.json",
+        TERABYTE,
+    );
+    let message = open_err(&format!("oci-archive:{}", oci.display()));
+    assert!(
+        message.contains("`index.json` claims 1099511627776 bytes")
+            && message.contains("4 MiB limit for a manifest or index")
+            && message.contains(&oci.display().to_string()),
+        "{message}"
+    );
+
+    let save = dir.path().join("save.tar");
+    crafted_tar(&save, &[], "manifest.json", TERABYTE);
+    let message = open_err(&format!("docker-archive:{}", save.display()));
+    assert!(
+        message.contains("`manifest.json` claims 1099511627776 bytes")
+            && message.contains("1 MiB limit"),
+        "{message}"
+    );
+
+    // A docker-save archive whose config entry lies: the manifest is fine, the config not.
+    let config = dir.path().join("config.tar");
+    let manifest = br#"[{"Config":"config.json","Layers":[]}]"#;
+    crafted_tar(
+        &config,
+        &[("manifest.json", manifest)],
+        "config.json",
+        TERABYTE,
+    );
+    let message = open_err(&format!("docker-archive:{}", config.display()));
+    assert!(
+        message.contains("`config.json` claims 1099511627776 bytes")
+            && message.contains("4 MiB limit for an image config"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_oversized_index_json_in_a_layout_directory_is_refused_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write_image(
+        dir.path(),
+        &sample_layers(1, 64),
+        &ImageConfig::default(),
+        None,
+    )
+    .unwrap();
+    // Sparse: 5 MiB claimed on disk, nothing written (nothing to read either).
+    std::fs::File::options()
+        .write(true)
+        .open(dir.path().join("index.json"))
+        .unwrap()
+        .set_len(5 << 20)
+        .unwrap();
+    let message = open_err(&format!("oci:{}", dir.path().display()));
+    assert!(
+        message.contains("`index.json` claims 5242880 bytes") && message.contains("4 MiB limit"),
+        "{message}"
+    );
+}

@@ -7,5 +7,6 @@ pub mod healthcheck;
 mod middleware;
 mod routes;
 pub mod signout;
+pub mod signout_limits;
 pub mod startup;
 pub mod telemetry;

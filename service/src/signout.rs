@@ -23,12 +23,15 @@ use base64::Engine;
 use tokio::time::Instant;
 
 use crate::configuration::SignOutSettings;
+use crate::signout_limits::SignOutLimits;
 
-/// A client for `AdminUserGlobalSignOut` on one user pool.
+/// A client for `AdminUserGlobalSignOut` on one user pool, with the bounds on how often
+/// logout may call it (`signout_limits`).
 pub struct GlobalSignOut {
     client: Client,
     user_pool_id: String,
     timeout: Duration,
+    limits: SignOutLimits,
 }
 
 /// Why a sign-out did not happen; shown in the log (never holds a token).
@@ -64,7 +67,13 @@ impl GlobalSignOut {
             client: Client::new(&config),
             user_pool_id: settings.user_pool_id,
             timeout: settings.timeout,
+            limits: SignOutLimits::default(),
         })
+    }
+
+    /// Which logouts may call Cognito (per-user debounce, per-task concurrency).
+    pub fn limits(&self) -> &SignOutLimits {
+        &self.limits
     }
 
     /// The bound on one sign-out.

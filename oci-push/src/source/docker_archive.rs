@@ -15,7 +15,8 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use super::archive::ArchiveFiles;
-use super::layout_reader::{FileRef, LayoutFiles, read_small};
+use super::layout_reader::{FileRef, LayoutFiles};
+use super::limits::{Small, read_small};
 use super::{Blob, Manifest};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -56,10 +57,13 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
             "{archive} has no `manifest.json`: it is not a `docker save` archive"
         ))
     })?;
-    let entries: Vec<SaveEntry> =
-        serde_json::from_slice(&read_small(&manifest_file, "manifest.json", &archive)?).map_err(
-            |e| Error::InvalidImage(format!("{archive}: `manifest.json` is not valid: {e}")),
-        )?;
+    let entries: Vec<SaveEntry> = serde_json::from_slice(&read_small(
+        &manifest_file,
+        "manifest.json",
+        &archive,
+        Small::SaveManifest,
+    )?)
+    .map_err(|e| Error::InvalidImage(format!("{archive}: `manifest.json` is not valid: {e}")))?;
     let entry = match entries.as_slice() {
         [one] => one,
         [] => return Err(Error::InvalidImage(format!("{archive} holds no image"))),
@@ -72,7 +76,7 @@ pub(super) fn convert(path: &Path) -> Result<Converted> {
     };
 
     let config_file = find(&files, &entry.config, &archive)?;
-    let config_bytes = read_small(&config_file, &entry.config, &archive)?;
+    let config_bytes = read_small(&config_file, &entry.config, &archive, Small::Config)?;
     let config_digest = Digest::of_bytes(&config_bytes);
     if let Some(named) = digest_in_name(&entry.config)
         && named != config_digest

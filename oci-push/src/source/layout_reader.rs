@@ -2,13 +2,12 @@
 //! named by the tag and collects its manifests and blobs.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use serde::Deserialize;
 
+use super::limits::{Small, read_small};
 use super::{Blob, Manifest};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -16,8 +15,6 @@ use crate::media_type;
 
 /// The annotation OCI layouts use to name an image in `index.json`.
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
-/// Manifests and indexes bigger than this are not images (the registry limit is 4 MiB).
-const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// An index of indexes of … this deep is a malformed layout, not an image.
 const MAX_NESTING: usize = 4;
 
@@ -120,7 +117,7 @@ pub(super) fn load(
     let index_file = files
         .find("index.json")
         .ok_or_else(|| Error::InvalidImage(format!("{layout} has no `index.json`")))?;
-    let index_bytes = read_small(&index_file, "index.json", &layout)?;
+    let index_bytes = read_small(&index_file, "index.json", &layout, Small::Manifest)?;
     let index: IndexDoc = serde_json::from_slice(&index_bytes).map_err(|e| {
         Error::InvalidImage(format!(
             "{layout}: `index.json` is not a valid OCI index: {e}"
@@ -204,13 +201,7 @@ fn collect(
         return Ok(());
     }
     let file = locate(files, &digest, desc.size, layout)?;
-    if file.size > MAX_MANIFEST_BYTES {
-        return Err(Error::InvalidImage(format!(
-            "{layout}: manifest {digest} is {} bytes, too big to be a manifest",
-            file.size
-        )));
-    }
-    let bytes = read_small(&file, digest.as_str(), layout)?;
+    let bytes = read_small(&file, digest.as_str(), layout, Small::Manifest)?;
     verify(&bytes, &digest, &file)?;
 
     let media_type = match &desc.media_type {
@@ -297,28 +288,6 @@ impl FileRef {
             format!("{} (at byte {})", self.path.display(), self.offset)
         }
     }
-}
-
-/// Reads a small file (index, manifest, config) whole.
-pub(super) fn read_small(file: &FileRef, what: &str, layout: &str) -> Result<Vec<u8>> {
-    let read = || -> std::io::Result<Vec<u8>> {
-        let mut f = File::open(&file.path)?;
-        f.seek(SeekFrom::Start(file.offset))?;
-        let mut buf = Vec::with_capacity(file.size as usize);
-        f.take(file.size).read_to_end(&mut buf)?;
-        Ok(buf)
-    };
-    let buf = read().map_err(|source| Error::Unreadable {
-        action: format!("read `{what}` of {layout} from {}", file.describe()),
-        source,
-    })?;
-    if buf.len() as u64 != file.size {
-        return Err(Error::InvalidImage(format!(
-            "{layout}: `{what}` is truncated in {}",
-            file.describe()
-        )));
-    }
-    Ok(buf)
 }
 
 /// Checks that `bytes` hash to `digest`.

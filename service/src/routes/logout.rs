@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::{Verifier, the_token};
 use crate::signout::GlobalSignOut;
+use crate::signout_limits::{Admission, MAX_CONCURRENT_SIGN_OUTS};
 use crate::startup::AppState;
 
 /// The ALB splits its session cookie into shards `-0`, `-1`, … when it is large.
@@ -73,8 +74,9 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
     response
 }
 
-/// `AdminUserGlobalSignOut` for the user of the request's token, if it verifies; logs
-/// what happened and never fails. Verification and the call share one deadline, so a
+/// `AdminUserGlobalSignOut` for the user of the request's token, if it verifies and
+/// the bounds allow (`signout_limits`: not again for the same user within seconds, not
+/// too many at once); logs what happened and never fails. Verification and the call share one deadline, so a
 /// slow key endpoint or Cognito delays logout by at most that much.
 async fn end_cognito_session(verifier: &Verifier, sign_out: &GlobalSignOut, headers: &HeaderMap) {
     let deadline = Instant::now() + sign_out.timeout();
@@ -98,16 +100,40 @@ async fn end_cognito_session(verifier: &Verifier, sign_out: &GlobalSignOut, head
             return;
         }
     };
+    // Held until the call ends: it is one of the few allowed in flight.
+    let _permit = match sign_out.limits().admit(&identity.sub) {
+        Admission::Go(permit) => permit,
+        Admission::Recent(ago) => {
+            tracing::info!(
+                sub = %identity.sub,
+                seconds_ago = ago.as_secs(),
+                "Cognito sign-out already made for this user moments ago: no new call"
+            );
+            return;
+        }
+        Admission::Busy => {
+            tracing::warn!(
+                sub = %identity.sub,
+                limit = MAX_CONCURRENT_SIGN_OUTS,
+                "Cognito sign-out skipped: too many in flight; logged out of this browser only"
+            );
+            return;
+        }
+    };
     match sign_out.sign_out(&identity.sub, deadline).await {
         Ok(()) => tracing::info!(
             sub = %identity.sub,
             "signed out of Cognito: the user's refresh tokens are revoked"
         ),
-        Err(e) => tracing::warn!(
-            sub = %identity.sub,
-            error = %e,
-            "Cognito sign-out failed; logged out of this browser only"
-        ),
+        Err(e) => {
+            // Not done: the user's next logout may try again straight away.
+            sign_out.limits().forget(&identity.sub);
+            tracing::warn!(
+                sub = %identity.sub,
+                error = %e,
+                "Cognito sign-out failed; logged out of this browser only"
+            );
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use axum::http::{HeaderMap, StatusCode};
 use service::configuration::SIGN_OUT_TIMEOUT;
+use service::signout_limits::MAX_CONCURRENT_SIGN_OUTS;
 
 use crate::helpers::{KeyServer, new_kid, now};
 use crate::moto::{ACCESS_KEY, Moto, SECRET_KEY};
@@ -337,6 +338,80 @@ async fn a_failing_or_hanging_cognito_does_not_hold_up_logout() {
         assert!(warning.contains("alice-sub"), "{warning}");
         assert!(!log.contains(&token), "the token must never be logged");
     }
+}
+
+#[tokio::test]
+async fn a_repeated_logout_of_the_same_user_makes_one_cognito_call() {
+    let keys = Keys::start().await;
+    let (fake, url) = FakeCognito::start(ANSWER).await;
+    let mut env = aws_env(&url);
+    env.push(("USER_POOL_ID", "us-east-1_Pool1".into()));
+    let service = start_service(&keys, &env).await;
+    // A script looping on /logout with the same session: every answer logs out, only the
+    // first asks Cognito (well within SIGN_OUT_DEBOUNCE).
+    for _ in 0..5 {
+        let reply = service
+            .reply("/logout", &[("x-amzn-oidc-data", &keys.token("alice-sub"))])
+            .await;
+        assert_logged_out(reply.status, &reply.headers);
+    }
+    // Another user is not held up by alice's debounce.
+    let reply = service
+        .reply("/logout", &[("x-amzn-oidc-data", &keys.token("bob-sub"))])
+        .await;
+    assert_logged_out(reply.status, &reply.headers);
+    let users: Vec<String> = fake
+        .calls()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["Username"].to_string()
+        })
+        .collect();
+    assert_eq!(users, [r#""alice-sub""#, r#""bob-sub""#]);
+}
+
+#[tokio::test]
+async fn logouts_beyond_the_concurrency_limit_skip_cognito_with_a_warning() {
+    let keys = Keys::start().await;
+    // Cognito hangs: every admitted call holds its slot for the whole bound.
+    let (fake, url) = FakeCognito::start(HANG).await;
+    let mut env = aws_env(&url);
+    env.push(("USER_POOL_ID", "us-east-1_Pool1".into()));
+    let log =
+        std::env::temp_dir().join(format!("service-signout-limit-{}.log", std::process::id()));
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let service =
+        ServiceProcess::start_logging_to(&keys.server.base_url, &env_refs, Some(&log)).await;
+    let users = MAX_CONCURRENT_SIGN_OUTS + 3;
+    let tokens: Vec<String> = (0..users)
+        .map(|i| keys.token(&format!("user-{i}")))
+        .collect();
+    let started = Instant::now();
+    let replies = futures_util::future::join_all(tokens.iter().map(|t| async {
+        service
+            .reply("/logout", &[("x-amzn-oidc-data", t.as_str())])
+            .await
+    }))
+    .await;
+    // Every one logged out, none waited past the bound.
+    for reply in &replies {
+        assert_logged_out(reply.status, &reply.headers);
+    }
+    assert!(started.elapsed() < SIGN_OUT_TIMEOUT + Duration::from_millis(1500));
+    let asked: std::collections::BTreeSet<String> =
+        fake.calls().into_iter().map(|(_, body)| body).collect();
+    assert!(
+        (1..=MAX_CONCURRENT_SIGN_OUTS).contains(&asked.len()),
+        "{} users asked Cognito at once: {asked:?}",
+        asked.len()
+    );
+    drop(service);
+    let log = std::fs::read_to_string(&log).unwrap();
+    let skipped = log
+        .lines()
+        .filter(|l| l.contains("\"WARN\"") && l.contains("too many in flight"))
+        .count();
+    assert_eq!(skipped, users - asked.len(), "{log}");
 }
 
 #[test]
