@@ -287,6 +287,20 @@ def test_artifacts_outlive_the_approval_window_and_re_runs_replace_them():
         assert int(found[name]["retention-days"]) > 30, name
 
 
+def test_downloads_find_earlier_attempts_artifacts():
+    """ "Re-run failed jobs" of plan, apply or discard alone must download what the first
+    attempt's jobs uploaded: through the REST API (github-token, this run's id), which
+    sees the whole run, not the attempt-scoped runner service; that needs `actions: read`."""
+    for name in ("plan", "apply", "discard"):
+        job = jobs()[name]
+        downloads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+        assert downloads, name
+        for s in downloads:
+            assert s["with"].get("github-token") == "${{ github.token }}", (name, s["with"]["name"])
+            assert s["with"].get("run-id") == "${{ github.run_id }}", (name, s["with"]["name"])
+        assert job["permissions"].get("actions") == "read", name
+
+
 def test_apply_downloads_only_what_its_needs_uploaded():
     """A re-run of apply alone sees the earlier attempt's artifacts and job outputs; it
     must need every job whose artifact or output it uses."""
@@ -310,6 +324,7 @@ def test_apply_downloads_only_what_its_needs_uploaded():
 
 CHECK_DEPLOYER = "Check the deployer against the checksum its build job output"
 CHECK_IMAGE = "Check the image archive against the checksum its build job output"
+CHECK_PLAN = "Check the plan file against the checksum the plan job output"
 
 
 def test_build_deployer_restores_no_cache_and_runs_no_test_code():
@@ -350,6 +365,19 @@ def test_the_deployer_and_image_are_checked_before_first_use():
         assert checked < used, name
         assert job["steps"][checked]["env"]["IMAGE_SHA256"] == "${{ needs.build-image.outputs.sha256 }}"
     assert graph["build-image"]["outputs"]["sha256"] == "${{ steps.archive.outputs.sha256 }}"
+    # The plan file names the change set apply executes (and discard deletes).
+    plan_checks = []
+    for name in ("apply", "discard"):
+        job = graph[name]
+        checked = first_step(job, lambda s: s.get("name") == CHECK_PLAN)
+        used = first_step(job, lambda s: "$PLAN" in s.get("run", "") and s.get("name") != CHECK_PLAN)
+        assert checked < used, name
+        assert job["steps"][checked]["env"]["PLAN_SHA256"] == "${{ needs.plan.outputs.plan-sha256 }}"
+        plan_checks.append(job["steps"][checked])
+    assert plan_checks[0] == plan_checks[1]
+    assert graph["plan"]["outputs"]["plan-sha256"] == "${{ steps.plan-sum.outputs.sha256 }}"
+    summed = step(graph["plan"], "plan-sum")
+    assert summed["if"] == step_named(graph["plan"], "Hand the plan to the apply job")["if"]
 
 
 def run_step(step_: dict, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -383,17 +411,24 @@ def test_the_deployer_check_refuses_a_replaced_binary(tmp_path):
     assert missing.returncode != 0 and "No deployer checksum" in missing.stdout
 
 
-def test_the_image_check_refuses_a_replaced_archive(tmp_path):
-    check = step_named(jobs()["plan"], CHECK_IMAGE)
-    archive = tmp_path / "image.tar"
-    archive.write_bytes(b"the built image")
-    built = hashlib.sha256(archive.read_bytes()).hexdigest()
-    env = {"IMAGE_ARCHIVE": str(archive)}
-    assert run_step(check, {**env, "IMAGE_SHA256": built}, tmp_path).returncode == 0
-    archive.write_bytes(b"another image")
-    bad = run_step(check, {**env, "IMAGE_SHA256": built}, tmp_path)
-    assert bad.returncode != 0 and "Image checksum mismatch" in bad.stdout
-    assert run_step(check, {**env, "IMAGE_SHA256": ""}, tmp_path).returncode != 0
+@pytest.mark.parametrize(
+    ("job", "name", "file_var", "sum_var", "error"),
+    [
+        ("plan", CHECK_IMAGE, "IMAGE_ARCHIVE", "IMAGE_SHA256", "Image checksum mismatch"),
+        ("apply", CHECK_PLAN, "PLAN", "PLAN_SHA256", "Plan checksum mismatch"),
+    ],
+)
+def test_the_image_and_plan_checks_refuse_a_replaced_file(tmp_path, job, name, file_var, sum_var, error):
+    check = step_named(jobs()[job], name)
+    made = tmp_path / "artifact"
+    made.write_bytes(b"what the job made")
+    made_sum = hashlib.sha256(made.read_bytes()).hexdigest()
+    env = {file_var: str(made)}
+    assert run_step(check, {**env, sum_var: made_sum}, tmp_path).returncode == 0
+    made.write_bytes(b"what another job of the run uploaded under the same name")
+    bad = run_step(check, {**env, sum_var: made_sum}, tmp_path)
+    assert bad.returncode != 0 and error in bad.stdout
+    assert run_step(check, {**env, sum_var: ""}, tmp_path).returncode != 0
 
 
 # --- pull requests and forks (issue 17 item 10) ----------------------------------------
