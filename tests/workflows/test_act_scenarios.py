@@ -235,8 +235,9 @@ def test_a_failed_apply_is_rerun_with_all_jobs(world: World):
 
     second = world.act("rerun-attempt-2", "push", run_id=4242, run_attempt=2, artifacts=first.artifacts)
     ok(second, "re-run of all jobs")
-    assert "Conflict" not in second.log
-    assert len(re.findall(r"replacing the one uploaded earlier in this run", second.log)) == 3
+    # (act echoes each step's script, so match the steps' output lines, `[job]   | …`.)
+    assert not re.search(r"\|\s+::error::Failed to CreateArtifact", second.log)
+    assert len(re.findall(r"\|\s+artifact \w+: replacing the one uploaded earlier in this run", second.log)) == 3
     # The role sessions name the attempt, as configure-aws-credentials' do on GitHub.
     assert [a["role-session-name"] for a in second.assumed()] == ["github-plan-4242-2", "github-apply-4242-2"]
     assert world.stack()["StackStatus"] == "UPDATE_COMPLETE"
@@ -320,17 +321,19 @@ def test_a_failed_first_create_recovers_on_the_next_push(world: World):
     push plans deleting the dead stack and creating it anew, shows that in the summary, and
     apply gets it to CREATE_COMPLETE; nobody deletes anything by hand.
 
-    The first create fails at the certificate: DOMAIN_NAME is outside the hosted zone, which
-    the local AWS refuses as ACM would (DNS validation can never succeed). (A taken Cognito
-    domain prefix would also roll back, but the deployer's pre-flight now refuses that
-    before any change set.) The next push has the variable fixed.
+    The first create fails at the Cognito domain: a prefix containing a word Cognito
+    reserves ("cognito") passes the template's pattern and the deployer's pre-flight
+    (DescribeUserPoolDomain: nobody owns it), and Cognito, like the local AWS, refuses it
+    at create, after the user pool exists. (A prefix another pool owns would also roll
+    back, but the pre-flight now refuses that before any change set; so does a domain
+    outside the hosted zone.) The next push has the variable fixed.
     Needs the deployer's ROLLBACK_COMPLETE recovery (issue 17 item 5, the apply branch)."""
     stack_name = "alb-app-act-first"
     variables = {
         **world.variables,
         "STACK_NAME": stack_name,
-        "COGNITO_DOMAIN_PREFIX": "alb-app-act-first",
-        "DOMAIN_NAME": "first.elsewhere.example.org",
+        "COGNITO_DOMAIN_PREFIX": "alb-app-act-first-cognito",
+        "DOMAIN_NAME": "first.act.example.com",
     }
     world.repo.commit("a new environment's first push")
     failed = world.act("first-create-fails", "push", variables=variables)
@@ -338,8 +341,9 @@ def test_a_failed_first_create_recovers_on_the_next_push(world: World):
     assert job_ended(failed, "apply (production)") == "failed"
     assert describe(world, stack_name)["StackStatus"] == "ROLLBACK_COMPLETE"
 
-    variables["DOMAIN_NAME"] = "first.act.example.com"
-    world.repo.commit("the next push, with DOMAIN_NAME fixed")
+    assert re.search(r"reserved word", failed.log), "the create failed for another reason"
+    variables["COGNITO_DOMAIN_PREFIX"] = "alb-app-act-first-login"
+    world.repo.commit("the next push, with COGNITO_DOMAIN_PREFIX fixed")
     run = world.act("first-create-recovers", "push", variables=variables)
     ok(run, "the push after a failed first create")
     assert job_ended(run, "apply (production)") == "succeeded"
