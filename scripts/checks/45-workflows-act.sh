@@ -4,14 +4,19 @@
 # OCI registry (docker-registry) that the tests start on free ports, with small stand-ins
 # (tests/workflows/actions/) for the actions that need GitHub, Docker or real AWS.
 # Scenarios (tests/workflows/test_act_scenarios.py, in order, sharing one local AWS),
-# each through the real deployer: push → plan (plan role, deploy.yaml production) → apply
-# (deploy role) → stack created; second push (app changed) → updated with the new image
-# digest; docs-only push → no change planned, no apply; an older commit after a newer one
-# → the plan refuses it; pull request (template changed) → preview only, the change set
-# in the job summary and in one sticky PR comment, created then edited in place on the
-# next push (a fake GitHub API on loopback records it); dry-run dispatch on production →
-# nothing executed, plan role; AWS_PLAN_ROLE_ARN unset → named before any AWS call; a
-# deploy.yaml variable unset → named by the deployer before any change set.
+# each through the real deployer: push → plan (plan role, deploy.yaml production; it waits
+# only for the builds) → apply (deploy role, after every test) → stack created; second
+# push (app changed) → updated with the new image digest; docs-only push → no change
+# planned, no apply; an older commit after a newer one → the plan refuses it; pull request
+# (template changed) → preview only (preview role), the change set in the job summary and
+# in one sticky PR comment, created then edited in place on the next push (a fake GitHub
+# API on loopback records it); dry-run dispatch on production → nothing executed, plan
+# role; an apply that failed, then "Re-run all jobs" (same run id, attempt 2, the first
+# attempt's artifacts: uploads must overwrite) → applied; a push whose tests fail → the
+# plan's change set discarded (plan role), no apply; AWS_PLAN_ROLE_ARN unset on a push or
+# AWS_PREVIEW_ROLE_ARN on a pull request → named before any AWS call, no other role
+# instead; a deploy.yaml variable unset → named by the deployer before any change set; a
+# first create that rolled back → the next push deletes the dead stack and creates it.
 # The rules that need no run are in 40-workflows.
 #
 # No recursion, and no code path in the workflows that only tests take: the workflow's
@@ -21,13 +26,15 @@
 #
 # What it builds (tests/workflows/conftest.py), with scripts/local.sh's own commands in
 # this checkout's target/, so this check and 60-local-run share one build (on a clean
-# clone this one, running first, compiles; on a warm target/ neither does): the deployer and xtask (`cargo build -p deployer -p xtask`,
-# debug), handed to the workflow through its own binary cache (the actions/cache stand-in,
-# seeded under the key .github/scripts/deployer-cache-key.sh computes); the static service
-# image of the working tree (the build-push stand-in, run once before the scenarios,
-# seeds its cache like buildx's layer cache of an earlier run). Inside the scenarios only
-# the second push changes the app, so only it compiles (alb-token, support, service in
-# act's fresh copy of the repository).
+# clone this one, running first, compiles; on a warm target/ neither does): the deployer
+# and xtask (`cargo build -p deployer -p xtask`, debug). The workflow's build-deployer job
+# compiles the deployer cold on GitHub; here a cargo stand-in first on the jobs' PATH
+# (tests/workflows/bin/cargo) hands it that build while the job's checkout holds the same
+# deployer sources (tests/workflows/deployer-sources-key.sh), and runs the real cargo
+# otherwise. The static service image of the working tree (the build-push stand-in, run
+# once before the scenarios, seeds its cache like buildx's layer cache of an earlier run).
+# Inside the scenarios only the second push changes the app, so only it compiles
+# (alb-token, support, service in act's fresh copy of the repository).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

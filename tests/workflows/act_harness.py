@@ -32,7 +32,6 @@ STANDIN_FOR = {
     "actions/checkout": None,
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
-    "actions/cache": "cache",
     "Swatinem/rust-cache": "rust-cache",
     "docker/setup-buildx-action": "setup-buildx",
     "docker/build-push-action": "build-push",
@@ -133,6 +132,7 @@ class ActRun:
     seconds: float
     records: Path
     stamped: list[tuple[float, str]] = field(repr=False)
+    artifacts: Path | None = None
 
     def first(self, pattern: str) -> float | None:
         """Seconds from the start of the run to the first log line matching pattern."""
@@ -174,11 +174,19 @@ def run_act(
     matrix: str | None = None,
     secrets: dict[str, str] | None = None,
     timeout: int = 1200,
+    artifacts: Path | None = None,
+    run_id: int = 1,
+    run_attempt: int = 1,
 ) -> ActRun:
-    """One act run of `workflow` for `event`; its log is kept in workdir/act.log."""
+    """One act run of `workflow` for `event`; its log is kept in workdir/act.log.
+
+    A re-run on GitHub is the same run (github.run_id) with github.run_attempt + 1, seeing
+    the artifacts the earlier attempts uploaded: pass the earlier run's `artifacts`
+    directory, its run_id and the next run_attempt (act takes both from GITHUB_RUN_ID and
+    GITHUB_RUN_ATTEMPT in its --env)."""
     workdir.mkdir(parents=True, exist_ok=True)
     records = workdir / "records"
-    artifacts = workdir / "artifacts"
+    artifacts = artifacts or workdir / "artifacts"
     cmd = [
         act_binary(),
         event,
@@ -198,6 +206,10 @@ def run_act(
         f"STANDIN_ARTIFACTS_DIR={artifacts}",
         "--env",
         f"STANDIN_RECORD_DIR={records}",
+        "--env",
+        f"GITHUB_RUN_ID={run_id}",
+        "--env",
+        f"GITHUB_RUN_ATTEMPT={run_attempt}",
         *local_repository_flags(repo.path),
     ]
     for k, v in variables.items():
@@ -231,4 +243,4 @@ def run_act(
     (workdir / "act.log").write_text("\n".join(f"{t:7.1f}s {line}" for t, line in stamped))
     if proc.returncode < 0:
         raise RuntimeError(f"act did not finish within {timeout} s (log: {workdir / 'act.log'})")
-    return ActRun(proc.returncode, log, time.monotonic() - start, records, stamped)
+    return ActRun(proc.returncode, log, time.monotonic() - start, records, stamped, artifacts)

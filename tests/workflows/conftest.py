@@ -27,6 +27,7 @@ from services import moto, registry  # noqa: E402
 ACCOUNT = "123456789012"
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
 PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
+PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-preview"
 CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/45-workflows-act.sh).
@@ -102,7 +103,13 @@ class World:
         return calls
 
     def act(
-        self, name: str, event: str, workflow: str = "deploy.yml", variables: dict | None = None, **kwargs
+        self,
+        name: str,
+        event: str,
+        workflow: str = "deploy.yml",
+        variables: dict | None = None,
+        env: dict | None = None,
+        **kwargs,
     ) -> ActRun:
         run = run_act(
             self.repo,
@@ -110,7 +117,7 @@ class World:
             self.workdir / "runs" / name,
             workflow=workflow,
             variables=self.variables if variables is None else variables,
-            env=self.env,
+            env={**self.env, **(env or {})},
             matrix=TEST_GROUP,
             secrets={"GITHUB_TOKEN": TOKEN},
             **kwargs,
@@ -167,14 +174,18 @@ def world(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("act")
     deployer, xtask = build_tools()
     repo = ScenarioRepo.create(workdir / "repo", workdir / "deps-stamps")
-    # The binary cache an earlier CI run on the same sources would have left: the
-    # deployer built above, under the key the workflow computes with the same script.
+    # What the cargo stand-in (tests/workflows/bin/cargo) hands the build-deployer job
+    # while its checkout holds these deployer sources: the deployer built above (a copy,
+    # so a later cargo build in the project cannot change it under a running scenario).
     key = subprocess.run(
-        [".github/scripts/deployer-cache-key.sh"], cwd=repo.path, check=True, capture_output=True, text=True
+        ["bash", str(ROOT / "tests/workflows/deployer-sources-key.sh")],
+        cwd=repo.path,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
-    seeded = workdir / "cache" / f"deployer-Linux-{key}" / "dist"
-    seeded.mkdir(parents=True)
-    shutil.copy2(deployer, seeded / "deployer")
+    (workdir / "bin").mkdir()
+    shutil.copy2(deployer, workdir / "bin/deployer")
     image_env = {
         "STANDIN_IMAGE_CACHE_DIR": str(workdir / "image-cache"),
         # Where the image stand-in compiles: the project's own target dir, where
@@ -199,11 +210,27 @@ def world(tmp_path_factory):
             aws_secret_access_key="local",
         )
         zone = r53.create_hosted_zone(Name="act.example.com", CallerReference="act-scenarios")
+        # The permissions boundary the bootstrap stack makes (cfn/github-oidc.yaml), which
+        # cfn/app.yaml attaches to the roles it creates.
+        boundary = boto3.client(
+            "iam",
+            endpoint_url=aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).create_policy(
+            PolicyName="alb-app-permissions-boundary",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )["Policy"]["Arn"]
         variables = {
             "AWS_REGION": "us-east-1",
             "AWS_DEPLOY_ROLE_ARN": DEPLOY_ROLE,
             "AWS_PLAN_ROLE_ARN": PLAN_ROLE,
+            "AWS_PREVIEW_ROLE_ARN": PREVIEW_ROLE,
             "CFN_ROLE_ARN": CFN_ROLE,
+            "PERMISSIONS_BOUNDARY_ARN": boundary,
             "STACK_NAME": "alb-app-act",
             "ECR_REPOSITORY": "alb-app",
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
@@ -213,7 +240,10 @@ def world(tmp_path_factory):
         }
         env = {
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
-            "STANDIN_CACHE_DIR": str(workdir / "cache"),
+            # The cargo stand-in first on the jobs' PATH, and what it hands over.
+            "PATH": f"{ROOT / 'tests/workflows/bin'}:{os.environ['PATH']}",
+            "STANDIN_DEPLOYER": str(workdir / "bin/deployer"),
+            "STANDIN_DEPLOYER_KEY": key,
             **image_env,
             # The deployer pushes here instead of the registry ECR names (README: DEPLOYER_REGISTRY).
             "DEPLOYER_REGISTRY": registry_url,

@@ -4,8 +4,10 @@ The scenarios share one world (conftest.py) and run in this file's order: a push
 and applies the stack's creation, a second push (the app changed) plans and applies the
 new image, a docs-only push plans nothing and applies nothing, a re-run of an older
 commit is refused, a pull request (a template change) is previewed twice with one sticky
-comment, a dry-run dispatch on production previews it again, and runs with a missing
-variable stop naming it. Each run's full log is kept under the pytest tmp dir
+comment, a dry-run dispatch on production previews it again, an apply that failed is
+re-run ("Re-run all jobs": same run, second attempt), a plan whose tests fail has its
+change set discarded, runs with a missing variable stop naming it, and a first create
+that failed (ROLLBACK_COMPLETE) recovers on the next push. Each run's full log is kept under the pytest tmp dir
 (runs/NAME/act.log, lines stamped with seconds since the run started).
 """
 
@@ -14,14 +16,20 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, World, pull_request_event
+import pytest
+from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, PREVIEW_ROLE, World, pull_request_event
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type|No changes to deploy"
 # The table row of the pull request's template change.
 TARGET_GROUP_MODIFIED = r"\| Modify \| TargetGroup \| AWS::ElasticLoadBalancingV2::TargetGroup \|"
-# What each job asks STS for: the plan role in `preview`, the deploy role in the apply job.
+# What each job asks STS for: the plan role for a push or dispatch, the preview role for
+# a pull request, the deploy role in the apply job, the plan role again to discard.
 PLAN_SESSION = (PLAN_ROLE, "2400")
+PREVIEW_SESSION = (PREVIEW_ROLE, "2400")
 APPLY_SESSION = (DEPLOY_ROLE, "5400")
+DISCARD_SESSION = (PLAN_ROLE, "900")
+# The checksum steps of the jobs that run the deployer and use the image (deploy.yml).
+DEPLOYER_CHECKED = r"✅\s+Success - Main Check the deployer against the checksum its build job output"
 
 
 def ok(run, what: str) -> None:
@@ -75,9 +83,14 @@ def test_push_to_main_plans_then_applies_the_stack_creation(world: World):
     assert world.image_uri().endswith("@" + world.seeded_image_digest)
     assert "image cache hit" in run.log
     assert re.search(r"\[deploy/apply \(production\)\s*\].*Pushed .*@" + world.seeded_image_digest, run.log)
-    # The deployer came from the binary cache of its sources: nothing compiled it.
-    assert "Cache restored from key: deployer-Linux-" in run.log
+    # The deployer came from this run's build-deployer job (under act, the cargo stand-in
+    # hands over the session's build of the same sources: nothing compiled it), and both
+    # jobs that ran it checked it against that job's sha256 output first.
+    assert "cargo stand-in: deployer sources unchanged" in run.log
     assert not deployer_compiled(run)
+    for job in ("plan", "apply"):
+        lines = "\n".join(run.job_lines(f"deploy/{job} (production)"))
+        assert re.search(DEPLOYER_CHECKED, lines), f"{job} ran the deployer without checking its checksum"
     # apply gives the stack's outputs to the job: the environment's URL links to the app.
     assert re.search(
         r"\[deploy/apply \(production\)\s*\].*::set-output:: AppUrl=https://app\.act\.example\.com/", run.log
@@ -160,7 +173,8 @@ def test_pull_request_previews_without_executing_and_keeps_one_comment(world: Wo
     ok(run, "pull request, first push")
     assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
     assert world.change_sets() == [], "the preview left a change set behind"
-    assert sessions(run) == [PLAN_SESSION]
+    # The preview role (by the event), never the plan role.
+    assert sessions(run) == [PREVIEW_SESSION]
     assert job_ended(run, "apply (production)") is None
     assert "Dry run: change set deleted, nothing executed" in run.log
     summary = change_set_summary(run)
@@ -191,8 +205,8 @@ def test_dispatch_dry_run_on_production_previews_with_the_plan_role(world: World
     before = (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets())
     run = world.act("dispatch-dry-run", "workflow_dispatch", inputs={"environment": "production", "dry-run": "true"})
     ok(run, "dispatch with dry-run")
-    # The plan job runs in `preview`, whose OIDC subject the plan role trusts, whatever it
-    # previews; nothing assumes the deploy role.
+    # A dispatch on main gets the plan role, whatever it previews; nothing assumes the
+    # deploy role.
     assert sessions(run) == [PLAN_SESSION]
     assert job_ended(run, "apply (production)") is None
     assert (world.stack()["StackStatus"], world.image_uri(), world.executed_change_sets()) == before
@@ -202,14 +216,84 @@ def test_dispatch_dry_run_on_production_previews_with_the_plan_role(world: World
     assert all(c.get("RoleARN") == CFN_ROLE for c in world.create_change_set_calls())
 
 
-def test_a_missing_role_variable_stops_the_plan_before_aws(world: World):
-    """No AWS_PLAN_ROLE_ARN: the plan job names it and stops before any AWS call, with no
-    fallback to the deploy role (which does not trust `preview`)."""
-    before = (world.stack()["StackStatus"], world.image_uri(), len(world.create_change_set_calls()))
-    variables = {k: v for k, v in world.variables.items() if k != "AWS_PLAN_ROLE_ARN"}
-    run = world.act("missing-role", "push", variables=variables)
+def test_a_failed_apply_is_rerun_with_all_jobs(world: World):
+    """Attempt 1: the plan is made and uploaded, then apply fails (here: its role variable
+    is unset, as an expired approval or a transient error would fail it). Attempt 2 is
+    GitHub's "Re-run all jobs": the same run id, run_attempt 2, the first attempt's
+    artifacts still there. Every job uploads its artifact again under the same name
+    (upload-artifact v4 refuses that unless `overwrite: true`, and so does the stand-in),
+    the plan is made afresh and apply executes it."""
+    before = (world.image_uri(), world.executed_change_sets())
+    without_deploy_role = {k: v for k, v in world.variables.items() if k != "AWS_DEPLOY_ROLE_ARN"}
+    first = world.act("rerun-attempt-1", "push", variables=without_deploy_role, run_id=4242)
+    assert first.returncode != 0
+    assert job_ended(first, "plan (production)") == "succeeded"
+    assert job_ended(first, "apply (production)") == "failed"
+    assert "AWS_DEPLOY_ROLE_ARN is not set" in first.log
+    assert (world.image_uri(), world.executed_change_sets()) == before
+    assert sorted(p.name for p in first.artifacts.iterdir()) == ["deployer", "image", "plan"]
+
+    second = world.act("rerun-attempt-2", "push", run_id=4242, run_attempt=2, artifacts=first.artifacts)
+    ok(second, "re-run of all jobs")
+    # (act echoes each step's script, so match the steps' output lines, `[job]   | …`.)
+    assert not re.search(r"\|\s+::error::Failed to CreateArtifact", second.log)
+    assert len(re.findall(r"\|\s+artifact \w+: replacing the one uploaded earlier in this run", second.log)) == 3
+    # The role sessions name the attempt, as configure-aws-credentials' do on GitHub.
+    assert [a["role-session-name"] for a in second.assumed()] == ["github-plan-4242-2", "github-apply-4242-2"]
+    assert world.stack()["StackStatus"] == "UPDATE_COMPLETE"
+    assert world.executed_change_sets() == before[1] + 1
+    # The pull request's template change, now deployed.
+    assert re.search(TARGET_GROUP_MODIFIED, change_set_summary(second))
+
+
+def test_a_plan_whose_tests_fail_is_discarded(world: World):
+    """plan does not wait for the tests; when a test group then fails, apply never runs
+    and the discard job deletes the change set the plan made (plan role), so no
+    executable change set of an untested commit stays on the stack.
+    Needs `deployer discard` (contract 4, the apply branch)."""
+    before = (world.image_uri(), world.executed_change_sets())
+    template = world.repo.path / "cfn/app.yaml"
+    text = template.read_text()
+    delay = '- Key: deregistration_delay.timeout_seconds\n          Value: "20"\n'
+    assert text.count(delay) == 1, "the pull request's 20 s delay is what the re-run scenario deployed"
+    template.write_text(text.replace(delay, delay.replace('"20"', '"30"')))
+    rules = world.repo.path / "tests/workflows/test_workflow_rules.py"
+    original_rules = rules.read_text()
+    rules.write_text(
+        original_rules + "\n\ndef test_a_failing_rule():\n    raise AssertionError('a test group fails')\n"
+    )
+    world.repo.commit("cfn: a 30 s delay, with a failing workflow rule")
+    try:
+        run = world.act("tests-fail", "push")
+    finally:
+        rules.write_text(original_rules)
+        world.repo.commit("tests: the failing rule removed")
     assert run.returncode != 0
-    assert "AWS_PLAN_ROLE_ARN is not set" in run.log
+    assert "a test group fails" in run.log
+    assert job_ended(run, "plan (production)") == "succeeded"
+    assert job_ended(run, "apply (production)") is None
+    assert job_ended(run, "discard the plan (tests failed)") == "succeeded"
+    assert sessions(run) == [PLAN_SESSION, DISCARD_SESSION]
+    assert world.change_sets() == [], "the untested plan's change set is still on the stack"
+    assert (world.image_uri(), world.executed_change_sets()) == before
+
+
+@pytest.mark.parametrize(
+    ("event", "missing"),
+    [("push", "AWS_PLAN_ROLE_ARN"), ("pull_request", "AWS_PREVIEW_ROLE_ARN")],
+)
+def test_a_missing_role_variable_stops_the_plan_before_aws(world: World, event: str, missing: str):
+    """The plan job's role variable unset: the job names it and stops before any AWS call,
+    with no fallback to the other roles (a pull request never gets the plan role)."""
+    before = (world.stack()["StackStatus"], world.image_uri(), len(world.create_change_set_calls()))
+    variables = {k: v for k, v in world.variables.items() if k != missing}
+    if event == "push":
+        run = world.act("missing-plan-role", "push", variables=variables)
+    else:
+        event_payload = pull_request_event(8)
+        run = world.act("missing-preview-role", event, "pr.yml", variables=variables, event_payload=event_payload)
+    assert run.returncode != 0
+    assert f"{missing} is not set" in run.log
     assert run.assumed() == [], "the job reached AWS despite the missing variable"
     assert job_ended(run, "apply (production)") is None
     assert (world.stack()["StackStatus"], world.image_uri(), len(world.create_change_set_calls())) == before
@@ -228,16 +312,73 @@ def test_a_missing_deploy_yaml_variable_is_named_by_the_deployer(world: World):
     assert (world.stack()["StackStatus"], world.image_uri(), len(world.create_change_set_calls())) == before
 
 
+def describe(world: World, stack_name: str) -> dict:
+    return world.cfn().describe_stacks(StackName=stack_name)["Stacks"][0]
+
+
+def test_a_failed_first_create_recovers_on_the_next_push(world: World):
+    """A new stack whose first create fails and rolls back (ROLLBACK_COMPLETE): the next
+    push plans deleting the dead stack and creating it anew, shows that in the summary, and
+    apply gets it to CREATE_COMPLETE; nobody deletes anything by hand.
+
+    The first create fails at the Cognito domain: a prefix containing a word Cognito
+    reserves ("cognito") passes the template's pattern and the deployer's pre-flight
+    (DescribeUserPoolDomain: nobody owns it), and Cognito, like the local AWS, refuses it
+    at create, after the user pool exists. (A prefix another pool owns would also roll
+    back, but the pre-flight now refuses that before any change set; so does a domain
+    outside the hosted zone.) The next push has the variable fixed.
+    Needs the deployer's ROLLBACK_COMPLETE recovery (issue 17 item 5, the apply branch)."""
+    stack_name = "alb-app-act-first"
+    variables = {
+        **world.variables,
+        "STACK_NAME": stack_name,
+        "COGNITO_DOMAIN_PREFIX": "alb-app-act-first-cognito",
+        "DOMAIN_NAME": "first.act.example.com",
+    }
+    world.repo.commit("a new environment's first push")
+    failed = world.act("first-create-fails", "push", variables=variables)
+    assert failed.returncode != 0
+    assert job_ended(failed, "apply (production)") == "failed"
+    assert describe(world, stack_name)["StackStatus"] == "ROLLBACK_COMPLETE"
+
+    assert re.search(r"reserved word", failed.log), "the create failed for another reason"
+    variables["COGNITO_DOMAIN_PREFIX"] = "alb-app-act-first-login"
+    world.repo.commit("the next push, with COGNITO_DOMAIN_PREFIX fixed")
+    run = world.act("first-create-recovers", "push", variables=variables)
+    ok(run, "the push after a failed first create")
+    assert job_ended(run, "apply (production)") == "succeeded"
+    assert describe(world, stack_name)["StackStatus"] == "CREATE_COMPLETE"
+    summary = change_set_summary(run)
+    # The reviewer is told the dead stack goes, and sees what will be created.
+    assert "ROLLBACK_COMPLETE" in summary and re.search(r"delete", summary, re.I), summary
+    assert "| Add | " in summary and "AWS::ECS::Service" in summary
+
+
+def job_spans(run) -> dict[str, list[float]]:
+    """Seconds from the run's start to each job's first and last log line."""
+    spans: dict[str, list[float]] = {}
+    for t, line in run.stamped:
+        m = re.match(r"^\[([^\]]+?)\s*\]", line)
+        if m:
+            span = spans.setdefault(m.group(1), [t, t])
+            span[1] = t
+    return {job: [round(a, 1), round(b, 1)] for job, (a, b) in spans.items()}
+
+
 def test_timings_are_recorded(world: World):
     """Not an assertion on speed: writes the measured times for BENCHMARKS.md."""
     times = {}
     for name, run in world.runs.items():
         shown = run.first(CHANGE_SET_SHOWN)
+        # The plan job's summary (the change set table) as act prints it: what a reviewer sees.
+        summary = run.first(r"^\[deploy/(plan|preview) \([^)]*\)\s*\]\s+⚙\s+Summary - ")
         applied = run.first(r"\[deploy/apply \(production\)\s*\] ⭐ Run Set up job")
         times[name] = {
             "total_s": round(run.seconds, 1),
             "to_change_set_s": shown and round(shown, 1),
+            "to_plan_summary_s": summary and round(summary, 1),
             "to_apply_start_s": applied and round(applied, 1),
+            "jobs": job_spans(run),
         }
     (world.workdir / "timings.json").write_text(json.dumps(times, indent=2))
     print("act timings:", json.dumps(times))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prints one hash of everything that goes into the deployer binary, so CI can reuse a
-# deployer built from exactly these sources (deploy.yml, job build-deployer): a push that
-# changes only docs, templates, the sample service or the workflows compiles nothing.
+# Prints one hash of everything that goes into the deployer binary, for the git work tree
+# it runs in (the current directory). The cargo stand-in (tests/workflows/bin/cargo) uses
+# it to know whether the build-deployer job's checkout holds exactly the sources the test
+# session built its deployer from.
 #
 # Inputs: every tracked file except the paths below, which the deployer cannot depend on
 # (it is built with `cargo build -p deployer`, whose dependency graph has no service/,
@@ -9,7 +10,6 @@
 # Contents are read from the working tree, so the key also covers uncommitted edits.
 # cfn/github-oidc.yaml stays in: `deployer bootstrap` embeds it (include_str!).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 git ls-files -z -- . \
   ':(exclude,glob)**/*.md' ':(exclude).github' ':(exclude)tests' ':(exclude)scripts' \
   ':(exclude)tools' ':(exclude)cfn/app.yaml' ':(exclude)cfn/tests' ':(exclude)service' ':(exclude)xtask' \
