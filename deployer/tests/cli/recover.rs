@@ -8,6 +8,8 @@ use aws_sdk_cloudformation::types::StackStatus;
 use crate::helpers::{Moto, fixture, root};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+/// What the bootstrap's PermissionsBoundaryArn output would be (app.yaml requires it).
+const BOUNDARY: &str = "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary";
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("the plan file exists"))
@@ -45,7 +47,8 @@ owner = idp.create_user_pool(PoolName='owner')['UserPool']['Id']
 idp.create_user_pool_domain(UserPoolId=owner, Domain='taken-login')
 zone = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='recover')['HostedZone']['Id'].split('/')[-1]
 cfn = boto3.client('cloudformation')
-values = dict(HostedZoneId=zone, DomainName='app.example.com', CognitoDomainPrefix='taken-login', ImageUri='{IMAGE}')
+values = dict(HostedZoneId=zone, DomainName='app.example.com', CognitoDomainPrefix='taken-login', ImageUri='{IMAGE}',
+    PermissionsBoundaryArn='arn:aws:iam::123456789012:policy/app-role-boundary')
 cs = cfn.create_change_set(StackName='app', ChangeSetName='first', ChangeSetType='CREATE',
     TemplateBody=open('{app}').read(), Capabilities=['CAPABILITY_IAM'],
     Parameters=[dict(ParameterKey=k, ParameterValue=v) for k, v in values.items()])
@@ -82,6 +85,8 @@ print(zone)
             "CognitoDomainPrefix=taken-login",
             "--parameter",
             &format!("ImageUri={IMAGE}"),
+            "--parameter",
+            BOUNDARY,
             "--plan-out",
             plan.to_str().unwrap(),
             "--detailed-exitcode",
@@ -227,6 +232,8 @@ print(boto3.client('route53').create_hosted_zone(Name='example.com.', CallerRefe
             "CognitoDomainPrefix=someone-else",
             "--parameter",
             &format!("ImageUri={IMAGE}"),
+            "--parameter",
+            BOUNDARY,
             "--dry-run",
         ])
         .expect_code(64);
