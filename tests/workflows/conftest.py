@@ -236,7 +236,6 @@ def world(tmp_path_factory):
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
             "DOMAIN_NAME": "app.act.example.com",
             "COGNITO_DOMAIN_PREFIX": "alb-app-act",
-            "PERMISSIONS_BOUNDARY_ARN": "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-ACT",
         }
         env = {
             "STANDIN_AWS_ENDPOINT_URL": aws_url,

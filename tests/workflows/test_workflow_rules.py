@@ -9,10 +9,7 @@ use; pull requests do not write the image cache; the fork notice; the act stand-
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import importlib.util
-import json
 import re
 import shutil
 import subprocess

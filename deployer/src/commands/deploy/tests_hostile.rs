@@ -10,11 +10,10 @@ use super::tests::deploy;
 use crate::cfn::change_set::{PropertyChange, ResourceChange};
 use crate::cfn::events::{Event, clean_reason};
 use crate::output::github::{GitHub, annotation};
+use crate::output::progress::Captured;
 use crate::output::{Progress, json_document};
 use crate::redact::{self, MASK};
 use aws_smithy_mocks::{RuleMode, mock_client};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 /// What a template author or a resource can make CloudFormation say.
 const HOSTILE: [&str; 12] = [
@@ -250,20 +249,6 @@ fn step_outputs_take_plain_names_and_clean_values() {
     );
 }
 
-/// A sink the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn event_lines_and_the_root_cause_are_inert_lines() {
     let out = Captured::default();
@@ -287,7 +272,7 @@ fn event_lines_and_the_root_cause_are_inert_lines() {
             assert_inert(&reason, "root cause");
         }
     }
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let text = out.text();
     // Our own colours, and nothing else, on the coloured pass.
     let without_ours = text.replace("\x1b[31m", "").replace("\x1b[0m", "");
     assert_inert(&without_ours, "event lines");
