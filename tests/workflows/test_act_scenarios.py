@@ -21,7 +21,9 @@ from conftest import CFN_ROLE, DEPLOY_ROLE, PLAN_ROLE, PREVIEW_ROLE, World, pull
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type|No changes to deploy"
 # The table row of the pull request's template change.
-TARGET_GROUP_MODIFIED = r"\| Modify \| TargetGroup \| AWS::ElasticLoadBalancingV2::TargetGroup \|"
+# Values from CloudFormation are code spans in the summary and the comment (untrusted text
+# stays text): plain words stay plain, anything GitHub could link is fenced.
+TARGET_GROUP_MODIFIED = r"\| Modify \| TargetGroup \| (`+) AWS::ElasticLoadBalancingV2::TargetGroup \1 \|"
 # What each job asks STS for: the plan role for a push or dispatch, the preview role for
 # a pull request, the deploy role in the apply job, the plan role again to discard.
 PLAN_SESSION = (PLAN_ROLE, "2400")
@@ -113,7 +115,7 @@ def test_second_push_plans_and_applies_the_new_image(world: World):
     assert second_image.split("@")[1] in run.log  # the digest the build job produced
     # moto reports no resource changes for a parameter-only update; the parameter table
     # the deployer shows says what changes.
-    assert f"| ImageUri | {first_image} | {second_image} |" in change_set_summary(run)
+    assert f"| ImageUri | ` {first_image} ` | ` {second_image} ` |" in change_set_summary(run)
     assert sessions(run) == [PLAN_SESSION, APPLY_SESSION]
     assert world.executed_change_sets() == 2 and world.change_sets() == []
     assert world.tags()["deployer:commit"] == head
