@@ -11,8 +11,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import LAUNCHER, ROOT, STARTUP_TIMEOUT_SECONDS, template_text
 
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
@@ -100,3 +102,35 @@ def test_an_action_moto_lacks_is_refused_as_invalid_action_not_a_server_fault() 
     finally:
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+
+
+def test_executing_a_change_set_deletes_the_stacks_other_change_sets(aws: Any) -> None:
+    """CloudFormation deletes every other change set of a stack when one is executed (they
+    are not valid for the updated stack); a plan made before another apply is then gone,
+    which `deployer apply` must meet as it would on AWS."""
+    cfn = aws("cloudformation")
+
+    def template(*groups: str) -> str:
+        return "Resources:\n" + "".join(f"  {g}:\n    Type: AWS::Logs::LogGroup\n" for g in groups)
+
+    def change_set(stack: str, name: str, body: str, kind: str = "UPDATE") -> str:
+        made = cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=body)
+        cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+        return made["Id"]
+
+    for stack in ("obsolete-change-sets", "unrelated-stack"):
+        cfn.execute_change_set(ChangeSetName=change_set(stack, f"create-{stack}", template("First"), "CREATE"))
+        cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+    planned = change_set("obsolete-change-sets", "planned-earlier", template("First", "Second"))
+    applied = change_set("obsolete-change-sets", "applied", template("First", "Third"))
+    kept = change_set("unrelated-stack", "kept", template("First", "Other"))
+
+    cfn.execute_change_set(ChangeSetName=applied)
+
+    # (moto's ListChangeSets ignores StackName: the names are unique across both stacks.)
+    names = [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="obsolete-change-sets")["Summaries"]]
+    assert "planned-earlier" not in names and "create-obsolete-change-sets" not in names, names
+    assert "applied" in names and "kept" in names, names
+    with pytest.raises(ClientError):
+        cfn.describe_change_set(ChangeSetName=planned)
+    assert cfn.describe_change_set(ChangeSetName=kept)["ChangeSetName"] == "kept"

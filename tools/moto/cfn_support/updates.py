@@ -248,8 +248,30 @@ def _missing_change_set_not_found(original: Any) -> Any:
     return delete_change_set
 
 
+def _execute_deletes_the_other_change_sets(original: Any) -> Any:
+    # CloudFormation: "When you execute a change set, CloudFormation deletes all other
+    # change sets associated with the stack because they aren't valid for the updated
+    # stack" (ExecuteChangeSet API reference). moto keeps them, which would hide a plan
+    # that apply could never execute any more, and leave a stale change set that a test
+    # of "nothing executable stays on the stack" must not see.
+    def execute_change_set(self: models.CloudFormationBackend, change_set_name: str, stack_name: Any = None) -> None:
+        executed = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if executed is not None:
+            for key, other in list(self.change_sets.items()):
+                if other is not executed and other.stack_id == executed.stack_id:
+                    del self.change_sets[key]
+        original(self, change_set_name, stack_name)
+
+    return execute_change_set
+
+
 def install() -> None:
     """Adds the checks to moto's change sets (engine.install calls this once)."""
+    models.CloudFormationBackend.execute_change_set = _execute_deletes_the_other_change_sets(  # type: ignore[method-assign]
+        models.CloudFormationBackend.execute_change_set
+    )
     models.CloudFormationBackend.delete_change_set = _missing_change_set_not_found(  # type: ignore[method-assign]
         models.CloudFormationBackend.delete_change_set
     )
