@@ -81,10 +81,21 @@ class World:
         return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
     def executed_change_sets(self) -> int:
+        """How many change sets the stack has completed: its own CREATE_COMPLETE and
+        UPDATE_COMPLETE events. (Not the EXECUTE_COMPLETE change sets: executing one deletes
+        the stack's others, as CloudFormation does, so they do not stay to be counted.)"""
         if self.stack() is None:
             return 0
-        summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
-        return sum(c.get("ExecutionStatus") == "EXECUTE_COMPLETE" for c in summaries)
+        name = self.variables["STACK_NAME"]
+        events = [
+            e
+            for page in self.cfn().get_paginator("describe_stack_events").paginate(StackName=name)
+            for e in page["StackEvents"]
+        ]
+        return sum(
+            e["LogicalResourceId"] == name and e["ResourceStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+            for e in events
+        )
 
     def create_change_set_calls(self) -> list[dict[str, str]]:
         """Parameters of every CreateChangeSet request moto received (its request recorder),
