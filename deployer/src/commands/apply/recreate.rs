@@ -190,32 +190,19 @@ pub(super) fn created_differences(
     if !not_added.is_empty() {
         out.push(format!("rows that are not Add: {}", not_added.join(", ")));
     }
+    // Logical ids are unique in a change set, so the multiset difference is a set's.
     let key = |r: &ResourceChange| format!("{} ({})", r.logical_id, r.resource_type);
-    let mut a: Vec<String> = planned.iter().map(key).collect();
-    let mut b: Vec<String> = made.iter().map(key).collect();
-    a.sort();
-    b.sort();
-    let missing: Vec<&String> = a.iter().filter(|k| !b.contains(k)).collect();
-    let extra: Vec<&String> = b.iter().filter(|k| !a.contains(k)).collect();
+    let mut planned: Vec<String> = planned.iter().map(key).collect();
+    let mut made: Vec<String> = made.iter().map(key).collect();
+    planned.sort();
+    made.sort();
+    let missing = super::verify::only_in(&planned, &made);
+    let extra = super::verify::only_in(&made, &planned);
     if !missing.is_empty() {
-        out.push(format!(
-            "planned but not created: {}",
-            missing
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        out.push(format!("planned but not created: {}", missing.join(", ")));
     }
     if !extra.is_empty() {
-        out.push(format!(
-            "created but not planned: {}",
-            extra
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        out.push(format!("created but not planned: {}", extra.join(", ")));
     }
     out
 }

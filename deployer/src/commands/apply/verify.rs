@@ -105,6 +105,22 @@ pub(super) fn row_key(row: &ResourceChange) -> String {
     )
 }
 
+/// The keys of `x` that `y` lacks, counted as a multiset (a key twice in `x` and once
+/// in `y` is left once).
+pub(super) fn only_in(x: &[String], y: &[String]) -> Vec<String> {
+    let mut y = y.to_vec();
+    x.iter()
+        .filter(|k| match y.iter().position(|o| o == *k) {
+            Some(i) => {
+                y.remove(i);
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
 /// The rows only in the plan and only in the change set, named (a few of each).
 pub(super) fn row_differences(planned: &[ResourceChange], now: &[ResourceChange]) -> Vec<String> {
     let mut a: Vec<String> = planned.iter().map(row_key).collect();
@@ -114,19 +130,6 @@ pub(super) fn row_differences(planned: &[ResourceChange], now: &[ResourceChange]
     if a == b {
         return Vec::new();
     }
-    let only = |x: &[String], y: &[String]| -> Vec<String> {
-        let mut y = y.to_vec();
-        x.iter()
-            .filter(|k| match y.iter().position(|o| o == *k) {
-                Some(i) => {
-                    y.remove(i);
-                    false
-                }
-                None => true,
-            })
-            .cloned()
-            .collect()
-    };
     let name = |rows: Vec<String>| {
         let n = rows.len();
         let mut shown: Vec<String> = rows.into_iter().take(ROWS_NAMED).collect();
@@ -136,7 +139,7 @@ pub(super) fn row_differences(planned: &[ResourceChange], now: &[ResourceChange]
         shown.join("; ")
     };
     let mut out = Vec::new();
-    let (missing, extra) = (only(&a, &b), only(&b, &a));
+    let (missing, extra) = (only_in(&a, &b), only_in(&b, &a));
     if !missing.is_empty() {
         out.push(format!("planned rows it no longer has: {}", name(missing)));
     }
