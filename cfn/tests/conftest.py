@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "tools" / "moto" / "launcher.py"
 REGION = "eu-west-1"
 STARTUP_TIMEOUT_SECONDS = 60
-# app.yaml's required PermissionsBoundaryArn (on AWS the bootstrap's PermissionsBoundary
-# output); moto checks only that it is a policy ARN.
+# service.yaml's required PermissionsBoundaryArn (on AWS the bootstrap's
+# PermissionsBoundary output); moto checks only that it is a policy ARN.
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/app-role-boundary"
 
 
@@ -142,3 +142,33 @@ def resources(cfn: Any, stack_name: str) -> dict[str, str]:
     listed = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
     # moto also lists resources whose Condition is false, without ids: skip those.
     return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed if "LogicalResourceId" in r}
+
+
+def environment_wired(environment_outputs: dict[str, str]) -> dict[str, str]:
+    """The service.yaml parameters the deployer fills from the environment stack: every
+    one named like an environment.yaml output (the wiring rule), with that output's value."""
+    names = set(load_template("service.yaml")["Parameters"]) & set(load_template("environment.yaml")["Outputs"])
+    missing = sorted(n for n in names if n not in environment_outputs)
+    assert not missing, f"the environment stack has no outputs {missing}"
+    return {name: environment_outputs[name] for name in sorted(names)}
+
+
+def create_zone(aws: Any, name: str) -> str:
+    """A public hosted zone for `name`; returns its id without /hostedzone/."""
+    zone = aws("route53").create_hosted_zone(Name=f"{name}.", CallerReference=f"zone-{uuid.uuid4().hex}")
+    return zone["HostedZone"]["Id"].split("/")[-1]
+
+
+def deploy_environment(aws: Any, stack_name: str, values: dict[str, str], create: bool = True) -> dict[str, Any]:
+    """Creates or updates an environment stack (cfn/environment.yaml); returns the stack."""
+    return deploy(aws("cloudformation"), stack_name, template_text("environment.yaml"), values, create)
+
+
+def deploy_service(
+    aws: Any, stack_name: str, environment: dict[str, Any], values: dict[str, str], create: bool = True
+) -> dict[str, Any]:
+    """Creates or updates a service stack on `environment` (a stack description): its
+    environment-wired parameters come from the environment's outputs, as the deployer
+    passes them, the rest from `values`."""
+    wired = environment_wired(outputs(environment))
+    return deploy(aws("cloudformation"), stack_name, template_text("service.yaml"), {**wired, **values}, create)

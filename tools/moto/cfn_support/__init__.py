@@ -40,6 +40,7 @@ RESOURCE_TYPES = (
     elbv2.TargetGroup,
     elbv2.Listener,
     elbv2.ListenerRule,
+    elbv2.ListenerCertificate,
     ecs.Cluster,
     ecs.TaskDefinition,
     ecs.Service,

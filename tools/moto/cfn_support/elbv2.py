@@ -172,9 +172,16 @@ class Listener(UpdatedByMoto, CloudFormationModel):
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> Listener:
+        # ModifyListener's Certificates is the default certificate only: the ones other
+        # stacks added (ListenerCertificate, picked by SNI) stay. moto's modify replaces
+        # the whole list, so they are put back.
+        elbv2 = elbv2_backends[account_id][region_name]
+        added = elbv2.describe_listener_certificates(original_resource.physical_id)[1:]
         updated = super().update_from_cloudformation_json(
             original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
+        now = elbv2.describe_listener_certificates(updated.physical_id)
+        now.extend(arn for arn in added if arn not in now)
         cls._set_attributes(updated.physical_id, cloudformation_json, account_id, region_name)
         return updated
 
@@ -203,3 +210,52 @@ class ListenerRule(UpdatedByMoto, CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         with already_gone_is_deleted(ListenerNotFoundError, RuleNotFoundError):
             elbv2_backends[account_id][region_name].delete_rule(self.physical_id)
+
+
+class ListenerCertificate(Resource, CloudFormationModel):
+    """AWS::ElasticLoadBalancingV2::ListenerCertificate through AddListenerCertificates,
+    which moto's engine does not know (it skipped the resource: the listener never got the
+    certificate, and the stack still said CREATE_COMPLETE).
+
+    A service stack adds its own certificate to the environment's listener; deleting it
+    removes exactly those certificates and leaves the listener's default and the others.
+    Ref = ListenerArn|CertificateArn,... (CloudFormation's Ref is an opaque id too).
+    """
+
+    IN_PLACE = frozenset({"Certificates"})
+    REPLACING = frozenset({"ListenerArn"})  # create-only in the provider schema
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::ListenerCertificate"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> ListenerCertificate:
+        properties = cloudformation_json["Properties"]
+        listener_arn = properties["ListenerArn"]
+        certificates = [{"CertificateArn": c["CertificateArn"]} for c in properties.get("Certificates") or []]
+        elbv2_backends[account_id][region_name].add_listener_certificates(listener_arn, certificates)
+        physical_id = "|".join([listener_arn, *(c["CertificateArn"] for c in certificates)])
+        created = cls(physical_id, {}, account_id, region_name)
+        created.listener_arn, created.certificates = listener_arn, certificates
+        return created
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> ListenerCertificate:
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        kept = {c["CertificateArn"] for c in replacement.certificates}
+        stale = [c for c in original_resource.certificates if c["CertificateArn"] not in kept]
+        if stale or replacement.listener_arn != original_resource.listener_arn:
+            original_resource.certificates = stale
+            original_resource.delete(account_id, region_name)
+        return replacement
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with already_gone_is_deleted(ListenerNotFoundError):  # with the environment's listener
+            elbv2_backends[account_id][region_name].remove_listener_certificates(self.listener_arn, self.certificates)

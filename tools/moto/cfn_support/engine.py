@@ -4,14 +4,17 @@
    parameter values break `AllowedPattern`, `AllowedValues`, `MinLength`/`MaxLength` or
    `MinValue`/`MaxValue` (with the template's `ConstraintDescription`) or a `Rules`
    assertion (with its `AssertDescription`), before touching any resource. moto accepts
-   anything.
+   anything. For a CommaDelimitedList the pattern and the allowed values hold for each
+   value of the list (CloudFormation's parameter documentation).
 2. Re-resolving dependents on update. When an update replaces a resource (a new task
    definition revision has a new ARN), CloudFormation also updates every resource whose
    properties refer to it (the ECS service then runs the new revision). moto only updates
    resources whose own template text or parameters changed.
 3. `Fn::Cidr`, which moto leaves unresolved (IPv6 subnet blocks are carved out of the
    VPC's Amazon-provided block with it), and `Fn::GetAZs ""`, which moto answers with
-   us-east-1's zones whatever the stack's region.
+   us-east-1's zones whatever the stack's region. And `AWS::NoValue` as a list element
+   (`- !If [Cond, {...}, !Ref AWS::NoValue]`): CloudFormation leaves the element out;
+   moto kept a None in the list, which its models then fail on.
 4. Outputs after a change set. Executing a change set leaves moto's stack with the
    outputs of the template before it (none for a new stack); CloudFormation shows the
    outputs of the template just deployed.
@@ -46,6 +49,12 @@ def constraint_violation(name: str, declaration: dict[str, Any], value: Any) -> 
     """The error CloudFormation reports for `value` of parameter `name`, or None if it is valid."""
     text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
     failed = _first_failed_constraint(declaration, text)
+    if declaration.get("Type") == "CommaDelimitedList":
+        each = {k: v for k, v in declaration.items() if k in ("AllowedPattern", "AllowedValues")}
+        whole = {k: v for k, v in declaration.items() if k not in each}
+        failed = _first_failed_constraint(whole, text) or next(
+            (f for f in (_first_failed_constraint(each, item) for item in text.split(",")) if f), None
+        )
     if failed is None:
         return None
     described = declaration.get("ConstraintDescription")
@@ -208,7 +217,10 @@ def _clean_json_with_cidr_and_azs(original: Any) -> Any:
         if isinstance(resource_json, dict) and resource_json.get("Fn::GetAZs", "missing") == "":
             # "" means the stack's region; moto would answer us-east-1's zones.
             return original({"Fn::GetAZs": resources_map["AWS::Region"]}, resources_map)
-        return original(resource_json, resources_map)
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            return [item for item in cleaned if item is not None]
+        return cleaned
 
     return clean_json
 
