@@ -85,8 +85,19 @@ class TargetGroup(Resource, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::TargetGroup with TargetGroupAttributes (Ref = ARN)."""
 
     ATTRIBUTES = ("LoadBalancerArns", "TargetGroupArn", "TargetGroupFullName", "TargetGroupName")
-    # Port, protocol and health check changes are not emulated (a new Port replaces the group).
-    IN_PLACE = frozenset({"TargetGroupAttributes"})
+    # What ModifyTargetGroup(Attributes) changes. Port and protocol changes are not
+    # emulated (on AWS a new Port replaces the group).
+    IN_PLACE = frozenset(
+        {
+            "TargetGroupAttributes",
+            "HealthCheckPath",
+            "HealthCheckIntervalSeconds",
+            "HealthCheckTimeoutSeconds",
+            "HealthyThresholdCount",
+            "UnhealthyThresholdCount",
+            "Matcher",
+        }
+    )
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -140,7 +151,17 @@ class TargetGroup(Resource, CloudFormationModel):
         cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> TargetGroup:
         properties = cloudformation_json["Properties"]
-        elbv2_backends[account_id][region_name].modify_target_group_attributes(
+        elbv2 = elbv2_backends[account_id][region_name]
+        elbv2.modify_target_group(
+            original_resource.physical_id,
+            health_check_path=properties.get("HealthCheckPath"),
+            health_check_interval=properties.get("HealthCheckIntervalSeconds"),
+            health_check_timeout=properties.get("HealthCheckTimeoutSeconds"),
+            healthy_threshold_count=properties.get("HealthyThresholdCount"),
+            unhealthy_threshold_count=properties.get("UnhealthyThresholdCount"),
+            http_codes=(properties.get("Matcher") or {}).get("HttpCode"),
+        )
+        elbv2.modify_target_group_attributes(
             original_resource.physical_id, key_values(properties.get("TargetGroupAttributes"))
         )
         return original_resource
@@ -198,14 +219,29 @@ class Listener(UpdatedByMoto, CloudFormationModel):
 
 
 class ListenerRule(UpdatedByMoto, CloudFormationModel):
-    """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete."""
+    """AWS::ElasticLoadBalancingV2::ListenerRule by moto's model, plus delete and a new
+    Priority in place (SetRulePriorities, as CloudFormation does; moto's update ignored it)."""
 
     MOTO_MODEL = MotoListenerRule
-    IN_PLACE = frozenset({"Actions", "Conditions"})  # moto's update modifies only these
+    IN_PLACE = frozenset({"Actions", "Conditions", "Priority"})
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> ListenerRule:
+        updated = super().update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        priority = cloudformation_json["Properties"].get("Priority")
+        if priority is not None and str(updated.inner.priority) != str(priority):
+            elbv2_backends[account_id][region_name].set_rule_priorities(
+                [{"RuleArn": updated.physical_id, "Priority": int(priority)}]
+            )
+        return updated
 
     def delete(self, account_id: str, region_name: str) -> None:
         with already_gone_is_deleted(ListenerNotFoundError, RuleNotFoundError):

@@ -134,9 +134,15 @@ def unemulated_changes(resource_map: parsing.ResourceMap, template: dict[str, An
     models_by_type = parsing.get_model_map()
     replaced: set[str] = set()
     changed_by_resource: dict[str, set[str]] = {}
+    existing = {
+        name
+        for name in set(old_resources) & set(new_resources)
+        if "Condition" not in new_resources[name]
+        or condition(new_resources[name]["Condition"], new_params, new_conditions) is True
+    }
     while True:
         grew = False
-        for name in sorted(set(old_resources) & set(new_resources)):
+        for name in sorted(existing):
             old_props = old_resources[name].get("Properties") or {}
             new_props = new_resources[name].get("Properties") or {}
             changed = {k for k in set(old_props) | set(new_props) if old_props.get(k) != new_props.get(k)}
@@ -198,6 +204,10 @@ def _diff_by_properties(original: Any) -> Any:
         modified = []
         for name, resource in other_template["Resources"].items():
             if name not in self._resource_json_map:
+                continue
+            # A resource whose Condition is false does not exist: nothing to update
+            # (moto called its update with no resource, and failed the stack).
+            if "Condition" in resource and condition(resource["Condition"], new_params, conditions) is not True:
                 continue
             properties = resource.get("Properties") or {}
             if (self._resource_json_map[name].get("Properties") or {}) != properties or (

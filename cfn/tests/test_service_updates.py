@@ -1,8 +1,10 @@
-"""Updates of a deployed cfn/app.yaml, one template parameter at a time, on the moto
+"""Updates of a deployed cfn/service.yaml, one template parameter at a time, on the moto
 launcher: each change either reaches the resources (checked through the services' own
 APIs) or is refused with a reason that says why, never an UPDATE_COMPLETE that changed
-nothing. One stack serves every test, in file order (each test starts from the values the
-previous one left), to keep the suite fast. ImageUri is covered by test_app_stack.py.
+nothing. One environment and one service serve every test, in file order (each test
+starts from the values the previous one left), to keep the suite fast. ImageUri is
+covered by test_stacks.py; the environment's own parameters by
+test_environment_updates.py.
 """
 
 from __future__ import annotations
@@ -11,33 +13,56 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import WaiterError
-from conftest import BOUNDARY_ARN, deploy, load_template, outputs, parameters, resources, template_text
+from conftest import (
+    BOUNDARY_ARN,
+    create_zone,
+    deploy,
+    deploy_environment,
+    environment_wired,
+    load_template,
+    outputs,
+    parameters,
+    resources,
+    template_text,
+)
 
-STACK = "app-updates"
-DOMAIN = "app.example.net"
-PREFIX = "updates-login"
+ENVIRONMENT, STACK = "updates-env", "updates-env-web"
+DOMAIN = "updates.example.net"
+HOST = f"app.{DOMAIN}"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "d" * 64
 
 
 @pytest.fixture(scope="module")
 def state(aws: Any) -> dict[str, Any]:
-    route53 = aws("route53")
-    zone = route53.create_hosted_zone(Name="example.net.", CallerReference="updates-tests")
+    zone_id = create_zone(aws, "example.net")
+    environment = deploy_environment(
+        aws,
+        ENVIRONMENT,
+        # A wildcard certificate: the service needs none of its own.
+        {
+            "HostedZoneId": zone_id,
+            "DomainName": DOMAIN,
+            "CognitoDomainPrefix": "updates-login",
+            "NatGateways": "1",
+            "WildcardCertificate": "true",
+        },
+    )
     values = {
-        "HostedZoneId": zone["HostedZone"]["Id"].split("/")[-1],
-        "DomainName": DOMAIN,
-        "CognitoDomainPrefix": PREFIX,
+        **environment_wired(outputs(environment)),
+        "HostName": HOST,
+        "ApiRulePriority": "25010",
+        "AppRulePriority": "25011",
         "ImageUri": IMAGE,
         "PermissionsBoundaryArn": BOUNDARY_ARN,
     }
-    deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=True)
-    return {"values": values}
+    deploy(aws("cloudformation"), STACK, template_text("service.yaml"), values, create=True)
+    return {"values": values, "zone_id": zone_id, "environment": outputs(environment)}
 
 
 def _update(aws: Any, state: dict[str, Any], **changes: str) -> dict[str, Any]:
     """Deploys the changed values; returns (outputs, logical id -> physical id)."""
     values = {**state["values"], **changes}
-    updated = deploy(aws("cloudformation"), STACK, template_text("app.yaml"), values, create=False)
+    updated = deploy(aws("cloudformation"), STACK, template_text("service.yaml"), values, create=False)
     assert updated["StackStatus"] == "UPDATE_COMPLETE"
     state["values"] = values
     return {"outputs": outputs(updated), "ids": resources(aws("cloudformation"), STACK)}
@@ -55,14 +80,24 @@ def _environment(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container["environment"]}
 
 
+def _rules(aws: Any, state: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    rules = aws("elbv2").describe_rules(ListenerArn=state["environment"]["HttpsListenerArn"])["Rules"]
+    return {int(r["Priority"]): r for r in rules if not r["IsDefault"]}
+
+
+def _conditions(rule: dict[str, Any]) -> dict[str, list[str]]:
+    configs = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig"}
+    return {c["Field"]: c[configs[c["Field"]]]["Values"] for c in rule["Conditions"]}
+
+
 def _refused_change_set(aws: Any, state: dict[str, Any], **changes: str) -> dict[str, Any]:
     cfn = aws("cloudformation")
     before = resources(cfn, STACK)
     created = cfn.create_change_set(
         StackName=STACK,
-        ChangeSetName=f"refused-{len(state)}-{sorted(changes)[0].lower()}",
+        ChangeSetName=f"refused-{sorted(changes)[0].lower()}",
         ChangeSetType="UPDATE",
-        TemplateBody=template_text("app.yaml"),
+        TemplateBody=template_text("service.yaml"),
         Parameters=parameters({**state["values"], **changes}),
         Capabilities=["CAPABILITY_IAM"],
     )
@@ -76,41 +111,49 @@ def _refused_change_set(aws: Any, state: dict[str, Any], **changes: str) -> dict
     return described
 
 
-def test_a_new_domain_name_reaches_certificate_records_rules_client_and_logout_url(
-    aws: Any, state: dict[str, Any]
-) -> None:
-    old_certificate = resources(aws("cloudformation"), STACK)["Certificate"]
-    new_domain = "www.example.net"
-    after = _update(aws, state, DomainName=new_domain)
+def test_a_new_host_name_reaches_records_rules_client_and_logout_url(aws: Any, state: dict[str, Any]) -> None:
+    new_host = f"www.{DOMAIN}"
+    after = _update(aws, state, HostName=new_host)
     ids, out = after["ids"], after["outputs"]
+    assert out["ServiceUrl"] == f"https://{new_host}/"
 
-    # A new certificate (DomainName is create-only), served by the listener; the old one is gone.
-    assert ids["Certificate"] != old_certificate
-    acm = aws("acm")
-    assert acm.describe_certificate(CertificateArn=ids["Certificate"])["Certificate"]["DomainName"] == new_domain
-    assert old_certificate not in {c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]}
-    [https] = [
-        listener
-        for listener in aws("elbv2").describe_listeners(LoadBalancerArn=out["LoadBalancerArn"])["Listeners"]
-        if listener["Port"] == 443
-    ]
-    assert https["Certificates"] == [{"CertificateArn": ids["Certificate"]}]
-
-    records = aws("route53").list_resource_record_sets(HostedZoneId=state["values"]["HostedZoneId"])
+    records = aws("route53").list_resource_record_sets(HostedZoneId=state["zone_id"])
     aliases = {(r["Name"].rstrip("."), r["Type"]) for r in records["ResourceRecordSets"] if "AliasTarget" in r}
-    assert aliases == {(new_domain, "A"), (new_domain, "AAAA")}
+    # The environment's own name, and the service's new one; the old one is gone.
+    assert aliases == {(DOMAIN, "A"), (DOMAIN, "AAAA"), (new_host, "A"), (new_host, "AAAA")}
 
-    rules = aws("elbv2").describe_rules(ListenerArn=ids["HttpsListener"])["Rules"]
-    hosts = {c["HostHeaderConfig"]["Values"][0] for r in rules for c in r["Conditions"] if c["Field"] == "host-header"}
-    assert hosts == {new_domain}
+    hosts = {c for r in _rules(aws, state).values() for c in _conditions(r)["host-header"]}
+    assert hosts == {new_host}
     client = aws("cognito-idp").describe_user_pool_client(
-        UserPoolId=out["UserPoolId"], ClientId=out["UserPoolClientId"]
-    )
-    assert client["UserPoolClient"]["LogoutURLs"] == [f"https://{new_domain}/"]
-
-    # DomainName reaches the task definition only through Fn::Sub: it must re-resolve.
+        UserPoolId=state["environment"]["UserPoolId"], ClientId=out["UserPoolClientId"]
+    )["UserPoolClient"]
+    assert client["CallbackURLs"] == [f"https://{new_host}/oauth2/idpresponse"]
+    assert client["LogoutURLs"] == [f"https://{new_host}/"]
+    # HostName reaches the task definition only through Fn::Sub: it must re-resolve.
     logout = _environment(_container(aws, ids)["container"])["LOGOUT_URL"]
-    assert logout.endswith(f"&logout_uri=https%3A%2F%2F{new_domain}%2F"), logout
+    assert logout.endswith(f"&logout_uri=https%3A%2F%2F{new_host}%2F"), logout
+
+
+def test_a_path_prefix_moves_the_rules_the_logout_url_and_the_service_url(aws: Any, state: dict[str, Any]) -> None:
+    after = _update(aws, state, PathPrefix="/docs")
+    host = state["values"]["HostName"]
+    assert after["outputs"]["ServiceUrl"] == f"https://{host}/docs/"
+    rules = _rules(aws, state)
+    assert _conditions(rules[25010]) == {"host-header": [host], "path-pattern": ["/docs/api/*"]}
+    assert _conditions(rules[25011]) == {"host-header": [host], "path-pattern": ["/docs", "/docs/*"]}
+    logout = _environment(_container(aws, after["ids"])["container"])["LOGOUT_URL"]
+    assert logout.endswith(f"&logout_uri=https%3A%2F%2F{host}/docs%2F"), logout
+    # Back to the whole host: the path condition goes away again.
+    _update(aws, state, PathPrefix="")
+    assert _conditions(_rules(aws, state)[25011]) == {"host-header": [host]}
+
+
+def test_new_rule_priorities_move_the_same_rules(aws: Any, state: dict[str, Any]) -> None:
+    before = {r["RuleArn"] for r in _rules(aws, state).values()}
+    _update(aws, state, ApiRulePriority="25020", AppRulePriority="25021")
+    rules = _rules(aws, state)
+    assert sorted(rules) == [25020, 25021]
+    assert {r["RuleArn"] for r in rules.values()} == before
 
 
 def test_a_new_permissions_boundary_reaches_both_roles_in_place(aws: Any, state: dict[str, Any]) -> None:
@@ -122,51 +165,12 @@ def test_a_new_permissions_boundary_reaches_both_roles_in_place(aws: Any, state:
         assert iam.get_role(RoleName=before[role])["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
             BOUNDARY_ARN
         )
-    other = "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-NEW"
+    other = "arn:aws:iam::123456789012:policy/github-deploy-staging-PermissionsBoundary-NEW"
     ids = _update(aws, state, PermissionsBoundaryArn=other)["ids"]
     for role in ("ExecutionRole", "TaskRole"):
         assert ids[role] == before[role]
         boundary = iam.get_role(RoleName=ids[role])["Role"]["PermissionsBoundary"]
         assert boundary == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": other}
-
-
-def test_a_new_hosted_zone_gets_the_records_and_the_old_zone_loses_them(aws: Any, state: dict[str, Any]) -> None:
-    route53 = aws("route53")
-    old_zone = state["values"]["HostedZoneId"]
-    zone = route53.create_hosted_zone(Name=f"{state['values']['DomainName']}.", CallerReference="updates-zone")
-    new_zone = zone["HostedZone"]["Id"].split("/")[-1]
-    _update(aws, state, HostedZoneId=new_zone)
-
-    def aliases(zone_id: str) -> set[str]:
-        listed = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
-        return {r["Type"] for r in listed if "AliasTarget" in r}
-
-    assert aliases(new_zone) == {"A", "AAAA"}
-    assert aliases(old_zone) == set()
-    listed = route53.list_resource_record_sets(HostedZoneId=new_zone)["ResourceRecordSets"]
-    assert [r for r in listed if r["Type"] == "CNAME"], "the certificate is validated in the new zone"
-
-
-def test_a_new_cognito_domain_prefix_fails_as_on_aws_and_changes_nothing(aws: Any, state: dict[str, Any]) -> None:
-    cfn = aws("cloudformation")
-    before = resources(cfn, STACK)
-    logout_before = _environment(_container(aws, before)["container"])["LOGOUT_URL"]
-    with pytest.raises(WaiterError):
-        deploy(cfn, STACK, template_text("app.yaml"), {**state["values"], "CognitoDomainPrefix": "other-login"}, False)
-
-    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
-    events = cfn.describe_stack_events(StackName=STACK)["StackEvents"]
-    [failed] = [e for e in events if e["ResourceStatus"] == "UPDATE_FAILED"]
-    assert failed["LogicalResourceId"] == "UserPoolDomain"
-    assert "User pool already has a domain configured" in failed["ResourceStatusReason"]
-    # Rolled back: the old domain and everything that names it stay as they were.
-    assert resources(cfn, STACK) == before
-    domain = aws("cognito-idp").describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]
-    assert domain["UserPoolId"] == before["UserPool"]
-    assert aws("cognito-idp").describe_user_pool_domain(Domain="other-login")["DomainDescription"] == {}
-    assert _environment(_container(aws, before)["container"])["LOGOUT_URL"] == logout_before
-    assert [p for p in stack["Parameters"] if p["ParameterKey"] == "CognitoDomainPrefix"][0]["ParameterValue"] == PREFIX
 
 
 def test_a_pinned_desired_count_is_set_and_unpinning_keeps_the_count(aws: Any, state: dict[str, Any]) -> None:
@@ -200,10 +204,12 @@ def test_the_container_health_check_can_be_changed_and_switched_off(aws: Any, st
     assert "healthCheck" not in _container(aws, after["ids"])["container"]
 
 
-def test_self_sign_up_can_be_switched_on(aws: Any, state: dict[str, Any]) -> None:
-    out = _update(aws, state, SelfSignUp="true")["outputs"]
-    pool = aws("cognito-idp").describe_user_pool(UserPoolId=out["UserPoolId"])["UserPool"]
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+def test_a_new_health_check_path_reaches_the_target_group_in_place(aws: Any, state: dict[str, Any]) -> None:
+    before = resources(aws("cloudformation"), STACK)["TargetGroup"]
+    ids = _update(aws, state, HealthCheckPath="/ready")["ids"]
+    assert ids["TargetGroup"] == before
+    [group] = aws("elbv2").describe_target_groups(TargetGroupArns=[before])["TargetGroups"]
+    assert group["HealthCheckPath"] == "/ready"
 
 
 def test_a_new_container_port_is_refused_by_the_local_aws_with_what_it_cannot_do(
@@ -214,39 +220,58 @@ def test_a_new_container_port_is_refused_by_the_local_aws_with_what_it_cannot_do
     assert "AWS::ECS::Service.LoadBalancers (Service)" in reason
 
 
-def test_a_second_nat_gateway_is_refused_by_the_local_aws_with_what_it_cannot_do(
-    aws: Any, state: dict[str, Any]
+@pytest.mark.parametrize(
+    "name, value, resource",
+    [
+        ("Login", "none", "UserPoolClient"),
+        ("CreateDnsRecord", "false", "DnsRecordIpv4"),
+        ("CreateCertificate", "true", "Certificate"),
+    ],
+)
+def test_adding_or_removing_a_conditional_resource_is_refused_by_the_local_aws(
+    aws: Any, state: dict[str, Any], name: str, value: str, resource: str
 ) -> None:
-    reason = _refused_change_set(aws, state, NatGateways="2")["StatusReason"]
-    assert "cannot emulate adding or removing NatGatewayB (AWS::EC2::NatGateway) when condition TwoNatGateways" in (
-        reason
-    )
+    # CloudFormation does it; moto's engine cannot (test_stacks.py deploys both values).
+    reason = _refused_change_set(aws, state, **{name: value})["StatusReason"]
+    assert f"cannot emulate adding or removing {resource} " in reason, reason
+
+
+# The environment's outputs: they change only when the environment does, and the
+# deployer passes them again (test_stacks.py deploys them; test_environment_updates.py
+# changes the environment).
+WIRED = set(environment_wired({name: "" for name in load_template("environment.yaml")["Outputs"]}))
 
 
 def test_every_parameter_has_an_update_test() -> None:
     covered = {
-        "DomainName",
-        "HostedZoneId",
-        "CognitoDomainPrefix",
+        "HostName",
+        "PathPrefix",
+        "ApiRulePriority",
+        "AppRulePriority",
+        "PermissionsBoundaryArn",
         "DesiredCount",
         "MinTasks",
         "MaxTasks",
         "Cpu",
         "Memory",
         "ContainerHealthCheck",
-        "SelfSignUp",
+        "HealthCheckPath",
         "ContainerPort",
-        "PermissionsBoundaryArn",
-        "NatGateways",
-        "ImageUri",  # test_app_stack.py
+        "Login",
+        "CreateDnsRecord",
+        "CreateCertificate",
+        "ImageUri",  # test_stacks.py
     }
-    assert set(load_template("app.yaml")["Parameters"]) == covered
+    assert set(load_template("service.yaml")["Parameters"]) == covered | WIRED
 
 
 def test_after_every_update_the_stack_still_knows_every_resource(aws: Any, state: dict[str, Any]) -> None:
     listed = aws("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
+    # Login=cognito, own DNS records, no certificate of its own.
     declared = {
-        name for name, r in load_template("app.yaml")["Resources"].items() if r.get("Condition") != "TwoNatGateways"
+        name
+        for name, r in load_template("service.yaml")["Resources"].items()
+        if r.get("Condition") not in ("OwnsCertificate",)
     }
     known = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in listed if "LogicalResourceId" in r}
     assert set(known) == declared
