@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import LAUNCHER, ROOT, STARTUP_TIMEOUT_SECONDS, template_text
+from conftest import LAUNCHER, ROOT, STARTUP_TIMEOUT_SECONDS, deploy, resources, template_text
 
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
 import cfn_support  # noqa: E402  (needs the path above)
@@ -66,7 +66,7 @@ def test_a_port_out_of_range_is_refused() -> None:
     assert "--port 70000 is not a TCP port" in stderr
 
 
-@pytest.mark.parametrize("template", ["app.yaml", "github-oidc.yaml"])
+@pytest.mark.parametrize("template", ["environment.yaml", "service.yaml", "github-oidc.yaml"])
 def test_every_resource_type_of_the_templates_can_be_created_and_deleted(template: str) -> None:
     cfn_support.install()
     models = parsing.get_model_map()
@@ -134,3 +134,139 @@ def test_executing_a_change_set_deletes_the_stacks_other_change_sets(aws: Any) -
     with pytest.raises(ClientError):
         cfn.describe_change_set(ChangeSetName=planned)
     assert cfn.describe_change_set(ChangeSetName=kept)["ChangeSetName"] == "kept"
+
+
+# ---------------------------------------------------------------- what cfn_support adds
+
+_BALANCER = """
+Parameters:
+  Certificates: {Type: CommaDelimitedList, Default: ""}
+  Priority: {Type: Number, Default: 5}
+  HealthPath: {Type: String, Default: /healthz}
+  Extra: {Type: String, Default: "false"}
+  Subnets: {Type: CommaDelimitedList, AllowedPattern: "^subnet-[0-9a-f]+$"}
+Conditions:
+  WithExtra: !Equals [!Ref Extra, "true"]
+  Never: !Equals [!Ref Extra, "never"]
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.1.0.0/16}}
+  Balancer:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: {Subnets: !Ref Subnets}
+  Group:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {VpcId: !Ref Vpc, Port: 80, Protocol: HTTP, TargetType: ip, HealthCheckPath: !Ref HealthPath}
+  # Its Condition is false: an update of what it refers to must leave it alone.
+  NotCreated:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Condition: Never
+    Properties: {VpcId: !Ref Vpc, Port: 80, Protocol: HTTP, TargetType: ip, HealthCheckPath: !Ref HealthPath}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Balancer
+      Port: 443
+      Protocol: HTTPS
+      Certificates: [{CertificateArn: !Select [0, !Ref Certificates]}]
+      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "404"}}]
+  Rule:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      ListenerArn: !Ref Listener
+      Priority: !Ref Priority
+      Conditions:
+        - {Field: host-header, HostHeaderConfig: {Values: [a.example.com]}}
+        - !If [WithExtra, {Field: path-pattern, PathPatternConfig: {Values: [/x]}}, !Ref AWS::NoValue]
+      Actions: [{Type: forward, TargetGroupArn: !Ref Group}]
+  ExtraCertificate:
+    Type: AWS::ElasticLoadBalancingV2::ListenerCertificate
+    Condition: WithExtra
+    Properties:
+      ListenerArn: !Ref Listener
+      Certificates: [{CertificateArn: !Select [1, !Ref Certificates]}]
+Outputs:
+  Listener: {Value: !Ref Listener}
+"""
+
+
+@pytest.fixture(scope="module")
+def balancer(aws: Any) -> dict[str, Any]:
+    acm = aws("acm")
+    certificates = [acm.request_certificate(DomainName=f"{n}.example.com")["CertificateArn"] for n in ("a", "b", "c")]
+    subnet = aws("ec2").create_subnet(
+        VpcId=aws("ec2").create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"], CidrBlock="10.2.0.0/24"
+    )["Subnet"]["SubnetId"]
+    values = {"Certificates": ",".join(certificates[:2]), "Subnets": subnet, "Extra": "true"}
+    deploy(aws("cloudformation"), "launcher-balancer", _BALANCER, values, create=True)
+    ids = resources(aws("cloudformation"), "launcher-balancer")
+    return {"values": values, "ids": ids, "certificates": certificates}
+
+
+def _listed_certificates(aws: Any, listener: str) -> dict[str, bool]:
+    listed = aws("elbv2").describe_listener_certificates(ListenerArn=listener)["Certificates"]
+    return {c["CertificateArn"]: c["IsDefault"] for c in listed}
+
+
+def test_a_listener_certificate_is_added_beside_the_default(aws: Any, balancer: dict[str, Any]) -> None:
+    first, second, _ = balancer["certificates"]
+    assert _listed_certificates(aws, balancer["ids"]["Listener"]) == {first: True, second: False}
+
+
+def test_no_value_in_a_list_leaves_the_element_out(aws: Any, balancer: dict[str, Any]) -> None:
+    [rule] = aws("elbv2").describe_rules(RuleArns=[balancer["ids"]["Rule"]])["Rules"]
+    assert [c["Field"] for c in rule["Conditions"]] == ["host-header", "path-pattern"]
+
+
+def test_each_value_of_a_comma_delimited_list_must_match_the_pattern(aws: Any) -> None:
+    from cfn_support.engine import constraint_violation
+
+    declaration = {"Type": "CommaDelimitedList", "AllowedPattern": "^subnet-[0-9a-f]+$"}
+    assert constraint_violation("Subnets", declaration, "subnet-0a,subnet-0b") is None
+    assert constraint_violation("Subnets", declaration, ["subnet-0a", "subnet-0b"]) is None
+    assert constraint_violation("Subnets", declaration, "subnet-0a,sg-0b") is not None
+
+
+def test_an_update_moves_a_rule_priority_and_a_health_check_in_place_and_skips_what_is_not_created(aws: Any, balancer: dict[str, Any]) -> None:
+    values = {**balancer["values"], "Priority": "7", "HealthPath": "/ready"}
+    deploy(aws("cloudformation"), "launcher-balancer", _BALANCER, values, create=False)
+    ids = resources(aws("cloudformation"), "launcher-balancer")
+    assert (ids["Rule"], ids["Group"]) == (balancer["ids"]["Rule"], balancer["ids"]["Group"])
+    assert "NotCreated" not in ids
+    [rule] = aws("elbv2").describe_rules(RuleArns=[ids["Rule"]])["Rules"]
+    assert rule["Priority"] == "7"
+    [group] = aws("elbv2").describe_target_groups(TargetGroupArns=[ids["Group"]])["TargetGroups"]
+    assert group["HealthCheckPath"] == "/ready"
+    balancer["values"] = values
+
+
+def test_a_new_default_certificate_keeps_the_ones_other_resources_added(aws: Any, balancer: dict[str, Any]) -> None:
+    first, second, third = balancer["certificates"]
+    values = {**balancer["values"], "Certificates": f"{third},{second}"}
+    deploy(aws("cloudformation"), "launcher-balancer", _BALANCER, values, create=False)
+    assert _listed_certificates(aws, balancer["ids"]["Listener"]) == {third: True, second: False}
+    balancer["values"] = values
+
+
+_ANOTHER_STACKS_CERTIFICATE = """
+Parameters:
+  Listener: {Type: String}
+  Certificate: {Type: String}
+Resources:
+  Added:
+    Type: AWS::ElasticLoadBalancingV2::ListenerCertificate
+    Properties:
+      ListenerArn: !Ref Listener
+      Certificates: [{CertificateArn: !Ref Certificate}]
+"""
+
+
+def test_deleting_a_listener_certificate_removes_only_its_own(aws: Any, balancer: dict[str, Any]) -> None:
+    # As a service stack does with the environment's listener.
+    first, second, third = balancer["certificates"]
+    cfn, listener = aws("cloudformation"), balancer["ids"]["Listener"]
+    values = {"Listener": listener, "Certificate": first}
+    deploy(cfn, "launcher-other-certificate", _ANOTHER_STACKS_CERTIFICATE, values, create=True)
+    assert _listed_certificates(aws, listener) == {third: True, second: False, first: False}
+    cfn.delete_stack(StackName="launcher-other-certificate")
+    cfn.get_waiter("stack_delete_complete").wait(StackName="launcher-other-certificate", WaiterConfig={"Delay": 1})
+    assert _listed_certificates(aws, listener) == {third: True, second: False}

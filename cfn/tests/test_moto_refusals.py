@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import BOUNDARY_ARN, deploy, template_text
-
-IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "e" * 64
+from conftest import deploy, template_text
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +20,10 @@ def zone_id(aws: Any) -> str:
 
 
 def _failed_create(aws: Any, stack_name: str, values: dict[str, str]) -> dict[str, Any]:
-    """Creates the stack, which must fail; returns its CREATE_FAILED event."""
+    """Creates the environment stack, which must fail; returns its CREATE_FAILED event."""
     cfn = aws("cloudformation")
     with pytest.raises(WaiterError):
-        deploy(
-            cfn, stack_name, template_text("app.yaml"), {"PermissionsBoundaryArn": BOUNDARY_ARN, **values}, create=True
-        )
+        deploy(cfn, stack_name, template_text("environment.yaml"), values, create=True)
     assert cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
     events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
@@ -47,7 +43,7 @@ def test_a_failed_first_create_rolls_back_and_leaves_no_user_pool(aws: Any, zone
     vpcs_before = {v["VpcId"] for v in aws("ec2").describe_vpcs()["Vpcs"]}
 
     values = {"HostedZoneId": zone_id, "DomainName": "a.example.io", "CognitoDomainPrefix": "taken-login"}
-    failed = _failed_create(aws, "refused-prefix", {**values, "ImageUri": IMAGE})
+    failed = _failed_create(aws, "refused-prefix", values)
     assert failed["LogicalResourceId"] == "UserPoolDomain"
     assert "Domain already associated with another user pool" in failed["ResourceStatusReason"]
 
@@ -65,7 +61,7 @@ def test_a_hosted_zone_that_does_not_hold_the_domain_fails_at_once_instead_of_wa
 
     before = certificates()
     values = {"HostedZoneId": zone_id, "DomainName": "app.example.com", "CognitoDomainPrefix": "zone-login"}
-    failed = _failed_create(aws, "refused-zone", {**values, "ImageUri": IMAGE})
+    failed = _failed_create(aws, "refused-zone", values)
     assert failed["LogicalResourceId"] == "Certificate"
     assert f"hosted zone {zone_id} (example.io) does not contain app.example.com" in failed["ResourceStatusReason"]
     assert certificates() == before
@@ -84,7 +80,7 @@ def test_a_private_hosted_zone_cannot_validate_a_certificate(aws: Any) -> None:
         "DomainName": "app.internal.example.io",
         "CognitoDomainPrefix": "private-login",
     }
-    failed = _failed_create(aws, "refused-private", {**values, "ImageUri": IMAGE})
+    failed = _failed_create(aws, "refused-private", values)
     assert failed["LogicalResourceId"] == "Certificate"
     assert "is private" in failed["ResourceStatusReason"]
 
@@ -121,7 +117,7 @@ def test_a_pool_with_deletion_protection_cannot_be_deleted(aws: Any) -> None:
 def test_a_reserved_word_in_the_prefix_fails_the_first_create_with_cognitos_reason(aws: Any, zone_id: str) -> None:
     # The template's pattern cannot refuse it (no look-ahead in the deployer's offline check).
     values = {"HostedZoneId": zone_id, "DomainName": "r.example.io", "CognitoDomainPrefix": "my-aws-login"}
-    failed = _failed_create(aws, "refused-reserved", {**values, "ImageUri": IMAGE})
+    failed = _failed_create(aws, "refused-reserved", values)
     assert failed["LogicalResourceId"] == "UserPoolDomain"
     assert "must not contain reserved word aws, amazon or cognito" in failed["ResourceStatusReason"]
     assert _pools_named(aws, "refused-reserved-users") == []

@@ -1,6 +1,7 @@
 """The permissions boundary of the app stack's roles, read from the templates.
 
-cfn/github-oidc.yaml creates the boundary; every role cfn/app.yaml creates must carry it,
+cfn/github-oidc.yaml creates the boundary; every role cfn/service.yaml creates must carry it
+(cfn/environment.yaml creates none),
 and the CloudFormation service role may create or change a role only with it attached.
 Then whatever an executed change set writes into an app role's policies, the role can do
 no more than the boundary allows: pull the app's image, write the app's logs, sign the
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 from conftest import load_template
 
-APP = load_template("app.yaml")
+APP = load_template("service.yaml")
+ENVIRONMENT = load_template("environment.yaml")
 OIDC = load_template("github-oidc.yaml")
 BOUNDARY = OIDC["Resources"]["PermissionsBoundary"]
 # Everything that can give a role permissions or change what it is bounded by.
@@ -47,6 +49,12 @@ def test_every_app_role_carries_the_boundary(role: str) -> None:
     assert "Default" not in APP["Parameters"]["PermissionsBoundaryArn"], "required: no role without a boundary"
 
 
+def test_the_environment_creates_no_role() -> None:
+    # Its resources act with CloudFormation's role or their service-linked roles; a role
+    # here would need the boundary parameter too.
+    assert not [n for n, r in ENVIRONMENT["Resources"].items() if r["Type"].startswith("AWS::IAM::")]
+
+
 def test_the_boundary_allows_no_iam_no_role_assumption_and_no_wildcard_action() -> None:
     statements = BOUNDARY["Properties"]["PolicyDocument"]["Statement"]
     actions = {a for s in statements for a in _listed(s["Action"])}
@@ -63,6 +71,9 @@ def test_the_boundary_still_allows_what_each_app_role_needs(role: str) -> None:
     # A boundary that forgot one would break the app only on AWS (moto enforces no IAM).
     allowed = [a for s in BOUNDARY["Properties"]["PolicyDocument"]["Statement"] for a in _listed(s["Action"])]
     policies = APP["Resources"][role]["Properties"]["Policies"]
+    # TaskRole's policies depend on Login: both branches of the Fn::If.
+    if isinstance(policies, dict):
+        policies = [p for branch in policies["Fn::If"][1:] if isinstance(branch, list) for p in branch]
     needed = {a for p in policies for s in p["PolicyDocument"]["Statement"] for a in _listed(s["Action"])}
     assert needed
     missing = sorted(a for a in needed if not _matches(a, allowed))

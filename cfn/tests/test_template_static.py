@@ -18,7 +18,8 @@ import pytest
 import yaml
 from conftest import ROOT, load_template
 
-APP = load_template("app.yaml")
+ENV = load_template("environment.yaml")
+SVC = load_template("service.yaml")
 OIDC = load_template("github-oidc.yaml")
 
 
@@ -87,48 +88,64 @@ def _associations_of(template: dict[str, Any], subnets: set[str]) -> set[str]:
 
 
 def test_the_internet_facing_load_balancer_waits_for_the_gateway_and_the_public_routes() -> None:
-    [balancer] = _of_type(APP, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert APP["Resources"][balancer]["Properties"]["Scheme"] == "internet-facing"
-    public_subnets = _references(APP["Resources"][balancer]["Properties"]["Subnets"])
+    [balancer] = _of_type(ENV, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert ENV["Resources"][balancer]["Properties"]["Scheme"] == "internet-facing"
+    public_subnets = _references(ENV["Resources"][balancer]["Properties"]["Subnets"])
     tables = {
-        t for a in _associations_of(APP, public_subnets) for t in _references(APP["Resources"][a]["Properties"])
-    } & _of_type(APP, "AWS::EC2::RouteTable")
+        t for a in _associations_of(ENV, public_subnets) for t in _references(ENV["Resources"][a]["Properties"])
+    } & _of_type(ENV, "AWS::EC2::RouteTable")
     needed = (
-        _of_type(APP, "AWS::EC2::VPCGatewayAttachment")
-        | _routes_to(APP, tables, "GatewayId")
-        | _associations_of(APP, public_subnets)
+        _of_type(ENV, "AWS::EC2::VPCGatewayAttachment")
+        | _routes_to(ENV, tables, "GatewayId")
+        | _associations_of(ENV, public_subnets)
     )
     assert len(needed) >= 5, f"expected the attachment, two public routes and two associations: {needed}"
-    missing = sorted(needed - waits_for(APP, balancer))
+    missing = sorted(needed - waits_for(ENV, balancer))
     assert not missing, f"{balancer} may be created before {missing} (add them to its DependsOn)"
 
 
-def test_the_service_waits_for_the_private_subnets_default_routes() -> None:
-    [service] = _of_type(APP, "AWS::ECS::Service")
-    network = APP["Resources"][service]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
-    private_subnets = _references(network["Subnets"])
-    associations = _associations_of(APP, private_subnets)
-    tables = {t for a in associations for t in _references(APP["Resources"][a]["Properties"])} & _of_type(
-        APP, "AWS::EC2::RouteTable"
+def test_services_get_exactly_the_private_subnets_that_route_out_through_nat() -> None:
+    """A service's tasks pull their image through NAT: the subnets the environment hands
+    out (output PrivateSubnetIds) must be the ones with NAT routes. The routes exist before
+    any service starts because outputs are read from the finished environment stack (the
+    deployer applies the environment first), so no DependsOn can be missing across stacks."""
+    network = SVC["Resources"]["Service"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["Subnets"] == {"Ref": "PrivateSubnetIds"}
+    handed_out = _references(ENV["Outputs"]["PrivateSubnetIds"]["Value"])
+    associations = _associations_of(ENV, handed_out)
+    tables = {t for a in associations for t in _references(ENV["Resources"][a]["Properties"])} & _of_type(
+        ENV, "AWS::EC2::RouteTable"
     )
-    needed = _routes_to(APP, tables, "NatGatewayId") | associations
-    assert len(needed) == 4, f"expected two NAT routes and two associations: {needed}"
-    missing = sorted(needed - waits_for(APP, service))
-    assert not missing, f"{service} may start tasks before {missing} exist (add them to its DependsOn)"
+    assert len(handed_out) == 2 and len(associations) == 2 and len(tables) == 2, (handed_out, associations, tables)
+    assert len(_routes_to(ENV, tables, "NatGatewayId")) == 2
+    assert not _routes_to(ENV, tables, "GatewayId"), "private subnets must not route to the internet gateway"
 
 
-def test_the_service_waits_for_every_listener_rule_that_forwards_to_its_target_group() -> None:
-    [service] = _of_type(APP, "AWS::ECS::Service")
-    rules = _of_type(APP, "AWS::ElasticLoadBalancingV2::ListenerRule")
-    missing = sorted(rules - waits_for(APP, service))
+def test_the_service_waits_for_its_rules_and_for_the_load_balancer_egress_to_it() -> None:
+    [service] = _of_type(SVC, "AWS::ECS::Service")
+    rules = _of_type(SVC, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    egress = _of_type(SVC, "AWS::EC2::SecurityGroupEgress")
+    assert len(rules) == 2 and len(egress) == 1
+    missing = sorted((rules | egress) - waits_for(SVC, service))
     assert not missing, f"{service} must depend on {missing}: ECS refuses a target group with no load balancer"
 
 
-def test_app_roles_live_under_the_stack_path_the_service_role_may_manage() -> None:
-    roles = _of_type(APP, "AWS::IAM::Role")
+def test_the_service_adds_the_load_balancer_egress_to_its_own_group_on_its_port() -> None:
+    [egress] = _of_type(SVC, "AWS::EC2::SecurityGroupEgress")
+    properties = SVC["Resources"][egress]["Properties"]
+    assert properties["GroupId"] == {"Ref": "LoadBalancerSecurityGroupId"}
+    assert properties["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["ServiceSecurityGroup", "GroupId"]}
+    assert properties["FromPort"] == properties["ToPort"] == {"Ref": "ContainerPort"}
+    # The environment lists its own egress, so only what the services add reaches them.
+    listed = ENV["Resources"]["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(r["FromPort"], r.get("CidrIp") or r.get("CidrIpv6")) for r in listed} == {(443, "0.0.0.0/0"), (443, "::/0")}
+
+
+def test_service_roles_live_under_the_stack_path_the_service_role_may_manage() -> None:
+    roles = _of_type(SVC, "AWS::IAM::Role")
     assert roles
     for role in sorted(roles):
-        assert APP["Resources"][role]["Properties"].get("Path") == {"Fn::Sub": "/${AWS::StackName}/"}, role
+        assert SVC["Resources"][role]["Properties"].get("Path") == {"Fn::Sub": "/${AWS::StackName}/"}, role
     by_sid = {s.get("Sid"): s for s in _statements(OIDC, "CloudFormationRole")}
     for sid in ("AppRoles", "AppRolesOnlyWithBoundary"):
         assert by_sid[sid]["Resource"] == {
@@ -190,48 +207,83 @@ def test_the_default_bootstrap_trusts_the_environment_the_shipped_apply_job_runs
 
 
 def test_a_failed_first_create_can_delete_the_user_pool_and_nothing_else_can() -> None:
-    pool = APP["Resources"]["UserPool"]
+    pool = ENV["Resources"]["UserPool"]
     # Kept on destroy and on replacement; deleted only by the rollback of the create that
     # made it (test_moto_refusals.py shows the rollback).
     assert (pool["DeletionPolicy"], pool["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
-    for name, resource in APP["Resources"].items():
+    for name, resource in {**ENV["Resources"], **SVC["Resources"]}.items():
         if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
             protection = (resource.get("Properties") or {}).get("DeletionProtection")
             assert protection != "ACTIVE", f"{name}: the rollback of a failed create could not delete it"
 
 
 def test_the_log_group_outlives_the_stack_on_purpose() -> None:
-    [group] = _of_type(APP, "AWS::Logs::LogGroup")
-    resource = APP["Resources"][group]
+    assert not _of_type(ENV, "AWS::Logs::LogGroup")
+    [group] = _of_type(SVC, "AWS::Logs::LogGroup")
+    resource = SVC["Resources"][group]
     assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain")
 
 
 def test_cognito_choices_are_explicit_and_the_issuer_is_the_pools_own() -> None:
-    pool = APP["Resources"]["UserPool"]["Properties"]
+    pool = ENV["Resources"]["UserPool"]["Properties"]
     assert pool["UserPoolTier"] == "ESSENTIALS"
     assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert APP["Resources"]["UserPoolDomain"]["Properties"]["ManagedLoginVersion"] == 1
-    [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
-    issuer = {e["Name"]: e["Value"] for e in container["Environment"]}["OIDC_ISSUER"]
-    assert issuer == {"Fn::GetAtt": ["UserPool", "ProviderURL"]}
+    assert ENV["Resources"]["UserPoolDomain"]["Properties"]["ManagedLoginVersion"] == 1
+    # The issuer a service checks is the pool's own ProviderURL, handed over unchanged.
+    assert ENV["Outputs"]["UserPoolProviderUrl"]["Value"] == {"Fn::GetAtt": ["UserPool", "ProviderURL"]}
+    assert _container_environment(login=True)["OIDC_ISSUER"] == {"Ref": "UserPoolProviderUrl"}
 
 
 def test_the_task_role_may_only_sign_out_users_of_the_pool_the_container_is_given() -> None:
     """moto enforces no IAM: the one permission is checked against AWS's authorization
     data (cfn-lint's Policies.json): the action exists and is scoped by user pool ARN, so
     the pool's own ARN (no wildcard) is the narrowest Resource that still matches."""
-    assert _statements(APP, "TaskRole") == [
+    policies = SVC["Resources"]["TaskRole"]["Properties"]["Policies"]
+    # With Login=cognito one statement; with Login=none no policy at all.
+    assert policies["Fn::If"][0] == "LoginCognito" and policies["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert [s for p in policies["Fn::If"][1] for s in p["PolicyDocument"]["Statement"]] == [
         {
             "Sid": "RevokeRefreshTokensAtLogout",
             "Effect": "Allow",
             "Action": "cognito-idp:AdminUserGlobalSignOut",
-            "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]},
+            "Resource": {"Ref": "UserPoolArn"},
         }
     ]
-    assert "ManagedPolicyArns" not in APP["Resources"]["TaskRole"]["Properties"]
+    assert "ManagedPolicyArns" not in SVC["Resources"]["TaskRole"]["Properties"]
     policies = json.loads((Path(cfnlint.data.AdditionalSpecs.__file__).parent / "Policies.json").read_text())
     actions = {name.lower(): spec for name, spec in policies["cognito-idp"]["Actions"].items()}
     assert actions["adminuserglobalsignout"]["Resources"] == ["userpool"]
-    [container] = APP["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
-    env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    assert env["USER_POOL_ID"] == {"Ref": "UserPool"}, "sign users out of the pool the role is scoped to"
+    env = _container_environment(login=True)
+    assert env["USER_POOL_ID"] == {"Ref": "UserPoolId"}, "sign users out of the pool the role is scoped to"
+    assert SVC["Parameters"]["UserPoolArn"]["AllowedPattern"].endswith(":userpool/[a-z0-9-]+_[A-Za-z0-9]+$")
+
+
+def _container_environment(login: bool) -> dict[str, Any]:
+    """The container's variables with Login=cognito (login) or Login=none, the Fn::If
+    entries resolved as CloudFormation would."""
+    [container] = SVC["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    holds = {"LoginCognito": login, "NoLogin": not login}
+    variables = {}
+    for entry in container["Environment"]:
+        if "Fn::If" in entry:
+            name, when_true, when_false = entry["Fn::If"]
+            entry = when_true if holds[name] else when_false
+        if entry != {"Ref": "AWS::NoValue"}:
+            variables[entry["Name"]] = entry["Value"]
+    return variables
+
+
+def test_without_login_the_container_gets_no_login_settings_and_is_told_so() -> None:
+    assert set(_container_environment(login=False)) == {"PORT", "AWS_REGION", "LOGIN"}
+    assert _container_environment(login=False)["LOGIN"] == "none"
+    assert "LOGIN" not in _container_environment(login=True)
+
+
+def test_without_login_the_rules_only_forward_and_no_client_exists() -> None:
+    for rule in ("ApiListenerRule", "AppListenerRule"):
+        condition, with_login, without = SVC["Resources"][rule]["Properties"]["Actions"]["Fn::If"]
+        assert condition == "LoginCognito"
+        assert [a["Type"] for a in with_login] == ["authenticate-cognito", "forward"]
+        assert [a["Type"] for a in without] == ["forward"]
+    assert SVC["Resources"]["UserPoolClient"]["Condition"] == "LoginCognito"
+    assert SVC["Outputs"]["UserPoolClientId"]["Condition"] == "LoginCognito"
