@@ -226,7 +226,9 @@ def test_each_value_of_a_comma_delimited_list_must_match_the_pattern(aws: Any) -
     assert constraint_violation("Subnets", declaration, "subnet-0a,sg-0b") is not None
 
 
-def test_an_update_moves_a_rule_priority_and_a_health_check_in_place_and_skips_what_is_not_created(aws: Any, balancer: dict[str, Any]) -> None:
+def test_an_update_moves_a_rule_priority_and_a_health_check_in_place_and_skips_what_is_not_created(
+    aws: Any, balancer: dict[str, Any]
+) -> None:
     values = {**balancer["values"], "Priority": "7", "HealthPath": "/ready"}
     deploy(aws("cloudformation"), "launcher-balancer", _BALANCER, values, create=False)
     ids = resources(aws("cloudformation"), "launcher-balancer")

@@ -274,7 +274,8 @@ def test_memory_must_be_a_size_fargate_offers_for_the_cpu(cpu: str, memory: str,
         (
             "HostName",
             "example.com",
-            "With HostName equal to DomainName, CreateDnsRecord must be false (the environment stack owns those records).",
+            "With HostName equal to DomainName, CreateDnsRecord must be false "
+            "(the environment stack owns those records).",
         ),
     ],
 )

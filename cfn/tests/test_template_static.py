@@ -138,7 +138,10 @@ def test_the_service_adds_the_load_balancer_egress_to_its_own_group_on_its_port(
     assert properties["FromPort"] == properties["ToPort"] == {"Ref": "ContainerPort"}
     # The environment lists its own egress, so only what the services add reaches them.
     listed = ENV["Resources"]["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupEgress"]
-    assert {(r["FromPort"], r.get("CidrIp") or r.get("CidrIpv6")) for r in listed} == {(443, "0.0.0.0/0"), (443, "::/0")}
+    assert {(r["FromPort"], r.get("CidrIp") or r.get("CidrIpv6")) for r in listed} == {
+        (443, "0.0.0.0/0"),
+        (443, "::/0"),
+    }
 
 
 def test_service_roles_live_under_the_stack_path_the_service_role_may_manage() -> None:
