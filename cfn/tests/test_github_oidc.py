@@ -154,7 +154,7 @@ def test_release_and_preview_change_sets_are_told_apart_by_name(with_new_provide
         ),
         (
             "trust-staging",
-            {"Environment": "staging", "Branch": "release/v2"},
+            {"EnvironmentName": "staging", "Branch": "release/v2"},
             ["repo:octo-org/web-app:environment:staging", "repo:octo-org@9919/web-app@1296269:environment:staging"],
         ),
     ],
@@ -190,6 +190,7 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
         "AppServiceEvents",
         "AppStoppedTasks",
         "AppListTasks",
+        "CheckListenerRulePriorities",
         "CheckHostedZone",
         "CheckCognitoDomain",
         "PassRoleToCloudFormation",
@@ -201,12 +202,17 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
     assert [sid for sid, s in policy.items() if s["Resource"] == "*"] == [
         "EcrLogin",
         "AppListTasks",
+        "CheckListenerRulePriorities",
         "CheckCognitoDomain",
     ]
     assert "ecs:cluster" in policy["AppListTasks"]["Condition"]["ArnLike"]
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/alb-cognito-app*")
     assert "ecr:PutImage" in policy["EcrPushImage"]["Action"]
-    assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/alb-cognito-app/*")
+    # The environment stack and its service stacks (AppStackName-*), nothing else.
+    assert [r.split(":stack/")[1] for r in policy["AppStackChangeSets"]["Resource"]] == [
+        "alb-cognito-app/*",
+        "alb-cognito-app-*/*",
+    ]
     assert "cloudformation:ExecuteChangeSet" in policy["ExecuteReleaseChangeSets"]["Action"]
     assert "cloudformation:ExecuteChangeSet" not in policy["AppStackChangeSets"]["Action"]
     # Change sets only with the service role: CFN_ROLE_ARN is required.
@@ -290,7 +296,7 @@ def test_plan_and_preview_roles_cannot_deploy_delete_or_push(with_new_provider: 
             "With CreateOidcProvider false, pass the existing provider's OidcProviderArn.",
         ),
         ({"Branch": "*"}, "Parameter 'Branch' failed to satisfy constraint:"),
-        ({"Environment": ""}, "Parameter 'Environment' failed to satisfy constraint:"),
+        ({"EnvironmentName": ""}, "Parameter 'EnvironmentName' failed to satisfy constraint:"),
         ({"GitHubRepoId": "web-app"}, "Parameter 'GitHubRepoId' failed to satisfy constraint:"),
         ({"GitHubOwnerId": "0"}, "Parameter 'GitHubOwnerId' failed to satisfy constraint:"),
     ],
@@ -376,7 +382,7 @@ def _rerun(aws: Any, rerun: dict[str, Any], **changes: str) -> dict[str, Any]:
 def test_rerunning_the_bootstrap_with_a_new_environment_and_ids_changes_the_trust(
     aws: Any, rerun: dict[str, Any]
 ) -> None:
-    after = _rerun(aws, rerun, Environment="live")
+    after = _rerun(aws, rerun, EnvironmentName="live")
     [statement] = after["trust"]["DeployRole"]
     assert statement["Condition"]["StringEquals"][f"{GITHUB}:sub"][0] == "repo:octo-org/rerun:environment:live"
     # A repository moved to a new owner (or re-created) has new ids: every role follows.
@@ -392,8 +398,8 @@ def test_rerunning_the_bootstrap_with_new_names_moves_the_permissions(aws: Any, 
     before = _rerun(aws, rerun)["outputs"]["PermissionsBoundaryArn"]
     after = _rerun(aws, rerun, AppStackName="other-app", EcrRepositoryPrefix="other")
     policy = after["policy"]["DeployRole"]
-    assert policy["AppStackChangeSets"]["Resource"].endswith(":stack/other-app/*")
-    assert policy["AppStackChangeSetsWithServiceRole"]["Resource"].endswith(":stack/other-app/*")
+    for sid in ("AppStackChangeSets", "AppStackChangeSetsWithServiceRole"):
+        assert [r.split(":stack/")[1] for r in policy[sid]["Resource"]] == ["other-app/*", "other-app-*/*"], sid
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/other*")
     # The boundary is updated in place (same ARN: app stacks keep naming it).
     arn = after["outputs"]["PermissionsBoundaryArn"]

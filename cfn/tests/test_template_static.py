@@ -151,9 +151,11 @@ def test_service_roles_live_under_the_stack_path_the_service_role_may_manage() -
         assert SVC["Resources"][role]["Properties"].get("Path") == {"Fn::Sub": "/${AWS::StackName}/"}, role
     by_sid = {s.get("Sid"): s for s in _statements(OIDC, "CloudFormationRole")}
     for sid in ("AppRoles", "AppRolesOnlyWithBoundary"):
-        assert by_sid[sid]["Resource"] == {
-            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}/*"
-        }, f"{sid}: the service role must manage app roles by path (generated names are truncated)"
+        # The environment's service stacks (AppStackName-SERVICE), or a single app stack.
+        assert by_sid[sid]["Resource"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}/*"},
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AppStackName}-*/*"},
+        ], f"{sid}: the service role must manage app roles by path (generated names are truncated)"
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -203,7 +205,7 @@ def test_the_default_bootstrap_trusts_the_environment_the_shipped_apply_job_runs
     # The apply job (deploy role) runs in the environment it deploys:
     # `${{ inputs.environment || 'production' }}`, whose default is the quoted fallback.
     [default] = re.findall(r"\|\|\s*'([^']+)'", jobs["apply"]["environment"]["name"])
-    assert OIDC["Parameters"]["Environment"]["Default"] == default
+    assert OIDC["Parameters"]["EnvironmentName"]["Default"] == default
     # The roles trust only the workflow file that defines those jobs.
     assert (ROOT / ".github" / "workflows" / "deploy.yml").is_file()
     assert "PlanEnvironment" not in OIDC["Parameters"], "the plan job has no environment any more"

@@ -164,6 +164,67 @@ def test_another_branch_parameter_moves_every_claim() -> None:
     assert not may_assume(resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"], PROVIDER, main)
 
 
+# ---------------------------------------------------------------- one bootstrap per environment
+
+STAGING = render(TEMPLATE, {**PARAMETERS, "EnvironmentName": "staging", "AppStackName": "hello-staging"})
+PRODUCTION = render(TEMPLATE, {**PARAMETERS, "EnvironmentName": "production", "AppStackName": "hello-production"})
+
+
+def _apply_job(environment: str, immutable: bool) -> dict[str, str] | None:
+    return Job("push", MAIN, "deploy.yml", MAIN, environment).claims(immutable)
+
+
+@pytest.mark.parametrize("immutable", [False, True], ids=["name subject", "immutable subject"])
+@pytest.mark.parametrize(
+    "bootstrap, job_environment, assumable",
+    [
+        ("staging", "staging", True),
+        ("staging", "production", False),
+        ("production", "production", True),
+        ("production", "staging", False),
+    ],
+)
+def test_each_environments_deploy_role_trusts_only_main_apply_jobs_in_that_environment(
+    bootstrap: str, job_environment: str, assumable: bool, immutable: bool
+) -> None:
+    resources = STAGING if bootstrap == "staging" else PRODUCTION
+    claims = _apply_job(job_environment, immutable)
+    trust = resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert may_assume(trust, PROVIDER, claims) == assumable
+    # The plan and preview roles carry no environment: an apply job gets neither.
+    for role in ("PlanRole", "PreviewRole"):
+        assert not may_assume(resources[role]["Properties"]["AssumeRolePolicyDocument"], PROVIDER, claims)
+
+
+def _stack(name: str) -> str:
+    return f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0a1b2c3d-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "stack, reachable",
+    [
+        ("hello-staging", True),  # the environment stack
+        ("hello-staging-web", True),  # its services
+        ("hello-staging-docs", True),
+        ("hello-production", False),  # another environment of the application
+        ("hello-production-web", False),
+        ("hello", False),
+        ("other-staging-web", False),
+    ],
+)
+def test_each_environments_roles_reach_only_that_environments_stacks(stack: str, reachable: bool) -> None:
+    statements = [s for p in STAGING["DeployRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": SERVICE_ROLE}
+    assert allowed(statements, "cloudformation:CreateChangeSet", _stack(stack), context) == reachable
+    assert allowed(statements, "cloudformation:ExecuteChangeSet", _stack(stack), context) == reachable
+    cfn_role = [
+        s for p in STAGING["CloudFormationRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
+    ]
+    role = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{stack}/{stack}-TaskRole-ABC"
+    boundary = {"iam:PermissionsBoundary": physical_ids(TEMPLATE)["PermissionsBoundary"]}
+    assert allowed(cfn_role, "iam:CreateRole", role, boundary) == reachable
+
+
 # ---------------------------------------------------------------- change sets by name
 
 STACK = f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/alb-cognito-app/0a1b2c3d-0000-4000-8000-000000000000"
