@@ -38,3 +38,5 @@ pub(crate) mod stack;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod layering;
