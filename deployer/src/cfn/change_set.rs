@@ -1,13 +1,15 @@
 //! Change sets: a unique name, create, wait until ready, describe, execute, delete.
 //! Statuses are matched as the SDK's [`ChangeSetStatus`]; how a change set is shown to
 //! people is the deploy report's business (`commands::deploy::report`).
+//!
+//! Reading layer: may use `wait` only. Describing one (DescribeChangeSet into rows)
+//! is `described`, re-exported here.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, Change, ChangeSetStatus, ChangeSetType, EvaluationType, ExecutionStatus, Parameter,
-    Tag,
+    Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter, Tag,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -277,260 +279,6 @@ pub(crate) async fn wait_ready(
     }
 }
 
-/// One row of the change table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ResourceChange {
-    /// Add, Modify, Remove, Import, Dynamic.
-    pub action: String,
-    /// Logical id.
-    pub logical_id: String,
-    /// Resource type.
-    pub resource_type: String,
-    /// True, Conditional, False; empty for Add/Remove.
-    pub replacement: String,
-    /// What happens to a removed or replaced resource: Delete, Retain, Snapshot,
-    /// ReplaceAndDelete, ReplaceAndRetain, ReplaceAndSnapshot; empty when not given.
-    pub policy_action: String,
-    /// Which parts of the resource change (`Properties`, `Tags`, `Metadata`, …).
-    #[serde(default)]
-    pub scope: Vec<String>,
-    /// What changes, one entry per property path.
-    pub details: Vec<PropertyChange>,
-}
-
-impl ResourceChange {
-    /// A `Modify` of the resource's tags and nothing else: what a changed stack tag
-    /// (propagated to every taggable resource) looks like.
-    pub(crate) fn is_tags_only(&self) -> bool {
-        self.action == "Modify" && !self.scope.is_empty() && self.scope.iter().all(|s| s == "Tags")
-    }
-
-    /// The action as people should read it: a `Remove` whose DeletionPolicy keeps the
-    /// resource is not a deletion.
-    pub(crate) fn effect(&self) -> String {
-        let qualifier = match (self.action.as_str(), self.policy_action.as_str()) {
-            ("Remove", "Retain") => "retained, not deleted",
-            ("Remove", "Snapshot") => "snapshot, then deleted",
-            (_, "ReplaceAndRetain") => "replaced; the old one is retained",
-            (_, "ReplaceAndSnapshot") => "replaced; the old one is snapshotted, then deleted",
-            _ => return self.action.clone(),
-        };
-        format!("{} ({qualifier})", self.action)
-    }
-}
-
-/// One changing property of a resource, from `IncludePropertyValues`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct PropertyChange {
-    /// The property path, e.g. `/Properties/ContainerDefinitions/0/Image`; for older
-    /// answers without one, `Properties.Name` or the attribute (`Tags`, `Metadata`).
-    pub path: String,
-    /// The value before, when CloudFormation gives it (large values come truncated).
-    pub before: Option<String>,
-    /// The value after, when given.
-    pub after: Option<String>,
-    /// `Evaluation: Dynamic`: the value depends on something only known while
-    /// deploying (a `Ref` or `GetAtt` of a changing resource), so it *may* change.
-    pub dynamic: bool,
-    /// Whether changing it recreates the resource: Never, Conditionally, Always (empty
-    /// when not given).
-    pub requires_recreation: String,
-}
-
-impl PropertyChange {
-    /// `/Properties/X: "a" → "b" (may change; replaces the resource)`, each value cut
-    /// to `max` characters.
-    pub(crate) fn line(&self, max: usize) -> String {
-        let mut line = self.path.clone();
-        if self.before.is_some() || self.after.is_some() {
-            line.push_str(&format!(
-                ": {} → {}",
-                self.before
-                    .as_deref()
-                    .map_or("(none)".to_owned(), |v| cut(v, max)),
-                self.after
-                    .as_deref()
-                    .map_or("(none)".to_owned(), |v| cut(v, max))
-            ));
-        }
-        let mut notes = Vec::new();
-        if self.dynamic {
-            notes.push("may change: known only while deploying");
-        }
-        match self.requires_recreation.as_str() {
-            "Always" => notes.push("replaces the resource"),
-            "Conditionally" => notes.push("may replace the resource"),
-            _ => {}
-        }
-        if !notes.is_empty() {
-            line.push_str(&format!(" ({})", notes.join("; ")));
-        }
-        line
-    }
-}
-
-/// `text` cut to at most `max` characters, ending in `…` when cut.
-pub(crate) fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
-/// A described change set.
-#[derive(Debug, Clone)]
-pub(crate) struct Described {
-    /// Change-set id (ARN).
-    pub id: String,
-    /// Change-set name.
-    pub name: String,
-    /// Stack id (ARN).
-    pub stack_id: String,
-    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, …
-    pub status: ChangeSetStatus,
-    /// Why, for FAILED.
-    pub status_reason: Option<String>,
-    /// AVAILABLE (the only executable state), OBSOLETE, UNAVAILABLE, EXECUTE_*.
-    pub execution_status: Option<ExecutionStatus>,
-    /// The resource changes, all pages.
-    pub changes: Vec<ResourceChange>,
-    /// The parameters as CloudFormation lists them, name → value (NoEcho values come
-    /// back as `****`; a `UsePreviousValue` one may come without a value: empty).
-    pub parameters: BTreeMap<String, String>,
-    /// The capabilities it was created with.
-    pub capabilities: Vec<String>,
-}
-
-/// Reads a change set with all its pages, asking for property values so the table can
-/// show before → after.
-pub(crate) async fn describe(
-    client: &Client,
-    stack_name: &str,
-    id: &str,
-) -> Result<Described, Failure> {
-    let mut token: Option<String> = None;
-    let mut described: Option<Described> = None;
-    loop {
-        let page = retry_throttled(|| {
-            client
-                .describe_change_set()
-                .stack_name(stack_name)
-                .change_set_name(id)
-                .include_property_values(true)
-                .set_next_token(token.clone())
-                .send()
-        })
-        .await
-        .map_err(|e| call_failed(&format!("reading change set {id}"), &e))?;
-        let entry = described.get_or_insert_with(|| Described {
-            id: page.change_set_id().unwrap_or(id).to_owned(),
-            name: page.change_set_name().unwrap_or(id).to_owned(),
-            stack_id: page.stack_id().unwrap_or(stack_name).to_owned(),
-            status: page
-                .status()
-                .cloned()
-                .unwrap_or_else(|| ChangeSetStatus::from("UNKNOWN")),
-            status_reason: page.status_reason().map(str::to_owned),
-            execution_status: page.execution_status().cloned(),
-            changes: Vec::new(),
-            parameters: page
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p.parameter_key()?.to_owned(),
-                        p.parameter_value().unwrap_or_default().to_owned(),
-                    ))
-                })
-                .collect(),
-            capabilities: page
-                .capabilities()
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect(),
-        });
-        entry.changes.extend(page.changes().iter().filter_map(row));
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    described.ok_or_else(|| Failure::internal("DescribeChangeSet returned nothing"))
-}
-
-/// Like [`describe`], but `None` when the change set does not exist (deleted, or never
-/// made): `apply` says so in words instead of showing CloudFormation's error.
-pub(crate) async fn describe_if_exists(
-    client: &Client,
-    stack: &str,
-    id: &str,
-) -> Result<Option<Described>, Failure> {
-    match describe(client, stack, id).await {
-        Ok(described) => Ok(Some(described)),
-        // CloudFormation says ChangeSetNotFound; moto a ValidationError "… does not exist".
-        Err(f)
-            if f.message.contains("ChangeSetNotFound") || f.message.contains("does not exist") =>
-        {
-            Ok(None)
-        }
-        Err(f) => Err(f),
-    }
-}
-
-fn row(change: &Change) -> Option<ResourceChange> {
-    let rc = change.resource_change()?;
-    let mut details: Vec<PropertyChange> = Vec::new();
-    for d in rc.details() {
-        let Some(t) = d.target() else { continue };
-        let attribute = t.attribute().map(|a| a.as_str()).unwrap_or_default();
-        let path = match (t.path(), t.name()) {
-            (Some(path), _) if !path.is_empty() => path.to_owned(),
-            (_, Some(name)) if !name.is_empty() => format!("{attribute}.{name}"),
-            _ => attribute.to_owned(),
-        };
-        let detail = PropertyChange {
-            path,
-            before: t.before_value().map(str::to_owned),
-            after: t.after_value().map(str::to_owned),
-            dynamic: d.evaluation() == Some(&EvaluationType::Dynamic),
-            requires_recreation: t
-                .requires_recreation()
-                .map(|r| r.as_str().to_owned())
-                .unwrap_or_default(),
-        };
-        // One property can be listed once per cause (a parameter and a resource
-        // attribute, say): show it once, Dynamic if any cause is.
-        match details.iter_mut().find(|known| {
-            known.path == detail.path
-                && known.before == detail.before
-                && known.after == detail.after
-        }) {
-            Some(known) => known.dynamic |= detail.dynamic,
-            None => details.push(detail),
-        }
-    }
-    Some(ResourceChange {
-        action: rc
-            .action()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
-        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
-        replacement: rc
-            .replacement()
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or_default(),
-        policy_action: rc
-            .policy_action()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
-        scope: rc.scope().iter().map(|s| s.as_str().to_owned()).collect(),
-        details,
-    })
-}
-
 /// Why a change set cannot be executed (in words, with what to do), from its
 /// ExecutionStatus; `None` when it can (AVAILABLE, or no status given, as by older
 /// stand-ins, where ExecuteChangeSet itself will tell).
@@ -638,6 +386,111 @@ pub(crate) fn is_gone(code: Option<&str>, text: &str) -> bool {
     ) || text.contains("ChangeSetNotFound")
         || text.contains("does not exist")
 }
+
+/// One row of the change table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ResourceChange {
+    /// Add, Modify, Remove, Import, Dynamic.
+    pub action: String,
+    /// Logical id.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// True, Conditional, False; empty for Add/Remove.
+    pub replacement: String,
+    /// What happens to a removed or replaced resource: Delete, Retain, Snapshot,
+    /// ReplaceAndDelete, ReplaceAndRetain, ReplaceAndSnapshot; empty when not given.
+    pub policy_action: String,
+    /// Which parts of the resource change (`Properties`, `Tags`, `Metadata`, …).
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// What changes, one entry per property path.
+    pub details: Vec<PropertyChange>,
+}
+
+impl ResourceChange {
+    /// A `Modify` of the resource's tags and nothing else: what a changed stack tag
+    /// (propagated to every taggable resource) looks like.
+    pub(crate) fn is_tags_only(&self) -> bool {
+        self.action == "Modify" && !self.scope.is_empty() && self.scope.iter().all(|s| s == "Tags")
+    }
+
+    /// The action as people should read it: a `Remove` whose DeletionPolicy keeps the
+    /// resource is not a deletion.
+    pub(crate) fn effect(&self) -> String {
+        let qualifier = match (self.action.as_str(), self.policy_action.as_str()) {
+            ("Remove", "Retain") => "retained, not deleted",
+            ("Remove", "Snapshot") => "snapshot, then deleted",
+            (_, "ReplaceAndRetain") => "replaced; the old one is retained",
+            (_, "ReplaceAndSnapshot") => "replaced; the old one is snapshotted, then deleted",
+            _ => return self.action.clone(),
+        };
+        format!("{} ({qualifier})", self.action)
+    }
+}
+
+/// One changing property of a resource, from `IncludePropertyValues`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PropertyChange {
+    /// The property path, e.g. `/Properties/ContainerDefinitions/0/Image`; for older
+    /// answers without one, `Properties.Name` or the attribute (`Tags`, `Metadata`).
+    pub path: String,
+    /// The value before, when CloudFormation gives it (large values come truncated).
+    pub before: Option<String>,
+    /// The value after, when given.
+    pub after: Option<String>,
+    /// `Evaluation: Dynamic`: the value depends on something only known while
+    /// deploying (a `Ref` or `GetAtt` of a changing resource), so it *may* change.
+    pub dynamic: bool,
+    /// Whether changing it recreates the resource: Never, Conditionally, Always (empty
+    /// when not given).
+    pub requires_recreation: String,
+}
+
+impl PropertyChange {
+    /// `/Properties/X: "a" → "b" (may change; replaces the resource)`, each value cut
+    /// to `max` characters.
+    pub(crate) fn line(&self, max: usize) -> String {
+        let mut line = self.path.clone();
+        if self.before.is_some() || self.after.is_some() {
+            line.push_str(&format!(
+                ": {} → {}",
+                self.before
+                    .as_deref()
+                    .map_or("(none)".to_owned(), |v| cut(v, max)),
+                self.after
+                    .as_deref()
+                    .map_or("(none)".to_owned(), |v| cut(v, max))
+            ));
+        }
+        let mut notes = Vec::new();
+        if self.dynamic {
+            notes.push("may change: known only while deploying");
+        }
+        match self.requires_recreation.as_str() {
+            "Always" => notes.push("replaces the resource"),
+            "Conditionally" => notes.push("may replace the resource"),
+            _ => {}
+        }
+        if !notes.is_empty() {
+            line.push_str(&format!(" ({})", notes.join("; ")));
+        }
+        line
+    }
+}
+
+/// `text` cut to at most `max` characters, ending in `…` when cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+mod described;
+pub(crate) use described::{Described, describe, describe_if_exists};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,9 @@
 //! (`CannotPullContainerError …`, `Essential container in task exited`, failed health
 //! checks) is only here. Modelled on copilot's `internal/pkg/stream/ecs.go`.
 //!
+//! Reading layer: may use `wait` and `events` (the [`Event`]s that start and end a
+//! watch). The stopped-task reasons join a failure's root cause in the execute phase.
+//!
 //! Diagnosis only: a caller without `ecs:DescribeServices`/`ListTasks`/`DescribeTasks`
 //! (AccessDenied) or any other failed call stops the watching, with a note, never the
 //! deploy.

@@ -3,6 +3,9 @@
 //! operation by its id (`Stack.LastOperations`), instead of guessing an operation's
 //! extent from "User Initiated" stack events.
 //!
+//! Reading layer: may use `wait` and `events`. What the findings and failures mean to
+//! the user (their lines, the root cause) is `explain`.
+//!
 //! Everything here is diagnosis: an endpoint that does not implement DescribeEvents
 //! (moto, LocalStack) or a caller without `cloudformation:DescribeEvents` gets
 //! [`Unavailable`], and the caller falls back to what DescribeStackEvents shows.
@@ -18,6 +21,11 @@ use super::events::{Event, clean_reason};
 use super::wait::{retry_throttled, stack_name_of};
 use crate::aws::{describe_error, is_access_denied};
 
+// Compatibility while issue 18's branches merge: these names moved up a layer and the
+// commands still import them from here. Nothing in this file uses them (`layering`
+// checks that); drop them once the callers import from their new homes.
+pub(crate) use super::explain::root_cause_of;
+
 /// Most DescribeEvents pages read in one go.
 const MAX_PAGES: usize = 20;
 
@@ -29,21 +37,6 @@ pub(crate) enum Unavailable {
     /// Any other answer: the endpoint does not implement it (moto, LocalStack), or it
     /// failed; the caller falls back to the stack events.
     Unsupported(String),
-}
-
-impl Unavailable {
-    /// One line for a warning or note.
-    pub(crate) fn explain(&self, what: &str) -> String {
-        match self {
-            Self::Denied(e) => format!(
-                "cannot read {what}: this identity may not call cloudformation:DescribeEvents \
-                 (add it to the role; cfn/github-oidc.yaml's roles have it): {e}"
-            ),
-            Self::Unsupported(e) => {
-                format!("{what} not available from this endpoint (DescribeEvents: {e})")
-            }
-        }
-    }
 }
 
 /// One early-validation finding of a change set.
@@ -62,18 +55,6 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    /// `NAME at PATH (LogicalId): reason`.
-    pub(crate) fn line(&self) -> String {
-        let mut line = self.name.clone();
-        if let Some(path) = &self.path {
-            line.push_str(&format!(" at {path}"));
-        }
-        if let Some(id) = &self.logical_id {
-            line.push_str(&format!(" ({id})"));
-        }
-        format!("{line}: {}", self.reason)
-    }
-
     fn from_event(e: &OperationEvent) -> Option<Self> {
         let name = e.validation_name()?.to_owned();
         let status = e.validation_status();
@@ -298,16 +279,4 @@ pub(crate) async fn latest_failures(
     events.extend(rollbacks.into_iter().filter(|e| e.epoch >= since));
     events.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
     Ok(Some(events))
-}
-
-/// The root cause of this run's operations (from [`new_operations`]) by their failed
-/// events; `None` when there are none or DescribeEvents is unavailable (the caller then
-/// reads the events it followed).
-pub(crate) async fn root_cause_of(client: &Client, operations: &[String]) -> Option<String> {
-    let mut events = Vec::new();
-    for id in operations {
-        events.extend(operation_failures(client, id).await.ok()?);
-    }
-    events.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
-    super::events::root_cause(client, &events).await
 }

@@ -1,6 +1,8 @@
 //! What a reviewed change set is made of, besides its rows: its own template (GetTemplate
 //! with the change set's name) and its parameters with NoEcho values masked, so a plan
 //! can record them and `apply` can compare them again without ever handling a secret.
+//!
+//! Reading layer: may use `wait` only.
 
 use std::collections::BTreeMap;
 

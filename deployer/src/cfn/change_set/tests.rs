@@ -7,8 +7,8 @@ use aws_sdk_cloudformation::operation::create_change_set::{
 };
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::types::{
-    ChangeAction, ChangeType, PolicyAction, Replacement, RequiresRecreation, ResourceAttribute,
-    ResourceChangeDetail, ResourceTargetDefinition,
+    Change, ChangeAction, ChangeType, EvaluationType, PolicyAction, Replacement,
+    RequiresRecreation, ResourceAttribute, ResourceChangeDetail, ResourceTargetDefinition,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use std::time::Duration;

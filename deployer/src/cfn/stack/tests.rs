@@ -4,11 +4,12 @@
 use super::*;
 use crate::cfn::events::{Event, latest_operation};
 use crate::cfn::fixtures::stack;
-use crate::cfn::wait::follow;
+use crate::cfn::follow::follow;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+use aws_sdk_cloudformation::types::StackStatus;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use std::time::Duration;
 
