@@ -131,10 +131,27 @@ impl ReleaseReport {
     /// Prints the report (text: a line per stack and the verdict; JSON: the document),
     /// and under GitHub Actions the verdict in the step summary.
     pub(crate) fn print(&self, printer: &Printer) {
-        if let Some(gh) = crate::output::github::GitHub::detect()
-            && let Some(verdict) = &self.verdict
-        {
-            gh.verdict(verdict);
+        if let Some(gh) = crate::output::github::GitHub::detect() {
+            if let Some(verdict) = &self.verdict {
+                gh.verdict(verdict);
+            }
+            // What a workflow branches on: whether any stack changes (or changed).
+            gh.outputs(&[
+                (
+                    "has-changes".to_owned(),
+                    self.stacks.iter().any(|s| s.has_changes).to_string(),
+                ),
+                (
+                    "plan-file".to_owned(),
+                    self.plan_file.clone().unwrap_or_default(),
+                ),
+            ]);
+            if let Some(failure) = &self.failure {
+                gh.error(
+                    &format!("Release of {} {} failed", self.application, self.environment),
+                    failure,
+                );
+            }
         }
         match printer.format() {
             OutputFormat::Json => {

@@ -10,8 +10,9 @@ use aws_smithy_types::DateTime;
 
 use crate::helpers::{Moto, fixture};
 
-/// A copy of the fixture deploy.yaml in `dir` with `domain` and the templates by path.
-fn config(dir: &Path, name: &str, domain: &str) -> PathBuf {
+/// A copy of the fixture deploy.yaml in `dir` with `domain`, `nat` gateways and the
+/// templates by path.
+fn config(dir: &Path, name: &str, domain: &str, nat: &str) -> PathBuf {
     let text = std::fs::read_to_string(fixture("release/deploy.yaml"))
         .unwrap()
         .replace(
@@ -25,7 +26,8 @@ fn config(dir: &Path, name: &str, domain: &str) -> PathBuf {
             "service: service.yaml",
             &format!("service: {}", fixture("release/service.yaml").display()),
         )
-        .replace("staging.example.com", domain);
+        .replace("staging.example.com", domain)
+        .replace("nat_gateways: 1", &format!("nat_gateways: {nat}"));
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -64,7 +66,7 @@ async fn an_environment_and_two_services_plan_once_apply_in_order_and_refuse_a_s
     let moto = Moto::start();
     let cfn = moto.cloudformation();
     let dir = tempfile::tempdir().unwrap();
-    let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com");
+    let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com", "1");
     let cfg = deploy_yaml.to_str().unwrap();
     let plan = dir.path().join("release.json");
 
@@ -207,8 +209,8 @@ async fn an_environment_and_two_services_plan_once_apply_in_order_and_refuse_a_s
         .collect();
     assert_eq!(results, ["no-changes", "no-changes", "no-changes"]);
 
-    // Two plans of a new domain; applying the second makes the first stale.
-    let moved = config(dir.path(), "moved.yaml", "next.example.com");
+    // Two plans of an environment change; applying the second makes the first stale.
+    let moved = config(dir.path(), "moved.yaml", "staging.example.com", "2");
     let (stale, fresh) = (dir.path().join("stale.json"), dir.path().join("fresh.json"));
     for out in [&stale, &fresh] {
         moto.run(&[
@@ -242,7 +244,7 @@ async fn a_dry_run_leaves_no_change_set_and_service_needs_the_environment() {
     let moto = Moto::start();
     let cfn = moto.cloudformation();
     let dir = tempfile::tempdir().unwrap();
-    let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com");
+    let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com", "1");
     let cfg = deploy_yaml.to_str().unwrap();
     moto.run(&[
         "deploy",
