@@ -107,8 +107,9 @@ pub enum Command {
 pub struct ImageArgs {
     /// The image to push, in skopeo's transport syntax: `oci:DIR[:TAG]` (OCI layout
     /// directory), `oci-archive:FILE` (what `docker buildx build --output type=oci,dest=FILE`
-    /// writes) or `docker-archive:FILE` (what `docker save` writes).
-    #[arg(long, value_name = "REF")]
+    /// writes) or `docker-archive:FILE` (what `docker save` writes). Set from `--image`
+    /// of the command (`push --image REF`, `deploy --image REF`).
+    #[arg(skip)]
     pub image: Option<String>,
 
     /// ECR repository name; created if missing (immutable tags, scan on push, a lifecycle
@@ -181,6 +182,12 @@ pub struct TransferArgs {
 /// `deployer push`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
+    /// The image to push, in skopeo's transport syntax: `oci:DIR[:TAG]` (OCI layout
+    /// directory), `oci-archive:FILE` (what `docker buildx build --output type=oci,dest=FILE`
+    /// writes) or `docker-archive:FILE` (what `docker save` writes).
+    #[arg(long = "image", value_name = "REF")]
+    pub image_ref: Option<String>,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub image: ImageArgs,
@@ -213,9 +220,21 @@ pub struct DeployArgs {
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
 
+    /// The image to push first, in skopeo's transport syntax: `oci:DIR[:TAG]`,
+    /// `oci-archive:FILE` or `docker-archive:FILE`. With a version-2 deploy.yaml (an
+    /// application): `SERVICE=REF`, repeatable, one per service to ship; a service
+    /// without one keeps the image its stack runs.
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub image: ImageArgs,
+
+    /// With a version-2 deploy.yaml: plan and deploy only this service's stack (repeat
+    /// for more); the environment stack must exist and is left as it is.
+    #[arg(long = "service", value_name = "NAME", requires = "config")]
+    pub services: Vec<String>,
 
     /// Deploy a new value of a parameter the template marks immutable
     /// (`Metadata.Deployer.ImmutableParameters`), after doing by hand what the refusal

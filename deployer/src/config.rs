@@ -16,7 +16,7 @@
 //! the environment being deployed; an unset or empty one is bad input (exit 64) naming
 //! the variable, the environment and the key, unless a flag overrides that key.
 
-mod expand;
+pub(crate) mod expand;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
 //!
 //! Layers, each calling only down:
 //! - `cli`: the argument types (global flags: `--output`, `--color`, `-q`, `-v`)
-//! - `commands`: one thin module per subcommand: read the arguments, call the layers,
-//!   report (`deploy` split by phase)
+//! - `commands`: one thin module per subcommand: read the arguments, call the layers
+//! - `engine`: the change-set flow deploy, apply and bootstrap share (plan, execute,
+//!   follow, clean up, the plan file, apply's checks) and the multi-stack `release`
 //! - `config`, `template`, `parameters`: deploy.yaml and the offline checks
-//! - `plan_file`: the plan `deploy --plan-out` writes and `apply` executes
 //! - `cfn`: the CloudFormation conversation (stack, change sets, events, waiting)
 //! - `ecr` (+ the `oci-push` crate): the repository, the login, the image push
 //! - `output`: the one place that decides TTY vs CI vs JSON, colour and verbosity, and
@@ -21,11 +21,11 @@ mod cli;
 mod commands;
 mod config;
 mod ecr;
+mod engine;
 mod error;
 mod git;
 mod output;
 mod parameters;
-mod plan_file;
 mod redact;
 mod template;
 

@@ -19,7 +19,7 @@
 use std::sync::RwLock;
 
 use crate::cfn::change_set::ResourceChange;
-use crate::commands::deploy::ParameterChange;
+use crate::engine::ParameterChange;
 use crate::template::ParameterSpec;
 
 /// What a secret value is shown as (CloudFormation's own mask for NoEcho values).

@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use crate::cfn::change_set;
 use crate::cli::DiscardArgs;
+use crate::engine::plan_file::PlanFile;
+use crate::engine::release::file::{AnyPlan, read_any};
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Printer};
-use crate::plan_file::{self, PlanFile};
 
 /// What `discard --output json` prints.
 #[derive(Debug, Serialize)]
@@ -29,29 +30,93 @@ struct DiscardReport<'a> {
     discarded: bool,
 }
 
+/// What `discard --output json` prints for a release plan.
+#[derive(Debug, Serialize)]
+struct ReleaseDiscardReport<'a> {
+    application: &'a str,
+    environment: &'a str,
+    stacks: Vec<DiscardReport<'a>>,
+}
+
 /// Runs `deployer discard`.
 pub(crate) async fn run(args: DiscardArgs, printer: &Printer) -> CommandResult {
-    let plan = plan_file::read(&args.plan)?;
     let file = args.plan.display().to_string();
-    let (Some(stack_id), Some(id)) = (&plan.stack_id, &plan.change_set_id) else {
-        report(
-            printer,
-            &plan,
-            &format!(
-                "Nothing to discard: plan {file} has no change set ({}).",
-                if plan.recreate.is_some() {
-                    "it recreates a dead stack, which only apply starts"
-                } else {
-                    "it has no changes"
-                }
-            ),
-        )?;
-        return Ok(ExitCode::SUCCESS);
+    let release = match read_any(&args.plan)? {
+        AnyPlan::Stack(plan) => {
+            let client = client_for(&plan).await?;
+            let text = discard_one(client.as_ref(), &plan, &file).await?;
+            report(printer, &plan, &text)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        AnyPlan::Release(release) => release,
     };
-    let sdk = crate::aws::sdk_config_in(Some(&plan.region)).await?;
+    // Every stack's change set, even when one cannot be deleted; then say which.
+    let sdk = crate::aws::sdk_config_in(Some(&release.region)).await?;
     let client = Client::new(&sdk);
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    for stack in &release.stacks {
+        match discard_one(Some(&client), &stack.plan, &file).await {
+            Ok(line) => lines.push(line),
+            Err(failure) => failures.push(failure.message),
+        }
+    }
+    match printer.format() {
+        OutputFormat::Text => {
+            for line in &lines {
+                printer.result_line(line, true);
+            }
+        }
+        OutputFormat::Json => printer.json(&ReleaseDiscardReport {
+            application: &release.application,
+            environment: &release.environment,
+            stacks: release
+                .stacks
+                .iter()
+                .map(|s| DiscardReport {
+                    stack_name: &s.plan.stack_name,
+                    change_set_name: s.plan.change_set_name.as_deref(),
+                    discarded: true,
+                })
+                .collect(),
+        })?,
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::failed(failures.join("\n")))
+    }
+}
+
+/// A client in the plan's region, when the plan has a change set to delete.
+async fn client_for(plan: &PlanFile) -> Result<Option<Client>, Failure> {
+    if plan.change_set_id.is_none() {
+        return Ok(None);
+    }
+    let sdk = crate::aws::sdk_config_in(Some(&plan.region)).await?;
+    Ok(Some(Client::new(&sdk)))
+}
+
+/// Deletes the change set of one stack's plan; returns the sentence saying so.
+async fn discard_one(
+    client: Option<&Client>,
+    plan: &PlanFile,
+    file: &str,
+) -> Result<String, Failure> {
+    let (Some(stack_id), Some(id), Some(client)) = (&plan.stack_id, &plan.change_set_id, client)
+    else {
+        return Ok(format!(
+            "Nothing to discard for stack {}: plan {file} has no change set for it ({}).",
+            plan.stack_name,
+            if plan.recreate.is_some() {
+                "it is created by apply, which alone makes its change set"
+            } else {
+                "it has no changes"
+            }
+        ));
+    };
     let name = plan.change_set_name.as_deref().unwrap_or(id);
-    change_set::delete(&client, stack_id, id)
+    change_set::delete(client, stack_id, id)
         .await
         .map_err(|f| {
             Failure::failed(format!(
@@ -59,15 +124,10 @@ pub(crate) async fn run(args: DiscardArgs, printer: &Printer) -> CommandResult {
                 plan.stack_name, f.message
             ))
         })?;
-    report(
-        printer,
-        &plan,
-        &format!(
-            "Discarded change set {name} of stack {} (plan {file}): it can no longer be executed.",
-            plan.stack_name
-        ),
-    )?;
-    Ok(ExitCode::SUCCESS)
+    Ok(format!(
+        "Discarded change set {name} of stack {} (plan {file}): it can no longer be executed.",
+        plan.stack_name
+    ))
 }
 
 /// The result: the sentence, or with `--output json` the same as a document.

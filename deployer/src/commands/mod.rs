@@ -1,4 +1,4 @@
-//! One module per subcommand. Each reads its arguments, calls the layers below (`cfn`,
+//! One module per subcommand. Each reads its arguments, calls the layers below (`engine`, `cfn`,
 //! `ecr` + `oci-push`, `config`/`template`/`parameters`) and reports through `output`.
 
 pub(crate) mod apply;
@@ -8,6 +8,7 @@ pub(crate) mod destroy;
 pub(crate) mod discard;
 pub(crate) mod local_auth;
 pub(crate) mod push;
+mod release_config;
 pub(crate) mod status;
 
 use crate::cli::Command;

@@ -65,6 +65,7 @@ pub(crate) struct PushedImage {
 /// Runs `deployer push`.
 pub(crate) async fn run(args: PushArgs, printer: &Printer) -> CommandResult {
     let mut image = args.image.clone();
+    image.image = args.image_ref.clone();
     image.tag = args.tag().map(str::to_owned);
     let sdk = crate::aws::sdk_config().await?;
     let pushed = push_image(&image, &sdk, printer).await?;

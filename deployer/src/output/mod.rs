@@ -21,11 +21,13 @@
 //! Modelled on uv's `Printer`: one value, built once from the global flags, handed to
 //! every command.
 
+pub(crate) mod changes;
 pub(crate) mod github;
 pub(crate) mod markdown;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod push_progress;
+pub(crate) mod release;
 pub(crate) mod sanitize;
 
 use std::io::{IsTerminal, Write};

@@ -14,4 +14,5 @@ mod plan_apply;
 mod push;
 mod push_rules;
 mod recover;
+mod release;
 mod states;

@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::cfn::wait::{duration_input, parse_duration};
 use crate::cli::BootstrapArgs;
-use crate::commands::deploy::{self, Request};
 use crate::config::{self, Settings};
+use crate::engine::{self, Request};
 use crate::error::{CommandResult, Failure};
 use crate::output::{OutputFormat, Printer};
 use crate::parameters::{effective_values, parse_pairs};
@@ -172,7 +172,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         wait_timeout,
         change_set_timeout,
     };
-    let finished = deploy::run_resolved(
+    let finished = engine::run_resolved(
         Request {
             settings,
             template,
@@ -182,6 +182,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             yes: args.yes,
             allow_change: &[],
             plan_out: None,
+            release: false,
             commit: None,
             // The bootstrap stack is set up by hand from any checkout; the commit is
             // recorded, but an older checkout (same template) must not be refused.

@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::cfn::fixtures::STACK_ID;
-use crate::plan_file::VERSION;
+use crate::cli::ApplyArgs;
+use crate::commands::apply::{check_digest_on_disk, image_to_push, run};
+use crate::engine::plan_file;
+use crate::engine::plan_file::VERSION;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::describe_change_set::{
@@ -63,7 +66,7 @@ pub(super) fn plan() -> PlanFile {
         wait_timeout_seconds: 5,
         changes: vec![],
         parameter_changes: vec![],
-        reviewed: Some(crate::plan_file::Reviewed {
+        reviewed: Some(crate::engine::plan_file::Reviewed {
             parameters: [("Name".to_owned(), "b".to_owned())].into(),
             no_echo: vec![],
             capabilities: vec![],

@@ -20,7 +20,7 @@ use aws_smithy_types::date_time::Format;
 use serde::{Deserialize, Serialize};
 
 use crate::cfn::change_set::ResourceChange;
-use crate::commands::deploy::ParameterChange;
+use crate::engine::ParameterChange;
 use crate::error::Failure;
 
 /// The only format version this deployer writes and reads.
@@ -104,14 +104,17 @@ pub(crate) struct Reviewed {
 }
 
 /// A plan for a stack whose first create failed (ROLLBACK_COMPLETE): delete it, then
-/// create it from what is carried here. Parameters are values, never NoEcho ones (a
+/// create it from what is carried here; or for a stack that cannot be planned by a
+/// change set yet (a deferred create: `dead_stack_id` is `None`). Parameters are values, never NoEcho ones (a
 /// plan with NoEcho values to send is refused when planned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Recreate {
     /// The dead stack, by id: `apply` deletes it only if it is still this stack and
-    /// still ROLLBACK_COMPLETE.
-    pub dead_stack_id: String,
+    /// still ROLLBACK_COMPLETE. `None`: a deferred create (a release's service stack
+    /// planned before its environment existed): there is nothing to delete, and the
+    /// stack must still not exist when applied.
+    pub dead_stack_id: Option<String>,
     /// The template text to create from (its SHA-256 is `template_sha256`).
     pub template_body: String,
     /// Parameter values to send.
@@ -122,6 +125,11 @@ pub(crate) struct Recreate {
     pub role_arn: Option<String>,
     /// `--change-set-timeout` of the planning deploy, in seconds.
     pub change_set_timeout_seconds: u64,
+    /// Parameters whose values are not known when planned: the environment stack's
+    /// outputs of the same names, read by `apply` once the environment is deployed and
+    /// added to `parameters` (the release's wiring rule).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wired: Vec<String>,
 }
 
 /// What identifies the state of a stack: any other operation on it (a deploy, a
@@ -224,12 +232,17 @@ pub(crate) fn now() -> String {
 pub(crate) fn write(path: &Path, plan: &PlanFile) -> Result<(), Failure> {
     let json = serde_json::to_string_pretty(plan)
         .map_err(|e| Failure::internal(format!("cannot encode the plan: {e}")))?;
+    write_text(path, &json)
+}
+
+/// Writes `json` (a plan) to `path` through a temporary file renamed into place.
+pub(crate) fn write_text(path: &Path, json: &str) -> Result<(), Failure> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "plan".to_owned());
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, json + "\n")
+    std::fs::write(&tmp, format!("{json}\n"))
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);

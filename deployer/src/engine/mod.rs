@@ -1,21 +1,27 @@
-//! The `deploy` subcommand: validate offline, (push the image), bring the stack into a
-//! deployable state, create a change set, show it, ask, execute, follow the events and
-//! explain a failure.
+//! The change-set engine that `deploy`, `apply`, `bootstrap` (and `promote`/`rollback`
+//! through [`release`]) share: validate offline, (push the image), bring the stack into
+//! a deployable state, create a change set, show it, ask, execute, follow the events
+//! and explain a failure. The commands only parse and resolve their inputs and call it.
 //!
 //! One file per phase: `plan` (stack state → change set → what changes), `execute`
 //! (confirm, execute, follow, cancel on Ctrl-C), `cleanup` (what a dry run, a "no" or
-//! an interrupt leaves behind), `report` (tables, the final result, GitHub outputs).
-//! The CloudFormation calls themselves are in `crate::cfn`.
+//! an interrupt leaves behind), `report` (the final result, GitHub outputs); the plan
+//! file (`plan_file`), applying one (`apply`: verification, recreate), and several
+//! stacks released together (`release`). The CloudFormation calls themselves are in
+//! `crate::cfn`; the change tables are rendered by `crate::output::changes`.
 
+pub(crate) mod apply;
 mod cleanup;
 mod execute;
 mod findings;
-mod order;
-mod plan;
+pub(crate) mod order;
+pub(crate) mod plan;
+pub(crate) mod plan_file;
 mod plan_out;
-mod plan_recreate;
+pub(crate) mod plan_recreate;
 mod preflight;
 mod preflight_cognito;
+pub(crate) mod release;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -39,50 +45,12 @@ use aws_sdk_cloudformation::Client;
 pub(crate) use self::plan::{ParameterChange, Ready};
 pub(crate) use self::report::{DeployReport, View};
 use crate::cfn::wait::Deadline;
-use crate::cli::{DeployArgs, ImageArgs};
-use crate::config::{self, Settings};
-use crate::error::{CommandResult, Failure};
+use crate::cli::ImageArgs;
+use crate::config::Settings;
+use crate::error::Failure;
 use crate::output::{Printer, Progress, prompt};
 use crate::parameters;
 use crate::template::Template;
-
-/// Runs `deployer deploy`.
-pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
-    let mut deploy = match start(&args, printer).await {
-        Ok(deploy) => deploy,
-        // Config, template, parameters, pre-flight checks, push: GitHub gets the same
-        // annotation and summary as a failure after the change set.
-        Err(failure) => return Err(report::failed_before_change_set(&args, failure)),
-    };
-    let result = deploy.run().await;
-    deploy.finish(result)
-}
-
-/// Everything before the first change-set call: settings, offline checks, the checks
-/// against the deployed stack and the hosted zone, and the push.
-async fn start(args: &DeployArgs, printer: &Printer) -> Result<Deploy, Failure> {
-    let (settings, warnings) = config::resolve_with_warnings(args)?;
-    for warning in warnings {
-        printer.warn(&warning);
-    }
-    let template = Template::load(&settings.template)?;
-    prepare(
-        Request {
-            settings,
-            template,
-            image: Some(&args.image),
-            dry_run: args.dry_run,
-            detailed_exitcode: args.detailed_exitcode,
-            yes: args.yes,
-            allow_change: &args.allow_change,
-            plan_out: args.plan_out.clone(),
-            commit: args.commit.as_deref(),
-            allow_out_of_order: args.allow_out_of_order,
-        },
-        printer,
-    )
-    .await
-}
 
 /// A deploy whose settings and template are already resolved: what `deploy` makes of
 /// its flags and deploy.yaml, and what `bootstrap` makes of its own flags, so both go
@@ -104,6 +72,9 @@ pub(crate) struct Request<'a> {
     pub(crate) allow_change: &'a [String],
     /// `--plan-out`: leave the change set for `apply` and write this plan file.
     pub(crate) plan_out: Option<PathBuf>,
+    /// Planned as one stack of a release (`release`): leave the change set, and keep
+    /// the plan in the report ([`DeployReport::planned`]) instead of writing a file.
+    pub(crate) release: bool,
     /// `--commit`: the commit being deployed (else DEPLOYER_COMMIT, GITHUB_SHA, git HEAD).
     pub(crate) commit: Option<&'a str>,
     /// `--allow-out-of-order`: deploy even if the stack holds a newer commit.
@@ -143,8 +114,8 @@ pub(crate) async fn run_resolved(
     })
 }
 
-/// [`start`] after the settings: offline checks, pre-flight checks, the push.
-async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Failure> {
+/// A resolved deploy made ready to run: offline checks, pre-flight checks, the push.
+pub(crate) async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Failure> {
     let Request {
         settings,
         template,
@@ -154,6 +125,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
         yes,
         allow_change,
         plan_out,
+        release,
         commit,
         allow_out_of_order,
     } = request;
@@ -175,7 +147,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
         printer.warn(&warning);
     }
     // A plan (--plan-out) executes nothing, like a dry run: nobody needs to confirm it.
-    let preview = dry_run || plan_out.is_some();
+    let preview = dry_run || plan_out.is_some() || release;
     if !preview {
         prompt::check_someone_answers(terminal, yes, ", or --dry-run to only look")?;
     }
@@ -234,6 +206,7 @@ async fn prepare(request: Request<'_>, printer: &Printer) -> Result<Deploy, Fail
             settings,
             template,
             plan_out,
+            release,
             commit,
             allow_out_of_order,
             work_tree: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
@@ -286,6 +259,8 @@ pub(crate) struct Inputs {
     capabilities: Vec<String>,
     /// `--plan-out`: leave the change set for `apply` and write this plan file.
     plan_out: Option<PathBuf>,
+    /// One stack of a release: leave the change set and keep the plan in the report.
+    release: bool,
     /// The commit being deployed (recorded as the `deployer:commit` stack tag).
     commit: Option<String>,
     /// `--allow-out-of-order`.
@@ -299,7 +274,12 @@ pub(crate) struct Inputs {
 impl Inputs {
     /// A dry run or a plan: nothing is executed (or pushed) by this run.
     fn preview(&self, mode: Mode) -> bool {
-        mode.dry_run || self.plan_out.is_some()
+        mode.dry_run || self.plans()
+    }
+
+    /// The change set is left for a later apply: `--plan-out`, or a release's plan.
+    fn plans(&self) -> bool {
+        self.plan_out.is_some() || self.release
     }
 }
 
@@ -386,7 +366,7 @@ pub(crate) enum Ending {
 impl Deploy {
     /// The phases in order: plan (ending early for no changes, a dry run or a
     /// rejected change set), then confirm, execute and follow.
-    async fn run(&mut self) -> Result<Ending, Failure> {
+    pub(crate) async fn run(&mut self) -> Result<Ending, Failure> {
         let ready = match self.plan().await? {
             plan::Planned::Done(ending) => return Ok(ending),
             plan::Planned::Ready(ready) => *ready,

@@ -6,7 +6,7 @@
 use super::tests::{deploy, no_describe_events};
 use super::*;
 use crate::cfn::fixtures::STACK_ID;
-use crate::plan_file::{self, Fingerprint};
+use crate::engine::plan_file::{self, Fingerprint};
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
@@ -325,7 +325,7 @@ fn tags_only_rows_fold_into_one_line() {
         details: vec![],
     };
     let changes = vec![row("A", "Tags"), row("B", "Properties"), row("C", "Tags")];
-    let text = report::render_text(&changes, &[]);
+    let text = crate::output::changes::render_text(&changes, &[]);
     assert!(
         text.contains(
             "Tags only (stack tags are copied to every taggable resource): 2 resources: A, C"
@@ -333,7 +333,7 @@ fn tags_only_rows_fold_into_one_line() {
         "{text}"
     );
     assert_eq!(text.matches("AWS::SNS::Topic").count(), 1, "{text}");
-    let md = report::render_markdown(&changes, &[]);
+    let md = crate::output::changes::render_markdown(&changes, &[]);
     assert!(md.contains("| Modify (tags only) | A, C |"), "{md}");
     assert_eq!(md.matches("| Modify |").count(), 1, "{md}");
 }

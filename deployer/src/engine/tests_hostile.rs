@@ -5,10 +5,11 @@
 //! sequence, no workflow command, no HTML, link, image or mention, no secret value.
 
 use super::plan::ParameterChange;
-use super::report::{DeployReport, render_markdown, render_text};
+use super::report::DeployReport;
 use super::tests::deploy;
 use crate::cfn::change_set::{PropertyChange, ResourceChange};
 use crate::cfn::events::{Event, clean_reason};
+use crate::output::changes::{render_markdown, render_text};
 use crate::output::github::{GitHub, annotation};
 use crate::output::progress::Captured;
 use crate::output::{Progress, json_document};

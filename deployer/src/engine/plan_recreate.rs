@@ -13,9 +13,9 @@ use serde_yaml::Value;
 use super::plan::{Planned, no_echo_unset, parameter_changes};
 use super::{Deploy, Ending};
 use crate::cfn::change_set::ResourceChange;
+use crate::engine::plan_file::{self, Fingerprint, Recreate};
 use crate::error::Failure;
 use crate::parameters::effective_values;
-use crate::plan_file::{self, Fingerprint, Recreate};
 use crate::template::ParameterSpec;
 
 impl Deploy {
@@ -75,30 +75,34 @@ impl Deploy {
         self.report.parameter_changes =
             parameter_changes(&inputs.template.parameters, &inputs.parameters, None);
         let recreate = Recreate {
-            dead_stack_id: dead_id.clone(),
+            dead_stack_id: Some(dead_id.clone()),
             template_body: inputs.template.body.clone(),
             parameters: inputs.parameters.clone(),
             tags: self.stack_tags(None),
             role_arn: inputs.settings.role_arn.clone(),
             change_set_timeout_seconds: inputs.settings.change_set_timeout.as_secs(),
+            wired: Vec::new(),
         };
         self.show_changes();
-        let Some(path) = self.inputs.plan_out.clone() else {
+        if !self.inputs.plans() {
             return Ok(Planned::Done(Ending::Pending));
-        };
+        }
         let mut plan = self.plan_file();
         plan.stack_id = Some(dead_id.clone());
         plan.has_changes = true;
         plan.creates_stack = true;
         plan.stack = Some(Fingerprint::of(dead));
         plan.recreate = Some(recreate);
-        plan_file::write(&path, &plan)?;
-        self.progress.line(&format!(
-            "Plan written to {}: `deployer apply {}` deletes the dead stack {dead_id}, then creates \
-             stack {name} (nothing was changed yet)",
-            path.display(),
-            path.display()
-        ));
+        if let Some(path) = self.inputs.plan_out.clone() {
+            plan_file::write(&path, &plan)?;
+            self.progress.line(&format!(
+                "Plan written to {}: `deployer apply {}` deletes the dead stack {dead_id}, then creates \
+                 stack {name} (nothing was changed yet)",
+                path.display(),
+                path.display()
+            ));
+        }
+        self.report.planned = Some(Box::new(plan));
         Ok(Planned::Done(Ending::Pending))
     }
 }

@@ -11,21 +11,23 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use super::PLAN_AGAIN;
 use crate::cfn::change_set::{self, Outcome, Purpose, ResourceChange};
 use crate::cfn::stack;
-use crate::commands::deploy::{Deploy, Ending, Ready};
+use crate::engine::plan_file::{Fingerprint, PlanFile, Recreate};
+use crate::engine::{Deploy, Ending, Ready};
 use crate::error::Failure;
 use crate::output::prompt;
-use crate::plan_file::{Fingerprint, PlanFile, Recreate};
 
 impl Deploy<()> {
     /// The dead stack is still the one planned: same id, still ROLLBACK_COMPLETE, and
     /// nothing ran on it since.
-    pub(super) async fn check_dead_stack(
+    pub(crate) async fn check_dead_stack(
         &mut self,
         plan: &PlanFile,
         recreate: &Recreate,
     ) -> Result<(), Failure> {
         let name = &plan.stack_name;
-        let id = &recreate.dead_stack_id;
+        let Some(id) = &recreate.dead_stack_id else {
+            return self.check_still_absent(plan).await;
+        };
         let now = stack::describe(&self.cloud.client, id).await?;
         let Some(now) = now.filter(|s| stack::status_of(s) != "DELETE_COMPLETE") else {
             return Err(Failure::failed(format!(
@@ -58,14 +60,39 @@ impl Deploy<()> {
         Ok(())
     }
 
-    /// Deletes the dead stack, creates the stack's change set, checks it, executes it.
+    /// A deferred create: the stack must still not exist (or be only the empty
+    /// REVIEW_IN_PROGRESS stack a plan or preview left, which a create goes into).
+    async fn check_still_absent(&mut self, plan: &PlanFile) -> Result<(), Failure> {
+        let name = &plan.stack_name;
+        let Some(now) = stack::describe(&self.cloud.client, name).await? else {
+            return Ok(());
+        };
+        let status = stack::status_of(&now);
+        if status == "DELETE_COMPLETE" || status == "REVIEW_IN_PROGRESS" {
+            return Ok(());
+        }
+        Err(Failure::failed(format!(
+            "stack {name}, which the plan creates, exists now ({status}): something created it after \
+             the plan was made. {PLAN_AGAIN}"
+        )))
+    }
+
+    /// Deletes the dead stack (if any), creates the stack's change set, checks it,
+    /// executes it.
     pub(super) async fn recreate(
         &mut self,
         plan: &PlanFile,
         recreate: &Recreate,
     ) -> Result<Ending, Failure> {
         let name = plan.stack_name.clone();
-        let dead = recreate.dead_stack_id.clone();
+        if let Some(missing) = recreate.wired.first() {
+            return Err(Failure::internal(format!(
+                "stack {name}: parameter {missing} was to be filled from the environment's outputs"
+            )));
+        }
+        let Some(dead) = recreate.dead_stack_id.clone() else {
+            return self.create_checked(plan, recreate, None).await;
+        };
         // Deleting is the first change: ask before it, not only before executing.
         if self.mode.ask {
             self.show_changes();
@@ -98,6 +125,19 @@ impl Deploy<()> {
             &mut self.progress,
         )
         .await?;
+        self.create_checked(plan, recreate, Some(&dead)).await
+    }
+
+    /// Creates the stack's change set from what the plan carries, checks that its rows
+    /// are the plan's (all `Add`), then executes it. `dead`: the dead stack deleted
+    /// before (for the messages).
+    async fn create_checked(
+        &mut self,
+        plan: &PlanFile,
+        recreate: &Recreate,
+        dead: Option<&str>,
+    ) -> Result<Ending, Failure> {
+        let name = plan.stack_name.clone();
         let change_set_name = change_set::unique_name(Purpose::Release)?;
         self.report.change_set_name = Some(change_set_name.clone());
         let request = change_set::Request {
@@ -122,7 +162,10 @@ impl Deploy<()> {
             &mut self.progress,
         )
         .await?;
-        let gone = format!("the dead stack {dead} was deleted and nothing was created");
+        let gone = match dead {
+            Some(dead) => format!("the dead stack {dead} was deleted and nothing was created"),
+            None => "nothing was created".to_owned(),
+        };
         let described = match outcome {
             Outcome::Ready(described) => described,
             Outcome::Failed {

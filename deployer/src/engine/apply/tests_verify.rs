@@ -8,7 +8,7 @@ use super::tests::{TEMPLATE, apply_plan_with, change_set, plan, planned_stack, s
 use super::*;
 use crate::cfn::change_set::{PropertyChange, ResourceChange};
 use crate::cfn::fixtures::STACK_ID;
-use crate::plan_file::Reviewed;
+use crate::engine::plan_file::Reviewed;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::types::{

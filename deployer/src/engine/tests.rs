@@ -3,10 +3,10 @@
 //! change table.
 
 use super::plan::{ParameterChange, parameter_changes};
-use super::report::{render_markdown, render_text};
 use super::*;
 use crate::cfn::change_set::ResourceChange;
 use crate::cfn::events::EventFollower;
+use crate::output::changes::{render_markdown, render_text};
 use crate::output::github::GitHub;
 use aws_sdk_cloudformation::operation::cancel_update_stack::CancelUpdateStackOutput;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
@@ -37,6 +37,7 @@ pub(super) fn deploy(client: Client) -> Deploy {
         parameters: BTreeMap::new(),
         capabilities: vec![],
         plan_out: None,
+        release: false,
         commit: None,
         allow_out_of_order: false,
         work_tree: ".".into(),

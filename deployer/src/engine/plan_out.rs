@@ -1,13 +1,13 @@
 //! `--plan-out FILE`: the plan phase ends with the change set left AVAILABLE and a
 //! plan file that says which change set it is, what CloudFormation said it is made of
 //! (parameters, capabilities, its own template) and what the stack looked like once it
-//! was made, for `deployer apply FILE` (`crate::plan_file` has the format).
+//! was made, for `deployer apply FILE` (`crate::engine::plan_file` has the format).
 
 use super::Deploy;
 use crate::cfn::change_set::Described;
 use crate::cfn::{review, stack};
+use crate::engine::plan_file::{self, Fingerprint, PlanFile, Reviewed};
 use crate::error::Failure;
-use crate::plan_file::{self, Fingerprint, PlanFile, Reviewed};
 
 impl Deploy {
     /// Writes the plan file: for `described` (a change set left for `apply`), or
@@ -20,11 +20,15 @@ impl Deploy {
         creates_stack: bool,
         created_review_stack: bool,
     ) -> Result<(), Failure> {
-        let Some(path) = self.inputs.plan_out.clone() else {
+        if !self.inputs.plans() {
             return Ok(());
-        };
+        }
+        let path = self.inputs.plan_out.clone();
         let plan = match self.plan_of(described, creates_stack).await {
-            Ok(plan) => plan_file::write(&path, &plan).map(|()| plan),
+            Ok(plan) => match &path {
+                Some(path) => plan_file::write(path, &plan).map(|()| plan),
+                None => Ok(plan),
+            },
             Err(failure) => Err(failure),
         };
         let plan = match plan {
@@ -40,19 +44,25 @@ impl Deploy {
                 )));
             }
         };
-        self.progress.line(&format!(
-            "Plan written to {}{}",
-            path.display(),
-            if plan.has_changes {
-                format!(
-                    "; change set {} is left for `deployer apply {}`",
-                    plan.change_set_name.as_deref().unwrap_or_default(),
-                    path.display()
-                )
-            } else {
-                " (no changes: applying it does nothing)".to_owned()
-            }
-        ));
+        match (&path, plan.has_changes) {
+            (Some(path), true) => self.progress.line(&format!(
+                "Plan written to {}; change set {} is left for `deployer apply {}`",
+                path.display(),
+                plan.change_set_name.as_deref().unwrap_or_default(),
+                path.display()
+            )),
+            (Some(path), false) => self.progress.line(&format!(
+                "Plan written to {} (no changes: applying it does nothing)",
+                path.display()
+            )),
+            (None, true) => self.progress.line(&format!(
+                "Change set {} of stack {} is left for the release plan",
+                plan.change_set_name.as_deref().unwrap_or_default(),
+                plan.stack_name
+            )),
+            (None, false) => {}
+        }
+        self.report.planned = Some(Box::new(plan));
         Ok(())
     }
 

@@ -56,10 +56,10 @@ impl Deploy {
             Plan::Create { .. } => None,
             // A dead first create: the plan says it will be deleted and what will be
             // created; `apply` does both, after approval (commands::apply::recreate).
-            Plan::RecreateAfterDelete(dead) if self.inputs.plan_out.is_some() => {
+            Plan::RecreateAfterDelete(dead) if self.inputs.plans() => {
                 return self.plan_recreate(dead).await;
             }
-            Plan::RollbackFirst(_) if self.inputs.plan_out.is_some() => {
+            Plan::RollbackFirst(_) if self.inputs.plans() => {
                 return Err(Failure::failed(format!(
                     "stack {stack_name} must be recovered before a change set can be planned (see above); \
                      a plan changes nothing, so it does not do that. Recover it with a deploy without \
@@ -207,7 +207,7 @@ impl Deploy {
         let findings = self.findings(&described.id, false).await;
         self.show_findings(findings);
 
-        if self.inputs.plan_out.is_some() {
+        if self.inputs.plans() {
             self.write_plan(Some(&described), existing.is_none(), created_review_stack)
                 .await?;
             return Ok(Planned::Done(Ending::Pending));
@@ -243,7 +243,7 @@ impl Deploy {
             }
             self.report.outputs = stack::outputs(stack);
         }
-        if self.inputs.plan_out.is_some() {
+        if self.inputs.plans() {
             self.write_plan(None, existing.is_none(), false).await?;
         }
         Ok(Planned::Done(Ending::NoChanges))
@@ -372,7 +372,7 @@ pub(crate) struct ParameterChange {
 
 /// Parameters whose value changes, old → new; NoEcho values are shown as `****`, and a
 /// NoEcho parameter not given again is listed as kept (see [`kept_no_echo`]).
-pub(super) fn parameter_changes(
+pub(crate) fn parameter_changes(
     specs: &BTreeMap<String, ParameterSpec>,
     given: &BTreeMap<String, String>,
     existing: Option<&Stack>,

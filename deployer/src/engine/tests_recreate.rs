@@ -6,7 +6,7 @@
 use super::tests::{deploy, no_describe_events};
 use super::*;
 use crate::cfn::fixtures::{STACK_ID, stack};
-use crate::plan_file;
+use crate::engine::plan_file;
 use crate::template::Template;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
@@ -140,7 +140,7 @@ async fn a_plan_over_a_dead_first_create_says_it_will_be_deleted_and_what_is_cre
     assert_eq!((created, deleted), (0, 0), "a plan changes nothing");
     let plan = plan_file::read(&path).unwrap();
     let recreate = plan.recreate.expect("a recreate plan");
-    assert_eq!(recreate.dead_stack_id, STACK_ID);
+    assert_eq!(recreate.dead_stack_id.as_deref(), Some(STACK_ID));
     assert_eq!(recreate.template_body, body);
     assert_eq!(
         recreate.parameters.get("Name").map(String::as_str),

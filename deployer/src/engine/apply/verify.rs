@@ -8,7 +8,7 @@
 
 use crate::cfn::change_set::{Described, RELEASE_PREFIX, ResourceChange};
 use crate::cfn::review;
-use crate::plan_file::{PlanFile, Reviewed};
+use crate::engine::plan_file::{PlanFile, Reviewed};
 
 /// At most this many rows are named when the rows differ.
 const ROWS_NAMED: usize = 5;
