@@ -132,6 +132,35 @@ pub(crate) fn load(
     Ok(env)
 }
 
+/// Which deploy.yaml format the file at `path` is: 1 (this module's single-stack
+/// format) when it has no top-level `version:` key, else its `version` (2: the
+/// application format of [`crate::app`]). An unknown version is bad input naming the
+/// versions there are.
+pub(crate) fn format_version(path: &Path) -> Result<u32, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("cannot read config file {}: {e}", path.display())))?;
+    format_version_of(&text)
+        .map_err(|e| Failure::input(format!("config file {}: {e}", path.display())))
+}
+
+/// [`format_version`] of text.
+pub(crate) fn format_version_of(text: &str) -> Result<u32, String> {
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| format!("is not valid YAML: {e}"))?;
+    let known = "this deployer reads version 2 (`version: 2`: an application's environments and \
+                 services) and the single-stack format, which has no `version:` key";
+    match doc.get("version") {
+        None => Ok(1),
+        Some(Value::Number(n)) if n.as_u64() == Some(2) => Ok(2),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Err(format!(
+            "`version: 1` is not written: remove it for the single-stack format ({known})"
+        )),
+        Some(other) => Err(format!(
+            "version: {} is not a deploy.yaml version; {known}",
+            serde_yaml::to_string(other).unwrap_or_default().trim()
+        )),
+    }
+}
+
 /// The error for unset variables: each variable once, in the order the file uses them,
 /// with the keys that use it.
 fn unset_variables(path: &Path, environment: &str, unset: &[expand::Unset]) -> Failure {
@@ -489,7 +518,7 @@ mod tests {
 
     fn example() -> String {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../deploy.yaml")
+            .join("tests/fixtures/deploy-v1.yaml")
             .to_str()
             .unwrap()
             .to_owned()

@@ -1,8 +1,9 @@
-//! The repository's own deploy.yaml through the real binary: its `production`
+//! The single-stack deploy.yaml (the repository's own before version 2, now
+//! `deployer/tests/fixtures/deploy-v1.yaml`) through the real binary: its `production`
 //! environment is what CI deploys, filled from the variables CI passes; a missing one
 //! stops before any AWS call, naming it.
 
-use crate::helpers::{Moto, closed_port_endpoint, deployer_at, root};
+use crate::helpers::{Moto, closed_port_endpoint, deployer_at, fixture};
 
 /// Runs `deployer deploy --config deploy.yaml --environment ENV …` aimed at `endpoint`
 /// with extra environment variables.
@@ -12,7 +13,7 @@ fn deploy_from_config(
     vars: &[(&str, &str)],
     extra: &[&str],
 ) -> crate::helpers::Run {
-    let config = root().join("deploy.yaml");
+    let config = fixture("deploy-v1.yaml");
     let mut argv = vec![
         "deploy",
         "--config",
