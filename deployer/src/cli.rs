@@ -345,9 +345,11 @@ pub struct ApplyArgs {
     /// The image the plan was made with (same syntax as `deploy --image`): pushed to the
     /// plan's repository, and nothing is executed unless its digest is the one in the
     /// plan. Needed when the plan has an image, unless that image is already in the
-    /// repository (checked by digest).
-    #[arg(long, value_name = "REF")]
-    pub image: Option<String>,
+    /// repository (checked by digest). For a release plan (version 3, from a version-2
+    /// deploy.yaml): `SERVICE=REF`, repeatable, one per service whose image the plan
+    /// pinned from disk.
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
 
     /// Tag to give the pushed image (as `deploy --image-tag`; default: the git commit).
     #[arg(long = "image-tag", value_name = "TAG")]

@@ -38,6 +38,7 @@
 
 mod config;
 pub(crate) mod priorities;
+pub(crate) mod resolve;
 mod rules;
 pub(crate) mod stacks;
 #[cfg(test)]
@@ -53,7 +54,9 @@ use std::time::Duration;
 use crate::config::Lookup;
 use crate::error::Failure;
 
-pub(crate) use self::rules::{MAX_STACK_NAME, fargate_memory};
+
+/// How long CloudFormation may take to work out a change set (as v1's default).
+pub(crate) const DEFAULT_CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The format version this module reads (`version: 2`).
 pub(crate) const VERSION: u32 = 2;
@@ -259,10 +262,5 @@ impl Application {
     /// A service stack's name: `{application}-{environment}-{service}`.
     pub(crate) fn service_stack(&self, environment: &str, service: &str) -> String {
         format!("{}-{environment}-{service}", self.name)
-    }
-
-    /// The config file's directory, against which relative paths are resolved.
-    pub(crate) fn base_dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
     }
 }

@@ -39,6 +39,10 @@ pub(crate) const TAG_ENVIRONMENT: &str = "deployer:environment";
 /// See [`TAG_APPLICATION`]; on service stacks only (a tag value cannot be empty).
 pub(crate) const TAG_SERVICE: &str = "deployer:service";
 
+/// The parameters every service template must declare: without them its rules could
+/// not be placed on the listener without colliding.
+const ROUTING_PARAMETERS: [&str; 3] = ["HostName", "ApiRulePriority", "AppRulePriority"];
+
 /// ACM refuses a certificate whose first name (the subject's CN) is longer than this.
 const MAX_CERTIFICATE_NAME: usize = 64;
 
@@ -197,10 +201,12 @@ pub(crate) fn service_stack(
     let stack_name = app.service_stack(&env.name, &service.name);
     let mut parameters = BTreeMap::new();
     let env_stack = app.environment_stack(&env.name);
+    // No outputs: the environment stack does not exist yet, and the release engine
+    // wires these parameters once it has been created (a deferred create).
     for name in template
         .parameters
         .keys()
-        .filter(|p| environment_outputs.contains(*p))
+        .filter(|p| environment_outputs.contains(*p) && !outputs.is_empty())
     {
         let value = outputs.get(name).ok_or_else(|| {
             Failure::failed(format!(
@@ -263,6 +269,11 @@ pub(crate) fn service_stack(
         .map(|c| ("ContainerHealthCheck", c.clone()));
     for (name, value) in computed.into_iter().chain(health_check) {
         if !template.parameters.contains_key(name) {
+            // A service template must route (host and priorities); the rest it may
+            // leave out, e.g. a template without its own certificate or DNS record.
+            if !ROUTING_PARAMETERS.contains(&name) {
+                continue;
+            }
             return Err(Failure::input(format!(
                 "template {} has no parameter {name}, which the deployer sets on every service stack; \
                  a service template must declare the parameters listed under \"Service stacks\" in \

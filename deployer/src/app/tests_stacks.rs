@@ -293,11 +293,11 @@ fn a_missing_output_or_template_parameter_is_named() {
         "{}",
         e.message
     );
-    let (_dir, app) = world(MINIMAL, "CreateCertificate");
+    let (_dir, app) = world(MINIMAL, "AppRulePriority");
     let e = plan(&app, &outputs()).unwrap_err();
     assert_eq!(e.exit_code(), 64);
     assert!(
-        e.message.contains("has no parameter CreateCertificate"),
+        e.message.contains("has no parameter AppRulePriority"),
         "{}",
         e.message
     );

@@ -106,11 +106,6 @@ impl<'v> Fields<'v> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    /// True when `key` is present (even if its value is deferred).
-    pub(super) fn has(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// An error for a required key that is missing.
     pub(super) fn missing(&self, key: &str, hint: &str) -> String {
         format!("{}: missing (required); {hint}", self.at(key))

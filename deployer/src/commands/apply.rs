@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::cfn::wait::duration_input;
 use crate::cli::{ApplyArgs, ImageArgs};
 use crate::engine::Ending;
-use crate::engine::apply::{digest_of, session};
+use crate::engine::apply::{check_image_exists, digest_of, session};
 use crate::engine::plan_file::{self, PlanFile};
 use crate::engine::release::apply_plan_in;
 use crate::engine::release::file::{AnyPlan, ReleasePlan, read_any};
@@ -62,14 +62,11 @@ async fn apply_release(
     printer: &Printer,
 ) -> CommandResult {
     let file = args.plan.display().to_string();
-    if args.image.is_some() {
-        return Err(failed_early(
-            args,
-            Failure::input(format!(
-                "--image: plan {file} is a release plan, whose images were pushed when it was planned \
-                 (`deploy --image SERVICE=REF`); drop --image"
-            )),
-        ));
+    let images = release_images(args, release).map_err(|f| failed_early(args, f))?;
+    for (image, plan) in &images {
+        check_digest_on_disk(image, plan)
+            .await
+            .map_err(|f| failed_early(args, f))?;
     }
     if !release.has_changes() {
         printer.result_line(
@@ -104,7 +101,86 @@ async fn apply_release(
         .await
         .map_err(|failure| failed_early(args, failure))?;
     let registry = args.transfer.registry.as_deref();
+    push_release_images(release, &images, registry, &sdk, printer)
+        .await
+        .map_err(|f| failed_early(args, f))?;
     apply_plan_in(release, Some(&file), registry, &sdk, printer).await
+}
+
+/// `--image SERVICE=REF` of a release plan: each service's image, to its stack plan's
+/// repository, checked against what that plan pinned.
+fn release_images<'a>(
+    args: &ApplyArgs,
+    release: &'a ReleasePlan,
+) -> Result<Vec<(ImageArgs, &'a PlanFile)>, Failure> {
+    let mut out: Vec<(ImageArgs, &PlanFile)> = Vec::new();
+    for given in &args.images {
+        let Some((service, image)) = given.split_once('=') else {
+            return Err(Failure::input(format!(
+                "--image {given}: plan {} is a release plan; give SERVICE=REF (e.g. --image \
+                 web=oci-archive:web.tar)",
+                args.plan.display()
+            )));
+        };
+        let stack = release
+            .stacks
+            .iter()
+            .find(|s| s.service.as_deref() == Some(service))
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "--image {given}: plan {} has no service `{service}`",
+                    args.plan.display()
+                ))
+            })?;
+        if out.iter().any(|(_, p)| p.stack_name == stack.plan.stack_name) {
+            return Err(Failure::input(format!("--image {service}=…: given twice")));
+        }
+        let (Some(_), Some(repository)) = (&stack.plan.image_uri, &stack.plan.repository) else {
+            return Err(Failure::input(format!(
+                "--image {given}: the plan of service `{service}` deploys no image of its own to push"
+            )));
+        };
+        let image_args = ImageArgs {
+            image: Some(image.to_owned()),
+            repository: Some(repository.clone()),
+            tag: args.tag.clone(),
+            transfer: args.transfer.clone(),
+        };
+        out.push((image_args, &stack.plan));
+    }
+    Ok(out)
+}
+
+/// Pushes the release's images given with `--image` (each must come out as the planned
+/// URI), and checks that every other planned image is already in its repository.
+async fn push_release_images(
+    release: &ReleasePlan,
+    images: &[(ImageArgs, &PlanFile)],
+    registry: Option<&str>,
+    sdk: &aws_config::SdkConfig,
+    printer: &Printer,
+) -> Result<(), Failure> {
+    let ecr = aws_sdk_ecr::Client::new(sdk);
+    for stack in release.stacks.iter().filter(|s| s.plan.has_changes) {
+        let Some(planned) = &stack.plan.image_uri else {
+            continue;
+        };
+        match images.iter().find(|(_, p)| p.stack_name == stack.plan.stack_name) {
+            Some((image, _)) => {
+                let pushed = crate::commands::push::push_image(image, sdk, printer).await?;
+                if pushed.uri != *planned {
+                    return Err(Failure::failed(format!(
+                        "the image was pushed as {}, but the plan deploys {planned} for stack {}: \
+                         is --registry the one the plan used? Nothing was executed",
+                        pushed.uri, stack.plan.stack_name
+                    )));
+                }
+                printer.note(&format!("Pushed {}", pushed.uri));
+            }
+            None => check_image_exists(&ecr, registry, planned, &stack.plan).await?,
+        }
+    }
+    Ok(())
 }
 
 /// Everything checked before the first AWS call: the plan file, the flags, the image
@@ -150,7 +226,17 @@ pub(crate) fn image_to_push(
     args: &ApplyArgs,
     plan: &PlanFile,
 ) -> Result<Option<ImageArgs>, Failure> {
-    match (&args.image, &plan.image_uri, &plan.repository) {
+    let image = match args.images.as_slice() {
+        [] => None,
+        [one] => Some(one),
+        [_, ..] => {
+            return Err(Failure::input(format!(
+                "--image: plan {} deploys one stack, so it takes one --image",
+                args.plan.display()
+            )));
+        }
+    };
+    match (image, &plan.image_uri, &plan.repository) {
         (None, _, _) => Ok(None),
         (Some(_), None, _) => Err(Failure::input(format!(
             "--image: plan {} was made without an image, so there is nothing to push; drop --image",

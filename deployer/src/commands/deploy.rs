@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::release_config;
 use crate::cli::{DeployArgs, ImageArgs};
 use crate::config;
 use crate::engine::release::{self, ImageChoice, ReleaseMode, ReleaseRequest};
@@ -19,7 +18,7 @@ use crate::template::Template;
 /// Runs `deployer deploy`.
 pub(crate) async fn run(args: DeployArgs, printer: &Printer) -> CommandResult {
     if let Some(config) = &args.config
-        && release_config::is_application(config)
+        && crate::config::format_version(config)? == crate::app::VERSION
     {
         return release(&args, config, printer).await;
     }
@@ -136,7 +135,10 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
             )));
         }
     }
-    let spec = release_config::load(config, environment)?;
+    let app = crate::app::load(config, &crate::config::process_env)?;
+    let env = app.environment(environment)?;
+    let sdk = crate::aws::sdk_config_in(Some(&env.region)).await?;
+    let spec = crate::app::resolve::release_spec(&app, environment, &sdk).await?;
     let mut images = BTreeMap::new();
     for given in &args.images {
         let Some((service, image)) = given.split_once('=') else {

@@ -8,7 +8,6 @@ pub(crate) mod destroy;
 pub(crate) mod discard;
 pub(crate) mod local_auth;
 pub(crate) mod push;
-mod release_config;
 pub(crate) mod status;
 
 use crate::cli::Command;

@@ -361,12 +361,16 @@ pub(crate) async fn resolve_images(
                     tag: None,
                     transfer: transfer.clone(),
                 };
-                if matches!(request.mode, ReleaseMode::DryRun) {
+                if matches!(request.mode, ReleaseMode::DryRun | ReleaseMode::PlanOut(_)) {
+                    // A plan only pins the digest: the role that plans cannot write to
+                    // ECR (README "Security model"), `apply --image SERVICE=REF` pushes.
                     let planned = crate::commands::push::plan_image(&args, sdk).await?;
-                    printer.note(&format!(
-                        "Dry run: image of service {name} not pushed; a deploy pushes it as {}",
-                        planned.uri
-                    ));
+                    let what = if matches!(request.mode, ReleaseMode::DryRun) {
+                        "Dry run: image of service {name} not pushed; a deploy pushes it as"
+                    } else {
+                        "Image of service {name} not pushed; `apply --image {name}=REF` pushes it as"
+                    };
+                    printer.note(&format!("{} {}", what.replace("{name}", &name), planned.uri));
                     planned.uri
                 } else {
                     let pushed = crate::commands::push::push_image(&args, sdk, printer).await?;
