@@ -4,6 +4,17 @@
 //! identity for GitHub OIDC). `AWS_ENDPOINT_URL` and the per-service
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables are honoured by the SDK itself, which is how
 //! the tests point us at a local moto server.
+//!
+//! Below it, the reads the day-2 commands and promote/rollback make of running services:
+//! - `ecs_images`: the image a task definition runs; a family's previous image (rollback)
+//! - `stack_images`: the `ImageUri` each service stack was deployed with (promote)
+//! - `service_state`: an ECS service's deployments and its targets' health (status)
+//! - `logs`: a log group's events, page by page and pass after pass (logs --follow)
+
+pub(crate) mod ecs_images;
+pub(crate) mod logs;
+pub(crate) mod service_state;
+pub(crate) mod stack_images;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -90,8 +90,14 @@ pub enum Command {
     /// is the plan's.
     #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Discard(DiscardArgs),
-    /// Show a stack's status, its last failure reason and its outputs.
+    /// Show where a stack stands (its status, last failure and outputs), or an
+    /// application environment's services: running image, tasks, rollout, target
+    /// health and URL.
+    #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Show a service's CloudWatch logs (its JSON lines made readable), and follow them.
+    #[command(after_help = LOGS_HELP)]
+    Logs(LogsArgs),
     /// Delete a stack.
     Destroy(DestroyArgs),
     /// Once per account and region: deploy the GitHub OIDC roles (cfn/github-oidc.yaml)
@@ -377,12 +383,106 @@ pub struct DiscardArgs {
     pub plan: PathBuf,
 }
 
+/// What `status --help` ends with.
+const STATUS_HELP: &str = "\
+With --config and --environment, one row per service of deploy.yaml (stack
+APPLICATION-ENVIRONMENT-SERVICE), after the environment stack (APPLICATION-ENVIRONMENT):
+  STACK       the service stack's status (`not deployed` when it has none)
+  IMAGE       the digest the ECS service's PRIMARY deployment runs, and its task
+              definition revision (what `rollback` goes back from)
+  TASKS       running/desired, and pending ones
+  DEPLOYMENT  the current ECS deployment's rollout state (IN_PROGRESS, COMPLETED, FAILED)
+  TARGETS     the target group's targets by health (healthy, unhealthy, initial, draining)
+  URL         the service's URL (stack output ServiceUrl)
+Below the table: rollouts not complete (with ECS's reason), older deployments still
+running, why targets are unhealthy, and whatever could not be read.
+
+It only reads: cloudformation:DescribeStacks, ecs:DescribeServices and
+DescribeTaskDefinition, elasticloadbalancing:DescribeTargetHealth. A service that
+cannot be read in full still gets its row; only a missing environment stack exits 1.
+
+Examples:
+  deployer status --config deploy.yaml --environment staging
+  deployer status --config deploy.yaml --environment production --output json \\
+    | jq -r '.services[] | \"\\(.service) \\(.ecs.image_digest)\"'
+  deployer status --stack-name web-prod";
+
 /// `deployer status`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").args(["stack_name", "config"]).required(true)))]
 pub struct StatusArgs {
-    /// Stack name.
-    #[arg(long, value_name = "NAME")]
-    pub stack_name: String,
+    /// One stack: its status, last failure reason and outputs.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "environment"])]
+    pub stack_name: Option<String>,
+
+    /// The application's deploy.yaml (version 2): show an environment's services.
+    #[arg(long, value_name = "FILE", requires = "environment")]
+    pub config: Option<PathBuf>,
+
+    /// Which environment of `--config` to show.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub environment: Option<String>,
+}
+
+/// What `logs --help` ends with.
+const LOGS_HELP: &str = "\
+The log group is the service stack's output LogGroupName (stack
+APPLICATION-ENVIRONMENT-SERVICE; the region is the environment's), or --stack-name's,
+or --log-group as given.
+
+Each event is one line: its time (UTC), the task it came from (the first 8 characters
+of the task id), then for the service's JSON lines the level, the message and the
+fields as key=value (method, path, status, latency_us first); other lines as they are.
+--output json prints one JSON object per event and line (time, stream, id, message,
+and fields: the parsed JSON line or null), for jq.
+
+--follow asks for new events every 2 seconds and shows each once (events that arrive
+late, up to a minute behind, are still shown); Ctrl-C stops it (exit 0), and so does
+closing the pipe it writes to. It needs logs:FilterLogEvents (and
+cloudformation:DescribeStacks unless --log-group).
+
+Examples:
+  deployer logs --config deploy.yaml --environment staging --service web
+  deployer logs --config deploy.yaml --environment production --service web --since 1h --follow
+  deployer logs --config deploy.yaml --environment staging --service web --output json \\
+    | jq -r 'select(.fields.status >= 500) | .message'
+  deployer logs --log-group /ecs/web-prod --since 30m";
+
+/// `deployer logs`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("whose").args(["config", "stack_name", "log_group"]).required(true)))]
+pub struct LogsArgs {
+    /// The application's deploy.yaml (version 2); with --environment and --service.
+    #[arg(long, value_name = "FILE", requires_all = ["environment", "service"])]
+    pub config: Option<PathBuf>,
+
+    /// Which environment of `--config`.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub environment: Option<String>,
+
+    /// Which service of `--config`.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub service: Option<String>,
+
+    /// A stack whose output LogGroupName names the log group.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "log_group"])]
+    pub stack_name: Option<String>,
+
+    /// The log group itself.
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
+    pub log_group: Option<String>,
+
+    /// How far back to start, e.g. `10m`, `1h`, `1h30m`, `90s`.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub since: String,
+
+    /// Keep showing new events until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// AWS region [default: the environment's with --config, else AWS_REGION or the profile].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 /// `deployer destroy`.
@@ -440,7 +540,18 @@ Exit codes: as deploy; 64 when the ids cannot be found without gh; with
 --set-variables, 1 also when gh is missing, not logged in or refuses a variable (the
 commands are printed all the same).
 
-Example:
+Per environment of an application (deploy.yaml version 2), one stack each:
+  --environment staging     stack github-deploy-staging, EnvironmentName=staging,
+                            variables AWS_DEPLOY_ROLE_ARN_STAGING, AWS_PLAN_ROLE_ARN_STAGING,
+                            CFN_ROLE_ARN_STAGING, PERMISSIONS_BOUNDARY_ARN_STAGING, plus
+                            AWS_PREVIEW_ROLE_ARN and AWS_REGION as they are (STACK_NAME
+                            and ECR_REPOSITORY are not printed: deploy.yaml names them)
+
+Examples:
+  deployer bootstrap --config deploy.yaml --environment staging \\
+    --github-repo octo-org/web-app --set-variables
+  deployer bootstrap --config deploy.yaml --environment production \\
+    --github-repo octo-org/web-app --set-variables
   deployer bootstrap --github-repo octo-org/web-app \\
     --parameter AppStackName=web-prod --parameter EcrRepositoryPrefix=web \\
     --hosted-zone-id Z0123456789ABCDEFGHIJ --domain-name app.example.com \\
@@ -466,9 +577,23 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "ID")]
     pub github_repo_id: Option<String>,
 
-    /// Name of the bootstrap stack.
-    #[arg(long, value_name = "NAME", default_value = "github-deploy")]
-    pub stack_name: String,
+    /// Name of the bootstrap stack [default: github-deploy, or github-deploy-ENVIRONMENT
+    /// with --environment].
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+
+    /// Bootstrap the roles of one environment of an application (deploy.yaml version
+    /// 2): sets the template's EnvironmentName (and the GitHub environment of the
+    /// apply job, Environment, unless --parameter gives it), deploys stack
+    /// github-deploy-ENVIRONMENT and prints the variables with the suffix
+    /// _ENVIRONMENT (upper case, - as _): AWS_DEPLOY_ROLE_ARN_STAGING, … Run once per
+    /// environment. Without it: one stack for the single-stack layout, as before.
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+
+    /// The application's deploy.yaml: the region is --environment's (unless --region).
+    #[arg(long, value_name = "FILE", requires = "environment")]
+    pub config: Option<PathBuf>,
 
     /// A parameter of the bootstrap template, `KEY=VALUE`; repeat for more. Pass the same
     /// ones on every run: parameters not given take the template's default again. The

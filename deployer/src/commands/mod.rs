@@ -1,12 +1,14 @@
 //! One module per subcommand. Each reads its arguments, calls the layers below (`engine`, `cfn`,
 //! `ecr` + `oci-push`, `config`/`template`/`parameters`) and reports through `output`.
 
+pub(crate) mod app_env;
 pub(crate) mod apply;
 pub(crate) mod bootstrap;
 pub(crate) mod deploy;
 pub(crate) mod destroy;
 pub(crate) mod discard;
 pub(crate) mod local_auth;
+pub(crate) mod logs;
 pub(crate) mod push;
 pub(crate) mod status;
 
@@ -21,6 +23,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Deploy(args) => deploy::run(*args, printer).await,
         Command::Apply(args) => apply::run(*args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
+        Command::Logs(args) => logs::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
         Command::Discard(args) => discard::run(args, printer).await,
         Command::Bootstrap(args) => bootstrap::run(args, printer).await,

@@ -23,12 +23,14 @@
 
 pub(crate) mod changes;
 pub(crate) mod github;
+pub(crate) mod logs;
 pub(crate) mod markdown;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod push_progress;
 pub(crate) mod release;
 pub(crate) mod sanitize;
+pub(crate) mod status;
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -253,6 +255,29 @@ impl Printer {
     pub(crate) fn json<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
         self.write_stdout(&json_document(value)?);
         Ok(())
+    }
+
+    /// `value` as one compact JSON line on stdout (a stream of objects, e.g. `logs
+    /// --output json`), every string in it cleaned as in [`Self::json`].
+    pub(crate) fn json_line<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
+        let cannot = |e: serde_json::Error| {
+            Failure::internal(format!("cannot print the result as JSON: {e}"))
+        };
+        let mut value = serde_json::to_value(value).map_err(cannot)?;
+        sanitize::json(&mut value);
+        self.write_stdout(&(serde_json::to_string(&value).map_err(cannot)? + "\n"));
+        Ok(())
+    }
+
+    /// Whether stdout is coloured (for text a command paints before [`Self::stdout`]).
+    pub(crate) fn color_stdout(&self) -> bool {
+        self.color_stdout
+    }
+
+    /// True once a write found stdout closed (`deployer logs --follow | head`): a
+    /// command that would go on writing can stop.
+    pub(crate) fn stdout_closed(&self) -> bool {
+        STDOUT_CLOSED.load(Ordering::Relaxed)
     }
 
     /// A note on stderr (what is being done); hidden by `-q`.

@@ -3,7 +3,9 @@
 //! for all (zero2prod's layout), with shared helpers.
 
 mod bootstrap;
+mod bootstrap_env;
 mod config_env;
+mod day2;
 mod deploy_image;
 mod deploy_moto;
 mod dry_run_image;

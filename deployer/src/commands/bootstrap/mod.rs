@@ -8,9 +8,13 @@
 //! (or takes from flags); and it restricts the deploy environment to the deploy branch
 //! with `gh api` where GitHub allows it (github.rs).
 //!
+//! With `--environment E` the stack, its `EnvironmentName` and the variables' names
+//! are that environment's (environment.rs).
+//!
 //! The deploy's own report (change table, result, outputs) goes to stderr, so stdout is
 //! only the commands: pasteable, or `| sh`.
 
+mod environment;
 mod github;
 
 use std::collections::BTreeMap;
@@ -69,7 +73,7 @@ const VARIABLES: [(&str, Source); 11] = [
 /// A variable bootstrap could not fill, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct ToFill {
-    name: &'static str,
+    name: String,
     reason: String,
 }
 
@@ -78,6 +82,8 @@ struct ToFill {
 struct BootstrapReport {
     /// The bootstrap stack.
     stack_name: String,
+    /// `--environment`: the application environment these roles are bound to.
+    environment: Option<String>,
     /// Where it is, and what AWS_REGION is set to.
     region: String,
     /// `--github-repo`.
@@ -93,7 +99,7 @@ struct BootstrapReport {
     /// The stack's status, when known.
     stack_status: Option<String>,
     /// Variable → value, for every variable known.
-    variables: BTreeMap<&'static str, String>,
+    variables: BTreeMap<String, String>,
     /// The variables still to set by hand, with why.
     to_fill: Vec<ToFill>,
     /// The `gh variable set` commands for `variables`, as a shell reads them.
@@ -129,7 +135,13 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             )));
         }
     }
-    config::check_stack_name("--stack-name", &args.stack_name)?;
+    if let Some(env) = &args.environment {
+        environment::check(env)?;
+        environment::set_parameters(&mut parameters, &template, env)?;
+    }
+    let stack_name =
+        environment::stack_name(args.stack_name.as_deref(), args.environment.as_deref());
+    config::check_stack_name("--stack-name", &stack_name)?;
     let ids = github::resolve_ids(
         &repo.full,
         args.github_owner_id.as_deref(),
@@ -150,13 +162,19 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             .collect();
     // The region is settled here (flag, else the AWS chain), so AWS_REGION is exactly
     // where the stack went.
-    let sdk = crate::aws::sdk_config_in(args.region.as_deref()).await?;
+    // With --config, the environment's region (when deploy.yaml gives it literally).
+    let config_region = match (&args.config, &args.environment) {
+        (Some(path), Some(env)) => crate::commands::app_env::load(path, env)?.region,
+        _ => None,
+    };
+    let sdk =
+        crate::aws::sdk_config_in(args.region.as_deref().or(config_region.as_deref())).await?;
     let region = sdk
         .region()
         .map(ToString::to_string)
         .ok_or_else(|| Failure::internal("no region after configuring the AWS SDK"))?;
     let settings = Settings {
-        stack_name: args.stack_name.clone(),
+        stack_name: stack_name.clone(),
         region: Some(region.clone()),
         template: args
             .template
@@ -207,6 +225,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         &flags,
         deployed,
     );
+    let (variables, to_fill) = environment::select(variables, to_fill, args.environment.as_deref());
     let commands: Vec<Vec<String>> = variables
         .iter()
         .map(|(name, value)| gh_variable_set(name, value, &repo.full))
@@ -216,8 +235,11 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         .map(|argv| shell_line(argv))
         .collect::<Result<Vec<_>, _>>()?;
     // Only with the template's own parameters (a --template without them has no such trust).
+    // The GitHub environment: `Environment`, or `EnvironmentName` in the per-environment template.
     let environment = match (
-        from_parameters.get("Environment"),
+        from_parameters
+            .get("Environment")
+            .or(from_parameters.get(environment::ENVIRONMENT_PARAMETER)),
         from_parameters.get("Branch"),
     ) {
         (Some(env), Some(branch)) => Some((env.clone(), branch.clone())),
@@ -232,7 +254,8 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         .map(|argv| shell_line(argv))
         .collect::<Result<Vec<_>, _>>()?;
     let mut report = BootstrapReport {
-        stack_name: args.stack_name.clone(),
+        stack_name,
+        environment: args.environment.clone(),
         region,
         github_repository: repo.full.clone(),
         github_ids: ids,
@@ -355,7 +378,10 @@ fn collect_variables(
         };
         match found {
             Ok(value) => known.push((name, value)),
-            Err(reason) => to_fill.push(ToFill { name, reason }),
+            Err(reason) => to_fill.push(ToFill {
+                name: name.to_owned(),
+                reason,
+            }),
         }
     }
     (known, to_fill)
@@ -544,7 +570,7 @@ mod tests {
                 ("HOSTED_ZONE_ID", "Z1".to_owned()),
             ]
         );
-        let names: Vec<&str> = to_fill.iter().map(|t| t.name).collect();
+        let names: Vec<&str> = to_fill.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
             [

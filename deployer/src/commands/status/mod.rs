@@ -1,46 +1,38 @@
-//! The `status` subcommand: where a stack stands and, if its last operation failed, why.
+//! The `status` subcommand: where a stack stands and, if its last operation failed, why;
+//! or, for an application's environment, where each of its services stands
+//! (environment.rs).
 
-use std::collections::BTreeMap;
+mod environment;
+
 use std::process::ExitCode;
 
 use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format;
-use serde::Serialize;
 
 use crate::cfn::{events, operations, stack};
 use crate::cli::StatusArgs;
 use crate::error::{CommandResult, Failure};
+use crate::output::status::{StatusReport, render_stack};
 use crate::output::{OutputFormat, Printer};
 
-/// What `status` prints.
-#[derive(Debug, Serialize)]
-pub(crate) struct StatusReport {
-    /// Stack name.
-    pub stack_name: String,
-    /// Stack id.
-    pub stack_id: Option<String>,
-    /// Current status.
-    pub status: String,
-    /// CloudFormation's reason for it.
-    pub status_reason: Option<String>,
-    /// Root cause of the last operation's failure, when it failed.
-    pub last_failure: Option<String>,
-    /// Stack outputs.
-    pub outputs: BTreeMap<String, String>,
-    /// Termination protection.
-    pub termination_protection: bool,
-    /// Last update (or creation) time, RFC 3339.
-    pub last_updated: Option<String>,
-}
-
-/// Runs `deployer status`.
+/// Runs `deployer status`: one stack (`--stack-name`), or an environment of an
+/// application (`--config --environment`, environment.rs).
 pub(crate) async fn run(args: StatusArgs, printer: &Printer) -> CommandResult {
+    let stack_name = match (&args.stack_name, &args.config, &args.environment) {
+        (Some(name), None, _) => name.clone(),
+        (None, Some(config), Some(env)) => return environment::run(config, env, printer).await,
+        _ => {
+            return Err(Failure::input(
+                "say what to show: --stack-name NAME, or --config deploy.yaml --environment E",
+            ));
+        }
+    };
     let sdk = crate::aws::sdk_config().await?;
     let client = Client::new(&sdk);
-    let report = status(&client, &args.stack_name).await?;
+    let report = status(&client, &stack_name).await?;
     match printer.format() {
         OutputFormat::Json => printer.json(&report)?,
-        OutputFormat::Text => printer.stdout(&render(&report)),
+        OutputFormat::Text => printer.stdout(&render_stack(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,38 +78,6 @@ pub(crate) async fn status(client: &Client, stack_name: &str) -> Result<StatusRe
             .or(found.creation_time())
             .and_then(|t| t.fmt(Format::DateTime).ok()),
     })
-}
-
-/// The text form.
-pub(crate) fn render(r: &StatusReport) -> String {
-    let mut out = format!(
-        "Stack:                  {}\nStatus:                 {}\n",
-        r.stack_name, r.status
-    );
-    if let Some(reason) = &r.status_reason {
-        out.push_str(&format!("Status reason:          {reason}\n"));
-    }
-    out.push_str(&format!(
-        "Termination protection: {}\n",
-        if r.termination_protection {
-            "on"
-        } else {
-            "off"
-        }
-    ));
-    if let Some(t) = &r.last_updated {
-        out.push_str(&format!("Last updated:           {t}\n"));
-    }
-    if !r.outputs.is_empty() {
-        out.push_str("Outputs:\n");
-        for (k, v) in &r.outputs {
-            out.push_str(&format!("  {k} = {v}\n"));
-        }
-    }
-    if let Some(cause) = &r.last_failure {
-        out.push_str(&format!("Last failure:           {cause}\n"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -210,7 +170,7 @@ mod tests {
         );
         assert!(report.termination_protection);
         assert_eq!(report.last_updated.as_deref(), Some("1970-01-02T00:00:00Z"));
-        let text = render(&report);
+        let text = render_stack(&report);
         assert!(
             text.contains("Url = https://app.example.com/")
                 && text.contains("Termination protection: on"),
