@@ -70,6 +70,16 @@ impl Listener {
         self.routes.iter().filter(|r| r.login == Login::Cognito)
     }
 
+    /// Whether `host` has a login rule of its own (not the catch-all): its
+    /// `/oauth2/idpresponse` is then the emulator's.
+    pub(crate) fn has_login_host(&self, host: &str) -> bool {
+        self.login_routes().any(|r| {
+            r.host
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(host))
+        })
+    }
+
     /// What was printed about every rule, in order.
     pub(crate) fn infos(&self) -> Vec<RouteInfo> {
         self.routes.iter().map(|r| r.info.clone()).collect()

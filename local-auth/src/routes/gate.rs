@@ -34,6 +34,11 @@ pub async fn gate(
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let host = request_host_name(request.headers()).to_ascii_lowercase();
 
+    // The load balancer answers its callback on every host with a login rule, whichever
+    // path rule started the login.
+    if path == CALLBACK_PATH && app.listener.has_login_host(&host) {
+        return super::callback::complete(&app, &host, request.headers(), request.uri());
+    }
     let Some(route) = app.listener.find(&host, &path) else {
         if app.access_log {
             eprintln!("local-auth: {method} {host}{path} -> 404 (no route for this host)");
@@ -48,9 +53,6 @@ pub async fn gate(
     };
     let identity = match route.login {
         Login::None => None,
-        Login::Cognito if route.host.is_some() && path == CALLBACK_PATH => {
-            return super::callback::complete(&app, &host, request.headers(), request.uri());
-        }
         Login::Cognito => {
             let session = cookies::session_value(request.headers())
                 .and_then(|value| app.sessions.alb(&value, &route.client_id));

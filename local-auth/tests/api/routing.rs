@@ -438,3 +438,40 @@ async fn the_real_service_behind_login_on_one_host_and_public_on_another() {
     let public = on(&emulator, "www.localhost", "/", &landed.cookie_header()).await;
     assert!(!public.body.contains("alice"), "{}", public.body);
 }
+
+#[tokio::test]
+async fn a_login_path_rule_alone_still_gets_its_hosts_callback() {
+    let (docs, site) = (spawn_echo_upstream().await, spawn_echo_upstream().await);
+    let emulator = spawn_routed(
+        &[
+            format!("app.localhost/docs=http://{}", docs.addr),
+            format!("www.localhost=http://{},login=none", site.addr),
+        ],
+        |_| {},
+    )
+    .await;
+    let (_, callback) = log_in_from(&emulator, "app.localhost", "/docs/page").await;
+    let landed = on(&emulator, "app.localhost", &callback, "").await;
+    assert_eq!(landed.status, StatusCode::FOUND, "{}", landed.body);
+    assert_eq!(landed.location(), "/docs/page");
+    let seen = on(
+        &emulator,
+        "app.localhost",
+        "/docs/page",
+        &landed.cookie_header(),
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert_eq!(token_of(&seen.json()).1["username"], "alice");
+    // Outside the prefix there is no rule on that host: 404, as on the listener.
+    assert_eq!(
+        on(&emulator, "app.localhost", "/", &landed.cookie_header())
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The public host forwards its own /oauth2/idpresponse to its app.
+    let forwarded = on(&emulator, "www.localhost", "/oauth2/idpresponse", "").await;
+    assert_eq!(forwarded.status, StatusCode::OK);
+    assert_eq!(site.hits(), 1);
+}
