@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::rules::{Route, check_routes};
+
 /// The ALB shards its session cookie at 4 KB: each `NAME=VALUE` pair stays within what
 /// every browser stores for one cookie.
 pub const COOKIE_SHARD_LIMIT: usize = 4096;
@@ -34,11 +36,16 @@ pub struct Settings {
     /// Where to listen. Must be a loopback address: the emulator mints identities for
     /// anyone who types a name, so it must never be reachable from the network.
     pub listen: SocketAddr,
-    /// The app to forward authenticated requests to, `http://HOST:PORT`.
-    pub upstream: Url,
+    /// The single app every request goes to after login (`--upstream`): one catch-all
+    /// route. `None` when [`Settings::routes`] route by host instead.
+    pub upstream: Option<Url>,
+    /// Host (and path) routes, as the environment listener's rules: the first that
+    /// matches wins, path rules before whole-host rules; no match answers 404.
+    pub routes: Vec<Route>,
     /// The load balancer ARN to put in the token's `signer`; generated when `None`.
     pub alb_arn: Option<String>,
-    /// The OAuth client id to put in the token's `client`; generated when `None`.
+    /// The OAuth client id of the catch-all route (`client` in its tokens); generated
+    /// when `None`. Routes carry their own.
     pub client_id: Option<String>,
     /// The registered sign-out URLs `/_alb/logout` accepts as `logout_uri`, compared
     /// exactly as Cognito does. Empty: any `http`/`https` URL on a loopback host.
@@ -88,6 +95,17 @@ pub enum SettingsError {
     /// An allowed host name that is not a plain DNS name.
     #[error("allowed host `{0}` must be a host name without port or scheme, e.g. app.localhost")]
     AllowedHost(String),
+    /// A `--route` that cannot be parsed or used.
+    #[error("route `{route}`: {reason}")]
+    Route {
+        /// The route as given.
+        route: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+    /// Neither a catch-all upstream nor routes, or both.
+    #[error("{0}")]
+    Routing(&'static str),
     /// An ARN or client id with characters that cannot go into a header or URL.
     #[error("{name} `{value}` must be non-empty printable ASCII without spaces or quotes")]
     Identifier {
@@ -99,11 +117,22 @@ pub enum SettingsError {
 }
 
 impl Settings {
-    /// Settings with the defaults for everything but where to listen and forward.
+    /// Settings with the defaults for everything but where to listen and forward: one
+    /// catch-all route to `upstream`, behind login.
     pub fn new(listen: SocketAddr, upstream: Url) -> Self {
         Self {
+            upstream: Some(upstream),
+            ..Self::routed(listen, Vec::new())
+        }
+    }
+
+    /// Settings that route by host (and path) to several apps, as the load balancer's
+    /// listener rules do; defaults for everything else.
+    pub fn routed(listen: SocketAddr, routes: Vec<Route>) -> Self {
+        Self {
             listen,
-            upstream,
+            upstream: None,
+            routes,
             alb_arn: None,
             client_id: None,
             logout_urls: Vec::new(),
@@ -141,7 +170,20 @@ impl Settings {
         if !self.listen.ip().is_loopback() {
             return Err(SettingsError::NotLoopback(self.listen));
         }
-        check_upstream(self.upstream.as_str(), &self.upstream)?;
+        match (&self.upstream, self.routes.is_empty()) {
+            (Some(upstream), true) => check_upstream(upstream.as_str(), upstream)?,
+            (None, false) => check_routes(&self.routes)?,
+            (Some(_), false) => {
+                return Err(SettingsError::Routing(
+                    "give either one --upstream (every host, behind login) or --route flags (by host, as the load balancer's rules), not both",
+                ));
+            }
+            (None, true) => {
+                return Err(SettingsError::Routing(
+                    "nowhere to forward to: give --upstream URL or at least one --route HOST=URL",
+                ));
+            }
+        }
         for url in &self.logout_urls {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(SettingsError::LogoutUrl(url.to_string()));
@@ -151,11 +193,7 @@ impl Settings {
             return Err(SettingsError::SessionCookieBytes(self.session_cookie_bytes));
         }
         for host in &self.allowed_hosts {
-            let plain_name = !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-            if !plain_name {
+            if !is_plain_host_name(host) {
                 return Err(SettingsError::AllowedHost(host.clone()));
             }
         }
@@ -163,6 +201,14 @@ impl Settings {
         check_identifier("client id", self.client_id.as_deref())?;
         Ok(())
     }
+}
+
+/// A DNS name without port or scheme: letters, digits, `-` and `.`.
+pub(crate) fn is_plain_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 fn check_upstream(raw: &str, url: &Url) -> Result<(), SettingsError> {
@@ -191,7 +237,10 @@ fn check_upstream(raw: &str, url: &Url) -> Result<(), SettingsError> {
     Ok(())
 }
 
-fn check_identifier(name: &'static str, value: Option<&str>) -> Result<(), SettingsError> {
+pub(crate) fn check_identifier(
+    name: &'static str,
+    value: Option<&str>,
+) -> Result<(), SettingsError> {
     match value {
         Some(v)
             if v.is_empty()

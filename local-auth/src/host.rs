@@ -29,12 +29,7 @@ impl AllowedHosts {
     }
 
     fn admits(&self, host: &str) -> bool {
-        // Browsers leave out the port only when it is 80. `[::1]` contains colons, so the
-        // port is what follows the last one after the closing bracket.
-        let (name, port) = match host.rsplit_once(':') {
-            Some((name, port)) if !port.contains(']') => (name, port.parse().ok()),
-            _ => (host, Some(80)),
-        };
+        let (name, port) = split(host);
         port == Some(self.port) && self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
@@ -46,6 +41,25 @@ impl AllowedHosts {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// A `Host` value's name and port. Browsers leave out the port only when it is 80.
+/// `[::1]` contains colons, so the port is what follows the last one after the closing
+/// bracket.
+fn split(host: &str) -> (&str, Option<u16>) {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.contains(']') => (name, port.parse().ok()),
+        _ => (host, Some(80)),
+    }
+}
+
+/// The host name of the request's `Host` header, without its port (empty when absent;
+/// [`guard`] has refused such requests before any handler runs).
+pub(crate) fn request_host_name(headers: &HeaderMap) -> &str {
+    headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .map_or("", |h| split(h).0)
 }
 
 /// `421 Misdirected Request` unless `Host` is one we serve: a page on another site

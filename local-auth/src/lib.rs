@@ -13,10 +13,18 @@
 //!   headers sent by the client are always removed first;
 //! - `/_alb/logout?client_id=…&logout_uri=…` behaves like Cognito's logout endpoint.
 //!
+//! With routes (`--route HOST[/PATH]=UPSTREAM[,login=cognito|none]`) it routes by host as
+//! an environment's listener rules do: each service behind login or not, a 404 for any
+//! other host. The login page then lives on the emulator's own origin (as Cognito's
+//! hosted UI lives on its own domain) and a login returns through the host's
+//! `/oauth2/idpresponse`, so the ALB session cookie is per host, as on AWS, while one
+//! login serves every login host.
+//!
 //! It is a development tool: it hands an identity to anyone who types a name, so it
 //! listens on loopback only.
 //!
-//! Modules: `config` (settings and their checks), `startup` (bind, router, serve),
+//! Modules: `config` (settings and their checks), `rules` (the `--route` syntax),
+//! `listener` (which rule a request is for), `startup` (bind, router, serve),
 //! `host` (the Host check and the header names the ALB drops, before any routing),
 //! `routes` (one module per endpoint), `proxy` (forwarding), `tokens` (identity headers),
 //! `sessions` and `cookies` (the two sessions and their cookies), `return_path` (the
@@ -27,15 +35,18 @@ mod cookies;
 pub mod environment;
 mod host;
 mod identity;
+mod listener;
 mod proxy;
 mod random;
 mod return_path;
 mod routes;
+pub mod rules;
 mod sessions;
 pub mod startup;
 mod tokens;
 
 pub use config::{Settings, SettingsError};
-pub use environment::{AppEnvironment, StartInfo};
+pub use environment::{AppEnvironment, RouteInfo, StartInfo};
 pub use random::RandomError;
+pub use rules::{Login, Route};
 pub use startup::{Emulator, StartError};

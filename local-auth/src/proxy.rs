@@ -74,7 +74,8 @@ impl Upstream {
         }
     }
 
-    /// Sends `request` to the app with `identity` attached and returns the app's response,
+    /// Sends `request` to the app with `identity` attached (none for a rule without
+    /// login: client-sent identity headers are removed all the same) and returns the app's response,
     /// or 502 (cannot connect) / 504 (no answer in time) with a message saying why.
     ///
     /// An upgrade (WebSocket) is passed through: when the app answers `101`, bytes are
@@ -84,7 +85,7 @@ impl Upstream {
         &self,
         mut request: Request<Body>,
         origin: Origin,
-        identity: IdentityHeaders,
+        identity: Option<IdentityHeaders>,
     ) -> Response<Body> {
         let upgrade = upgrade_protocol(request.headers());
         let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
@@ -108,7 +109,9 @@ impl Upstream {
         }
         strip_identity_headers(headers);
         set_forwarded(headers, origin);
-        set_identity(headers, &identity);
+        if let Some(identity) = &identity {
+            set_identity(headers, identity);
+        }
 
         let sent = self.client.request(Request::from_parts(parts, body));
         match tokio::time::timeout(self.timeout, sent).await {

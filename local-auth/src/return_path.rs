@@ -5,6 +5,10 @@
 //! per-run key), so it cannot be forged or edited, and the path is checked twice: it must
 //! be a path on this host (`/…`, never `//host` or `/\host`, which browsers read as
 //! another site) when the state is made and again when it is used. No open redirect.
+//!
+//! When routing by host, the login page lives on the emulator's own origin (as Cognito's
+//! hosted UI lives on its own domain), so the state also names the host to return to,
+//! `HOST/PATH` instead of `/PATH`; only hosts of login routes are ever sealed.
 
 use std::time::Duration;
 
@@ -20,6 +24,15 @@ const STATE_LIFETIME: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this login link is invalid or has expired: open the app's URL again to get a fresh one")]
 pub struct BadState;
+
+/// Where a `state` returns to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The route host to go back to, or `None` for the host the login page is on.
+    pub host: Option<String>,
+    /// The path and query on that host.
+    pub path: String,
+}
 
 /// Seals and opens `state` values.
 pub struct ReturnPaths {
@@ -43,6 +56,12 @@ impl ReturnPaths {
         )
     }
 
+    /// The `state` for returning to `path_and_query` on `host` (a route's host name).
+    pub fn seal_to(&self, host: &str, path_and_query: &str) -> String {
+        let payload = format!("{}{}", host.to_ascii_lowercase(), safe_path(path_and_query));
+        self.seal_until(&payload, unix_now_secs() + STATE_LIFETIME.as_secs())
+    }
+
     fn seal_until(&self, path: &str, expiry: u64) -> String {
         let signed = format!(
             "{expiry}.{}",
@@ -55,8 +74,8 @@ impl ReturnPaths {
         )
     }
 
-    /// The path a `state` returns to, if we made it, it is unchanged and unexpired.
-    pub fn open(&self, state: &str) -> Result<String, BadState> {
+    /// Where a `state` returns to, if we made it, it is unchanged and unexpired.
+    pub fn open(&self, state: &str) -> Result<Target, BadState> {
         let (signed, tag) = state.rsplit_once('.').ok_or(BadState)?;
         let tag = alb_token::decode_segment(tag).map_err(|_| BadState)?;
         hmac::verify(&self.key, signed.as_bytes(), &tag).map_err(|_| BadState)?;
@@ -65,13 +84,21 @@ impl ReturnPaths {
         if expiry < unix_now_secs() {
             return Err(BadState);
         }
-        let path = String::from_utf8(alb_token::decode_segment(path).map_err(|_| BadState)?)
+        let payload = String::from_utf8(alb_token::decode_segment(path).map_err(|_| BadState)?)
             .map_err(|_| BadState)?;
+        let (host, path) = match payload.find('/') {
+            Some(0) => (None, payload.as_str()),
+            Some(i) => (Some(&payload[..i]), &payload[i..]),
+            None => return Err(BadState),
+        };
         // Checked again although we sealed it: the check is cheap and the rule absolute.
-        if safe_path(&path) != path {
+        if safe_path(path) != path || host.is_some_and(|h| !crate::config::is_plain_host_name(h)) {
             return Err(BadState);
         }
-        Ok(path)
+        Ok(Target {
+            host: host.map(str::to_string),
+            path: path.to_string(),
+        })
     }
 }
 
@@ -101,8 +128,19 @@ mod tests {
     fn a_sealed_path_opens_to_itself() {
         let r = ReturnPaths::new().unwrap();
         for path in ["/", "/api/me?x=1&y=%2F", "/deep/path#frag"] {
-            assert_eq!(r.open(&r.seal(path)).unwrap(), path);
+            assert_eq!(r.open(&r.seal(path)).unwrap().path, path);
         }
+    }
+
+    #[test]
+    fn a_state_for_another_host_names_it() {
+        let r = ReturnPaths::new().unwrap();
+        let target = r.open(&r.seal_to("App.Localhost", "/x?y=1")).unwrap();
+        assert_eq!(target.host.as_deref(), Some("app.localhost"));
+        assert_eq!(target.path, "/x?y=1");
+        assert_eq!(r.open(&r.seal("/x")).unwrap().host, None);
+        let evil = r.seal_until("evil.example:1@x/", unix_now_secs() + 60);
+        assert_eq!(r.open(&evil), Err(BadState));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Sessions kept in memory: the ALB's (who a session cookie belongs to) and the emulated
-//! IdP's (who is logged in to the hosted UI). They are separate on purpose, as on AWS:
+//! Sessions kept in memory: the ALB's (who a session cookie belongs to, for which app
+//! client), the emulated IdP's (who is logged in to the hosted UI) and the one-time
+//! authorization codes that carry a login from the IdP to another host's
+//! `/oauth2/idpresponse`. They are separate on purpose, as on AWS:
 //! an app's `/logout` drops the ALB cookie, Cognito's `/logout` ends the IdP session, and
 //! only after both does the next visit ask for a login again.
 //!
@@ -17,18 +19,25 @@ use crate::random::{self, RandomError};
 /// How long the emulated hosted-UI session lasts (Cognito's is one hour).
 pub const IDP_SESSION_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// How long an authorization code may wait for its `/oauth2/idpresponse` (Cognito's
+/// codes last five minutes).
+pub const CODE_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Characters of the random part of a session value: 43 base64url characters = 258 bits.
 const SESSION_ID_CHARS: usize = 43;
 
 struct Entry {
     identity: Identity,
+    /// Whom the entry is for: the app client of an ALB session, the host of a code.
+    owner: String,
     expires: Instant,
 }
 
-/// Both session tables.
+/// The session tables.
 pub struct Sessions {
     alb: Mutex<HashMap<String, Entry>>,
     idp: Mutex<HashMap<String, Entry>>,
+    codes: Mutex<HashMap<String, Entry>>,
     cookie_bytes: usize,
     alb_timeout: Duration,
 }
@@ -40,6 +49,7 @@ impl Sessions {
         Self {
             alb: Mutex::default(),
             idp: Mutex::default(),
+            codes: Mutex::default(),
             cookie_bytes: cookie_bytes.max(SESSION_ID_CHARS),
             alb_timeout,
         }
@@ -50,30 +60,47 @@ impl Sessions {
         self.alb_timeout
     }
 
-    /// Starts an ALB session and returns the cookie value that names it.
-    pub fn start_alb(&self, identity: Identity) -> Result<String, RandomError> {
+    /// Starts an ALB session of app client `client` and returns the cookie value that
+    /// names it.
+    pub fn start_alb(&self, identity: Identity, client: &str) -> Result<String, RandomError> {
         // The whole value is random, so any of it names the session; its length only
         // mirrors the size of the ALB's sealed cookie.
         let value = random::url_safe_string(self.cookie_bytes)?;
-        insert(&self.alb, value.clone(), identity, self.alb_timeout);
+        insert(&self.alb, value.clone(), identity, client, self.alb_timeout);
         Ok(value)
     }
 
-    /// The user an ALB session cookie value belongs to, if it is a live session.
-    pub fn alb(&self, value: &str) -> Option<Identity> {
-        lookup(&self.alb, value)
+    /// The user an ALB session cookie value belongs to, if it is a live session of app
+    /// client `client` (a rule with another client does not take it, as its tokens
+    /// would be for another client).
+    pub fn alb(&self, value: &str, client: &str) -> Option<Identity> {
+        lookup(&self.alb, value, Some(client))
     }
 
     /// Starts an IdP session and returns its id.
     pub fn start_idp(&self, identity: Identity) -> Result<String, RandomError> {
         let id = random::url_safe_string(SESSION_ID_CHARS)?;
-        insert(&self.idp, id.clone(), identity, IDP_SESSION_TIMEOUT);
+        insert(&self.idp, id.clone(), identity, "", IDP_SESSION_TIMEOUT);
         Ok(id)
     }
 
     /// The user logged in to the IdP under this id, if that session is live.
     pub fn idp(&self, id: &str) -> Option<Identity> {
-        lookup(&self.idp, id)
+        lookup(&self.idp, id, None)
+    }
+
+    /// A one-time code for `identity` that only `host`'s `/oauth2/idpresponse` redeems.
+    pub fn start_code(&self, identity: Identity, host: &str) -> Result<String, RandomError> {
+        let code = random::url_safe_string(SESSION_ID_CHARS)?;
+        insert(&self.codes, code.clone(), identity, host, CODE_TIMEOUT);
+        Ok(code)
+    }
+
+    /// The user of a live code made for `host`; the code is used up either way.
+    pub fn redeem_code(&self, code: &str, host: &str) -> Option<Identity> {
+        let entry = lock(&self.codes).remove(code)?;
+        (entry.expires > Instant::now() && entry.owner.eq_ignore_ascii_case(host))
+            .then_some(entry.identity)
     }
 
     /// Ends an IdP session (Cognito's `/logout`). Unknown ids are fine: already gone.
@@ -92,7 +119,13 @@ fn lock(
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn insert(table: &Mutex<HashMap<String, Entry>>, key: String, identity: Identity, ttl: Duration) {
+fn insert(
+    table: &Mutex<HashMap<String, Entry>>,
+    key: String,
+    identity: Identity,
+    owner: &str,
+    ttl: Duration,
+) {
     let now = Instant::now();
     let mut t = lock(table);
     // Expired sessions are dropped whenever one is added, so memory stays bounded by
@@ -102,15 +135,21 @@ fn insert(table: &Mutex<HashMap<String, Entry>>, key: String, identity: Identity
         key,
         Entry {
             identity,
+            owner: owner.to_string(),
             expires: now + ttl,
         },
     );
 }
 
-fn lookup(table: &Mutex<HashMap<String, Entry>>, key: &str) -> Option<Identity> {
+fn lookup(
+    table: &Mutex<HashMap<String, Entry>>,
+    key: &str,
+    owner: Option<&str>,
+) -> Option<Identity> {
     let t = lock(table);
     let entry = t.get(key)?;
-    (entry.expires > Instant::now()).then(|| entry.identity.clone())
+    let owned = owner.is_none_or(|o| o == entry.owner);
+    (owned && entry.expires > Instant::now()).then(|| entry.identity.clone())
 }
 
 #[cfg(test)]
@@ -124,35 +163,55 @@ mod tests {
     #[test]
     fn an_alb_session_cookie_is_random_sized_and_maps_back_to_its_user() {
         let s = Sessions::new(5000, Duration::from_secs(60));
-        let a = s.start_alb(alice()).unwrap();
-        let b = s.start_alb(alice()).unwrap();
+        let a = s.start_alb(alice(), "c").unwrap();
+        let b = s.start_alb(alice(), "c").unwrap();
         assert_eq!(a.len(), 5000);
         assert_ne!(a, b);
         assert!(!a.contains("alice"));
-        assert_eq!(s.alb(&a), Some(alice()));
-        assert_eq!(s.alb(&a[..4999]), None, "a truncated value is no session");
-        assert_eq!(s.alb("alice"), None);
+        assert_eq!(s.alb(&a, "c"), Some(alice()));
+        assert_eq!(s.alb(&a, "other"), None, "another app client's rule");
+        assert_eq!(
+            s.alb(&a[..4999], "c"),
+            None,
+            "a truncated value is no session"
+        );
+        assert_eq!(s.alb("alice", "c"), None);
     }
 
     #[test]
     fn expired_sessions_are_not_found() {
         let s = Sessions::new(64, Duration::ZERO);
-        let a = s.start_alb(alice()).unwrap();
-        assert_eq!(s.alb(&a), None);
+        let a = s.start_alb(alice(), "c").unwrap();
+        assert_eq!(s.alb(&a, "c"), None);
     }
 
     #[test]
     fn ending_the_idp_session_leaves_the_alb_session_alone() {
         let s = Sessions::new(64, Duration::from_secs(60));
         let idp = s.start_idp(alice()).unwrap();
-        let alb = s.start_alb(alice()).unwrap();
+        let alb = s.start_alb(alice(), "c").unwrap();
         assert_eq!(s.idp(&idp), Some(alice()));
         s.end_idp(&idp);
         assert_eq!(s.idp(&idp), None);
         assert_eq!(
-            s.alb(&alb),
+            s.alb(&alb, "c"),
             Some(alice()),
             "as on AWS: Cognito logout does not touch the ALB cookie"
         );
+    }
+
+    #[test]
+    fn a_code_is_used_once_and_only_by_its_host() {
+        let s = Sessions::new(64, Duration::from_secs(60));
+        let code = s.start_code(alice(), "app.localhost").unwrap();
+        assert_eq!(s.redeem_code(&code, "www.localhost"), None);
+        assert_eq!(
+            s.redeem_code(&code, "app.localhost"),
+            None,
+            "spent by the wrong host's try"
+        );
+        let code = s.start_code(alice(), "app.localhost").unwrap();
+        assert_eq!(s.redeem_code(&code, "App.Localhost"), Some(alice()));
+        assert_eq!(s.redeem_code(&code, "app.localhost"), None);
     }
 }

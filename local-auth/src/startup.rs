@@ -13,12 +13,14 @@ use tokio::sync::Notify;
 use url::Url;
 
 use crate::config::{Settings, SettingsError};
-use crate::environment::{AppEnvironment, StartInfo};
+use crate::environment::{AppEnvironment, RouteInfo, StartInfo};
 use crate::host::{self, AllowedHosts};
+use crate::listener::{ActiveRoute, Listener};
 use crate::proxy::{Upstream, plain};
 use crate::random::{self, RandomError};
 use crate::return_path::ReturnPaths;
 use crate::routes;
+use crate::rules::{Login, Route};
 use crate::sessions::Sessions;
 use crate::tokens::TokenMinter;
 
@@ -49,13 +51,67 @@ pub(crate) struct Shared {
     pub(crate) sessions: Sessions,
     pub(crate) return_paths: ReturnPaths,
     pub(crate) minter: TokenMinter,
-    pub(crate) upstream: Upstream,
-    pub(crate) client_id: String,
-    pub(crate) logout_urls: Vec<Url>,
+    pub(crate) listener: Listener,
+    /// `http://ADDR`: where the login pages live when routing by host, as Cognito's
+    /// hosted UI lives on its own domain.
+    pub(crate) own_origin: String,
     pub(crate) listen_port: u16,
     pub(crate) access_log: bool,
     pub(crate) info: StartInfo,
     pub(crate) allowed_hosts: Arc<AllowedHosts>,
+}
+
+/// A `--route` ready to serve: its client id (given or generated), its URL and its
+/// app's environment. Its sign-out URLs are its own URL plus any `--logout-url`, as a
+/// service stack registers `https://HOST/` for its client.
+fn activate(
+    route: &Route,
+    settings: &Settings,
+    port: u16,
+    env_for: &dyn Fn(&str, &str) -> AppEnvironment,
+) -> Result<ActiveRoute, StartError> {
+    let authority = if port == 80 {
+        route.host.clone()
+    } else {
+        format!("{}:{port}", route.host)
+    };
+    let url = format!("http://{authority}{}", route.path.as_deref().unwrap_or("/"));
+    let (client_id, env, logout_urls) = match route.login {
+        Login::Cognito => {
+            let client_id = match route.client_id.clone() {
+                Some(id) => id,
+                None => random::lowercase_alphanumeric(26)?,
+            };
+            let mut logout_urls = vec![Url::parse(&url).map_err(|_| SettingsError::Route {
+                route: route.target(),
+                reason: format!("{url} is not a URL"),
+            })?];
+            logout_urls.extend(settings.logout_urls.iter().cloned());
+            let env = env_for(&client_id, &url);
+            (client_id, Some(env), logout_urls)
+        }
+        Login::None => (String::new(), None, Vec::new()),
+    };
+    Ok(ActiveRoute {
+        host: Some(route.host.clone()),
+        path: route.path.clone(),
+        login: route.login,
+        client_id,
+        logout_urls,
+        upstream: Upstream::new(
+            &route.upstream,
+            settings.connect_timeout,
+            settings.upstream_timeout,
+        ),
+        info: RouteInfo {
+            host: Some(route.host.clone()),
+            path: route.path.clone(),
+            url,
+            upstream: route.upstream.to_string(),
+            login: route.login,
+            env,
+        },
+    })
 }
 
 /// A bound, ready-to-run emulator.
@@ -89,49 +145,91 @@ impl Emulator {
                 random::hex(8)?
             ),
         };
-        let client_id = match settings.client_id.clone() {
-            Some(id) => id,
-            None => random::lowercase_alphanumeric(26)?,
-        };
         // The issuer names the emulated IdP; the real one is the user pool URL
         // (https://cognito-idp.REGION.amazonaws.com/POOL_ID).
         let issuer = format!("{base}/_alb");
-        let minter = TokenMinter::new(alb_arn.clone(), client_id.clone(), issuer.clone())?;
-        let logout_uri = settings
-            .logout_urls
-            .first()
-            .map_or_else(|| format!("{base}/"), |u| u.to_string());
-        let logout_query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &client_id)
-            .append_pair("logout_uri", &logout_uri)
-            .finish();
-        let info = StartInfo {
-            url: format!("{base}/"),
-            upstream: settings.upstream.to_string(),
-            kid: minter.kid().to_string(),
-            env: AppEnvironment {
-                ALB_ARN: alb_arn,
-                COGNITO_CLIENT_ID: client_id.clone(),
-                OIDC_ISSUER: issuer,
+        let minter = TokenMinter::new(alb_arn.clone(), issuer.clone())?;
+        let env_for = |client_id: &str, logout_uri: &str| {
+            let logout_query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", client_id)
+                .append_pair("logout_uri", logout_uri)
+                .finish();
+            AppEnvironment {
+                ALB_ARN: alb_arn.clone(),
+                COGNITO_CLIENT_ID: client_id.to_string(),
+                OIDC_ISSUER: issuer.clone(),
                 ALB_PUBLIC_KEYS_URL: format!("{base}/_alb/keys"),
                 LOGOUT_URL: format!("{base}/_alb/logout?{logout_query}"),
-            },
+            }
         };
+        let port = addr.port();
+        let mut active = Vec::new();
+        if let Some(upstream) = &settings.upstream {
+            let client_id = match settings.client_id.clone() {
+                Some(id) => id,
+                None => random::lowercase_alphanumeric(26)?,
+            };
+            let logout_uri = settings
+                .logout_urls
+                .first()
+                .map_or_else(|| format!("{base}/"), |u| u.to_string());
+            active.push(ActiveRoute {
+                host: None,
+                path: None,
+                login: Login::Cognito,
+                info: RouteInfo {
+                    host: None,
+                    path: None,
+                    url: format!("{base}/"),
+                    upstream: upstream.to_string(),
+                    login: Login::Cognito,
+                    env: Some(env_for(&client_id, &logout_uri)),
+                },
+                client_id,
+                logout_urls: settings.logout_urls.clone(),
+                upstream: Upstream::new(
+                    upstream,
+                    settings.connect_timeout,
+                    settings.upstream_timeout,
+                ),
+            });
+        }
+        for route in &settings.routes {
+            active.push(activate(route, &settings, port, &env_for)?);
+        }
+        let listener_rules = Listener::new(active);
+        let infos = listener_rules.infos();
+        let first = listener_rules
+            .login_routes()
+            .next()
+            .map(|r| r.info.clone())
+            .or_else(|| infos.first().cloned());
+        let env = match first.as_ref().and_then(|f| f.env.clone()) {
+            Some(env) => env,
+            // Only routes without login: nothing signs in, but the shape stays the same.
+            None => env_for(&random::lowercase_alphanumeric(26)?, &format!("{base}/")),
+        };
+        let info = StartInfo {
+            url: first
+                .as_ref()
+                .map_or_else(|| format!("{base}/"), |f| f.url.clone()),
+            upstream: first.map(|f| f.upstream).unwrap_or_default(),
+            kid: minter.kid().to_string(),
+            env,
+            routes: infos,
+        };
+        let mut allowed_hosts = settings.allowed_hosts.clone();
+        allowed_hosts.extend(settings.routes.iter().map(|r| r.host.clone()));
         let shared = Shared {
             sessions: Sessions::new(settings.session_cookie_bytes, settings.session_timeout),
             return_paths: ReturnPaths::new()?,
             minter,
-            upstream: Upstream::new(
-                &settings.upstream,
-                settings.connect_timeout,
-                settings.upstream_timeout,
-            ),
-            client_id,
-            logout_urls: settings.logout_urls,
-            listen_port: addr.port(),
+            listener: listener_rules,
+            own_origin: base.clone(),
+            listen_port: port,
             access_log: settings.access_log,
             info,
-            allowed_hosts: Arc::new(AllowedHosts::new(&settings.allowed_hosts, addr.port())),
+            allowed_hosts: Arc::new(AllowedHosts::new(&allowed_hosts, port)),
         };
         Ok(Self {
             listener,

@@ -24,19 +24,18 @@ pub struct IdentityHeaders {
     pub access_token: String,
 }
 
-/// Signs identity tokens as one load balancer would.
+/// Signs identity tokens as one load balancer would, for each of its rules' app clients.
 pub struct TokenMinter {
     key: SigningKey,
     kid: String,
     signer: String,
-    client: String,
     issuer: String,
     access_token_key: hmac::Key,
 }
 
 impl TokenMinter {
     /// A minter with a fresh signing key and a random UUID `kid`.
-    pub fn new(signer: String, client: String, issuer: String) -> Result<Self, RandomError> {
+    pub fn new(signer: String, issuer: String) -> Result<Self, RandomError> {
         Ok(Self {
             key: SigningKey::generate(),
             kid: uuid::Builder::from_random_bytes(random::bytes::<16>()?)
@@ -44,7 +43,6 @@ impl TokenMinter {
                 .hyphenated()
                 .to_string(),
             signer,
-            client,
             issuer,
             access_token_key: hmac::Key::new(hmac::HMAC_SHA256, &random::bytes::<32>()?),
         })
@@ -60,9 +58,10 @@ impl TokenMinter {
         self.key.public_key_pem()
     }
 
-    /// Fresh headers for `identity`: a new token per request, so `exp` is always about two
-    /// minutes ahead (signing costs tens of microseconds; nothing to cache).
-    pub fn headers_for(&self, identity: &Identity) -> IdentityHeaders {
+    /// Fresh headers for `identity` behind a rule of app client `client`: a new token per
+    /// request, so `exp` is always about two minutes ahead (signing costs tens of
+    /// microseconds; nothing to cache).
+    pub fn headers_for(&self, identity: &Identity, client: &str) -> IdentityHeaders {
         let now = unix_now();
         let exp = now + TOKEN_LIFETIME.as_secs() as i64;
         let header = AlbHeader {
@@ -70,7 +69,7 @@ impl TokenMinter {
             kid: self.kid.clone(),
             signer: self.signer.clone(),
             iss: self.issuer.clone(),
-            client: self.client.clone(),
+            client: client.to_string(),
             exp,
             typ: Some("JWT".into()),
         };
@@ -78,19 +77,19 @@ impl TokenMinter {
         IdentityHeaders {
             data,
             identity: identity.sub(),
-            access_token: self.access_token(identity, now),
+            access_token: self.access_token(identity, client, now),
         }
     }
 
     /// A JWT-shaped access token: on AWS this is Cognito's access token, which an app can
     /// only use to call Cognito. Ours is signed with a secret only this process knows, so
     /// it looks the part but proves nothing; apps must not trust or parse it.
-    fn access_token(&self, identity: &Identity, now: i64) -> String {
+    fn access_token(&self, identity: &Identity, client: &str, now: i64) -> String {
         let header = json!({ "alg": "HS256", "typ": "local-auth-access-token" });
         let claims = json!({
             "sub": identity.sub(),
             "username": identity.username(),
-            "client_id": self.client,
+            "client_id": client,
             "iss": self.issuer,
             "token_use": "access",
             "scope": "openid",
@@ -117,7 +116,6 @@ mod tests {
     fn minter() -> TokenMinter {
         TokenMinter::new(
             "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/local-auth/0123456789abcdef".into(),
-            "client123".into(),
             "http://127.0.0.1:3000/_alb".into(),
         )
         .unwrap()
@@ -127,7 +125,7 @@ mod tests {
     fn tokens_verify_with_the_served_key_and_carry_the_alb_header() {
         let m = minter();
         let alice = Identity::new("alice", Some("alice@example.com")).unwrap();
-        let h = m.headers_for(&alice);
+        let h = m.headers_for(&alice, "client123");
         let token = alb_token::parse(&h.data).unwrap();
         let key = alb_token::PublicKey::from_pem(&m.public_key_pem()).unwrap();
         token.verify_signature(&key).unwrap();
@@ -162,7 +160,7 @@ mod tests {
     fn the_access_token_is_jwt_shaped_but_not_an_alb_token() {
         let m = minter();
         let t = m
-            .headers_for(&Identity::new("alice", None).unwrap())
+            .headers_for(&Identity::new("alice", None).unwrap(), "client123")
             .access_token;
         assert_eq!(t.split('.').count(), 3);
         let key = alb_token::PublicKey::from_pem(&m.public_key_pem()).unwrap();

@@ -8,6 +8,7 @@ use std::time::Duration;
 /// Every environment variable the service reads.
 pub const ENV_VARS: &[&str] = &[
     "PORT",
+    "LOGIN",
     "AWS_REGION",
     "ALB_ARN",
     "ALB_PUBLIC_KEYS_URL",
@@ -18,8 +19,21 @@ pub const ENV_VARS: &[&str] = &[
     "RUST_LOG",
 ];
 
-/// Variables the service refuses to start without (the task definition must set them).
+/// Variables the service refuses to start without behind login (`LOGIN` unset or
+/// `cognito`; the task definition must set them then). With `LOGIN=none` it needs none.
 pub const REQUIRED_ENV_VARS: &[&str] = &["ALB_ARN", "COGNITO_CLIENT_ID", "OIDC_ISSUER"];
+
+/// What is in front of the service, from `LOGIN` (deploy.yaml's `login:`; service.yaml
+/// sets `LOGIN=none` for a service without login).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// The default: an `authenticate-cognito` rule; the service verifies
+    /// `x-amzn-oidc-data` and shows who is signed in.
+    Cognito,
+    /// `LOGIN=none`: a forward-only rule. The service shows a public page and never
+    /// reads an identity header (anyone could send one).
+    None,
+}
 
 /// The value of `COGNITO_CLIENT_ID` or `OIDC_ISSUER` that turns that check off. It must
 /// be written out: an unset variable is an error, never "anything goes".
@@ -41,7 +55,9 @@ pub struct Settings {
     pub host: IpAddr,
     /// Port to listen on; 0 picks a free one.
     pub port: u16,
-    /// Token verification settings.
+    /// Behind login or public (`LOGIN`).
+    pub login: Login,
+    /// Token verification settings (with `LOGIN=none`: unused, and accepting no signer).
     pub auth: AuthSettings,
     /// Where `/logout` redirects: an `https://` URL, a loopback `http://` URL, or a path.
     pub logout_url: String,
@@ -108,6 +124,11 @@ pub struct AuthSettings {
 /// A setting that is missing or malformed; the message says which and what to do.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    /// `LOGIN` is neither `cognito` nor `none`.
+    #[error(
+        "LOGIN={0:?} is not a login mode: set LOGIN=cognito (the default: the load balancer logs users in) or LOGIN=none (a public service without login)"
+    )]
+    BadLogin(String),
     /// `ALB_ARN` is unset or empty.
     #[error(
         "ALB_ARN is not set: set it to the ARN of the load balancer that signs x-amzn-oidc-data \
@@ -182,6 +203,11 @@ impl Settings {
             Some(p) => p.parse().map_err(|_| ConfigError::BadPort(p))?,
             None => 8080,
         };
+        match get("LOGIN").as_deref() {
+            None | Some("cognito") => {}
+            Some("none") => return Ok(Self::public(port)),
+            Some(other) => return Err(ConfigError::BadLogin(other.to_owned())),
+        }
         let alb_arns: Vec<String> = get("ALB_ARN")
             .ok_or(ConfigError::MissingAlbArn)?
             .split(',')
@@ -229,21 +255,58 @@ impl Settings {
         Ok(Settings {
             host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port,
-            auth: AuthSettings {
+            login: Login::Cognito,
+            auth: AuthSettings::new(
                 alb_arns,
-                public_keys_url: public_keys_url.trim_end_matches('/').to_owned(),
+                public_keys_url.trim_end_matches('/').to_owned(),
                 client_id,
                 issuer,
-                exp_leeway: Duration::from_secs(60),
-                max_token_lifetime: MAX_TOKEN_LIFETIME,
-                key_fetch_timeout: Duration::from_secs(3),
-                unknown_kid_ttl: Duration::from_secs(10),
-                outage_backoff: Duration::from_secs(1),
-                key_ttl: Duration::from_secs(24 * 3600),
-            },
+            ),
             logout_url,
             sign_out,
         })
+    }
+
+    /// `LOGIN=none`: nothing about the load balancer's login is read. The token settings
+    /// accept no signer, so even a mistake that let a route verify a token would find
+    /// nobody; `/logout` goes back to `/`.
+    fn public(port: u16) -> Self {
+        Settings {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port,
+            login: Login::None,
+            auth: AuthSettings::new(
+                Vec::new(),
+                String::new(),
+                Expected::Exactly(String::new()),
+                Expected::Exactly(String::new()),
+            ),
+            logout_url: "/".to_owned(),
+            sign_out: None,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// The given checks with the default time limits.
+    fn new(
+        alb_arns: Vec<String>,
+        public_keys_url: String,
+        client_id: Expected,
+        issuer: Expected,
+    ) -> Self {
+        Self {
+            alb_arns,
+            public_keys_url,
+            client_id,
+            issuer,
+            exp_leeway: Duration::from_secs(60),
+            max_token_lifetime: MAX_TOKEN_LIFETIME,
+            key_fetch_timeout: Duration::from_secs(3),
+            unknown_kid_ttl: Duration::from_secs(10),
+            outage_backoff: Duration::from_secs(1),
+            key_ttl: Duration::from_secs(24 * 3600),
+        }
     }
 }
 
@@ -340,6 +403,54 @@ mod tests {
             settings(&[("ALB_ARN", " , ")]).unwrap_err(),
             ConfigError::MissingAlbArn
         );
+    }
+
+    #[test]
+    fn login_none_needs_nothing_about_the_login_and_ignores_it() {
+        for vars in [
+            vec![
+                ("LOGIN", "none"),
+                ("COGNITO_CLIENT_ID", "<unset>"),
+                ("OIDC_ISSUER", "<unset>"),
+            ],
+            vec![
+                ("LOGIN", " none "),
+                ("ALB_ARN", "not-an-arn"),
+                ("LOGOUT_URL", "javascript:x"),
+            ],
+        ] {
+            let s = settings(&vars).unwrap();
+            assert_eq!(s.login, Login::None);
+            assert!(s.auth.alb_arns.is_empty(), "no signer is trusted");
+            assert_eq!(s.logout_url, "/");
+            assert_eq!(s.sign_out, None);
+        }
+        let s = settings(&[("LOGIN", "none"), ("PORT", "9000")]).unwrap();
+        assert_eq!(s.port, 9000);
+        assert_eq!(
+            settings(&[("LOGIN", "none"), ("PORT", "x")]).unwrap_err(),
+            ConfigError::BadPort("x".into())
+        );
+    }
+
+    #[test]
+    fn login_cognito_is_the_default_and_anything_else_is_refused_by_name() {
+        let base = [("ALB_ARN", ARN), ("AWS_REGION", "x")];
+        assert_eq!(settings(&base).unwrap().login, Login::Cognito);
+        let mut explicit = base.to_vec();
+        explicit.push(("LOGIN", "cognito"));
+        assert_eq!(settings(&explicit).unwrap().login, Login::Cognito);
+        assert_eq!(
+            settings(&[("LOGIN", "cognito")]).unwrap_err(),
+            ConfigError::MissingAlbArn,
+            "LOGIN=cognito still needs the load balancer's values"
+        );
+        for bad in ["None", "oidc", "off", "false"] {
+            let err = settings(&[("LOGIN", bad)]).unwrap_err();
+            assert_eq!(err, ConfigError::BadLogin(bad.into()));
+            assert!(err.to_string().contains(&format!("LOGIN={bad:?}")), "{err}");
+        }
+        assert!(ENV_VARS.contains(&"LOGIN"));
     }
 
     #[test]

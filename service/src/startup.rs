@@ -9,8 +9,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
-use crate::configuration::Expected;
-use crate::configuration::Settings;
+use crate::configuration::{Expected, Login, Settings};
 use crate::signout::GlobalSignOut;
 use crate::{middleware, routes, telemetry};
 
@@ -43,16 +42,35 @@ impl FromRef<AppState> for LogoutUrl {
 
 /// The router with every route and the request log, for `state`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(routes::page))
-        .route("/api/me", get(routes::me))
-        .route("/logout", get(routes::logout))
-        .route("/healthz", get(routes::health))
+    with_layers(
+        Router::new()
+            .route("/", get(routes::page))
+            .route("/api/me", get(routes::me))
+            .route("/logout", get(routes::logout))
+            .route("/healthz", get(routes::health)),
+    )
+    .with_state(state)
+}
+
+/// The router of a service without login (`LOGIN=none`): a public page, the health
+/// check, and `/logout` back to the page. No route reads an identity header, so a
+/// forged `x-amzn-oidc-data` shows nobody.
+pub fn public_router() -> Router {
+    with_layers(
+        Router::new()
+            .route("/", get(routes::public_page))
+            .route("/logout", get(routes::public_logout))
+            .route("/healthz", get(routes::health)),
+    )
+}
+
+/// The layers every route has: security headers, panic to 500, request log.
+fn with_layers<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
         // Outermost last: the log sees the final status, a panic's 500 included.
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::catch_panic))
         .layer(axum::middleware::from_fn(telemetry::log_request))
-        .with_state(state)
 }
 
 /// A bound, ready-to-run service.
@@ -71,6 +89,15 @@ impl Application {
                 format!("cannot listen on {address}: {e} (is PORT in use?)"),
             )
         })?;
+        if settings.login == Login::None {
+            tracing::info!(
+                "LOGIN=none: a public service; no login is in front of it and no identity header is read"
+            );
+            return Ok(Self {
+                listener,
+                router: public_router(),
+            });
+        }
         for (name, expected) in [
             ("COGNITO_CLIENT_ID", &settings.auth.client_id),
             ("OIDC_ISSUER", &settings.auth.issuer),

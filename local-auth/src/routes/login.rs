@@ -1,6 +1,8 @@
 //! `/_alb/login`: the emulated Cognito hosted UI. `GET` shows the form, or, when the
 //! browser still has an IdP session, signs straight in as Cognito does; `POST` signs in.
-//! Both end with the ALB session cookie and a redirect back to where the user was going.
+//! Both end with the ALB session cookie and a redirect back to where the user was going;
+//! when routing by host, with a redirect to that host's `/oauth2/idpresponse` carrying a
+//! one-time code, which sets the cookie on that host (the ALB's cookie is per host).
 
 use std::sync::Arc;
 
@@ -13,8 +15,11 @@ use axum::http::{Response, StatusCode};
 use serde::Deserialize;
 
 use crate::cookies;
+use crate::host::request_host_name;
 use crate::identity::{Identity, IdentityError};
 use crate::proxy::plain;
+use crate::return_path::Target;
+use crate::rules::Login;
 use crate::sessions::IDP_SESSION_TIMEOUT;
 use crate::startup::Shared;
 
@@ -50,13 +55,19 @@ pub async fn login_form(
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Response<Body> {
-    let state = query.state.unwrap_or_else(|| app.return_paths.seal("/"));
-    let Ok(path) = app.return_paths.open(&state) else {
+    // Opened without a state: afterwards, go to the first app behind login.
+    let state = query.state.unwrap_or_else(|| {
+        match app.listener.login_routes().find_map(|r| r.host.as_deref()) {
+            Some(host) if app.listener.by_host() => app.return_paths.seal_to(host, "/"),
+            _ => app.return_paths.seal("/"),
+        }
+    });
+    let Ok(target) = app.return_paths.open(&state) else {
         return bad_state();
     };
     let remembered = cookies::idp_session(&headers).and_then(|id| app.sessions.idp(id));
     match remembered {
-        Some(identity) => start_alb_session(&app, &headers, identity, &path, None),
+        Some(identity) => land(&app, &headers, identity, &target, &state, None),
         None => page(StatusCode::OK, &state, None, "", ""),
     }
 }
@@ -67,7 +78,7 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response<Body> {
-    let Ok(path) = app.return_paths.open(&form.state) else {
+    let Ok(target) = app.return_paths.open(&form.state) else {
         return bad_state();
     };
     let email = form.email.as_deref().unwrap_or("");
@@ -86,23 +97,54 @@ pub async fn login_submit(
     let Ok(idp_id) = app.sessions.start_idp(identity.clone()) else {
         return random_failed();
     };
-    start_alb_session(
+    land(
         &app,
         &headers,
         identity,
-        &path,
+        &target,
+        &form.state,
         Some(cookies::set_idp(&idp_id, IDP_SESSION_TIMEOUT)),
     )
 }
 
-fn start_alb_session(
+/// Where a login ends: the session cookie on this host when the target is on it, else a
+/// one-time code for the target host's `/oauth2/idpresponse` (the cookie then is that
+/// host's alone, as the ALB's is).
+fn land(
     app: &Shared,
     headers: &HeaderMap,
     identity: Identity,
-    path: &str,
+    target: &Target,
+    state: &str,
     idp_cookie: Option<HeaderValue>,
 ) -> Response<Body> {
-    let Ok(value) = app.sessions.start_alb(identity) else {
+    let here = request_host_name(headers).to_ascii_lowercase();
+    let host = target.host.clone().unwrap_or_else(|| here.clone());
+    let path_only = target.path.split('?').next().unwrap_or("/");
+    let Some(route) = app
+        .listener
+        .find(&host, path_only)
+        .filter(|r| r.login == Login::Cognito)
+    else {
+        // Nothing behind login there: only the IdP session is started.
+        return super::redirect(&target.path, idp_cookie.into_iter().collect());
+    };
+    if host != here {
+        let Ok(code) = app.sessions.start_code(identity, &host) else {
+            return random_failed();
+        };
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", &code)
+            .append_pair("state", state)
+            .finish();
+        let authority = match app.listen_port {
+            80 => host,
+            port => format!("{host}:{port}"),
+        };
+        let callback = format!("http://{authority}{}?{query}", super::gate::CALLBACK_PATH);
+        return super::redirect(&callback, idp_cookie.into_iter().collect());
+    }
+    let Ok(value) = app.sessions.start_alb(identity, &route.client_id) else {
         return random_failed();
     };
     let mut set = cookies::set_session(
@@ -111,7 +153,7 @@ fn start_alb_session(
         &cookies::session_shards(headers),
     );
     set.extend(idp_cookie);
-    super::redirect(path, set)
+    super::redirect(&target.path, set)
 }
 
 fn bad_state() -> Response<Body> {

@@ -1,6 +1,7 @@
 //! `GET /_alb/logout?client_id=…&logout_uri=…`: Cognito's logout endpoint. It ends the
 //! hosted-UI session and redirects to `logout_uri`, which must be a registered sign-out
-//! URL of that client. It does not touch the ALB session cookie: that is the app's job
+//! URL of that client (with routes by host: each login route's client, whose URL is its
+//! route's URL, as a service stack registers `https://HOST/`). It does not touch the ALB session cookie: that is the app's job
 //! (expire every `AWSELBAuthSessionCookie-N`) before it sends the browser here.
 
 use std::sync::Arc;
@@ -29,20 +30,26 @@ pub async fn logout(
     headers: HeaderMap,
     Query(query): Query<LogoutQuery>,
 ) -> Response<Body> {
-    let expected = &app.client_id;
-    match query.client_id.as_deref() {
+    let expected = app
+        .listener
+        .login_routes()
+        .map(|r| r.client_id.as_str())
+        .collect::<Vec<_>>()
+        .join("` or `");
+    let client = match query.client_id.as_deref() {
         None | Some("") => {
             return bad_request(&format!(
                 "missing client_id: pass the app client id, client_id={expected}"
             ));
         }
-        Some(id) if id != expected => {
-            return bad_request(&format!(
-                "client_id `{id}` is not this user pool's app client; use `{expected}` (COGNITO_CLIENT_ID as printed at start)"
-            ));
-        }
-        Some(_) => {}
-    }
+        Some(id) => app.listener.login_routes().find(|r| r.client_id == id),
+    };
+    let Some(client) = client else {
+        return bad_request(&format!(
+            "client_id `{}` is not this user pool's app client; use `{expected}` (COGNITO_CLIENT_ID as printed at start)",
+            query.client_id.unwrap_or_default()
+        ));
+    };
     let Some(raw) = query.logout_uri.as_deref().filter(|u| !u.is_empty()) else {
         return bad_request(
             "missing logout_uri: pass the URL to return to, e.g. logout_uri=http://127.0.0.1:PORT/",
@@ -51,11 +58,12 @@ pub async fn logout(
     let Ok(target) = Url::parse(raw) else {
         return bad_request(&format!("logout_uri `{raw}` is not an absolute URL"));
     };
-    if !is_registered(&target, &app.logout_urls) {
-        let registered = if app.logout_urls.is_empty() {
+    if !is_registered(&target, &client.logout_urls) {
+        let registered = if client.logout_urls.is_empty() {
             "any http(s) URL on 127.0.0.1, [::1] or localhost".to_string()
         } else {
-            app.logout_urls
+            client
+                .logout_urls
                 .iter()
                 .map(Url::as_str)
                 .collect::<Vec<_>>()

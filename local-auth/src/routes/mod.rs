@@ -1,6 +1,8 @@
 //! The emulator's own endpoints, all under `/_alb/` so they never collide with the app's
-//! paths, and the gate every other request passes through.
+//! paths, the gate every other request passes through, and the load balancer's
+//! `/oauth2/idpresponse` callback it hands login-route hosts to.
 
+mod callback;
 mod gate;
 mod index;
 mod keys;

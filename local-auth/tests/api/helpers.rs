@@ -137,6 +137,25 @@ pub async fn spawn_emulator(
     let upstream = Settings::parse_upstream(&format!("http://{upstream}")).unwrap();
     let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), upstream);
     configure(&mut settings);
+    start(settings).await
+}
+
+/// Starts an emulator routing by host with `routes` (`HOST[/PATH]=URL[,…]`), after
+/// `configure` adjusts the settings.
+pub async fn spawn_routed(
+    routes: &[String],
+    configure: impl FnOnce(&mut Settings),
+) -> TestEmulator {
+    let routes = routes
+        .iter()
+        .map(|r| local_auth::Route::parse(r).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let mut settings = Settings::routed("127.0.0.1:0".parse().unwrap(), routes);
+    configure(&mut settings);
+    start(settings).await
+}
+
+async fn start(settings: Settings) -> TestEmulator {
     let emulator = Emulator::bind(settings).await.expect("the emulator starts");
     let addr = emulator.local_addr();
     let info = emulator.start_info().clone();
@@ -154,6 +173,11 @@ pub async fn spawn_emulator(
 }
 
 impl TestEmulator {
+    /// The `Host` header value for `name` on the emulator's port.
+    pub fn host(&self, name: &str) -> String {
+        format!("{name}:{}", self.addr.port())
+    }
+
     /// Sends a request with extra headers and reads the whole response.
     pub async fn send(
         &self,

@@ -8,6 +8,7 @@ mod headers;
 mod helpers;
 mod logout;
 mod redirects;
+mod routing;
 mod service;
 mod shutdown;
 mod upgrade;

@@ -9,5 +9,6 @@ mod helpers;
 mod keys;
 mod moto;
 mod process;
+mod public;
 mod routes;
 mod signout;

@@ -38,6 +38,18 @@ impl ServiceProcess {
         env: &[(&str, &str)],
         log: Option<&std::path::Path>,
     ) -> Self {
+        let mut full = vec![
+            ("ALB_ARN", ALB_ARN),
+            ("ALB_PUBLIC_KEYS_URL", keys_url),
+            ("COGNITO_CLIENT_ID", PROCESS_CLIENT_ID),
+            ("OIDC_ISSUER", PROCESS_ISSUER),
+        ];
+        full.extend(env.iter().copied());
+        Self::start_exactly(&full, log).await
+    }
+
+    /// Starts the binary with only `PORT` and `env`, and waits for its `/healthz`.
+    pub async fn start_exactly(env: &[(&str, &str)], log: Option<&std::path::Path>) -> Self {
         let port = closed_port().await;
         let stdout = match log {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
@@ -46,10 +58,6 @@ impl ServiceProcess {
         let child = Command::new(BIN)
             .env_clear()
             .env("PORT", port.to_string())
-            .env("ALB_ARN", ALB_ARN)
-            .env("ALB_PUBLIC_KEYS_URL", keys_url)
-            .env("COGNITO_CLIENT_ID", PROCESS_CLIENT_ID)
-            .env("OIDC_ISSUER", PROCESS_ISSUER)
             .envs(env.iter().copied())
             .stdout(stdout)
             .spawn()
