@@ -130,6 +130,10 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
         environments.insert(env_name.clone(), result.map_err(|e| with_file(path, &e)));
     }
     check_promotions(&promotes)?;
+    let promotions = promotes
+        .into_iter()
+        .filter_map(|(from, to)| Some((from, to?)))
+        .collect();
 
     let raw_services = top.entries("services")?;
     if raw_services.is_empty() {
@@ -152,6 +156,7 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
         templates,
         services,
         environments,
+        promotions,
     })
 }
 

@@ -75,6 +75,10 @@ pub(crate) struct Application {
     /// Environments by name: each one's settings with its `${VAR}`s expanded, or why
     /// they cannot be (reported only when that environment is asked for).
     environments: BTreeMap<String, Result<EnvironmentSettings, String>>,
+    /// `promotes_to` of every environment that has one (never a `${VAR}`), readable
+    /// without the environment's variables: promoting reads the source environment's
+    /// stacks, and only the target's variables are set where that runs.
+    promotions: BTreeMap<String, String>,
 }
 
 /// `templates:`: which template files make the stacks.
@@ -247,6 +251,11 @@ impl Application {
                 self.environment_names().collect::<Vec<_>>().join(", ")
             ))),
         }
+    }
+
+    /// The environment `from` promotes to (`promotes_to`), if any.
+    pub(crate) fn promotes_to(&self, from: &str) -> Option<&str> {
+        self.promotions.get(from).map(String::as_str)
     }
 
     /// The environments' names, sorted.

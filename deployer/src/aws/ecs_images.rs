@@ -43,9 +43,6 @@ pub(crate) struct PreviousImage {
 /// running one): what `rollback` goes back to. `Ok(None)` when every revision looked
 /// at ran `current_image` (nothing to go back to). Images are compared by digest when
 /// both have one (`repo@sha256:…`), else as written.
-// For `promote`/`rollback` (written on top of this module); until they call it, only
-// the tests do.
-#[allow(dead_code)]
 pub(crate) async fn previous_image(
     ecs: &Client,
     family: &str,
@@ -63,9 +60,6 @@ pub(crate) async fn previous_image(
 /// The newest revision of `family` that ran the image with `digest` (`rollback --to`):
 /// `sha256:…` or a whole `repo@sha256:…` URI. Refuses (bad input) naming the digests
 /// the family's revisions ran when none ran it.
-// For `promote`/`rollback` (written on top of this module); until they call it, only
-// the tests do.
-#[allow(dead_code)]
 pub(crate) async fn image_with_digest(
     ecs: &Client,
     family: &str,

@@ -14,7 +14,6 @@ use crate::cfn::stack;
 use crate::error::Failure;
 
 /// The service stack's parameter holding its image (cfn/service.yaml).
-#[allow(dead_code)]
 pub(crate) const IMAGE_PARAMETER: &str = "ImageUri";
 
 /// The service stack's name: `{application}-{environment}-{service}`.
@@ -26,9 +25,6 @@ pub(crate) fn service_stack_name(application: &str, environment: &str, service: 
 /// successfully (digest-pinned). Refuses, saying what to do, when a service's stack is
 /// missing, not settled in CREATE_COMPLETE / UPDATE_COMPLETE / IMPORT_COMPLETE, or its
 /// image is not pinned by digest.
-// For `promote`/`rollback` (written on top of this module); until they call it, only
-// the tests do.
-#[allow(dead_code)]
 pub(crate) async fn deployed_images(
     cfn: &Client,
     application: &str,

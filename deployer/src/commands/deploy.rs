@@ -4,7 +4,7 @@
 //! (`crate::engine::release`); everything else is the single-stack flow.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{DeployArgs, ImageArgs};
 use crate::config;
@@ -167,15 +167,7 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
             return Err(Failure::input(format!("--image {service}=…: given twice")));
         }
     }
-    let mode = if args.dry_run {
-        ReleaseMode::DryRun
-    } else if let Some(path) = &args.plan_out {
-        ReleaseMode::PlanOut(path.clone())
-    } else if args.yes {
-        ReleaseMode::Yes
-    } else {
-        ReleaseMode::Ask
-    };
+    let mode = release_mode(args.dry_run, args.plan_out.as_ref(), args.yes);
     release::run(
         ReleaseRequest {
             spec,
@@ -198,4 +190,17 @@ fn is_pinned_uri(image: &str) -> bool {
         && image
             .split_once("@sha256:")
             .is_some_and(|(repo, hex)| repo.contains('/') && hex.len() == 64)
+}
+
+/// How far a release goes, from the flags `deploy`, `promote` and `rollback` share.
+pub(crate) fn release_mode(dry_run: bool, plan_out: Option<&PathBuf>, yes: bool) -> ReleaseMode {
+    if dry_run {
+        ReleaseMode::DryRun
+    } else if let Some(path) = plan_out {
+        ReleaseMode::PlanOut(path.clone())
+    } else if yes {
+        ReleaseMode::Yes
+    } else {
+        ReleaseMode::Ask
+    }
 }

@@ -9,7 +9,9 @@ pub(crate) mod destroy;
 pub(crate) mod discard;
 pub(crate) mod local_auth;
 pub(crate) mod logs;
+pub(crate) mod promote;
 pub(crate) mod push;
+pub(crate) mod rollback;
 pub(crate) mod status;
 
 use crate::cli::Command;
@@ -22,6 +24,8 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Push(args) => push::run(args, printer).await,
         Command::Deploy(args) => deploy::run(*args, printer).await,
         Command::Apply(args) => apply::run(*args, printer).await,
+        Command::Promote(args) => promote::run(args, printer).await,
+        Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Logs(args) => logs::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
