@@ -389,6 +389,9 @@ def test_which_jobs_run_for_each_event():
     assert runs("plan-production", "workflow_dispatch", production, plan_staging="skipped", apply_staging="skipped")
     assert not runs("plan-production", "workflow_dispatch", production, test="failure", plan_staging="skipped")
     assert runs("apply-production", "workflow_dispatch", production)
+    # Images are built for staging only: production promotes or rolls back to images in the registry.
+    assert runs("build-images", "push") and runs("build-images", "workflow_dispatch", staging)
+    assert not runs("build-images", "workflow_dispatch", production)
     # A dry run applies nothing; a plan without changes asks no approval.
     assert not runs("apply-staging", "workflow_dispatch", {**staging, "dry-run": True})
     assert not runs("apply-production", "workflow_dispatch", {**production, "dry-run": True})
