@@ -13,10 +13,12 @@ keys (the preview comment has its own tests: test_preview_comment.py)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,9 @@ def test_the_test_matrix_runs_every_check_group_once():
         assert [c for c in checks if group in c] == [group]
 
 
+@functools.cache
 def jobs() -> dict:
+    """deploy.yml's jobs, parsed once (read-only: no test changes them)."""
     return load_yaml(DEPLOY)["jobs"]
 
 
@@ -60,6 +64,7 @@ def step_named(job: dict, name: str) -> dict:
     return next(s for s in job["steps"] if s.get("name") == name)
 
 
+@functools.cache
 def bootstrap() -> dict:
     return load_yaml(ROOT / "cfn/github-oidc.yaml")
 
@@ -649,9 +654,9 @@ def test_deploy_images_lists_each_services_dockerfile_and_context(tmp_path):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        return subprocess.run(["python3", str(script), name], capture_output=True, text=True, cwd=tmp_path)
+        return subprocess.run([sys.executable, str(script), name], capture_output=True, text=True, cwd=tmp_path)
 
-    repo = subprocess.run(["python3", str(script), "deploy.yaml"], capture_output=True, text=True, cwd=ROOT)
+    repo = subprocess.run([sys.executable, str(script), "deploy.yaml"], capture_output=True, text=True, cwd=ROOT)
     assert repo.returncode == 0, repo.stderr
     services = sorted(load_yaml(ROOT / "deploy.yaml")["services"])
     assert [line.split("\t")[0] for line in repo.stdout.splitlines()] == services
