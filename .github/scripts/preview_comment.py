@@ -3,7 +3,10 @@
 
     preview_comment.py REPORT.json
 
-REPORT.json is what `deployer deploy --dry-run --output json` printed. The comment is
+REPORT.json is what `deployer deploy --dry-run --output json` printed: a single-stack
+report, or a release report (deploy.yaml version 2: `application`, `environment` and
+`stacks`, the environment stack first, then one per service), shown as one section per
+stack with changes. The comment is
 found again by a hidden marker on its first line and edited in place, so a pull request
 has one preview comment, updated on every push, instead of one per push. The same
 Markdown goes to the job summary.
@@ -224,25 +227,48 @@ def change_rows(changes: list) -> list[str]:
     return rows
 
 
-def render(report: dict, run_url: str) -> str:
-    """The comment body: marker, verdict, parameter and resource tables, link to the run."""
+def stack_section(report: dict, heading: str) -> list[str]:
+    """One stack's preview: a heading, what merging would do, its parameter and resource tables."""
     stack = code(report.get("stack_name") or "?")
     changes = report.get("changes") or []
     params = report.get("parameter_changes") or []
-    lines = [MARKER, f"### Deploy preview for stack {stack}", ""]
+    lines = [f"{heading} {stack}", ""]
     if not report.get("has_changes"):
         lines.append(f"No changes: merging this pull request leaves stack {stack} as it is.")
+        return lines
+    lines.append(
+        f"Merging this pull request would apply {len(changes)} resource change(s) to stack {stack}. "
+        "Nothing was executed: the change set was created, read and deleted."
+    )
+    if report.get("image_uri"):
+        lines += ["", f"Image: {code(report['image_uri'])}"]
+    if params:
+        lines += ["", "| Parameter | Old | New |", "|---|---|---|"]
+        lines += [parameter_row(p) for p in params if isinstance(p, dict)]
+    return lines + [""] + change_rows(changes)
+
+
+def render(report: dict, run_url: str) -> str:
+    """The comment body: marker, verdict, parameter and resource tables, link to the run."""
+    stacks = report.get("stacks")
+    if isinstance(stacks, list):
+        # A release: the environment stack and its services. Stacks without changes are
+        # named in one line, so the sections shown are the ones a reviewer must read.
+        stacks = [s for s in stacks if isinstance(s, dict)]
+        environment = code(report.get("environment") or "?")
+        lines = [MARKER, f"### Deploy preview for {code(report.get('application') or '?')} {environment}", ""]
+        changed = [s for s in stacks if s.get("has_changes")]
+        unchanged = [s for s in stacks if not s.get("has_changes")]
+        if not changed:
+            lines.append(f"No changes: merging this pull request leaves every stack of {environment} as it is.")
+        for s in changed:
+            what = f"service {code(s['service'])}" if s.get("service") else "the environment"
+            lines += stack_section(s, f"#### {what}: stack") + [""]
+        if changed and unchanged:
+            names = ", ".join(code(s.get("stack_name") or "?") for s in unchanged)
+            lines.append(f"No changes to {names}.")
     else:
-        lines.append(
-            f"Merging this pull request would apply {len(changes)} resource change(s) to stack {stack}. "
-            "Nothing was executed: the change set was created, read and deleted."
-        )
-        if report.get("image_uri"):
-            lines += ["", f"Image: {code(report['image_uri'])}"]
-        if params:
-            lines += ["", "| Parameter | Old | New |", "|---|---|---|"]
-            lines += [parameter_row(p) for p in params if isinstance(p, dict)]
-        lines += [""] + change_rows(changes)
+        lines = [MARKER] + stack_section(report, "### Deploy preview for stack")
     footer = f"\n\n[Workflow run]({run_url}) · this comment is updated on every push."
     body = "\n".join(lines)
     if len(body) + len(footer) > MAX_BODY:

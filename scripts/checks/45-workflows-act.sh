@@ -4,19 +4,23 @@
 # OCI registry (docker-registry) that the tests start on free ports, with small stand-ins
 # (tests/workflows/actions/) for the actions that need GitHub, Docker or real AWS.
 # Scenarios (tests/workflows/test_act_scenarios.py, in order, sharing one local AWS),
-# each through the real deployer: push → plan (plan role, deploy.yaml production; it waits
-# only for the builds) → apply (deploy role, after every test) → stack created; second
-# push (app changed) → updated with the new image digest; docs-only push → no change
-# planned, no apply; an older commit after a newer one → the plan refuses it; pull request
-# (template changed) → preview only (preview role), the change set in the job summary and
-# in one sticky PR comment, created then edited in place on the next push (a fake GitHub
-# API on loopback records it); dry-run dispatch on production → nothing executed, plan
-# role; an apply that failed, then "Re-run all jobs" (same run id, attempt 2, the first
-# attempt's artifacts: uploads must overwrite) → applied; a push whose tests fail → the
-# plan's change set discarded (plan role), no apply; AWS_PLAN_ROLE_ARN unset on a push or
-# AWS_PREVIEW_ROLE_ARN on a pull request → named before any AWS call, no other role
-# instead; a deploy.yaml variable unset → named by the deployer before any change set; a
-# first create that rolled back → the next push deletes the dead stack and creates it.
+# each through the real deployer, on deploy.yaml's application (the scenario repository
+# starts it with one service, `web`): push → staging planned (staging plan role; it waits
+# only for the builds) and applied (staging deploy role, after every test) → production
+# promoted from staging's digests (production plan role; nothing built or pushed) and
+# applied: the same digest-pinned ImageUri in both environments; a second push (app
+# changed) → both on the new digest; a deploy.yaml change adding the second service →
+# its stacks created, the first service's untouched; docs-only push → nothing planned in
+# either environment, no apply; an older commit after a newer one → the plan refuses it; a
+# rollback dispatch on staging → web back on the first digest; a production dry-run
+# dispatch → the promotion previewed, nothing executed; a production rollback to a digest
+# (`rollback-to`) → applied; pull request (a service template change) → staging preview
+# only (preview role), one sticky PR comment edited in place on the next push (a fake
+# GitHub API on loopback records it); an apply that failed, then "Re-run all jobs" (same
+# run id, attempt 2, the first attempt's artifacts: uploads must overwrite) → applied; a
+# push whose tests fail → staging's change sets discarded, production not planned; a
+# role variable unset → named before any AWS call, no other role instead; a deploy.yaml
+# variable unset → named by the deployer before any change set.
 # The rules that need no run are in 40-workflows.
 #
 # No recursion, and no code path in the workflows that only tests take: the workflow's
@@ -31,8 +35,10 @@
 # compiles the deployer cold on GitHub; here a cargo stand-in first on the jobs' PATH
 # (tests/workflows/bin/cargo) hands it that build while the job's checkout holds the same
 # deployer sources (tests/workflows/deployer-sources-key.sh), and runs the real cargo
-# otherwise. The static service image of the working tree (the build-push stand-in, run
-# once before the scenarios, seeds its cache like buildx's layer cache of an earlier run).
+# otherwise. The images: a docker stand-in first on the jobs' PATH (tests/workflows/bin/docker)
+# plays `docker buildx build` for .github/scripts/build-images.sh, building the service as
+# scripts/local.sh does (tests/workflows/image-standin/); the static service image of the
+# working tree, built once before the scenarios, seeds its cache.
 # Inside the scenarios only the second push changes the app, so only it compiles
 # (alb-token, support, service in act's fresh copy of the repository).
 set -euo pipefail

@@ -34,7 +34,6 @@ STANDIN_FOR = {
     "actions/download-artifact": "download-artifact",
     "Swatinem/rust-cache": "rust-cache",
     "docker/setup-buildx-action": "setup-buildx",
-    "docker/build-push-action": "build-push",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
 }
 ORIGIN = "https://github.com/example-org/alb-app.git"

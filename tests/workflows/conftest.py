@@ -1,6 +1,9 @@
 """Fixtures for the act scenarios: one local AWS, registry, fake GitHub API and scenario
-repository per test session, shared by the scenarios in order (a push creates the stack
-that the next push updates and the pull request previews)."""
+repository per test session, shared by the scenarios in order (a push creates staging's
+and production's stacks, which the next pushes, rollbacks and previews change).
+
+The scenario repository's deploy.yaml is the project's with one service (the first,
+`web`): a scenario adds the second by a deploy.yaml change, as a team would."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -25,10 +29,12 @@ from fake_github import FakeGitHub  # noqa: E402
 from services import moto, registry  # noqa: E402
 
 ACCOUNT = "123456789012"
-DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-deploy"
-PLAN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-plan"
-PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-github-preview"
-CFN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/alb-app-cloudformation"
+ENVIRONMENTS = ("staging", "production")
+# One bootstrap stack per environment (deployer bootstrap --environment E): its roles.
+DEPLOY_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-deploy" for e in ENVIRONMENTS}
+PLAN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-plan" for e in ENVIRONMENTS}
+CFN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-cloudformation" for e in ENVIRONMENTS}
+PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/45-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
@@ -41,52 +47,67 @@ class World:
     aws_url: str
     registry_url: str
     github: FakeGitHub
+    application: str
     variables: dict[str, str]
     env: dict[str, str]
     # The digest of the working tree's image (the stand-in's cache holds it before any run).
     seeded_image_digest: str
     runs: dict[str, ActRun] = field(default_factory=dict)
+    # Image URIs the scenarios name (first and second push), for the rollbacks after them.
+    digests: dict[str, str] = field(default_factory=dict)
 
     def cfn(self):
         return boto3.client(
             "cloudformation",
             endpoint_url=self.aws_url,
-            region_name="us-east-1",
+            region_name=self.variables["AWS_REGION"],
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
 
-    def stack(self) -> dict | None:
-        stacks = [
+    def stack_name(self, environment: str, service: str | None = None) -> str:
+        """`{application}-{environment}[-{service}]` (the stack names of deploy.yaml version 2)."""
+        return "-".join(filter(None, (self.application, environment, service)))
+
+    def stack(self, environment: str, service: str | None = None) -> dict | None:
+        name = self.stack_name(environment, service)
+        live = [
             s
             for s in self.cfn().list_stacks()["StackSummaries"]
-            if s["StackName"] == self.variables["STACK_NAME"] and s["StackStatus"] != "DELETE_COMPLETE"
+            if s["StackName"] == name and s["StackStatus"] != "DELETE_COMPLETE"
         ]
-        if not stacks:
-            return None
-        return self.cfn().describe_stacks(StackName=self.variables["STACK_NAME"])["Stacks"][0]
+        return self.cfn().describe_stacks(StackName=name)["Stacks"][0] if live else None
 
-    def image_uri(self) -> str:
-        params = {p["ParameterKey"]: p["ParameterValue"] for p in self.stack()["Parameters"]}
-        return params["ImageUri"]
+    def parameters(self, environment: str, service: str) -> dict[str, str]:
+        return {p["ParameterKey"]: p["ParameterValue"] for p in self.stack(environment, service)["Parameters"]}
 
-    def tags(self) -> dict[str, str]:
-        return {t["Key"]: t["Value"] for t in self.stack().get("Tags") or []}
+    def image_uri(self, environment: str, service: str = "web") -> str:
+        return self.parameters(environment, service)["ImageUri"]
 
-    def change_sets(self) -> list[dict]:
+    def tags(self, environment: str, service: str | None = None) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.stack(environment, service).get("Tags") or []}
+
+    def change_sets(self, environment: str, service: str | None = None) -> list[dict]:
         """Change sets left on the stack that were never executed (an executed one stays listed)."""
-        if self.stack() is None:
+        if self.stack(environment, service) is None:
             return []
-        summaries = self.cfn().list_change_sets(StackName=self.variables["STACK_NAME"])["Summaries"]
+        summaries = self.cfn().list_change_sets(StackName=self.stack_name(environment, service))["Summaries"]
         return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
-    def executed_change_sets(self) -> int:
+    def all_change_sets(self) -> list[dict]:
+        """Unexecuted change sets on every stack of the application."""
+        return [c for env in ENVIRONMENTS for svc in (None, *self.services()) for c in self.change_sets(env, svc)]
+
+    def services(self) -> list[str]:
+        return sorted(yaml.safe_load((self.repo.path / "deploy.yaml").read_text())["services"])
+
+    def executed_change_sets(self, environment: str, service: str | None = None) -> int:
         """How many change sets the stack has completed: its own CREATE_COMPLETE and
         UPDATE_COMPLETE events. (Not the EXECUTE_COMPLETE change sets: executing one deletes
         the stack's others, as CloudFormation does, so they do not stay to be counted.)"""
-        if self.stack() is None:
+        if self.stack(environment, service) is None:
             return 0
-        name = self.variables["STACK_NAME"]
+        name = self.stack_name(environment, service)
         events = [
             e
             for page in self.cfn().get_paginator("describe_stack_events").paginate(StackName=name)
@@ -154,7 +175,7 @@ def build_tools() -> tuple[Path, Path]:
 
 
 def seed_image_cache(workdir: Path, env: dict[str, str]) -> str:
-    """Runs the build-push stand-in once on the working tree itself, before any act run.
+    """Runs the image stand-in once on the working tree itself, before any act run.
 
     It leaves the image of the app under test in the stand-in's cache, as the buildx layer
     cache of an earlier CI run on the same sources would: the first push then builds
@@ -163,7 +184,7 @@ def seed_image_cache(workdir: Path, env: dict[str, str]) -> str:
     60-local-run this compiles nothing. Returns the image's digest."""
     outputs = workdir / "seed-outputs"
     subprocess.run(
-        ["bash", str(ROOT / "tests/workflows/actions/build-push/build.sh")],
+        ["bash", str(ROOT / "tests/workflows/image-standin/build.sh")],
         cwd=ROOT,
         check=True,
         env={
@@ -220,34 +241,36 @@ def world(tmp_path_factory):
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
-        zone = r53.create_hosted_zone(Name="act.example.com", CallerReference="act-scenarios")
-        # The permissions boundary the bootstrap stack makes (cfn/github-oidc.yaml), which
-        # cfn/app.yaml attaches to the roles it creates.
-        boundary = boto3.client(
+        # deploy.yaml's domains (staging.example.com, example.com) are in this zone.
+        zone = r53.create_hosted_zone(Name="example.com", CallerReference="act-scenarios")
+        iam = boto3.client(
             "iam",
             endpoint_url=aws_url,
             region_name="us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",
-        ).create_policy(
-            PolicyName="alb-app-permissions-boundary",
-            PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-            ),
-        )["Policy"]["Arn"]
+        )
         variables = {
             "AWS_REGION": "us-east-1",
-            "AWS_DEPLOY_ROLE_ARN": DEPLOY_ROLE,
-            "AWS_PLAN_ROLE_ARN": PLAN_ROLE,
             "AWS_PREVIEW_ROLE_ARN": PREVIEW_ROLE,
-            "CFN_ROLE_ARN": CFN_ROLE,
-            "PERMISSIONS_BOUNDARY_ARN": boundary,
-            "STACK_NAME": "alb-app-act",
-            "ECR_REPOSITORY": "alb-app",
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
-            "DOMAIN_NAME": "app.act.example.com",
-            "COGNITO_DOMAIN_PREFIX": "alb-app-act",
         }
+        for environment in ENVIRONMENTS:
+            # The permissions boundary each environment's bootstrap stack makes, which
+            # cfn/service.yaml attaches to the roles it creates.
+            boundary = iam.create_policy(
+                PolicyName=f"github-deploy-{environment}-permissions-boundary",
+                PolicyDocument=json.dumps(
+                    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+                ),
+            )["Policy"]["Arn"]
+            suffix = environment.upper()
+            variables |= {
+                f"AWS_PLAN_ROLE_ARN_{suffix}": PLAN_ROLE[environment],
+                f"AWS_DEPLOY_ROLE_ARN_{suffix}": DEPLOY_ROLE[environment],
+                f"CFN_ROLE_ARN_{suffix}": CFN_ROLE[environment],
+                f"PERMISSIONS_BOUNDARY_ARN_{suffix}": boundary,
+            }
         env = {
             "STANDIN_AWS_ENDPOINT_URL": aws_url,
             # The cargo stand-in first on the jobs' PATH, and what it hands over.
@@ -259,7 +282,25 @@ def world(tmp_path_factory):
             "DEPLOYER_REGISTRY": registry_url,
             "GITHUB_API_URL": github.url,
         }
-        yield World(workdir, repo, aws_url, registry_url, github, variables, env, image_digest)
+        application = one_service(repo)
+        yield World(workdir, repo, aws_url, registry_url, github, application, variables, env, image_digest)
+
+
+def one_service(repo: ScenarioRepo) -> str:
+    """Leaves the scenario's deploy.yaml with its first service only (a scenario adds the
+    second back); returns the application's name."""
+    path = repo.path / "deploy.yaml"
+    config = yaml.safe_load(path.read_text())
+    assert "web" in config["services"], "the scenarios deploy the service `web` of deploy.yaml"
+    config["services"] = {"web": config["services"]["web"]}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    repo.commit("deploy.yaml: one service to start with")
+    return config["application"]
+
+
+def project_services() -> dict:
+    """The services of the project's own deploy.yaml (what the scenario repository started from)."""
+    return yaml.safe_load((ROOT / "deploy.yaml").read_text())["services"]
 
 
 def pull_request_event(number: int, head_repo: str = REPOSITORY, head_ref: str = "feature", title: str = "") -> dict:

@@ -8,11 +8,21 @@
 # (it is built with `cargo build -p deployer`, whose dependency graph has no service/,
 # xtask/ or fuzz crates). Excluding, not listing, keeps a new crate in the key by default.
 # Contents are read from the working tree, so the key also covers uncommitted edits.
-# cfn/github-oidc.yaml stays in: `deployer bootstrap` embeds it (include_str!).
+# cfn/ is out (templates are read at run time, from the checkout), except the files the
+# deployer embeds: every `include_str!("…")` target under deployer/src stays in (e.g.
+# cfn/github-oidc.yaml, which `deployer bootstrap` embeds).
 set -euo pipefail
-git ls-files -z -- . \
-  ':(exclude,glob)**/*.md' ':(exclude).github' ':(exclude)tests' ':(exclude)scripts' \
-  ':(exclude)tools' ':(exclude)cfn/app.yaml' ':(exclude)cfn/tests' ':(exclude)service' ':(exclude)xtask' \
-  ':(exclude)alb-token/fuzz' ':(exclude)deploy.yaml' ':(exclude)package.json' \
-  ':(exclude)package-lock.json' ':(exclude)Makefile' ':(exclude).ci' \
-  | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64
+embedded=()
+while IFS=: read -r file match; do
+  rel=${match#include_str!(\"}
+  rel=${rel%\")}
+  embedded+=("$(realpath -m --relative-to=. "$(dirname "$file")/$rel")")
+done < <(grep -roE 'include_str!\("[^"]+"\)' deployer/src || true)
+{
+  git ls-files -z -- . \
+    ':(exclude,glob)**/*.md' ':(exclude).github' ':(exclude)tests' ':(exclude)scripts' \
+    ':(exclude)tools' ':(exclude)cfn' ':(exclude)service' ':(exclude)xtask' \
+    ':(exclude)alb-token/fuzz' ':(exclude)deploy.yaml' ':(exclude)package.json' \
+    ':(exclude)package-lock.json' ':(exclude)Makefile' ':(exclude).ci'
+  [ ${#embedded[@]} -eq 0 ] || printf '%s\0' "${embedded[@]}"
+} | sort -z -u | xargs -0 sha256sum | sha256sum | cut -c1-64

@@ -243,3 +243,28 @@ def test_the_comment_script_names_what_is_missing(tmp_path, monkeypatch):
         pc.main(["x", str(report)])
     with pytest.raises(SystemExit, match="cannot read the deployer report"):
         pc.main(["x", str(tmp_path / "missing.json")])
+
+
+def test_a_release_report_shows_a_section_per_changed_stack():
+    """deploy.yaml version 2: the report has the environment's stacks; the changed ones get a
+    section each (hostile text still only in code spans), the unchanged ones one line."""
+    pc = comment_module()
+    web = {**hostile_report(), "service": "web`<b>x</b>", "stack_name": "hello-staging-web"}
+    report = {
+        "application": "hello",
+        "environment": "staging",
+        "stacks": [
+            {"service": None, "stack_name": "hello-staging", "has_changes": False},
+            web,
+            {"service": "public", "stack_name": "hello-staging-public", "has_changes": False},
+        ],
+    }
+    body = pc.render(report, "u")
+    c = pc.code
+    assert body.startswith(f"{pc.MARKER}\n### Deploy preview for {c('hello')} {c('staging')}\n")
+    assert f"#### service {c('web`<b>x</b>')}: stack {c('hello-staging-web')}" in body
+    assert f"No changes to {c('hello-staging')}, {c('hello-staging-public')}." in body
+    assert body.count("####") == 1
+    assert "<b>" not in body.replace(c("web`<b>x</b>"), "")
+    nothing = pc.render({**report, "stacks": [report["stacks"][0]]}, "u")
+    assert f"leaves every stack of {c('staging')} as it is" in nothing

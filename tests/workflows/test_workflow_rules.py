@@ -1,18 +1,24 @@
 """Rules about the workflows that need no act run: the test matrix names every check
-group; each job assumes the role meant for it (plan: the plan or preview role by event;
-apply: the deploy role; discard: the plan role) and its session outlives the job; the job
-graph (plan after the builds only, apply after the plan and every test, no workflow-level
-lock, a failed test discards the plan); artifacts survive the approval window and re-runs;
-the deployer and image are built in the run without caches and checked by sha256 before
-use; pull requests do not write the image cache; the fork notice; the act stand-ins' keys
-(the preview comment has its own tests: test_preview_comment.py)."""
+group; each job assumes the role meant for it and its environment's (plan-staging: the
+staging plan role, or the preview role for a pull request; plan-production: the
+production plan role; apply-E: E's deploy role; discard-staging: the staging plan role)
+and its session outlives the job; no job of one environment names the other's roles or
+variables; what each plan step runs (deploy, promote, rollback; executed with a stand-in
+deployer); the job graph (staging's plan after the builds only, every apply after the
+tests, production after staging, no workflow-level lock, a failed test discards the
+staging plan); artifacts survive the approval window and re-runs; the deployer and the
+images are built in the run without caches and checked by sha256 before use; the image
+build loop (one archive per Dockerfile and context); the fork notice; the act stand-ins'
+keys (the preview comment has its own tests: test_preview_comment.py)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +46,9 @@ def test_the_test_matrix_runs_every_check_group_once():
         assert [c for c in checks if group in c] == [group]
 
 
+@functools.cache
 def jobs() -> dict:
+    """deploy.yml's jobs, parsed once (read-only: no test changes them)."""
     return load_yaml(DEPLOY)["jobs"]
 
 
@@ -56,6 +64,7 @@ def step_named(job: dict, name: str) -> dict:
     return next(s for s in job["steps"] if s.get("name") == name)
 
 
+@functools.cache
 def bootstrap() -> dict:
     return load_yaml(ROOT / "cfn/github-oidc.yaml")
 
@@ -79,7 +88,9 @@ def evaluate(expression: str, **contexts) -> object:
 
     python = re.sub(r"(?<=[a-z])-(?=[a-z])", "_dash_", python)
     namespace = {k: Context(v) for k, v in contexts.items()}
-    return eval(python, {"__builtins__": {}}, namespace)  # noqa: S307 - our own workflow file
+    # Status functions as GitHub evaluates them in a job's `if` (nothing cancelled here).
+    namespace.update(always=lambda: True, cancelled=lambda: False)
+    return eval(f"({python})", {"__builtins__": {}}, namespace)  # noqa: S307 - our own workflow file
 
 
 def test_the_expression_evaluator_follows_github_semantics():
@@ -103,49 +114,81 @@ EVENTS = {
     "workflow_dispatch": {"event_name": "workflow_dispatch", "ref": "refs/heads/main"},
     "pull_request": {"event_name": "pull_request", "ref": "refs/pull/7/merge"},
 }
+ENVIRONMENTS = ("staging", "production")
+# Jobs that assume a role, and the environment each belongs to.
+ROLE_JOBS = {
+    "plan-staging": "staging",
+    "apply-staging": "staging",
+    "discard-staging": "staging",
+    "plan-production": "production",
+    "apply-production": "production",
+}
 
 
-def plan_role_variable(event: str) -> str:
+def other(environment: str) -> str:
+    return "production" if environment == "staging" else "staging"
+
+
+def plan_role_variable(job: str, event: str) -> str:
     """The repository variable whose role the plan job assumes for this event."""
-    plan = jobs()["plan"]
-    chooser = evaluate(plan["env"]["ROLE_VARIABLE"], github=EVENTS[event])
+    plan = jobs()[job]
+    chosen = plan["env"]["ROLE_VARIABLE"]
+    chooser = evaluate(chosen, github=EVENTS[event]) if "${{" in chosen else chosen
     role = credentials_step(plan)["with"]["role-to-assume"]
     # Indexed by name: an unset variable is empty, never another role.
     assert role == "${{ vars[env.ROLE_VARIABLE] }}", role
     return chooser
 
 
-def test_the_plan_job_takes_the_preview_role_for_pull_requests_and_the_plan_role_otherwise():
-    assert plan_role_variable("pull_request") == "AWS_PREVIEW_ROLE_ARN"
-    assert plan_role_variable("push") == "AWS_PLAN_ROLE_ARN"
-    assert plan_role_variable("workflow_dispatch") == "AWS_PLAN_ROLE_ARN"
-    plan = jobs()["plan"]
-    # No GitHub environment: the roles trust the workflow file and ref, not a name.
-    assert "environment" not in plan
-    # The job checks the variable it will use, under its own name, before any download.
-    check = plan["steps"][1]
-    assert check["name"] == "Check the variables this job itself needs"
-    assert 'for name in AWS_REGION "$ROLE_VARIABLE"' in check["run"]
-    for name in ("AWS_PLAN_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN", "AWS_REGION"):
-        assert check["env"][name] == f"${{{{ vars.{name} }}}}"
+def test_the_plan_jobs_take_their_environments_plan_role_and_pull_requests_the_preview_role():
+    assert plan_role_variable("plan-staging", "pull_request") == "AWS_PREVIEW_ROLE_ARN"
+    assert plan_role_variable("plan-staging", "push") == "AWS_PLAN_ROLE_ARN_STAGING"
+    assert plan_role_variable("plan-staging", "workflow_dispatch") == "AWS_PLAN_ROLE_ARN_STAGING"
+    # Production is never previewed for a pull request: one role, whatever the event.
+    for event in EVENTS:
+        assert plan_role_variable("plan-production", event) == "AWS_PLAN_ROLE_ARN_PRODUCTION"
+    for name in ("plan-staging", "plan-production"):
+        plan = jobs()[name]
+        # No GitHub environment: the roles trust the workflow file and ref, not a name.
+        assert "environment" not in plan
+        # The job checks the variable it will use, under its own name, before any download.
+        check = plan["steps"][1]
+        assert check["name"] == "Check the variables this job itself needs"
+        assert 'for name in AWS_REGION "$ROLE_VARIABLE"' in check["run"]
+        assert {k: v for k, v in check["env"].items()} == {n: f"${{{{ vars.{n} }}}}" for n in check["env"]}
+        assert plan["env"]["ROLE_VARIABLE"].count("AWS_") == len([n for n in check["env"] if n != "AWS_REGION"]), (
+            f"{name}: the check must cover every role the job may choose"
+        )
 
 
-def test_only_apply_uses_the_deploy_role_and_the_production_environment():
+def test_each_role_job_uses_only_its_environments_roles_and_variables():
     with_credentials = {
-        name: job for name, job in jobs().items() if any("configure-aws" in s.get("uses", "") for s in job["steps"])
+        name for name, job in jobs().items() if any("configure-aws" in s.get("uses", "") for s in job["steps"])
     }
-    assert sorted(with_credentials) == ["apply", "discard", "plan"]
+    assert with_credentials == set(ROLE_JOBS)
     for name, job in jobs().items():
         text = job_text(job)
-        assert ("AWS_DEPLOY_ROLE_ARN" in text) == (name == "apply"), name
-        assert ("environment" in job) == (name == "apply"), f"job {name}: only apply names a GitHub environment"
-    apply = jobs()["apply"]
-    assert credentials_step(apply)["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    assert apply["environment"]["name"] == "${{ inputs.environment || 'production' }}"
-    assert credentials_step(jobs()["discard"])["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
-    # Each role-using job may ask for an OIDC token; no other job may.
-    for name, job in jobs().items():
+        environment = ROLE_JOBS.get(name)
+        for env_name in ENVIRONMENTS:
+            deploy_role = f"AWS_DEPLOY_ROLE_ARN_{env_name.upper()}"
+            assert (deploy_role in text) == (name == f"apply-{env_name}"), (name, deploy_role)
+        # Only the apply jobs name a GitHub environment, their own.
+        if name.startswith("apply-"):
+            assert job["environment"]["name"] == environment, name
+        else:
+            assert "environment" not in job, f"job {name}: only the apply jobs name a GitHub environment"
+        if environment:
+            # Nothing of the other environment: no role, service role or boundary.
+            assert f"_{other(environment).upper()}" not in text, f"{name} names a {other(environment)} variable"
+        # Each role-using job may ask for an OIDC token; no other job may.
         assert (job.get("permissions", {}).get("id-token") == "write") == (name in with_credentials), name
+    assert "AWS_DEPLOY_ROLE_ARN }}" not in DEPLOY.read_text(), "the unsuffixed deploy role of issue 17 is gone"
+    for env_name in ENVIRONMENTS:
+        apply = jobs()[f"apply-{env_name}"]
+        upper = env_name.upper()
+        assert credentials_step(apply)["with"]["role-to-assume"] == f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{upper} }}}}"
+    discard = credentials_step(jobs()["discard-staging"])
+    assert discard["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN_STAGING }}"
 
 
 def role_limit(resource: str) -> int:
@@ -154,8 +197,14 @@ def role_limit(resource: str) -> int:
 
 
 def test_the_aws_sessions_outlive_their_jobs_and_the_stack_wait():
-    # The roles each job may assume (cfn/github-oidc.yaml resources).
-    roles = {"plan": ["PlanRole", "PreviewRole"], "apply": ["DeployRole"], "discard": ["PlanRole"]}
+    # The roles each job may assume (cfn/github-oidc.yaml resources; one stack per environment).
+    roles = {
+        "plan-staging": ["PlanRole", "PreviewRole"],
+        "plan-production": ["PlanRole"],
+        "apply-staging": ["DeployRole"],
+        "apply-production": ["DeployRole"],
+        "discard-staging": ["PlanRole"],
+    }
     for name, resources in roles.items():
         job = jobs()[name]
         session = int(credentials_step(job)["with"].get("role-duration-seconds", 3600))
@@ -168,38 +217,118 @@ def test_the_aws_sessions_outlive_their_jobs_and_the_stack_wait():
                 f"{session} s (role-duration-seconds): STS would refuse it"
             )
     # apply waits as long as the plan says: deploy.yaml's wait_timeout for the environment.
-    wait = load_yaml(ROOT / "deploy.yaml")["environments"]["production"]["wait_timeout"]
-    minutes = re.fullmatch(r"(\d+)m", wait)
-    assert minutes, f"deploy.yaml production wait_timeout {wait!r}: this test reads minutes only"
-    apply_session = int(credentials_step(jobs()["apply"])["with"]["role-duration-seconds"])
-    # The push comes before the wait, inside the same session: leave it time.
-    assert int(minutes.group(1)) * 60 + 10 * 60 <= apply_session
+    for env_name in ENVIRONMENTS:
+        wait = load_yaml(ROOT / "deploy.yaml")["environments"][env_name]["wait_timeout"]
+        minutes = re.fullmatch(r"(\d+)m", wait)
+        assert minutes, f"deploy.yaml {env_name} wait_timeout {wait!r}: this test reads minutes only"
+        apply_session = int(credentials_step(jobs()[f"apply-{env_name}"])["with"]["role-duration-seconds"])
+        # The pushes come before the wait, inside the same session: leave them time.
+        assert int(minutes.group(1)) * 60 + 10 * 60 <= apply_session, env_name
 
 
-def test_the_plan_is_made_from_deploy_yaml_and_only_apply_executes_it():
-    plan, apply = jobs()["plan"], jobs()["apply"]
-    run = step(plan, "plan")["run"]
-    assert "deploy --config deploy.yaml" not in run  # the args array form below
-    assert '--config deploy.yaml --environment "$ENVIRONMENT"' in run
-    assert "--plan-out" in run and "--dry-run" in run and "--yes" not in run
-    assert "apply" not in run
-    # The history, for the deployer's ordering check.
-    checkout = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["fetch-depth"] == 0
-    assert "!inputs.dry-run" in apply["if"] and "needs.plan.outputs.has-changes == 'true'" in apply["if"]
-    assert re.search(r'deployer" apply "\$PLAN" --image ', step(apply, "apply")["run"])
+# --- what each plan step runs (the step's own script, with a stand-in deployer) -------
+
+
+def run_plan_step(tmp_path: Path, job: str, inputs: dict[str, str], services: str = "") -> list[str]:
+    """Runs the plan step of `job` as the runner would, with a deployer that records its
+    arguments; returns them."""
+    plan = step(jobs()[job], "plan")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    args_file = tmp_path / "args"
+    deployer = bin_dir / "deployer"
+    deployer.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {args_file}\necho "{{}}"\n')
+    deployer.chmod(0o755)
+    images = tmp_path / "images"
+    images.mkdir(exist_ok=True)
+    (images / "services.tsv").write_text(services)
+    env = {
+        "RUNNER_TEMP": str(tmp_path),
+        "DRY_RUN": inputs.get("dry-run", "false"),
+        "ROLLBACK_SERVICE": inputs.get("rollback-service", ""),
+        "ROLLBACK_TO": inputs.get("rollback-to", ""),
+        "IMAGES": str(images),
+        "PLAN": str(tmp_path / "plan/plan.json"),
+        "REPORT": str(tmp_path / "report/deploy-report.json"),
+    }
+    done = run_step(plan, env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return args_file.read_text().splitlines()
+
+
+def test_plan_staging_deploys_this_commits_images_or_rolls_back(tmp_path):
+    plan = str(tmp_path / "plan/plan.json")
+    images = tmp_path / "images"
+    tsv = "public\timage-1.tar\nweb\timage-1.tar\n"
+    assert run_plan_step(tmp_path, "plan-staging", {}, tsv) == [
+        "deploy", "--config", "deploy.yaml", "--environment", "staging",
+        "--image", f"public=oci-archive:{images}/image-1.tar",
+        "--image", f"web=oci-archive:{images}/image-1.tar",
+        "--output", "json", "--plan-out", plan,
+    ]  # fmt: skip
+    assert run_plan_step(tmp_path, "plan-staging", {"dry-run": "true"}, tsv)[-1] == "--dry-run"
+    assert run_plan_step(tmp_path, "plan-staging", {"rollback-service": "web"}, tsv) == [
+        "rollback", "--config", "deploy.yaml", "--environment", "staging", "--service", "web",
+        "--output", "json", "--plan-out", plan,
+    ]  # fmt: skip
+    digest = "sha256:" + "a" * 64
+    args = run_plan_step(tmp_path, "plan-staging", {"rollback-service": "web", "rollback-to": digest}, tsv)
+    assert args[:9] == [
+        "rollback", "--config", "deploy.yaml", "--environment", "staging", "--service", "web", "--to", digest,
+    ]  # fmt: skip
+    # Dispatch inputs are data: a hostile one stays one argument.
+    hostile = "web; touch pwned $(id)"
+    args = run_plan_step(tmp_path, "plan-staging", {"rollback-service": hostile}, tsv)
+    assert args[6] == hostile and not (tmp_path / "pwned").exists()
+
+
+def test_plan_production_promotes_from_staging_without_images_or_rolls_back(tmp_path):
+    plan = str(tmp_path / "plan/plan.json")
+    assert run_plan_step(tmp_path, "plan-production", {}) == [
+        "promote", "--config", "deploy.yaml", "--from", "staging", "--to", "production",
+        "--output", "json", "--plan-out", plan,
+    ]  # fmt: skip
+    assert run_plan_step(tmp_path, "plan-production", {"dry-run": "true"})[-1] == "--dry-run"
+    assert run_plan_step(tmp_path, "plan-production", {"rollback-service": "public"})[:7] == [
+        "rollback", "--config", "deploy.yaml", "--environment", "production", "--service", "public",
+    ]  # fmt: skip
+    production = job_text(jobs()["plan-production"])
+    # No rebuild, no push: production gets no image archive at all.
+    assert "images" not in production and "--image" not in production and "build-images" not in production
+
+
+def test_only_the_apply_jobs_execute_and_only_staging_pushes_images():
+    for name in ("plan-staging", "plan-production"):
+        run = step(jobs()[name], "plan")["run"]
+        assert "--plan-out" in run and "--dry-run" in run and "--yes" not in run
+        assert " apply" not in run
+        # The history, for the deployer's ordering check.
+        checkout = next(s for s in jobs()[name]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["fetch-depth"] == 0
+    staging, production = jobs()["apply-staging"], jobs()["apply-production"]
+    assert "!inputs.dry-run" in staging["if"] and "needs.plan-staging.outputs.has-changes == 'true'" in staging["if"]
+    assert "!inputs.dry-run" in production["if"]
+    assert "needs.plan-production.outputs.has-changes == 'true'" in production["if"]
+    assert 'args=(apply "$PLAN")' in step(staging, "apply")["run"]
+    assert '--image "$service=oci-archive:' in step(staging, "apply")["run"]
+    assert step(production, "apply")["run"] == '"$RUNNER_TEMP/bin/deployer" apply "$PLAN"'
 
 
 def test_every_deploy_yaml_variable_is_filled_from_the_repository_variable_of_its_name():
-    """deploy.yaml's production environment is what CI deploys; the plan step hands it
-    exactly the repository variables its ${VAR}s name (a forgotten one would stop CI)."""
+    """Each environment's plan step hands the deployer exactly the repository variables its
+    ${VAR}s name (a forgotten one would stop CI), and nothing of the other environment."""
     text = (ROOT / "deploy.yaml").read_text()
-    production = text[text.index("\n  production:") :]
-    wanted = set(re.findall(r"\$\{(\w+)\}", production))
-    assert {"STACK_NAME", "AWS_REGION", "CFN_ROLE_ARN"} <= wanted
-    env = step(jobs()["plan"], "plan")["env"]
-    for name in wanted:
-        assert env.get(name) == f"${{{{ vars.{name} }}}}", f"the plan step does not pass vars.{name} as {name}"
+    environments = load_yaml(ROOT / "deploy.yaml")["environments"]
+    assert set(environments) >= set(ENVIRONMENTS)
+    for env_name in ENVIRONMENTS:
+        section = yaml.safe_dump(environments[env_name])
+        wanted = set(re.findall(r"\$\{(\w+)\}", section))
+        assert f"CFN_ROLE_ARN_{env_name.upper()}" in wanted, env_name
+        env = step(jobs()[f"plan-{env_name}"], "plan")["env"]
+        passed = {k for k, v in env.items() if v == f"${{{{ vars.{k} }}}}"}
+        assert passed == wanted, (env_name, sorted(passed ^ wanted))
+    # Services take no variables: their images are built before any is known.
+    assert "${" not in yaml.safe_dump(load_yaml(ROOT / "deploy.yaml")["services"]), text
 
 
 def test_every_remote_action_has_a_stand_in_or_is_handled_by_act():
@@ -213,49 +342,106 @@ def test_every_remote_action_has_a_stand_in_or_is_handled_by_act():
 # --- the job graph: fast, and never serialised behind people (issue 17 item 6) -------
 
 
-def test_plan_waits_only_for_the_builds_and_apply_for_the_plan_and_every_test():
+def runs(job: str, event: str, inputs: dict | None = None, **results) -> bool:
+    """Whether GitHub would start `job`: its `if` evaluated for the event, the inputs and
+    the results of the jobs it needs (default success; `has_changes` for the plan jobs)."""
+    needs = {}
+    for need in jobs()[job].get("needs", []):
+        result = results.get(need.replace("-", "_"), "success")
+        changes = results.get(need.replace("-", "_") + "_changes", "true")
+        needs[need] = {"result": result, "outputs": {"has-changes": changes}}
+    github = dict(EVENTS[event], repository="o/r", event={"pull_request": {"head": {"repo": {"full_name": "o/r"}}}})
+    condition = jobs()[job].get("if", "true")
+    implicit_success = not re.search(r"\b(always|cancelled|failure|success)\(", condition)
+    # Without a status function GitHub adds success(): every need succeeded.
+    if implicit_success and any(n["result"] != "success" for n in needs.values()):
+        return False
+    return bool(evaluate(condition, github=github, inputs=inputs or {}, needs=needs))
+
+
+def test_the_job_graph_promotes_staging_to_production():
     graph = jobs()
-    assert sorted(graph["plan"]["needs"]) == ["build-deployer", "build-image"]
-    assert {"plan", "test"} <= set(graph["apply"]["needs"])
+    assert sorted(graph["plan-staging"]["needs"]) == ["build-deployer", "build-images"]
+    assert {"plan-staging", "test"} <= set(graph["apply-staging"]["needs"])
+    assert {"apply-staging", "test"} <= set(graph["plan-production"]["needs"])
+    assert {"plan-production", "test"} <= set(graph["apply-production"]["needs"])
     # `needs: test` on a matrix job waits for every group and fails if any failed; the
     # matrix must not stop at the first failure (fail-fast), or a group would be skipped.
     assert graph["test"]["strategy"]["fail-fast"] is False
-    # apply's `if` has no status function, so GitHub adds success(): every need passed.
-    assert not re.search(r"\b(always|failure|cancelled)\(", graph["apply"]["if"])
-    for name in ("test", "build-deployer", "build-image"):
+    # apply-staging's `if` has no status function, so GitHub adds success().
+    assert not re.search(r"\b(always|failure|cancelled)\(", graph["apply-staging"]["if"])
+    for name in ("test", "build-deployer", "build-images"):
         assert "needs" not in graph[name], f"{name} must start at once"
 
 
-def test_no_workflow_level_lock_and_apply_holds_the_only_one():
+def test_which_jobs_run_for_each_event():
+    staging, production = {"environment": "staging"}, {"environment": "production"}
+    # A push: staging, then production.
+    for job in ("plan-staging", "apply-staging", "plan-production", "apply-production"):
+        assert runs(job, "push"), job
+    # Staging had nothing to apply (a docs-only push): production is still planned.
+    assert runs("plan-production", "push", apply_staging="skipped", plan_staging_changes="false")
+    # Staging's apply failed, was skipped by a failed test, or declined: production waits.
+    assert not runs("plan-production", "push", apply_staging="failure")
+    assert not runs("plan-production", "push", apply_staging="skipped", test="failure")
+    assert not runs("plan-production", "push", apply_staging="skipped", plan_staging_changes="true")
+    assert not runs("plan-production", "push", apply_staging="cancelled")
+    assert not runs("plan-production", "push", test="failure", apply_staging="skipped", plan_staging_changes="false")
+    # A dispatch runs one environment's plan and apply.
+    assert runs("plan-staging", "workflow_dispatch", staging)
+    assert not runs("plan-staging", "workflow_dispatch", production)
+    assert not runs("plan-production", "workflow_dispatch", staging, apply_staging="skipped")
+    assert runs("plan-production", "workflow_dispatch", production, plan_staging="skipped", apply_staging="skipped")
+    assert not runs("plan-production", "workflow_dispatch", production, test="failure", plan_staging="skipped")
+    assert runs("apply-production", "workflow_dispatch", production)
+    # Images are built for staging only: production promotes or rolls back to images in the registry.
+    assert runs("build-images", "push") and runs("build-images", "workflow_dispatch", staging)
+    assert not runs("build-images", "workflow_dispatch", production)
+    # A dry run applies nothing; a plan without changes asks no approval.
+    assert not runs("apply-staging", "workflow_dispatch", {**staging, "dry-run": True})
+    assert not runs("apply-production", "workflow_dispatch", {**production, "dry-run": True})
+    assert not runs("apply-production", "push", plan_production_changes="false")
+    assert not runs("apply-production", "push", test="failure")
+    assert not runs("apply-production", "push", plan_production="failure")
+    # pr.yml's call: staging's preview only.
+    pr = {"environment": "staging", "dry-run": True}
+    assert runs("plan-staging", "pull_request", pr)
+    assert not runs("plan-production", "pull_request", pr, apply_staging="skipped", plan_staging_changes="false")
+    assert not runs("apply-staging", "pull_request", pr)
+
+
+def test_no_workflow_level_lock_and_each_apply_holds_its_environments():
     # A workflow-level group would hold a later push's tests and plan behind an approval.
     assert "concurrency" not in load_yaml(DEPLOY)
     locked = {name: job["concurrency"] for name, job in jobs().items() if "concurrency" in job}
-    assert list(locked) == ["apply"]
-    assert locked["apply"]["cancel-in-progress"] is False, "a running apply must never be cancelled"
-    assert "inputs.environment" in locked["apply"]["group"], "one lock per environment"
+    assert sorted(locked) == ["apply-production", "apply-staging"]
+    for name, lock in locked.items():
+        assert lock["cancel-in-progress"] is False, "a running apply must never be cancelled"
+        assert lock["group"] == name, "one lock per environment, shared by every run"
 
 
-def test_a_plan_whose_tests_fail_is_discarded_with_the_plan_role():
-    discard = jobs()["discard"]
-    assert {"test", "plan", "build-deployer"} <= set(discard["needs"])
+def test_a_staging_plan_whose_tests_fail_is_discarded_with_the_plan_role():
+    discard = jobs()["discard-staging"]
+    assert {"test", "plan-staging", "build-deployer"} <= set(discard["needs"])
     condition = discard["if"]
 
-    def runs(test: str, plan: str = "success", changes: str = "true", dry_run: bool = False) -> bool:
-        # always() is true; the rest is evaluated as GitHub would.
-        needs = {"test": {"result": test}, "plan": {"result": plan, "outputs": {"has-changes": changes}}}
-        inputs = {"dry-run": dry_run}
-        return bool(evaluate(condition.replace("always()", "True"), needs=needs, inputs=inputs))
+    def discards(test: str, plan: str = "success", changes: str = "true", dry_run: bool = False) -> bool:
+        needs = {"test": {"result": test}, "plan-staging": {"result": plan, "outputs": {"has-changes": changes}}}
+        return bool(evaluate(condition, needs=needs, inputs={"dry-run": dry_run}))
 
     assert "always()" in condition, "without always() the job is skipped when a test fails"
-    assert runs("failure")
-    assert runs("cancelled")
-    assert not runs("success"), "tests passed: apply takes the plan"
-    assert not runs("failure", plan="failure")
-    assert not runs("failure", changes="false"), "no change set was left"
-    assert not runs("failure", dry_run=True), "a dry run deleted its change set itself"
+    assert discards("failure")
+    assert discards("cancelled")
+    assert not discards("success"), "tests passed: apply takes the plan"
+    assert not discards("failure", plan="failure")
+    assert not discards("failure", changes="false"), "no change set was left"
+    assert not discards("failure", dry_run=True), "a dry run deleted its change sets itself"
     last = discard["steps"][-1]
     assert last["run"] == '"$RUNNER_TEMP/bin/deployer" discard "$PLAN"'
     assert last["env"]["PLAN"] == "${{ runner.temp }}/plan/plan.json"
+    # Production's plan waits for every test, so it never needs discarding.
+    assert "test" in jobs()["plan-production"]["needs"]
+    assert "needs.test.result == 'success'" in jobs()["plan-production"]["if"]
 
 
 # --- approvals and re-runs (issue 17 item 4) ------------------------------------------
@@ -272,22 +458,23 @@ def uploads() -> list[tuple[str, dict]]:
 
 def test_artifacts_outlive_the_approval_window_and_re_runs_replace_them():
     found = {w["name"]: w for _, w in uploads()}
-    assert {"deployer", "image", "plan"} <= set(found)
+    kept = {"deployer", "images", "plan-staging", "plan-production"}
+    assert kept <= set(found)
     for name, upload in found.items():
         # "Re-run all jobs" uploads every name again in the same run: v4 answers 409
         # Conflict unless the upload replaces the earlier attempt's.
         assert upload.get("overwrite") is True, f"artifact {name} would collide on a re-run"
-    for name in ("deployer", "image", "plan"):
+    for name in kept:
         # A job waiting for approval fails after 30 days: what apply downloads must last
         # longer than that (the repository's retention setting may cap it: README).
         assert int(found[name]["retention-days"]) > 30, name
 
 
 def test_downloads_find_earlier_attempts_artifacts():
-    """ "Re-run failed jobs" of plan, apply or discard alone must download what the first
-    attempt's jobs uploaded: through the REST API (github-token, this run's id), which
-    sees the whole run, not the attempt-scoped runner service; that needs `actions: read`."""
-    for name in ("plan", "apply", "discard"):
+    """ "Re-run failed jobs" of a plan, apply or discard job alone must download what the
+    first attempt's jobs uploaded: through the REST API (github-token, this run's id),
+    which sees the whole run, not the attempt-scoped runner service; that needs `actions: read`."""
+    for name in ROLE_JOBS:
         job = jobs()[name]
         downloads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
         assert downloads, name
@@ -297,8 +484,8 @@ def test_downloads_find_earlier_attempts_artifacts():
         assert job["permissions"].get("actions") == "read", name
 
 
-def test_apply_downloads_only_what_its_needs_uploaded():
-    """A re-run of apply alone sees the earlier attempt's artifacts and job outputs; it
+def test_jobs_download_only_what_their_needs_uploaded():
+    """A re-run of a job alone sees the earlier attempt's artifacts and job outputs; it
     must need every job whose artifact or output it uses."""
     graph = jobs()
 
@@ -308,7 +495,7 @@ def test_apply_downloads_only_what_its_needs_uploaded():
         return set(needs).union(*(ancestors(n) for n in needs)) if needs else set()
 
     producer = {w["name"]: job for job, w in uploads()}
-    for name in ("plan", "apply", "discard"):
+    for name in ROLE_JOBS:
         for s in graph[name]["steps"]:
             if s.get("uses", "").startswith("actions/download-artifact@"):
                 assert producer[s["with"]["name"]] in ancestors(name), (name, s["with"]["name"])
@@ -316,25 +503,34 @@ def test_apply_downloads_only_what_its_needs_uploaded():
             assert used in ancestors(name) and used in graph[name]["needs"], (name, used)
 
 
-# --- what runs with production credentials is what was built (issue 17 item 8) -------
+# --- what runs with AWS credentials is what was built (issue 17 item 8) -------
 
 CHECK_DEPLOYER = "Check the deployer against the checksum its build job output"
-CHECK_IMAGE = "Check the image archive against the checksum its build job output"
+CHECK_IMAGES = "Check the image archives against the checksum their build job output"
 CHECK_PLAN = "Check the plan file against the checksum the plan job output"
 
 
-def test_build_deployer_restores_no_cache_and_runs_no_test_code():
+def test_the_builds_restore_no_cache_and_run_no_test_code():
     build = jobs()["build-deployer"]
     used = [s["uses"].split("@")[0] for s in build["steps"] if "uses" in s]
     assert used == ["actions/checkout", "actions/upload-artifact"], used
-    runs = "\n".join(s.get("run", "") for s in build["steps"])
-    assert "cargo build --release --locked -p deployer" in runs
+    runs_ = "\n".join(s.get("run", "") for s in build["steps"])
+    assert "cargo build --release --locked -p deployer" in runs_
     for forbidden in ("scripts/test.sh", "cargo test", "npm", "pip", "pytest", "actions/cache", "rust-cache"):
         assert forbidden not in job_text(build), forbidden
     assert build["outputs"]["sha256"] == "${{ steps.build.outputs.sha256 }}"
     assert "sha256sum dist/deployer" in step(build, "build")["run"]
+    images = jobs()["build-images"]
+    used = [s["uses"].split("@")[0] for s in images["steps"] if "uses" in s]
+    assert used == ["actions/checkout", "docker/setup-buildx-action", "actions/upload-artifact"], used
+    assert images["outputs"]["sha256"] == "${{ steps.build.outputs.sha256 }}"
+    assert 'sha256sum "$IMAGES/SHA256SUMS"' in step(images, "build")["run"]
+    script = (ROOT / ".github/scripts/build-images.sh").read_text()
+    # No layer cache either: a test job of a main run could have written any entry.
+    for text in (job_text(images), script):
+        assert not re.search(r"cache-from|cache-to|type=gha|actions/cache|rust-cache", text)
     # No cache action anywhere near the jobs that hold AWS credentials or build what they run.
-    for name in ("build-deployer", "plan", "apply", "discard"):
+    for name in ("build-deployer", "build-images", *ROLE_JOBS):
         assert not re.search(r"actions/cache|rust-cache", job_text(jobs()[name])), name
 
 
@@ -342,38 +538,43 @@ def first_step(job: dict, predicate) -> int:
     return next(i for i, s in enumerate(job["steps"]) if predicate(s))
 
 
-def test_the_deployer_and_image_are_checked_before_first_use():
+def test_the_deployer_images_and_plans_are_checked_before_first_use():
     graph = jobs()
-    checks = {}
-    for name in ("plan", "apply", "discard"):
+    checks = []
+    for name in ROLE_JOBS:
         job = graph[name]
         checked = first_step(job, lambda s: s.get("name") == CHECK_DEPLOYER)
         used = first_step(job, lambda s: "bin/deployer" in s.get("run", "") and s.get("name") != CHECK_DEPLOYER)
         downloaded = first_step(job, lambda s: s.get("with", {}).get("name") == "deployer")
         assert downloaded < checked < used, f"{name}: download, check, then run the deployer"
         assert job["steps"][checked]["env"]["DEPLOYER_SHA256"] == "${{ needs.build-deployer.outputs.sha256 }}"
-        checks[name] = job["steps"][checked]
-    assert checks["plan"] == checks["apply"] == checks["discard"], "the three checks must be the same step"
-    for name in ("plan", "apply"):
-        job = graph[name]
-        checked = first_step(job, lambda s: s.get("name") == CHECK_IMAGE)
-        used = first_step(job, lambda s: "IMAGE_ARCHIVE" in s.get("env", {}) and s.get("name") != CHECK_IMAGE)
+        checks.append(job["steps"][checked])
+    assert all(c == checks[0] for c in checks), "every deployer check must be the same step"
+    image_checks = []
+    for name, job in graph.items():
+        if "${{ runner.temp }}/images" not in job_text(job) or name == "build-images":
+            continue
+        checked = first_step(job, lambda s: s.get("name") == CHECK_IMAGES)
+        used = first_step(job, lambda s: "IMAGES" in s.get("env", {}) and s.get("name") != CHECK_IMAGES)
         assert checked < used, name
-        assert job["steps"][checked]["env"]["IMAGE_SHA256"] == "${{ needs.build-image.outputs.sha256 }}"
-    assert graph["build-image"]["outputs"]["sha256"] == "${{ steps.archive.outputs.sha256 }}"
-    # The plan file names the change set apply executes (and discard deletes).
-    plan_checks = []
-    for name in ("apply", "discard"):
+        assert job["steps"][checked]["env"]["IMAGES_SHA256"] == "${{ needs.build-images.outputs.sha256 }}"
+        image_checks.append((name, job["steps"][checked]))
+    assert [n for n, _ in image_checks] == ["plan-staging", "apply-staging"]
+    assert image_checks[0][1] == image_checks[1][1]
+    # The plan file names the change sets apply executes (and discard deletes).
+    for name, plan in (("apply-staging", "plan-staging"), ("discard-staging", "plan-staging"),
+                       ("apply-production", "plan-production")):  # fmt: skip
         job = graph[name]
         checked = first_step(job, lambda s: s.get("name") == CHECK_PLAN)
         used = first_step(job, lambda s: "$PLAN" in s.get("run", "") and s.get("name") != CHECK_PLAN)
         assert checked < used, name
-        assert job["steps"][checked]["env"]["PLAN_SHA256"] == "${{ needs.plan.outputs.plan-sha256 }}"
-        plan_checks.append(job["steps"][checked])
-    assert plan_checks[0] == plan_checks[1]
-    assert graph["plan"]["outputs"]["plan-sha256"] == "${{ steps.plan-sum.outputs.sha256 }}"
-    summed = step(graph["plan"], "plan-sum")
-    assert summed["if"] == step_named(graph["plan"], "Hand the plan to the apply job")["if"]
+        assert job["steps"][checked]["env"]["PLAN_SHA256"] == f"${{{{ needs.{plan}.outputs.plan-sha256 }}}}"
+        download = next(s for s in job["steps"] if s.get("with", {}).get("path") == "${{ runner.temp }}/plan")
+        assert download["with"]["name"] == plan, name
+    for plan in ("plan-staging", "plan-production"):
+        assert graph[plan]["outputs"]["plan-sha256"] == "${{ steps.plan-sum.outputs.sha256 }}"
+        summed = step(graph[plan], "plan-sum")
+        assert summed["if"] == step_named(graph[plan], "Hand the plan to the apply job")["if"]
 
 
 def run_step(step_: dict, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -389,7 +590,7 @@ def run_step(step_: dict, env: dict[str, str], tmp_path: Path) -> subprocess.Com
 
 
 def test_the_deployer_check_refuses_a_replaced_binary(tmp_path):
-    check = step_named(jobs()["apply"], CHECK_DEPLOYER)
+    check = step_named(jobs()["apply-production"], CHECK_DEPLOYER)
     deployer = tmp_path / "bin/deployer"
     deployer.parent.mkdir()
     deployer.write_text("#!/bin/sh\necho deployer 9.9.9\n")
@@ -407,37 +608,118 @@ def test_the_deployer_check_refuses_a_replaced_binary(tmp_path):
     assert missing.returncode != 0 and "No deployer checksum" in missing.stdout
 
 
-@pytest.mark.parametrize(
-    ("job", "name", "file_var", "sum_var", "error"),
-    [
-        ("plan", CHECK_IMAGE, "IMAGE_ARCHIVE", "IMAGE_SHA256", "Image checksum mismatch"),
-        ("apply", CHECK_PLAN, "PLAN", "PLAN_SHA256", "Plan checksum mismatch"),
-    ],
-)
-def test_the_image_and_plan_checks_refuse_a_replaced_file(tmp_path, job, name, file_var, sum_var, error):
-    check = step_named(jobs()[job], name)
+def test_the_image_check_refuses_a_replaced_list_or_archive(tmp_path):
+    check = step_named(jobs()["apply-staging"], CHECK_IMAGES)
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "image-1.tar").write_bytes(b"the archive build-images made")
+    (images / "services.tsv").write_text("web\timage-1.tar\n")
+    sums = subprocess.run(
+        ["sha256sum", "image-1.tar", "services.tsv"], cwd=images, check=True, capture_output=True, text=True
+    ).stdout
+    (images / "SHA256SUMS").write_text(sums)
+    made = hashlib.sha256(sums.encode()).hexdigest()
+    env = {"IMAGES": str(images)}
+    assert run_step(check, {**env, "IMAGES_SHA256": made}, tmp_path).returncode == 0
+    # Another job of the run replaced an archive (and left the list alone)...
+    (images / "image-1.tar").write_bytes(b"what another job uploaded")
+    bad = run_step(check, {**env, "IMAGES_SHA256": made}, tmp_path)
+    assert bad.returncode != 0 and "Image checksum mismatch" in bad.stdout
+    # ...or the list with it.
+    (images / "SHA256SUMS").write_text(sums.replace(sums.split()[0], hashlib.sha256(b"what another").hexdigest()))
+    assert run_step(check, {**env, "IMAGES_SHA256": made}, tmp_path).returncode != 0
+    assert run_step(check, {**env, "IMAGES_SHA256": ""}, tmp_path).returncode != 0
+
+
+def test_the_plan_check_refuses_a_replaced_file(tmp_path):
+    check = step_named(jobs()["apply-production"], CHECK_PLAN)
     made = tmp_path / "artifact"
     made.write_bytes(b"what the job made")
     made_sum = hashlib.sha256(made.read_bytes()).hexdigest()
-    env = {file_var: str(made)}
-    assert run_step(check, {**env, sum_var: made_sum}, tmp_path).returncode == 0
+    env = {"PLAN": str(made)}
+    assert run_step(check, {**env, "PLAN_SHA256": made_sum}, tmp_path).returncode == 0
     made.write_bytes(b"what another job of the run uploaded under the same name")
-    bad = run_step(check, {**env, sum_var: made_sum}, tmp_path)
-    assert bad.returncode != 0 and error in bad.stdout
-    assert run_step(check, {**env, sum_var: ""}, tmp_path).returncode != 0
+    bad = run_step(check, {**env, "PLAN_SHA256": made_sum}, tmp_path)
+    assert bad.returncode != 0 and "Plan checksum mismatch" in bad.stdout
+    assert run_step(check, {**env, "PLAN_SHA256": ""}, tmp_path).returncode != 0
+
+
+# --- the image build loop -------------------------------------------------------------
+
+
+def test_deploy_images_lists_each_services_dockerfile_and_context(tmp_path):
+    script = ROOT / ".github/scripts/deploy_images.py"
+
+    def listing(text: str, name: str = "deploy.yaml") -> subprocess.CompletedProcess:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return subprocess.run([sys.executable, str(script), name], capture_output=True, text=True, cwd=tmp_path)
+
+    repo = subprocess.run([sys.executable, str(script), "deploy.yaml"], capture_output=True, text=True, cwd=ROOT)
+    assert repo.returncode == 0, repo.stderr
+    services = sorted(load_yaml(ROOT / "deploy.yaml")["services"])
+    assert [line.split("\t")[0] for line in repo.stdout.splitlines()] == services
+    # Paths are relative to the file.
+    done = listing("version: 2\nservices:\n  api: {image: {dockerfile: api/Dockerfile, context: api}}\n", "app/d.yaml")
+    assert done.stdout == "api\tapp/api/Dockerfile\tapp/api\n"
+    for bad, says in (
+        ("environments: {}\n", "version None"),
+        ("version: 2\nservices:\n  api: {port: 80}\n", "services.api.image.dockerfile"),
+        ("version: 2\nservices:\n  api: {image: {dockerfile: '${DF}'}}\n", "services.api.image.dockerfile"),
+    ):
+        done = listing(bad)
+        assert done.returncode != 0 and says in done.stderr, (bad, done.stderr)
+
+
+def test_build_images_builds_one_archive_per_dockerfile_and_context(tmp_path):
+    """build-images.sh with a `docker` that records its calls and writes an archive."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "svc/Dockerfile").write_text("FROM scratch\n")
+    (repo / "other.Dockerfile").write_text("FROM scratch\n")
+    (repo / "deploy.yaml").write_text(
+        "version: 2\nservices:\n"
+        "  web: {image: {dockerfile: svc/Dockerfile, context: svc}}\n"
+        "  public: {image: {dockerfile: svc/Dockerfile, context: svc}}\n"
+        "  worker: {image: {dockerfile: other.Dockerfile, context: .}}\n"
+    )
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "docker").write_text(
+        "#!/bin/bash\n"
+        f'echo "$SOURCE_DATE_EPOCH $*" >> {calls}\n'
+        'for a in "$@"; do case $a in type=oci,dest=*) out=${a#type=oci,dest=}; out=${out%%,*} ;; esac; done\n'
+        'echo "archive of $*" > "$out"\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    dest = tmp_path / "images"
+    done = subprocess.run(
+        ["bash", str(ROOT / ".github/scripts/build-images.sh"), "deploy.yaml", str(dest)],
+        cwd=repo,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    builds = calls.read_text().splitlines()
+    assert len(builds) == 2, builds
+    assert all(re.match(r"\d+ buildx build --file ", b) and "--provenance=false --sbom=false" in b for b in builds)
+    assert all("rewrite-timestamp=true" in b for b in builds)
+    assert (dest / "services.tsv").read_text() == "public\timage-1.tar\nweb\timage-1.tar\nworker\timage-2.tar\n"
+    check = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=dest, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 3, check.stdout
 
 
 # --- pull requests and forks (issue 17 item 10) ----------------------------------------
 
 
-def test_pull_requests_do_not_write_the_image_cache():
-    build = next(s for s in jobs()["build-image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
-    cache_to = build["with"]["cache-to"]
-    assert evaluate(cache_to, github=EVENTS["push"]) == "type=gha,mode=max"
-    assert evaluate(cache_to, github=EVENTS["pull_request"]) == ""
-    # A dispatch on another branch neither.
-    assert evaluate(cache_to, github={"event_name": "workflow_dispatch", "ref": "refs/heads/feature"}) == ""
-    assert build["with"]["cache-from"] == "type=gha"
+def test_pull_requests_preview_staging():
+    call = load_yaml(ROOT / ".github/workflows/pr.yml")["jobs"]["test-and-preview"]
+    assert call["with"] == {"environment": "staging", "dry-run": True}
 
 
 def test_the_fork_notice_asks_for_review_and_never_suggests_pushing_fork_branches():
@@ -461,8 +743,9 @@ def key_repo(tmp_path):
         "README.md",
         "deployer/src/main.rs",
         "service/src/main.rs",
-        "cfn/app.yaml",
+        "deploy.yaml",
         "cfn/github-oidc.yaml",
+        "deployer/src/commands/bootstrap/mod.rs",
     ):
         dest = tmp_path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -486,7 +769,10 @@ def test_the_deployer_cache_key_follows_the_deployer_sources_only(key_repo):
     repo, key = key_repo
     first = key()
     assert re.fullmatch(r"[0-9a-f]{64}", first)
-    for unrelated in ("README.md", "service/src/main.rs", "cfn/app.yaml"):
+    (repo / "cfn/service.yaml").write_text("Resources: {}\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    first = key()
+    for unrelated in ("README.md", "service/src/main.rs", "deploy.yaml", "cfn/service.yaml"):
         (repo / unrelated).write_text((repo / unrelated).read_text() + "\n# unrelated edit\n")
     assert key() == first, "docs, app or template edits must not rebuild the deployer"
     (repo / "deployer/src/main.rs").write_text((repo / "deployer/src/main.rs").read_text() + "\n// edit\n")

@@ -65,11 +65,9 @@ fn assert_has(message: &str, part: &str) {
 }
 
 /// The repository variables CI sets for the repository's deploy.yaml.
-pub(super) const CI: [(&str, &str); 11] = [
+pub(super) const CI: [(&str, &str); 6] = [
     ("AWS_REGION", "eu-central-1"),
-    ("DOMAIN_NAME_STAGING", "staging.example.com"),
-    ("HOSTED_ZONE_ID_STAGING", "Z0123456789ABCDEFGHIJ"),
-    ("COGNITO_DOMAIN_PREFIX_STAGING", "hello-staging-login"),
+    ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
     (
         "PERMISSIONS_BOUNDARY_ARN_STAGING",
         "arn:aws:iam::111111111111:policy/github-deploy-staging-boundary",
@@ -78,16 +76,13 @@ pub(super) const CI: [(&str, &str); 11] = [
         "CFN_ROLE_ARN_STAGING",
         "arn:aws:iam::111111111111:role/github-deploy-staging-cfn",
     ),
-    ("DOMAIN_NAME_PRODUCTION", "example.com"),
-    ("HOSTED_ZONE_ID_PRODUCTION", "Z9876543210ZYXWVUTSRQ"),
-    ("COGNITO_DOMAIN_PREFIX_PRODUCTION", "hello-login"),
     (
         "PERMISSIONS_BOUNDARY_ARN_PRODUCTION",
-        "arn:aws:iam::222222222222:policy/github-deploy-production-boundary",
+        "arn:aws:iam::111111111111:policy/github-deploy-production-boundary",
     ),
     (
         "CFN_ROLE_ARN_PRODUCTION",
-        "arn:aws:iam::222222222222:role/github-deploy-production-cfn",
+        "arn:aws:iam::111111111111:role/github-deploy-production-cfn",
     ),
 ];
 
@@ -106,7 +101,7 @@ fn the_repository_deploy_yaml_is_the_sample_application() {
     assert!(!staging.approval);
     assert_eq!(staging.nat_gateways, 1);
     assert_eq!(staging.region, "eu-central-1");
-    assert_eq!(staging.role_arn.as_deref(), Some(CI[5].1));
+    assert_eq!(staging.role_arn.as_deref(), Some(CI[3].1));
     let production = app.environment("production").unwrap();
     assert!(production.approval && production.termination_protection);
     assert_eq!(
@@ -142,25 +137,24 @@ fn an_unset_variable_is_named_only_for_the_environment_asked_for() {
     assert_eq!(e.exit_code(), 64);
     assert_has(
         &e.message,
-        "environment `production`: not set or empty: DOMAIN_NAME_PRODUCTION (used by `environments.production.domain`)",
+        "environment `production`: not set or empty: PERMISSIONS_BOUNDARY_ARN_PRODUCTION (used by `environments.production.permissions_boundary_arn`)",
     );
     assert_has(
         &e.message,
         "CFN_ROLE_ARN_PRODUCTION (used by `environments.production.role_arn`)",
     );
-    assert_has(&e.message, "export DOMAIN_NAME_PRODUCTION=…");
+    assert_has(&e.message, "export PERMISSIONS_BOUNDARY_ARN_PRODUCTION=…");
     let e = app.environment("prod").unwrap_err();
     assert_has(&e.message, "environment `prod` is not in");
     assert_has(&e.message, "it has: production, staging");
     // A bad value from a variable is refused when that environment is asked for, with its place.
     let mut bad = CI.to_vec();
-    bad[1] = ("DOMAIN_NAME_STAGING", "https://staging.example.com");
+    bad[0] = ("AWS_REGION", "eu central 1");
     let app = load(&path, &vars(&bad)).unwrap();
     assert_has(
         &app.environment("staging").unwrap_err().message,
-        "environments.staging.domain: `https://staging.example.com` is not a domain name",
+        "environments.staging.region: `eu central 1`",
     );
-    app.environment("production").unwrap();
 }
 
 /// Every ```yaml block of README.md whose first line is `version: 2`, and the repository's

@@ -1,5 +1,21 @@
 #!/usr/bin/env bash
-# The build-push stand-in's work (see action.yml beside this file for why it exists).
+# The image build of the act scenarios, called by the docker stand-in
+# (tests/workflows/bin/docker) for `docker buildx build` in .github/scripts/build-images.sh.
+# On GitHub BuildKit runs the Dockerfile (here service/Dockerfile: a static
+# `cargo build --release -p service` copied into `scratch`) and writes the image as an OCI
+# archive. act runs on a host with no Docker engine, so this builds the same image the way
+# scripts/local.sh does: the same static cargo build, then `xtask image` packages the
+# binary as a one-layer OCI image (deterministic: every timestamp is 0, so
+# SOURCE_DATE_EPOCH has nothing left to pin), tarred to `dest`. It only knows the
+# sample's Dockerfile and fails on any other. xtask is the test's own build
+# ($STANDIN_XTASK), as buildx is the runner's.
+#
+# Finished archives are kept in $STANDIN_IMAGE_CACHE_DIR keyed on a hash of the files the
+# service is compiled from (image-key.sh), so an unchanged app is not rebuilt: the test
+# seeds it with the image of the working tree under test, as an earlier CI run's layers
+# would be. (The workflow itself restores no layer cache; this cache only saves the
+# scenarios from compiling the same service again.) Inputs in the environment:
+# CONTEXT, DOCKERFILE, OUTPUTS (type=oci,dest=FILE[,rewrite-timestamp=true]).
 set -euo pipefail
 : "${STANDIN_CARGO_TARGET_DIR:?the act test must pass --env STANDIN_CARGO_TARGET_DIR=DIR}"
 : "${STANDIN_IMAGE_CACHE_DIR:?the act test must pass --env STANDIN_IMAGE_CACHE_DIR=DIR}"

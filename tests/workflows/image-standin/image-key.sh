@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the build-push stand-in's cache key for the git work tree it runs in: a hash of
+# Prints the image stand-in's cache key for the git work tree it runs in: a hash of
 # what `cargo build -p service` compiles from (the workspace manifests and the crates the
 # service depends on). Same files, same image, like a fully cached buildx run. Used by
 # build.sh beside it and by tests/workflows/conftest.py, which seeds the cache with the
