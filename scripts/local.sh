@@ -4,10 +4,14 @@
 #   1. starts a local AWS (moto, via tools/moto/launcher.py) and a local OCI registry
 #      (Debian's docker-registry), and creates a Route 53 hosted zone in it;
 #   2. builds the service as a static binary and packages it as an OCI image (cargo xtask image);
-#   3. deployer deploy --dry-run (shows the change set), deployer deploy (pushes, creates the
-#      stack, prints outputs), then a second deploy that must report no changes;
-#   4. runs the service behind the local ALB login emulator (deployer local-auth) and
-#      logs in through it once with curl;
+#   3. deploys an application (deploy.yaml version 2): an environment (network, load
+#      balancer, login) and two services on it, `web` behind the login and `public`
+#      without: deployer deploy --dry-run (one preview of every stack), deployer deploy
+#      (pushes, creates the environment, then both services), then a second deploy that
+#      must report no changes;
+#   4. runs both services behind the local ALB login emulator (deployer local-auth),
+#      routed by host as the load balancer's rules do, logs in on app.localhost with
+#      curl and reaches www.localhost without a login;
 #   5. on a terminal, keeps the app running for you to open until Ctrl-C; otherwise (or
 #      with --no-serve) stops. Everything it started is stopped on exit.
 #
@@ -96,67 +100,116 @@ PY
 )
 echo "role boundary:  $boundary_arn"
 
-stack=alb-app-local
+# The application on the local AWS: one environment (network, load balancer, login) and
+# two services on it, as deploy.yaml describes them for AWS: `web` (the sample behind the
+# login) and `public` (the same image without login, a public page).
+config="$run_dir/deploy.yaml"
+cat > "$config" <<YAML
+version: 2
+application: hello
+templates: { environment: $root/cfn/environment.yaml, service: $root/cfn/service.yaml }
+environments:
+  local:
+    region: us-east-1
+    domain: $zone_domain
+    hosted_zone_id: $hosted_zone_id
+    cognito_domain_prefix: hello-local-login
+    permissions_boundary_arn: $boundary_arn
+    nat_gateways: 1
+    wildcard_certificate: true
+services:
+  web:
+    image: { context: $root }
+    repository: hello-web
+    port: 8080
+    health_path: /healthz
+    host: app
+    login: cognito
+    cpu: 256
+    memory: 512
+    scaling: { min: 1, max: 2 }
+  public:
+    image: { context: $root }
+    repository: hello-public
+    port: 8080
+    health_path: /healthz
+    host: www
+    login: none
+    cpu: 256
+    memory: 512
+    scaling: { min: 1, max: 2 }
+YAML
 deploy_args=(
-  --stack-name "$stack" --template cfn/app.yaml
-  --image "oci:$run_dir/image:local" --repository alb-app --image-tag local
-  --parameter "HostedZoneId=$hosted_zone_id"
-  --parameter "DomainName=app.$zone_domain"
-  --parameter "CognitoDomainPrefix=alb-app-local"
-  --parameter "PermissionsBoundaryArn=$boundary_arn"
-  --tag app=alb-app-local
+  --config "$config" --environment local
+  --image "web=oci:$run_dir/image:local" --image "public=oci:$run_dir/image:local"
 )
 
-step "4/5 deploy: dry run, real deploy, unchanged re-deploy"
-echo "--- deployer deploy --dry-run (shows the change set, then deletes it)"
+step "4/5 deploy the environment and both services: dry run, real deploy, unchanged re-deploy"
+echo "--- deployer deploy --dry-run (one preview of every stack's change set, then deleted)"
 "$deployer" deploy "${deploy_args[@]}" --dry-run
-echo "--- deployer deploy --yes"
+echo "--- deployer deploy --yes (the environment first, then the services in parallel)"
 "$deployer" deploy "${deploy_args[@]}" --yes
-"$deployer" status --stack-name "$stack" --output json > "$run_dir/status.json"
-status=$(jq -r '.stack_status // .status' "$run_dir/status.json")
-[ "$status" = CREATE_COMPLETE ] || fail "expected the stack to be CREATE_COMPLETE, it is $status"
-echo "--- deployer deploy --yes (again, nothing changed: must be a no-op)"
+"$deployer" status --config "$config" --environment local --output json > "$run_dir/status.json"
+for stack in hello-local hello-local-web hello-local-public; do
+  jq -e --arg s "$stack" '[.. | objects | select(.stack_name? == $s) | (.stack_status // .status)] | any(. == "CREATE_COMPLETE")' \
+    "$run_dir/status.json" > /dev/null || fail "stack $stack is not CREATE_COMPLETE: $(cat "$run_dir/status.json")"
+done
+echo "--- deployer deploy --yes (again, nothing changed: must be a no-op for every stack)"
 "$deployer" deploy "${deploy_args[@]}" --yes --output json > "$run_dir/redeploy.json"
-jq -e '.has_changes == false and .executed == false' "$run_dir/redeploy.json" > /dev/null \
+jq -e '[.stacks[] | (.has_changes or .executed)] | any | not' "$run_dir/redeploy.json" > /dev/null \
   || fail "the unchanged re-deploy was not a no-op: $(cat "$run_dir/redeploy.json")"
 echo "no changes: the second deploy executed nothing"
-"$deployer" status --stack-name "$stack"
+"$deployer" status --config "$config" --environment local
 
-step "5/5 run the service behind the local ALB login emulator (deployer local-auth)"
+step "5/5 run both services behind the local ALB login emulator, routed by host"
 auth_port=$(lib_free_port)
 app_port=$(lib_free_port)
-"$deployer" local-auth --listen "127.0.0.1:$auth_port" --upstream "http://127.0.0.1:$app_port" \
-  > "$run_dir/local-auth.env" 2> "$run_dir/local-auth.log" &
+www_port=$(lib_free_port)
+"$deployer" local-auth --listen "127.0.0.1:$auth_port" --output json \
+  --route "app.localhost=http://127.0.0.1:$app_port" \
+  --route "www.localhost=http://127.0.0.1:$www_port,login=none" \
+  > "$run_dir/local-auth.json" 2> "$run_dir/local-auth.log" &
 auth_pid=$!
 LIB_PIDS+=("$auth_pid")
-lib_wait_for_line "$run_dir/local-auth.env" '^export LOGOUT_URL=' 30 "$auth_pid" > /dev/null \
+lib_wait_for_line "$run_dir/local-auth.json" '^{' 30 "$auth_pid" > /dev/null \
   || fail "the login emulator did not start (see $run_dir/local-auth.log)"
-# The emulator prints the exact environment the app needs (ALB_ARN, keys URL, ...).
+# The emulator prints the exact environment the login app needs (ALB_ARN, keys URL, ...).
+head -1 "$run_dir/local-auth.json" \
+  | jq -r '.routes[] | select(.host == "app.localhost") | .env | to_entries[] | "export \(.key)=\(.value | @sh)"' \
+  > "$run_dir/web.env"
 (
   # shellcheck disable=SC1091
-  source "$run_dir/local-auth.env"
+  source "$run_dir/web.env"
   PORT=$app_port exec "$service_bin"
-) > "$run_dir/service.log" 2>&1 &
-service_pid=$!
-LIB_PIDS+=("$service_pid")
-lib_wait_for_http "http://127.0.0.1:$app_port/healthz" 30 "$service_pid" || fail "the service did not start (see $run_dir/service.log)"
+) > "$run_dir/web.log" 2>&1 &
+LIB_PIDS+=("$!")
+LOGIN=none PORT=$www_port "$service_bin" > "$run_dir/public.log" 2>&1 &
+LIB_PIDS+=("$!")
+lib_wait_for_http "http://127.0.0.1:$app_port/healthz" 30 || fail "service web did not start (see $run_dir/web.log)"
+lib_wait_for_http "http://127.0.0.1:$www_port/healthz" 30 || fail "service public did not start (see $run_dir/public.log)"
 
-base="http://127.0.0.1:$auth_port"
+app="http://app.localhost:$auth_port"
+www="http://www.localhost:$auth_port"
 jar="$run_dir/cookies.txt"
-login_page=$(curl -sS -c "$jar" -b "$jar" -L "$base/api/me")
+c() { curl -sS --resolve "app.localhost:$auth_port:127.0.0.1" --resolve "www.localhost:$auth_port:127.0.0.1" -c "$jar" -b "$jar" "$@"; }
+public_page=$(c -f "$www/") || fail "the public host did not answer 200 without login"
+printf '%s' "$public_page" | grep -q 'no-login' || fail "the public host did not show its public page"
+echo "public host: answered without any login"
+login_page=$(c -L "$app/")
 state=$(printf '%s' "$login_page" | sed -n 's/.*name="state"[^>]*value="\([^"]*\)".*/\1/p' | head -1)
-[ -n "$state" ] || fail "an anonymous request did not end on the emulator's login form"
-curl -sS -c "$jar" -b "$jar" -o /dev/null --data-urlencode "username=local-user" \
-  --data-urlencode "email=local-user@example.com" --data-urlencode "state=$state" "$base/_alb/login"
-me=$(curl -fsS -c "$jar" -b "$jar" "$base/api/me") || fail "/api/me after login did not answer 200"
+[ -n "$state" ] || fail "an anonymous request to the login host did not end on the emulator's login form"
+c -L -o /dev/null --data-urlencode "username=local-user" \
+  --data-urlencode "email=local-user@example.com" --data-urlencode "state=$state" "http://127.0.0.1:$auth_port/_alb/login"
+me=$(c -f "$app/api/me") || fail "/api/me after login did not answer 200"
 [ "$(printf '%s' "$me" | jq -r .username)" = local-user ] || fail "the service did not see the logged-in user: $me"
-echo "logged in through the emulator; the service verified the ALB token: $(printf '%s' "$me" | jq -c '{sub, username, email}')"
+echo "logged in through the emulator; service web verified the ALB token: $(printf '%s' "$me" | jq -c '{sub, username, email}')"
 
 echo
-echo "local run OK: stack $stack deployed on the local AWS (dry run, create, no-op re-deploy),"
-echo "image pushed to the local registry, service verified a signed login."
+echo "local run OK: environment hello-local and services web and public deployed on the local AWS"
+echo "(dry run, create, no-op re-deploy), image pushed to the local registry, login on one host"
+echo "verified by the service, the other host public."
 if [ "$serve" = yes ]; then
   echo
-  echo "Open $base/ in a browser (log in with any name). Press Ctrl-C to stop everything."
+  echo "Open $app/ (log in with any name) and $www/ (public) in a browser. Ctrl-C stops everything."
   wait "${LIB_PIDS[@]}"
 fi

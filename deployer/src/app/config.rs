@@ -481,6 +481,25 @@ fn check_routes(services: &BTreeMap<String, Service>) -> Result<(), String> {
                 continue;
             }
             let place = format!("services.{}", b.name);
+            // The load balancer finishes every login on the host's one callback path,
+            // /oauth2/idpresponse, with the client of the rule that matches it: a login
+            // service under a path carries that path in its rule, so it must be the only
+            // login service on its host.
+            if a.login == Login::Cognito
+                && b.login == Login::Cognito
+                && (a.path.is_some() || b.path.is_some())
+            {
+                return Err(format!(
+                    "{place}: services `{}` and `{}` both log in on host `{}` and one has a `path:`; \
+                     the load balancer completes logins on the host's single callback \
+                     (/oauth2/idpresponse) with one client, so a login service under a path must \
+                     be the only login service on its host: give one of them another host, or \
+                     `login: none`",
+                    a.name,
+                    b.name,
+                    a.host.as_str()
+                ));
+            }
             match (&a.path, &b.path) {
                 (None, None) => {
                     return Err(format!(
@@ -527,6 +546,21 @@ fn check_stack_names<'a>(
     services: impl Iterator<Item = &'a String> + Clone,
 ) -> Result<(), String> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let environments: Vec<&String> = environments.collect();
+    // Each environment's roles reach `{app}-{env}` and `{app}-{env}-*` (the bootstrap's
+    // AppStackName scope), so no environment may be another's name plus `-…`.
+    for a in &environments {
+        if let Some(b) = environments
+            .iter()
+            .find(|b| b.starts_with(&format!("{a}-")))
+        {
+            return Err(format!(
+                "environments `{a}` and `{b}`: `{b}` starts with `{a}-`, so `{a}`'s roles (which \
+                 reach the stacks `{app}-{a}` and `{app}-{a}-*`) would reach `{b}`'s stacks too; \
+                 rename one of them"
+            ));
+        }
+    }
     for env in environments {
         let mut names = vec![(format!("{app}-{env}"), format!("environment `{env}`"))];
         for service in services.clone() {

@@ -634,3 +634,10 @@ fn routes_are_unique_and_path_prefixes_on_a_host_are_not_nested() {
     ]))
     .unwrap();
 }
+
+#[test]
+fn an_environment_named_like_another_plus_a_dash_is_refused() {
+    let text = "version: 2\napplication: hello\nenvironments:\n  staging: {region: eu-west-1, domain: s.example.com, hosted_zone_id: Z1, cognito_domain_prefix: a, permissions_boundary_arn: 'arn:aws:iam::123456789012:policy/b'}\n  staging-eu: {region: eu-west-1, domain: e.example.com, hosted_zone_id: Z1, cognito_domain_prefix: b, permissions_boundary_arn: 'arn:aws:iam::123456789012:policy/b'}\nservices:\n  web: {image: {context: .}, port: 8080, health_path: /healthz, host: app, login: cognito, cpu: 256, memory: 512, scaling: {min: 1, max: 2}}\n";
+    let e = parse(text, Path::new("/repo/deploy.yaml"), &|_| None).unwrap_err();
+    assert_has(&e.message, "`staging-eu` starts with `staging-`");
+}

@@ -139,6 +139,22 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         environment::check(env)?;
         environment::set_parameters(&mut parameters, &template, env)?;
     }
+    // With an application's deploy.yaml, the roles reach exactly that environment's
+    // stacks (`{application}-{environment}` and its `-{service}` stacks) and the
+    // services' repositories (`{application}-…`), unless given.
+    if let (Some(path), Some(env)) = (&args.config, &args.environment)
+        && config::format_version(path)? == crate::app::VERSION
+    {
+        let app = crate::app::load(path, &config::process_env)?;
+        for (key, value) in [
+            ("AppStackName", app.environment_stack(env)),
+            ("EcrRepositoryPrefix", app.name.clone()),
+        ] {
+            if template.parameters.contains_key(key) {
+                parameters.entry(key.to_owned()).or_insert(value);
+            }
+        }
+    }
     let stack_name =
         environment::stack_name(args.stack_name.as_deref(), args.environment.as_deref());
     config::check_stack_name("--stack-name", &stack_name)?;
