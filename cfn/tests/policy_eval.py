@@ -68,16 +68,18 @@ def render(template: dict[str, Any], given: Mapping[str, str]) -> dict[str, Any]
             conditions[name] = bool(resolve(template["Conditions"][name]))
         return conditions[name]
 
+    no_value = object()  # `!Ref AWS::NoValue`: the element or key is left out
+
     def resolve(node: Any) -> Any:
         if isinstance(node, list):
-            return [resolve(n) for n in node]
+            return [r for r in (resolve(n) for n in node) if r is not no_value]
         if not isinstance(node, dict):
             return node
         if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref")):
-            return {k: resolve(v) for k, v in node.items()}
+            return {k: r for k, r in ((k, resolve(v)) for k, v in node.items()) if r is not no_value}
         [(function, argument)] = node.items()
         if function == "Ref":
-            return refs[argument]
+            return no_value if argument == "AWS::NoValue" else refs[argument]
         if function == "Fn::GetAtt":
             resource, attribute = argument
             if attribute != "Arn":

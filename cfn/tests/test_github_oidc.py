@@ -191,6 +191,8 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
         "AppStoppedTasks",
         "AppListTasks",
         "CheckListenerRulePriorities",
+        "ReadTaskDefinitions",
+        "ReadPromotionSource",
         "CheckHostedZone",
         "CheckCognitoDomain",
         "PassRoleToCloudFormation",
@@ -203,8 +205,13 @@ def test_deploy_role_pushes_images_and_runs_change_sets_on_the_app_stack_only(
         "EcrLogin",
         "AppListTasks",
         "CheckListenerRulePriorities",
+        "ReadTaskDefinitions",
         "CheckCognitoDomain",
     ]
+    # promote's read of the source environment: its service stacks, read-only (none by
+    # default: `stack/-*/*` matches no stack name).
+    assert policy["ReadPromotionSource"]["Action"] == "cloudformation:DescribeStacks"
+    assert policy["ReadPromotionSource"]["Resource"].endswith(":stack/-*/*")
     assert "ecs:cluster" in policy["AppListTasks"]["Condition"]["ArnLike"]
     assert policy["EcrPushImage"]["Resource"].endswith(":repository/alb-cognito-app*")
     assert "ecr:PutImage" in policy["EcrPushImage"]["Action"]

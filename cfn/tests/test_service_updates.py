@@ -140,7 +140,12 @@ def test_a_path_prefix_moves_the_rules_the_logout_url_and_the_service_url(aws: A
     assert after["outputs"]["ServiceUrl"] == f"https://{host}/docs/"
     rules = _rules(aws, state)
     assert _conditions(rules[25010]) == {"host-header": [host], "path-pattern": ["/docs/api/*"]}
-    assert _conditions(rules[25011]) == {"host-header": [host], "path-pattern": ["/docs", "/docs/*"]}
+    # A login service under a path also takes its host's login callback: the load
+    # balancer completes the login with this rule's client there.
+    assert _conditions(rules[25011]) == {
+        "host-header": [host],
+        "path-pattern": ["/docs", "/docs/*", "/oauth2/idpresponse"],
+    }
     logout = _environment(_container(aws, after["ids"])["container"])["LOGOUT_URL"]
     assert logout.endswith(f"&logout_uri=https%3A%2F%2F{host}/docs%2F"), logout
     # Back to the whole host: the path condition goes away again.

@@ -202,10 +202,12 @@ def _workflow(name: str) -> dict[str, Any]:
 
 def test_the_default_bootstrap_trusts_the_environment_the_shipped_apply_job_runs_in() -> None:
     jobs = _workflow("deploy.yml")["jobs"]
-    # The apply job (deploy role) runs in the environment it deploys:
-    # `${{ inputs.environment || 'production' }}`, whose default is the quoted fallback.
-    [default] = re.findall(r"\|\|\s*'([^']+)'", jobs["apply"]["environment"]["name"])
-    assert OIDC["Parameters"]["EnvironmentName"]["Default"] == default
+    # Each apply job (its environment's deploy role) runs in the GitHub environment of
+    # the same name, which `deployer bootstrap --environment E` passes as EnvironmentName;
+    # without --environment the template's default is production's.
+    for env in ("staging", "production"):
+        assert jobs[f"apply-{env}"]["environment"]["name"] == env
+    assert OIDC["Parameters"]["EnvironmentName"]["Default"] == "production"
     # The roles trust only the workflow file that defines those jobs.
     assert (ROOT / ".github" / "workflows" / "deploy.yml").is_file()
     assert "PlanEnvironment" not in OIDC["Parameters"], "the plan job has no environment any more"

@@ -135,8 +135,10 @@ impl ReleaseReport {
             if let Some(verdict) = &self.verdict {
                 gh.verdict(verdict);
             }
-            // What a workflow branches on: whether any stack changes (or changed).
-            gh.outputs(&[
+            // What a workflow branches on: whether any stack changes (or changed); and
+            // the environment stack's outputs (`EnvironmentUrl` for the GitHub
+            // environment's link), as a single-stack deploy writes its stack's.
+            let mut outputs = vec![
                 (
                     "has-changes".to_owned(),
                     self.stacks.iter().any(|s| s.has_changes).to_string(),
@@ -145,7 +147,11 @@ impl ReleaseReport {
                     "plan-file".to_owned(),
                     self.plan_file.clone().unwrap_or_default(),
                 ),
-            ]);
+            ];
+            if let Some(environment) = self.stacks.iter().find(|s| s.service.is_none()) {
+                outputs.extend(environment.outputs.clone());
+            }
+            gh.outputs(&outputs);
             if let Some(failure) = &self.failure {
                 gh.error(
                     &format!("Release of {} {} failed", self.application, self.environment),

@@ -146,9 +146,16 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         && config::format_version(path)? == crate::app::VERSION
     {
         let app = crate::app::load(path, &config::process_env)?;
+        // `promote --from F --to E` reads F's service stacks with E's roles.
+        let source = app
+            .environment_names()
+            .find(|from| app.promotes_to(from) == Some(env.as_str()))
+            .map(|from| app.environment_stack(from))
+            .unwrap_or_default();
         for (key, value) in [
             ("AppStackName", app.environment_stack(env)),
             ("EcrRepositoryPrefix", app.name.clone()),
+            ("PromotesFromStackName", source),
         ] {
             if template.parameters.contains_key(key) {
                 parameters.entry(key.to_owned()).or_insert(value);
