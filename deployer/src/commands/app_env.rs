@@ -93,8 +93,10 @@ environments:
     cognito_domain_prefix: hello-production
     permissions_boundary_arn: arn:aws:iam::123456789012:policy/b
 services:
-  web: { port: 8080, health_path: /healthz, host: app, login: cognito }
-  docs: { port: 8080, health_path: /healthz, host: docs, login: none }
+  web: { image: { context: . }, port: 8080, health_path: /healthz, host: app, login: cognito,
+         cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
+  docs: { image: { context: . }, port: 8080, health_path: /healthz, host: docs, login: none,
+          cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
 ";
 
     fn file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
