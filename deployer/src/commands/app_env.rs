@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-
 use crate::aws::stack_images::service_stack_name;
 use crate::error::Failure;
 
@@ -125,6 +124,10 @@ services:
     fn a_missing_environment_is_refused_naming_those_there_are() {
         let (_dir, path) = file(DEPLOY_YAML);
         let e = load(&path, "qa").unwrap_err();
-        assert!(e.message.contains("it has: production, staging"), "{}", e.message);
+        assert!(
+            e.message.contains("it has: production, staging"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -225,9 +225,10 @@ mod tests {
         let mut p = BTreeMap::from([("EnvironmentName".to_owned(), "x".to_owned())]);
         let e = set_parameters(&mut p, &with, "staging").unwrap_err();
         assert!(e.message.contains("set by --environment"), "{}", e.message);
-        let without =
-            Template::parse("Parameters:\n  Branch: {Type: String}\nResources:\n  T: {Type: AWS::SNS::Topic}\n")
-                .unwrap();
+        let without = Template::parse(
+            "Parameters:\n  Branch: {Type: String}\nResources:\n  T: {Type: AWS::SNS::Topic}\n",
+        )
+        .unwrap();
         let e = set_parameters(&mut BTreeMap::new(), &without, "staging").unwrap_err();
         assert!(
             e.message.contains("no parameter EnvironmentName"),
