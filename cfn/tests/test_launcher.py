@@ -4,6 +4,7 @@ errors), and its CloudFormation support covering every resource type our templat
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
@@ -102,6 +103,51 @@ def test_an_action_moto_lacks_is_refused_as_invalid_action_not_a_server_fault() 
     finally:
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+
+
+def test_a_change_of_parameters_only_is_listed_and_can_go_back_to_the_first_value(aws: Any) -> None:
+    """moto listed no row for a change set that only changes a parameter, and after one was
+    executed it kept the create's parameters, so a change set back to them "didn't contain
+    changes": a rollback to the first image was impossible. CloudFormation lists the
+    resource that uses the parameter and takes the executed values."""
+    cfn = aws("cloudformation")
+    body = (
+        "Parameters:\n  Text: {Type: String}\nResources:\n"
+        "  Param:\n    Type: AWS::SNS::Topic\n    Properties: {DisplayName: !Ref Text}\n"
+    )
+
+    def change_set(name: str, value: str, kind: str = "UPDATE") -> dict[str, Any]:
+        made = cfn.create_change_set(
+            StackName="parameters-only",
+            ChangeSetName=name,
+            ChangeSetType=kind,
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": "Text", "ParameterValue": value}],
+        )
+        # A FAILED change set ends the waiter with an error: it is described below.
+        with contextlib.suppress(Exception):
+            cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+        return cfn.describe_change_set(ChangeSetName=made["Id"])
+
+    def execute(described: dict[str, Any]) -> None:
+        cfn.execute_change_set(ChangeSetName=described["ChangeSetId"])
+        waiter = "stack_create_complete" if described["ChangeSetName"] == "create" else "stack_update_complete"
+        cfn.get_waiter(waiter).wait(StackName="parameters-only", WaiterConfig={"Delay": 1})
+
+    execute(change_set("create", "first", "CREATE"))
+    second = change_set("second", "second")
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in second["Changes"]] == ["Param"]
+    execute(second)
+    back = change_set("back", "first")
+    assert back["Status"] == "CREATE_COMPLETE", back.get("StatusReason")
+    assert [c["ResourceChange"]["Action"] for c in back["Changes"]] == ["Modify"]
+    execute(back)
+    [stack] = cfn.describe_stacks(StackName="parameters-only")["Stacks"]
+    assert stack["Parameters"] == [{"ParameterKey": "Text", "ParameterValue": "first"}]
+    # The same values again: nothing to change (moto refuses at once; CloudFormation makes
+    # a FAILED change set; the deployer meets both as "no changes").
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        change_set("same", "first")
 
 
 def test_executing_a_change_set_deletes_the_stacks_other_change_sets(aws: Any) -> None:

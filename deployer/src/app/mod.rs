@@ -54,7 +54,6 @@ use std::time::Duration;
 use crate::config::Lookup;
 use crate::error::Failure;
 
-
 /// How long CloudFormation may take to work out a change set (as v1's default).
 pub(crate) const DEFAULT_CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 

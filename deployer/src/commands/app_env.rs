@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-
 use crate::aws::stack_images::service_stack_name;
 use crate::error::Failure;
 
@@ -93,8 +92,10 @@ environments:
     cognito_domain_prefix: hello-production
     permissions_boundary_arn: arn:aws:iam::123456789012:policy/b
 services:
-  web: { port: 8080, health_path: /healthz, host: app, login: cognito }
-  docs: { port: 8080, health_path: /healthz, host: docs, login: none }
+  web: { image: { context: . }, port: 8080, health_path: /healthz, host: app, login: cognito,
+         cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
+  docs: { image: { context: . }, port: 8080, health_path: /healthz, host: docs, login: none,
+          cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
 ";
 
     fn file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -123,6 +124,10 @@ services:
     fn a_missing_environment_is_refused_naming_those_there_are() {
         let (_dir, path) = file(DEPLOY_YAML);
         let e = load(&path, "qa").unwrap_err();
-        assert!(e.message.contains("it has: production, staging"), "{}", e.message);
+        assert!(
+            e.message.contains("it has: production, staging"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -132,7 +132,10 @@ fn release_images<'a>(
                     args.plan.display()
                 ))
             })?;
-        if out.iter().any(|(_, p)| p.stack_name == stack.plan.stack_name) {
+        if out
+            .iter()
+            .any(|(_, p)| p.stack_name == stack.plan.stack_name)
+        {
             return Err(Failure::input(format!("--image {service}=…: given twice")));
         }
         let (Some(_), Some(repository)) = (&stack.plan.image_uri, &stack.plan.repository) else {
@@ -165,7 +168,10 @@ async fn push_release_images(
         let Some(planned) = &stack.plan.image_uri else {
             continue;
         };
-        match images.iter().find(|(_, p)| p.stack_name == stack.plan.stack_name) {
+        match images
+            .iter()
+            .find(|(_, p)| p.stack_name == stack.plan.stack_name)
+        {
             Some((image, _)) => {
                 let pushed = crate::commands::push::push_image(image, sdk, printer).await?;
                 if pushed.uri != *planned {

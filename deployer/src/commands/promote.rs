@@ -31,7 +31,10 @@ pub(crate) async fn run(args: PromoteArgs, printer: &Printer) -> CommandResult {
     let running = deployed_images(&cfn, &app.name, &args.from, &services).await?;
     let mut images = BTreeMap::new();
     for (service, uri) in running {
-        printer.note(&format!("service {service}: {uri} (what {} runs)", args.from));
+        printer.note(&format!(
+            "service {service}: {uri} (what {} runs)",
+            args.from
+        ));
         images.insert(service, ImageChoice::Uri(uri));
     }
     let sdk = crate::aws::sdk_config_in(Some(&target.region)).await?;
@@ -40,7 +43,11 @@ pub(crate) async fn run(args: PromoteArgs, printer: &Printer) -> CommandResult {
         ReleaseRequest {
             spec,
             services: &[],
-            mode: release_mode(args.mode.dry_run, args.mode.plan_out.as_ref(), args.mode.yes),
+            mode: release_mode(
+                args.mode.dry_run,
+                args.mode.plan_out.as_ref(),
+                args.mode.yes,
+            ),
             images,
             transfer: None,
             commit: args.mode.commit.as_deref(),
@@ -111,10 +118,22 @@ services:
         assert!(check_promotion(&app, "staging", "production").is_ok());
         let e = check_promotion(&app, "staging", "qa").unwrap_err();
         assert_eq!(e.exit_code(), 64);
-        assert!(e.message.contains("promotes to `production`, not `qa`"), "{}", e.message);
+        assert!(
+            e.message.contains("promotes to `production`, not `qa`"),
+            "{}",
+            e.message
+        );
         let e = check_promotion(&app, "production", "staging").unwrap_err();
-        assert!(e.message.contains("add `promotes_to: staging`"), "{}", e.message);
+        assert!(
+            e.message.contains("add `promotes_to: staging`"),
+            "{}",
+            e.message
+        );
         let e = check_promotion(&app, "staging", "prod").unwrap_err();
-        assert!(e.message.contains("it has: production, qa, staging"), "{}", e.message);
+        assert!(
+            e.message.contains("it has: production, qa, staging"),
+            "{}",
+            e.message
+        );
     }
 }

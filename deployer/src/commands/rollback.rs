@@ -47,12 +47,14 @@ pub(crate) async fn run(args: RollbackArgs, printer: &Printer) -> CommandResult 
             .unwrap_or_else(|| stack_name.clone());
         let target = match &args.to {
             Some(digest) => image_with_digest(&ecs, &family, digest).await?,
-            None => previous_image(&ecs, &family, &current).await?.ok_or_else(|| {
-                Failure::failed(format!(
-                    "service {service}: every revision of task definition family {family} ran \
+            None => previous_image(&ecs, &family, &current)
+                .await?
+                .ok_or_else(|| {
+                    Failure::failed(format!(
+                        "service {service}: every revision of task definition family {family} ran \
                      {current}, so there is no earlier image to go back to"
-                ))
-            })?,
+                    ))
+                })?,
         };
         printer.note(&format!(
             "service {service}: {current} → {} (task definition {family}:{}{})",
@@ -71,7 +73,11 @@ pub(crate) async fn run(args: RollbackArgs, printer: &Printer) -> CommandResult 
         ReleaseRequest {
             spec,
             services: &services,
-            mode: release_mode(args.mode.dry_run, args.mode.plan_out.as_ref(), args.mode.yes),
+            mode: release_mode(
+                args.mode.dry_run,
+                args.mode.plan_out.as_ref(),
+                args.mode.yes,
+            ),
             images,
             transfer: None,
             commit: args.mode.commit.as_deref(),

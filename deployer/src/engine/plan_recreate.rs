@@ -195,9 +195,12 @@ mod tests {
     }
 
     #[test]
-    fn the_app_template_can_be_planned_for_a_recreate() {
-        let body = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../cfn/app.yaml"))
-            .unwrap();
+    fn the_environment_template_can_be_planned_for_a_recreate() {
+        let body = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cfn/environment.yaml"
+        ))
+        .unwrap();
         let template = crate::template::Template::parse(&body).unwrap();
         let given = BTreeMap::new();
         let values = effective_values(&template.parameters, &given);

@@ -154,7 +154,10 @@ impl ReleaseReport {
             gh.outputs(&outputs);
             if let Some(failure) = &self.failure {
                 gh.error(
-                    &format!("Release of {} {} failed", self.application, self.environment),
+                    &format!(
+                        "Release of {} {} failed",
+                        self.application, self.environment
+                    ),
                     failure,
                 );
             }

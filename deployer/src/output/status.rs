@@ -388,9 +388,9 @@ mod tests {
             "\
 Environment staging (hello-staging, eu-west-1): UPDATE_COMPLETE  https://staging.example.com/
 
-SERVICE  STACK               IMAGE                     TASKS            DEPLOYMENT   TARGETS               URL
-docs     not deployed        -                         -                -            -                     -
-web      UPDATE_IN_PROGRESS  sha256:aaaaaaaaaaaa (r7)  1/2 +1 pending   IN_PROGRESS  1 healthy, 1 initial  https://app.staging.example.com/
+SERVICE  STACK               IMAGE                     TASKS           DEPLOYMENT   TARGETS               URL
+docs     not deployed        -                         -               -            -                     -
+web      UPDATE_IN_PROGRESS  sha256:aaaaaaaaaaaa (r7)  1/2 +1 pending  IN_PROGRESS  1 healthy, 1 initial  https://app.staging.example.com/
 
 web: deployment ecs-svc/2 PRIMARY IN_PROGRESS: 1/2 running (in progress.)
 web: still running: deployment ecs-svc/1 ACTIVE COMPLETED: 1/2 running

@@ -18,10 +18,17 @@ const DEPLOY_YAML: &str = "\
 version: 2
 application: hello
 environments:
-  staging: { region: us-east-1, domain: staging.example.com }
+  staging:
+    region: us-east-1
+    domain: staging.example.com
+    hosted_zone_id: Z0123456789ABCDEFGHIJ
+    cognito_domain_prefix: hello-staging
+    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary
 services:
-  web: { port: 8080, host: app }
-  docs: { port: 8080, host: docs }
+  web: { image: { context: . }, port: 8080, health_path: /healthz, host: app, login: cognito,
+         cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
+  docs: { image: { context: . }, port: 8080, health_path: /healthz, host: docs, login: none,
+          cpu: 256, memory: 512, scaling: { min: 1, max: 2 } }
 ";
 
 /// Builds the environment in moto with boto3.

@@ -228,6 +228,41 @@ def _diff_by_properties(original: Any) -> Any:
     return build_resource_diff
 
 
+def _change_set_rows_see_its_parameters(original: Any) -> Any:
+    # moto lists a change set's rows from the new template alone (its diff never passes the
+    # change set's parameters), so a change of parameters only (a new ImageUri) listed no
+    # row, and one back to an earlier value "didn't contain changes". CloudFormation
+    # compares with the parameters the change set was created with.
+    def diff(self: models.ChangeSet) -> Any:
+        resource_map = self.stack.resource_map
+        given = self.parameters or {}
+        build = resource_map.build_resource_diff
+
+        def with_parameters(template: dict[str, Any], parameters: dict[str, Any] | None = None) -> Any:
+            return build(template, given if parameters is None else parameters)
+
+        resource_map.build_resource_diff = with_parameters  # type: ignore[method-assign]
+        try:
+            return original(self)
+        finally:
+            del resource_map.build_resource_diff
+
+    return diff
+
+
+def _executed_parameters_stay(original: Any) -> Any:
+    # Executing a change set updated the resources but left the stack's own parameters at
+    # their create values, so a later change set back to those values "didn't contain
+    # changes" (a rollback to the first image was refused). CloudFormation's stack takes
+    # the executed change set's parameters.
+    def apply(self: models.ChangeSet) -> None:
+        original(self)
+        if self.parameters:
+            self.stack.parameters = dict(self.parameters)
+
+    return apply
+
+
 def _never_none(original: Any) -> Any:
     # A type without an update would become None; the change set check should have refused
     # the change, so this is only the last line of defence.
@@ -288,6 +323,8 @@ def install() -> None:
     parsing.ResourceMap.build_resource_diff = _diff_by_properties(  # type: ignore[method-assign]
         parsing.ResourceMap.build_resource_diff
     )
+    models.ChangeSet.diff = _change_set_rows_see_its_parameters(models.ChangeSet.diff)  # type: ignore[method-assign]
+    models.ChangeSet.apply = _executed_parameters_stay(models.ChangeSet.apply)  # type: ignore[method-assign]
     # Wrapped before failures.install wraps it again, so the refusal names the resource.
     parsing.parse_and_update_resource = _never_none(parsing.parse_and_update_resource)
     models.CloudFormationBackend.create_change_set = _refuse_unemulated(  # type: ignore[method-assign]

@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn environment_name_is_set_once_and_needs_the_parameter() {
         let with = Template::parse(
-            "Parameters:\n  EnvironmentName: {Type: String}\n  Environment: {Type: String, Default: production}\nResources: {}\n",
+            "Parameters:\n  EnvironmentName: {Type: String}\n  Environment: {Type: String, Default: production}\nResources:\n  T: {Type: AWS::SNS::Topic}\n",
         )
         .unwrap();
         let mut p = BTreeMap::new();
@@ -225,8 +225,10 @@ mod tests {
         let mut p = BTreeMap::from([("EnvironmentName".to_owned(), "x".to_owned())]);
         let e = set_parameters(&mut p, &with, "staging").unwrap_err();
         assert!(e.message.contains("set by --environment"), "{}", e.message);
-        let without =
-            Template::parse("Parameters:\n  Branch: {Type: String}\nResources: {}\n").unwrap();
+        let without = Template::parse(
+            "Parameters:\n  Branch: {Type: String}\nResources:\n  T: {Type: AWS::SNS::Topic}\n",
+        )
+        .unwrap();
         let e = set_parameters(&mut BTreeMap::new(), &without, "staging").unwrap_err();
         assert!(
             e.message.contains("no parameter EnvironmentName"),

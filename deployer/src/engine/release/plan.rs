@@ -374,7 +374,11 @@ pub(crate) async fn resolve_images(
                     } else {
                         "Image of service {name} not pushed; `apply --image {name}=REF` pushes it as"
                     };
-                    printer.note(&format!("{} {}", what.replace("{name}", &name), planned.uri));
+                    printer.note(&format!(
+                        "{} {}",
+                        what.replace("{name}", &name),
+                        planned.uri
+                    ));
                     planned.uri
                 } else {
                     let pushed = crate::commands::push::push_image(&args, sdk, printer).await?;
