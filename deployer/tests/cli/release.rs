@@ -58,25 +58,16 @@ async fn events(
 }
 
 /// An image of each service in the moto's ECR (repository `hello-{service}`, the
-/// default), as `SERVICE=URI` pinned by digest: deployed as it is, nothing pushed, and
-/// found in its repository when the plan is applied.
+/// default), as `SERVICE=URI` pinned by digest.
 fn images(moto: &Moto) -> Vec<String> {
-    let out = moto.boto3(
-        r#"
-import boto3, json
-ecr = boto3.client("ecr")
-for service in ["docs", "web"]:
-    repo = ecr.create_repository(repositoryName="hello-" + service)["repository"]["repositoryUri"]
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                      "digest": "sha256:" + "0" * 64, "size": 2},
-                           "layers": [], "annotations": {"service": service}})
-    digest = ecr.put_image(repositoryName="hello-" + service, imageManifest=manifest,
-                           imageTag="v1")["image"]["imageId"]["imageDigest"]
-    print(f"{service}={repo}@{digest}")
-"#,
-    );
-    out.lines().map(str::to_owned).collect()
+    ["docs", "web"]
+        .map(|service| {
+            format!(
+                "{service}={}",
+                moto.ecr_image(&format!("hello-{service}"), "v1")
+            )
+        })
+        .to_vec()
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
