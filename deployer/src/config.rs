@@ -491,7 +491,7 @@ mod tests {
     }
 
     /// The repository variables the workflows pass to the deploy step, as CI sets them.
-    const CI_VARIABLES: [(&str, &str); 8] = [
+    const CI_VARIABLES: [(&str, &str); 7] = [
         ("STACK_NAME", "myapp-prod"),
         ("AWS_REGION", "eu-central-1"),
         ("ECR_REPOSITORY", "myapp"),
@@ -502,10 +502,6 @@ mod tests {
         ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
         ("DOMAIN_NAME", "app.example.com"),
         ("COGNITO_DOMAIN_PREFIX", "myapp-prod-login"),
-        (
-            "PERMISSIONS_BOUNDARY_ARN",
-            "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-X",
-        ),
     ];
 
     fn lookup_from(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -532,8 +528,8 @@ mod tests {
             let (s, _) =
                 resolve_in(&args(&["--config", &p, "--environment", env]), &lookup).unwrap();
             let template = crate::template::Template::load(&s.template).unwrap();
-            crate::parameters::validate(&template, &s.parameters, Some(&s.image_parameter))
-                .unwrap();
+            // The environment template takes no image (no --image-parameter to check).
+            crate::parameters::validate(&template, &s.parameters, None).unwrap();
         }
     }
 
@@ -549,7 +545,7 @@ mod tests {
         assert_eq!(s.stack_name, "myapp-prod");
         assert_eq!(s.region.as_deref(), Some("eu-central-1"));
         assert!(
-            s.template.ends_with("cfn/app.yaml"),
+            s.template.ends_with("cfn/environment.yaml"),
             "{}",
             s.template.display()
         );
@@ -561,8 +557,7 @@ mod tests {
         assert_eq!(s.parameters["HostedZoneId"], "Z0123456789ABCDEFGHIJ");
         assert_eq!(s.parameters["DomainName"], "app.example.com");
         assert_eq!(s.parameters["CognitoDomainPrefix"], "myapp-prod-login");
-        assert_eq!(s.parameters["PermissionsBoundaryArn"], CI_VARIABLES[7].1);
-        assert_eq!(s.parameters["MinTasks"], "2");
+        assert_eq!(s.parameters["NatGateways"], "2");
         assert_eq!(s.tags["app"], "myapp-prod");
         assert_eq!(s.tags["environment"], "production");
         // staging needs none of them.

@@ -1,7 +1,7 @@
 //! The single-stack deploy.yaml (the repository's own before version 2, now
-//! `deployer/tests/fixtures/deploy-v1.yaml`) through the real binary: its `production`
-//! environment is what CI deploys, filled from the variables CI passes; a missing one
-//! stops before any AWS call, naming it.
+//! `deployer/tests/fixtures/deploy-v1.yaml`, whose template is now cfn/environment.yaml)
+//! through the real binary: its `production` environment is what CI deployed, filled
+//! from the variables CI passed; a missing one stops before any AWS call, naming it.
 
 use crate::helpers::{Moto, closed_port_endpoint, deployer_at, fixture};
 
@@ -42,20 +42,12 @@ async fn the_production_environment_previews_on_moto_with_the_ci_variables() {
         ("HOSTED_ZONE_ID", zone.as_str()),
         ("DOMAIN_NAME", "app.example.com"),
         ("COGNITO_DOMAIN_PREFIX", "web-prod-login"),
-        (
-            "PERMISSIONS_BOUNDARY_ARN",
-            "arn:aws:iam::123456789012:policy/github-deploy-PermissionsBoundary-TEST",
-        ),
     ];
-    let image = format!(
-        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:{}",
-        "a".repeat(64)
-    );
     let run = deploy_from_config(
         &moto.endpoint,
         "production",
         &vars,
-        &["--dry-run", "--parameter", &image, "--output", "json"],
+        &["--dry-run", "--output", "json"],
     )
     .expect_code(0);
     assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
@@ -82,7 +74,7 @@ async fn the_production_environment_previews_on_moto_with_the_ci_variables() {
         ("HostedZoneId", zone.as_str()),
         ("DomainName", "app.example.com"),
         ("CognitoDomainPrefix", "web-prod-login"),
-        ("MinTasks", "2"),
+        ("NatGateways", "2"),
     ] {
         assert!(
             parameters.contains(&(wanted.0.to_owned(), wanted.1.to_owned())),

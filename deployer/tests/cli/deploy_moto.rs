@@ -420,6 +420,35 @@ fn bad_input_exits_64_before_any_aws_call() {
     );
 }
 
+/// The parameter `key` of stack `stack`.
+async fn parameter(cfn: &aws_sdk_cloudformation::Client, stack: &str, key: &str) -> String {
+    cfn.describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(key))
+        .and_then(|p| p.parameter_value())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether the release summary in `stdout` shows `stack` with `result` (e.g.
+/// `deployed (CREATE_COMPLETE)`, `no-changes`).
+fn released(stdout: &str, stack: &str, result: &str) -> bool {
+    stdout.lines().any(|l| {
+        let mut words = l.split_whitespace().skip_while(|w| *w != stack);
+        words.next().is_some() && words.collect::<Vec<_>>().join(" ").starts_with(result)
+    })
+}
+
+/// What users run now: the repository's deploy.yaml (version 2) with the real templates
+/// (cfn/environment.yaml, cfn/service.yaml for `web` and `public`), its staging filled
+/// from the variables .github/workflows/deploy.yml passes; then a new image of one
+/// service updates only that service's stack.
 #[tokio::test]
 async fn deploys_the_app_template_and_updates_its_image() {
     let moto = Moto::start();
@@ -427,60 +456,74 @@ async fn deploys_the_app_template_and_updates_its_image() {
     let zone = moto.boto3(
         "import boto3; z = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='deployer-tests'); print(z['HostedZone']['Id'].split('/')[-1])",
     );
-    let app = crate::helpers::root().join("cfn/app.yaml");
-    let image = |c: char| {
-        format!(
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{}",
-            c.to_string().repeat(64)
-        )
-    };
-    let base = |img: &str| {
-        vec![
+    let config = crate::helpers::root().join("deploy.yaml");
+    let (web_a, public_a) = (
+        moto.ecr_image("hello-web", "a"),
+        moto.ecr_image("hello-public", "a"),
+    );
+    let web_b = moto.ecr_image("hello-web", "b");
+    // AWS_REGION is set by the helper (us-east-1), as configure-aws-credentials does.
+    let deploy = |images: &[String]| {
+        let mut args = vec![
             "deploy".to_owned(),
-            "--stack-name".into(),
-            "app".into(),
-            "--template".into(),
-            app.to_str().unwrap().into(),
-            "--parameter".into(),
-            format!("HostedZoneId={zone}"),
-            "--parameter".into(),
-            "DomainName=app.example.com".into(),
-            "--parameter".into(),
-            "CognitoDomainPrefix=example-app-login".into(),
-            "--parameter".into(),
-            format!("ImageUri={img}"),
-            // What the bootstrap's PermissionsBoundaryArn output would be.
-            "--parameter".into(),
-            "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary".into(),
-        ]
+            "--config".into(),
+            config.to_str().unwrap().into(),
+            "--environment".into(),
+            "staging".into(),
+            "--yes".into(),
+        ];
+        for image in images {
+            args.extend(["--image".to_owned(), image.clone()]);
+        }
+        let mut cmd = moto.deployer(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        cmd.env("HOSTED_ZONE_ID", &zone)
+            .env(
+                "CFN_ROLE_ARN_STAGING",
+                "arn:aws:iam::123456789012:role/github-deploy-staging-CloudFormationRole-TEST",
+            )
+            .env(
+                "PERMISSIONS_BOUNDARY_ARN_STAGING",
+                "arn:aws:iam::123456789012:policy/github-deploy-staging-PermissionsBoundary-TEST",
+            );
+        crate::helpers::Run::from(cmd.output().expect("running deployer"))
     };
-    let args = base(&image('a'));
-    let run = moto
-        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .expect_code(0);
-    assert!(run.stdout.contains("CREATE_COMPLETE"), "{}", run.stdout);
-    let run = moto
-        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .expect_code(0);
-    assert!(run.stdout.contains("No changes"), "{}", run.stdout);
-    let args = base(&image('b'));
-    let run = moto
-        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .expect_code(0);
-    assert!(run.stdout.contains("UPDATE_COMPLETE"), "{}", run.stdout);
-    let stack = cfn
-        .describe_stacks()
-        .stack_name("app")
-        .send()
-        .await
-        .unwrap()
-        .stacks()[0]
-        .clone();
+    let run = deploy(&[format!("web={web_a}"), format!("public={public_a}")]).expect_code(0);
+    for stack in ["hello-staging", "hello-staging-public", "hello-staging-web"] {
+        assert!(
+            released(&run.stdout, stack, "deployed (CREATE_COMPLETE)"),
+            "{stack}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // Again, each service keeping the image its stack runs: nothing changes.
+    let run = deploy(&[]).expect_code(0);
+    for stack in ["hello-staging", "hello-staging-public", "hello-staging-web"] {
+        assert!(
+            released(&run.stdout, stack, "no-changes"),
+            "{stack}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // A new image of web updates web's stack only.
+    let run = deploy(&[format!("web={web_b}")]).expect_code(0);
     assert!(
-        stack
-            .parameters()
-            .iter()
-            .any(|p| p.parameter_key() == Some("ImageUri")
-                && p.parameter_value() == Some(image('b').as_str()))
+        released(
+            &run.stdout,
+            "hello-staging-web",
+            "deployed (UPDATE_COMPLETE)"
+        ) && released(&run.stdout, "hello-staging-public", "no-changes"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(
+        parameter(&cfn, "hello-staging-web", "ImageUri").await,
+        web_b
+    );
+    assert_eq!(
+        parameter(&cfn, "hello-staging-public", "ImageUri").await,
+        public_a
     );
 }

@@ -125,6 +125,34 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Puts an image (a small manifest, its digest different per repository and `seed`) into ECR repository
+    /// `repository`, creating it when needed, and returns its digest-pinned URI: what
+    /// `--image SERVICE=URI` deploys as it is and `apply` finds in its repository.
+    pub fn ecr_image(&self, repository: &str, seed: &str) -> String {
+        self.boto3(&format!(
+            r#"
+import boto3, hashlib, json
+ecr = boto3.client("ecr")
+# moto names an image by its layers' digests.
+layer = {{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1,
+         "digest": "sha256:" + hashlib.sha256(b"{repository}/{seed}").hexdigest()}}
+try:
+    uri = ecr.create_repository(repositoryName="{repository}")["repository"]["repositoryUri"]
+except ecr.exceptions.RepositoryAlreadyExistsException:
+    uri = ecr.describe_repositories(repositoryNames=["{repository}"])["repositories"][0]["repositoryUri"]
+manifest = json.dumps({{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {{"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": "sha256:" + "0" * 64, "size": 2}},
+                       "layers": [layer]}})
+digest = ecr.put_image(repositoryName="{repository}", imageManifest=manifest,
+                       imageTag="{seed}")["image"]["imageId"]["imageDigest"]
+print(f"{{uri}}@{{digest}}")
+"#
+        ))
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

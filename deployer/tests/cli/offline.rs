@@ -61,67 +61,113 @@ fn usage_errors_exit_64_and_help_documents_the_exit_codes() {
     offline(&["--version"]).expect_code(0);
 }
 
+/// Valid values of the service template's parameters that the deployer wires from the
+/// environment stack's outputs, as `--parameter` arguments.
+fn environment_outputs() -> Vec<String> {
+    let lb = "app/hello-staging/0123456789abcdef";
+    [
+        "VpcId=vpc-0123456789abcdef0".to_owned(),
+        "PrivateSubnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1".to_owned(),
+        format!("LoadBalancerArn=arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/{lb}"),
+        format!("LoadBalancerFullName={lb}"),
+        "LoadBalancerDnsName=hello-staging-1234567890.us-east-1.elb.amazonaws.com".to_owned(),
+        "LoadBalancerCanonicalHostedZoneId=Z35SXDOTRQ7X7K".to_owned(),
+        format!("HttpsListenerArn=arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/{lb}/0123456789abcdef"),
+        "LoadBalancerSecurityGroupId=sg-0123456789abcdef0".to_owned(),
+        "ClusterName=hello-staging".to_owned(),
+        "UserPoolId=us-east-1_AbCdEfGhI".to_owned(),
+        "UserPoolArn=arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEfGhI".to_owned(),
+        "UserPoolProviderUrl=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI".to_owned(),
+        "CognitoDomainPrefix=hello-staging-login".to_owned(),
+        "HostedZoneId=Z123".to_owned(),
+        "DomainName=staging.example.com".to_owned(),
+    ]
+    .into_iter()
+    .flat_map(|p| ["--parameter".to_owned(), p])
+    .collect()
+}
+
+/// `deploy --stack-name STACK --template cfn/TEMPLATE` with `extra` arguments, offline.
+fn offline_template(stack: &str, template: &str, extra: &[String]) -> Run {
+    let template = root().join("cfn").join(template);
+    let mut args = vec![
+        "deploy".to_owned(),
+        "--stack-name".to_owned(),
+        stack.to_owned(),
+        "--template".to_owned(),
+        template.to_str().unwrap().to_owned(),
+    ];
+    args.extend_from_slice(extra);
+    offline(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn parameters(pairs: &[&str]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|p| ["--parameter".to_owned(), (*p).to_owned()])
+        .collect()
+}
+
 #[test]
 fn every_offline_problem_of_the_app_template_is_reported_at_once() {
-    let app = root().join("cfn/app.yaml");
-    let run = offline(&[
-        "deploy",
-        "--stack-name",
-        "app",
-        "--template",
-        app.to_str().unwrap(),
-        "--parameter",
-        "HostedZoneId=Z123",
-        // Breaks its AllowedPattern (no leading hyphen).
-        "--parameter",
-        "CognitoDomainPrefix=-my-login",
-        "--parameter",
-        "MinTasks=7",
-        "--parameter",
-        "MaxTasks=3",
-        "--parameter",
-        "DesiredCount=9",
-        "--parameter",
-        "NatGateways=3",
-        // The template's own rule (Rules: FargateMemoryFitsCpu512).
-        "--parameter",
-        "Cpu=512",
-        "--parameter",
-        "Memory=512",
-        // DomainName, ImageUri and PermissionsBoundaryArn are missing.
-    ])
+    // The environment template (cfn/environment.yaml).
+    let run = offline_template(
+        "hello-staging",
+        "environment.yaml",
+        &parameters(&[
+            "HostedZoneId=Z123",
+            // Breaks its AllowedPattern (no leading hyphen).
+            "CognitoDomainPrefix=-my-login",
+            "NatGateways=3",
+            // DomainName is missing.
+        ]),
+    )
     .expect_code(64);
     let e = &run.stderr;
     assert!(e.contains("problems with the parameters"), "{e}");
     for expected in [
         "parameter `DomainName` has no Default",
-        "parameter `ImageUri` has no Default",
-        "parameter `PermissionsBoundaryArn` has no Default",
         "parameter `CognitoDomainPrefix`: value `-my-login` does not match AllowedPattern",
         "parameter `NatGateways`: value `3` is not one of the AllowedValues",
+    ] {
+        assert!(e.contains(expected), "{expected:?} missing in\n{e}");
+    }
+
+    // The service template (cfn/service.yaml), its environment's outputs given.
+    let service = |extra: &[&str]| {
+        let mut args = environment_outputs();
+        args.extend(parameters(&[
+            "HostName=app.staging.example.com",
+            "ApiRulePriority=25000",
+            "AppRulePriority=25001",
+        ]));
+        args.extend(parameters(extra));
+        offline_template("hello-staging-web", "service.yaml", &args)
+    };
+    let run = service(&[
+        "MinTasks=7",
+        "MaxTasks=3",
+        "DesiredCount=9",
+        // The template's own rule (Rules: FargateMemoryFitsCpu512).
+        "Cpu=512",
+        "Memory=512",
+        // ImageUri and PermissionsBoundaryArn are missing.
+    ])
+    .expect_code(64);
+    let e = &run.stderr;
+    assert!(e.contains("problems with the parameters"), "{e}");
+    for expected in [
+        "parameter `ImageUri` has no Default",
+        "parameter `PermissionsBoundaryArn` has no Default",
         "template rule `FargateMemoryFitsCpu512`: With Cpu 512, Memory must be 1024, 2048, 3072 or 4096.",
         "parameter `MinTasks` (7) must not be more than `MaxTasks` (3)",
     ] {
         assert!(e.contains(expected), "{expected:?} missing in\n{e}");
     }
     // Not pinned (0) is exempt from the DesiredCount range, but not from Min <= Max.
-    let run = offline(&[
-        "deploy",
-        "--stack-name",
-        "app",
-        "--template",
-        app.to_str().unwrap(),
-        "--parameter",
-        "HostedZoneId=Z123",
-        "--parameter",
-        "DomainName=app.example.com",
-        "--parameter",
-        "CognitoDomainPrefix=example-app-login",
-        "--parameter",
+    let run = service(&[
         "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        "--parameter",
         "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary",
-        "--parameter",
         "DesiredCount=9",
     ])
     .expect_code(64);
@@ -254,25 +300,21 @@ fn hostile_text_in_an_early_failure_stays_text_on_stderr_and_for_github() {
     );
 }
 
-/// The app template's base arguments for stack `stack`.
+/// The environment template's (cfn/environment.yaml) arguments for stack `stack`.
 fn app_args(stack: &str, zone: &str, domain: &str, prefix: &str) -> Vec<String> {
-    let app = root().join("cfn/app.yaml");
+    let template = root().join("cfn/environment.yaml");
     [
         "deploy",
         "--stack-name",
         stack,
         "--template",
-        app.to_str().unwrap(),
+        template.to_str().unwrap(),
         "--parameter",
         &format!("HostedZoneId={zone}"),
         "--parameter",
         &format!("DomainName={domain}"),
         "--parameter",
         &format!("CognitoDomainPrefix={prefix}"),
-        "--parameter",
-        "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary",
-        "--parameter",
-        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ]
     .map(str::to_owned)
     .to_vec()
@@ -391,5 +433,44 @@ async fn the_app_template_s_preflight_checks_refuse_before_any_change_set() {
         run.stderr.contains("--allow-change DomainName: the template marks no such parameter immutable (its immutable parameters: CognitoDomainPrefix)"),
         "{}",
         run.stderr
+    );
+
+    // The service template checks its host against the same zone (its own certificate
+    // is validated there): a host outside it is refused before any change set.
+    let template = root().join("cfn/service.yaml");
+    let mut service = vec![
+        "deploy".to_owned(),
+        "--stack-name".to_owned(),
+        "app-web".to_owned(),
+        "--template".to_owned(),
+        template.to_str().unwrap().to_owned(),
+    ];
+    service.extend(
+        environment_outputs()
+            .into_iter()
+            .map(|a| a.replace("HostedZoneId=Z123", &format!("HostedZoneId={public}"))),
+    );
+    service.extend(parameters(&[
+        "HostName=web.example.org",
+        "ApiRulePriority=25000",
+        "AppRulePriority=25001",
+        "ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary",
+    ]));
+    let run = run_args(&moto, &service).expect_code(64);
+    assert!(
+        run.stderr.contains(&format!(
+            "parameter `HostName` `web.example.org` is not inside hosted zone {public}"
+        )),
+        "{}",
+        run.stderr
+    );
+    // No stack was even created (moto lists every stack's change sets, whatever stack is asked).
+    assert!(
+        cfn.describe_stacks()
+            .stack_name("app-web")
+            .send()
+            .await
+            .is_err()
     );
 }

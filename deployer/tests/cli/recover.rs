@@ -7,9 +7,8 @@ use aws_sdk_cloudformation::types::StackStatus;
 
 use crate::helpers::{Moto, fixture, root};
 
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-/// What the bootstrap's PermissionsBoundaryArn output would be (app.yaml requires it).
-const BOUNDARY: &str = "PermissionsBoundaryArn=arn:aws:iam::123456789012:policy/app-role-boundary";
+/// The template holding the user pool and its Cognito domain.
+const ENVIRONMENT: &str = "cfn/environment.yaml";
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("the plan file exists"))
@@ -47,8 +46,7 @@ owner = idp.create_user_pool(PoolName='owner')['UserPool']['Id']
 idp.create_user_pool_domain(UserPoolId=owner, Domain='taken-login')
 zone = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='recover')['HostedZone']['Id'].split('/')[-1]
 cfn = boto3.client('cloudformation')
-values = dict(HostedZoneId=zone, DomainName='app.example.com', CognitoDomainPrefix='taken-login', ImageUri='{IMAGE}',
-    PermissionsBoundaryArn='arn:aws:iam::123456789012:policy/app-role-boundary')
+values = dict(HostedZoneId=zone, DomainName='app.example.com', CognitoDomainPrefix='taken-login')
 cs = cfn.create_change_set(StackName='app', ChangeSetName='first', ChangeSetType='CREATE',
     TemplateBody=open('{app}').read(), Capabilities=['CAPABILITY_IAM'],
     Parameters=[dict(ParameterKey=k, ParameterValue=v) for k, v in values.items()])
@@ -62,14 +60,14 @@ except botocore.exceptions.WaiterError:
 idp.delete_user_pool_domain(UserPoolId=owner, Domain='taken-login')
 print(zone)
 "#,
-        app = root().join("cfn/app.yaml").display()
+        app = root().join(ENVIRONMENT).display()
     ));
     let (state, dead_id) = status(&cfn, "app").await;
     assert_eq!(state, "ROLLBACK_COMPLETE");
 
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    let app = root().join("cfn/app.yaml");
+    let app = root().join(ENVIRONMENT);
     let planned = moto
         .run(&[
             "deploy",
@@ -83,10 +81,6 @@ print(zone)
             "DomainName=app.example.com",
             "--parameter",
             "CognitoDomainPrefix=taken-login",
-            "--parameter",
-            &format!("ImageUri={IMAGE}"),
-            "--parameter",
-            BOUNDARY,
             "--plan-out",
             plan.to_str().unwrap(),
             "--detailed-exitcode",
@@ -216,7 +210,7 @@ idp.create_user_pool_domain(UserPoolId=owner, Domain='someone-else')
 print(boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='prefix')['HostedZone']['Id'].split('/')[-1])
 "#,
     );
-    let app = root().join("cfn/app.yaml");
+    let app = root().join(ENVIRONMENT);
     let refused = moto
         .run(&[
             "deploy",
@@ -230,10 +224,6 @@ print(boto3.client('route53').create_hosted_zone(Name='example.com.', CallerRefe
             "DomainName=app.example.com",
             "--parameter",
             "CognitoDomainPrefix=someone-else",
-            "--parameter",
-            &format!("ImageUri={IMAGE}"),
-            "--parameter",
-            BOUNDARY,
             "--dry-run",
         ])
         .expect_code(64);

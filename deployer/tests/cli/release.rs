@@ -57,6 +57,19 @@ async fn events(
         .collect()
 }
 
+/// An image of each service in the moto's ECR (repository `hello-{service}`, the
+/// default), as `SERVICE=URI` pinned by digest.
+fn images(moto: &Moto) -> Vec<String> {
+    ["docs", "web"]
+        .map(|service| {
+            format!(
+                "{service}={}",
+                moto.ecr_image(&format!("hello-{service}"), "v1")
+            )
+        })
+        .to_vec()
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -69,6 +82,8 @@ async fn an_environment_and_two_services_plan_once_apply_in_order_and_refuse_a_s
     let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com", "1");
     let cfg = deploy_yaml.to_str().unwrap();
     let plan = dir.path().join("release.json");
+    let images = images(&moto);
+    let (docs_image, web_image) = (&images[0], &images[1]);
 
     // One plan for all three stacks; the services are created after the environment.
     let planned = moto
@@ -78,6 +93,10 @@ async fn an_environment_and_two_services_plan_once_apply_in_order_and_refuse_a_s
             cfg,
             "--environment",
             "staging",
+            "--image",
+            docs_image,
+            "--image",
+            web_image,
             "--plan-out",
             plan.to_str().unwrap(),
             "--detailed-exitcode",
@@ -178,13 +197,18 @@ async fn an_environment_and_two_services_plan_once_apply_in_order_and_refuse_a_s
         "{params:?}"
     );
     assert!(
+        params.contains(&("ImageUri".into(), web_image["web=".len()..].to_owned())),
+        "{params:?}"
+    );
+    assert!(
         params
             .iter()
             .any(|(k, v)| k == "HttpsListenerArn" && v.starts_with("arn:")),
         "{params:?}"
     );
 
-    // The same again: no changes anywhere.
+    // The same again, without --image (each service keeps the image its stack runs):
+    // no changes anywhere.
     let again = dir.path().join("again.json");
     let unchanged = moto
         .run(&[
@@ -246,6 +270,8 @@ async fn a_dry_run_leaves_no_change_set_and_service_needs_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let deploy_yaml = config(dir.path(), "deploy.yaml", "staging.example.com", "1");
     let cfg = deploy_yaml.to_str().unwrap();
+    let images = images(&moto);
+    let (docs_image, web_image) = (&images[0], &images[1]);
     moto.run(&[
         "deploy",
         "--config",
@@ -254,6 +280,8 @@ async fn a_dry_run_leaves_no_change_set_and_service_needs_the_environment() {
         "staging",
         "--service",
         "web",
+        "--image",
+        web_image,
         "--dry-run",
     ])
     .expect_code(64);
@@ -264,6 +292,10 @@ async fn a_dry_run_leaves_no_change_set_and_service_needs_the_environment() {
             cfg,
             "--environment",
             "staging",
+            "--image",
+            docs_image,
+            "--image",
+            web_image,
             "--dry-run",
             "--detailed-exitcode",
         ])
