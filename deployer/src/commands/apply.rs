@@ -62,7 +62,7 @@ async fn apply_release(
     printer: &Printer,
 ) -> CommandResult {
     let file = args.plan.display().to_string();
-    let images = release_images(args, release).map_err(|f| failed_early(args, f))?;
+    let images = release_images(args, release, printer).map_err(|f| failed_early(args, f))?;
     for (image, plan) in &images {
         check_digest_on_disk(image, plan)
             .await
@@ -112,6 +112,7 @@ async fn apply_release(
 fn release_images<'a>(
     args: &ApplyArgs,
     release: &'a ReleasePlan,
+    printer: &Printer,
 ) -> Result<Vec<(ImageArgs, &'a PlanFile)>, Failure> {
     let mut out: Vec<(ImageArgs, &PlanFile)> = Vec::new();
     for given in &args.images {
@@ -139,9 +140,12 @@ fn release_images<'a>(
             return Err(Failure::input(format!("--image {service}=…: given twice")));
         }
         let (Some(_), Some(repository)) = (&stack.plan.image_uri, &stack.plan.repository) else {
-            return Err(Failure::input(format!(
-                "--image {given}: the plan of service `{service}` deploys no image of its own to push"
-            )));
+            // CI passes every service's image; one this plan does not change (the stack
+            // runs it already, or the service has no changes) has nothing to push.
+            printer.note(&format!(
+                "--image {service}=…: the plan does not change service `{service}`'s image; not pushed"
+            ));
+            continue;
         };
         let image_args = ImageArgs {
             image: Some(image.to_owned()),

@@ -201,7 +201,18 @@ async fn plan_stack(
         }
     }
     let mut report = std::mem::take(&mut deploy.report);
-    let plan = report.planned.take().map(|p| *p);
+    let mut plan = report.planned.take().map(|p| *p);
+    // A service's image reaches its stack as a parameter, not through the single-stack
+    // `--image`: when the plan changes it, record it and its repository in the stack's
+    // plan, so `apply` pushes it (`--image SERVICE=REF`, checked against this digest) or
+    // finds it in the repository. An image the stack already runs needs neither.
+    if let (Some(plan), Some(param)) = (plan.as_mut(), &spec.image_parameter)
+        && let Some(uri) = spec.parameters.get(param)
+        && plan.parameter_changes.iter().any(|c| c.name == *param)
+    {
+        plan.image_uri = Some(uri.clone());
+        plan.repository = spec.repository.clone();
+    }
     Ok(PlannedStack {
         service: spec.service.clone(),
         ending,
