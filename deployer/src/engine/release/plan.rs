@@ -194,7 +194,11 @@ async fn plan_stack(
     deploy.progress.finish();
     let ending = ending?;
     if ending == Ending::NoChanges {
-        printer.stdout("No changes.\n");
+        // On stdout only as text: with --output json, stdout is the one JSON document.
+        match printer.format() {
+            crate::output::OutputFormat::Text => printer.stdout("No changes.\n"),
+            crate::output::OutputFormat::Json => printer.note("No changes."),
+        }
     }
     let mut report = std::mem::take(&mut deploy.report);
     let plan = report.planned.take().map(|p| *p);
