@@ -194,7 +194,7 @@ async fn plan_stack(
     deploy.progress.finish();
     let ending = ending?;
     if ending == Ending::NoChanges {
-        // With --output json, stdout is the one JSON document.
+        // On stdout only as text: with --output json, stdout is the one JSON document.
         match printer.format() {
             crate::output::OutputFormat::Text => printer.stdout("No changes.\n"),
             crate::output::OutputFormat::Json => printer.note("No changes."),
