@@ -9,7 +9,7 @@ mod release;
 
 pub use self::bootstrap::BootstrapArgs;
 use self::bootstrap::BOOTSTRAP_HELP;
-pub use self::release::{PromoteArgs, RollbackArgs};
+pub use self::release::{PromoteArgs, ReleaseModeArgs, RollbackArgs};
 use self::release::{PROMOTE_HELP, ROLLBACK_HELP};
 use crate::commands::local_auth::LocalAuthArgs;
 use crate::output::{ColorChoice, OutputFormat};

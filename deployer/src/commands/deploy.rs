@@ -204,3 +204,27 @@ pub(crate) fn release_mode(dry_run: bool, plan_out: Option<&PathBuf>, yes: bool)
         ReleaseMode::Ask
     }
 }
+
+/// Runs a release whose images were chosen by the command (`promote`, `rollback`):
+/// nothing is pushed, every image is already in its repository.
+pub(crate) async fn release_chosen_images(
+    spec: release::ReleaseSpec,
+    services: &[String],
+    mode: &crate::cli::ReleaseModeArgs,
+    images: BTreeMap<String, ImageChoice>,
+    printer: &Printer,
+) -> CommandResult {
+    release::run(
+        ReleaseRequest {
+            spec,
+            services,
+            mode: release_mode(mode.dry_run, mode.plan_out.as_ref(), mode.yes),
+            images,
+            transfer: None,
+            commit: mode.commit.as_deref(),
+            detailed_exitcode: mode.detailed_exitcode,
+        },
+        printer,
+    )
+    .await
+}

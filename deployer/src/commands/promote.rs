@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use crate::app;
 use crate::aws::stack_images::deployed_images;
 use crate::cli::PromoteArgs;
-use crate::commands::deploy::release_mode;
-use crate::engine::release::{self, ImageChoice, ReleaseRequest};
+use crate::commands::deploy::release_chosen_images;
+use crate::engine::release::ImageChoice;
 use crate::error::{CommandResult, Failure};
 use crate::output::Printer;
 
@@ -39,23 +39,7 @@ pub(crate) async fn run(args: PromoteArgs, printer: &Printer) -> CommandResult {
     }
     let sdk = crate::aws::sdk_config_in(Some(&target.region)).await?;
     let spec = app::resolve::release_spec(&app, &args.to, &sdk).await?;
-    release::run(
-        ReleaseRequest {
-            spec,
-            services: &[],
-            mode: release_mode(
-                args.mode.dry_run,
-                args.mode.plan_out.as_ref(),
-                args.mode.yes,
-            ),
-            images,
-            transfer: None,
-            commit: args.mode.commit.as_deref(),
-            detailed_exitcode: args.mode.detailed_exitcode,
-        },
-        printer,
-    )
-    .await
+    release_chosen_images(spec, &[], &args.mode, images, printer).await
 }
 
 /// `from` must name `to` as its `promotes_to`: the promotion path is part of the

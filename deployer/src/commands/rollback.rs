@@ -11,8 +11,8 @@ use crate::app;
 use crate::aws::ecs_images::{image_with_digest, previous_image};
 use crate::cfn::stack;
 use crate::cli::RollbackArgs;
-use crate::commands::deploy::release_mode;
-use crate::engine::release::{self, ImageChoice, ReleaseRequest};
+use crate::commands::deploy::release_chosen_images;
+use crate::engine::release::ImageChoice;
 use crate::error::{CommandResult, Failure};
 use crate::output::Printer;
 
@@ -69,23 +69,7 @@ pub(crate) async fn run(args: RollbackArgs, printer: &Printer) -> CommandResult 
         images.insert(service.clone(), ImageChoice::Uri(target.uri));
     }
     let spec = app::resolve::release_spec(&app, &args.environment, &sdk).await?;
-    release::run(
-        ReleaseRequest {
-            spec,
-            services: &services,
-            mode: release_mode(
-                args.mode.dry_run,
-                args.mode.plan_out.as_ref(),
-                args.mode.yes,
-            ),
-            images,
-            transfer: None,
-            commit: args.mode.commit.as_deref(),
-            detailed_exitcode: args.mode.detailed_exitcode,
-        },
-        printer,
-    )
-    .await
+    release_chosen_images(spec, &services, &args.mode, images, printer).await
 }
 
 /// `--service` (each must exist), or every service; `--to` needs exactly one.
