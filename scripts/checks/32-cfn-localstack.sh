@@ -22,6 +22,10 @@ trap 'lib_stop_started' EXIT
 trap 'exit 130' INT TERM
 start=$SECONDS
 lib_start_localstack "$state"
+# A real OCI registry for the images a release applies: LocalStack's community edition
+# has no ECR, so the tests put images here and pass --registry (tests/localstack/test_release.py).
+lib_start_registry "$state"
+export REGISTRY_URL
 echo "LocalStack $LIB_LOCALSTACK_VERSION ready at $LOCALSTACK_URL in $((SECONDS - start)) s (log: $state/localstack.log)"
 export LOCALSTACK_URL
 

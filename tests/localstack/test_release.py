@@ -8,15 +8,19 @@ The templates are small stand-ins (fixtures/release/) that follow the wiring rul
 LocalStack's community edition has no ELBv2, ECS, Cognito or ACM.
 
 Every test creates its environment stack itself (boto3) before the first release, so that
-the release finds it and plans the services through change sets. Without it, the
-services of a first release are created after the environment (deferred creates), and
-applying those looks the planned image up in ECR first (`check_image_exists`), which
-LocalStack's community edition does not emulate either.
+the release finds it and plans the services through change sets. Applying a release
+checks that each new image is in its repository; LocalStack's community edition has no
+ECR, so the images are put into a real docker-registry and the deployer gets
+`--registry` (as `make local` does).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,8 +32,7 @@ ENVIRONMENT = "staging"
 DOMAIN = "staging.example.com"
 ZONE = "Z0123456789ABC"
 BOUNDARY = "arn:aws:iam::000000000000:policy/deployer-boundary"
-# A digest-pinned URI is deployed as it is: nothing is pushed (no ECR on LocalStack).
-DIGEST = "sha256:" + "ab" * 32
+REGISTRY = ["--registry", os.environ.get("REGISTRY_URL", "")]
 
 
 def application() -> str:
@@ -82,11 +85,44 @@ services:
     return path
 
 
+def put_image(repository: str) -> str:
+    """Puts a one-blob OCI image into the local registry (REGISTRY_URL, a real
+    docker-registry that scripts/checks/32-cfn-localstack.sh starts) under `repository`,
+    and returns its manifest's digest. LocalStack's community edition has no ECR, and
+    applying a release checks each new image is in its repository: with `--registry`
+    the deployer looks there instead."""
+    registry = os.environ["REGISTRY_URL"]
+    config = b"{}"
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    upload = urllib.request.Request(f"{registry}/v2/{repository}/blobs/uploads/", method="POST")
+    with urllib.request.urlopen(upload) as answer:
+        location = urllib.parse.urljoin(registry, answer.headers["Location"])
+    sep = "&" if "?" in location else "?"
+    put = urllib.request.Request(f"{location}{sep}digest={config_digest}", data=config, method="PUT")
+    put.add_header("Content-Type", "application/octet-stream")
+    urllib.request.urlopen(put).close()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2, "digest": config_digest},
+            "layers": [],
+        }
+    ).encode()
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    put = urllib.request.Request(f"{registry}/v2/{repository}/manifests/{digest}", data=manifest, method="PUT")
+    put.add_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+    urllib.request.urlopen(put).close()
+    return digest
+
+
 def images(app: str) -> list[str]:
-    """`--image SERVICE=URI` for both services (digest-pinned: used as is)."""
-    args: list[str] = []
+    """`--image SERVICE=URI` for both services (digest-pinned: used as is), each put
+    into the local registry first, and `--registry` so the deployer looks them up there."""
+    args: list[str] = ["--registry", os.environ["REGISTRY_URL"]]
     for service in ("docs", "web"):
-        args += ["--image", f"{service}=000000000000.dkr.ecr.{REGION}.amazonaws.com/{app}-{service}@{DIGEST}"]
+        digest = put_image(f"{app}-{service}")
+        args += ["--image", f"{service}=000000000000.dkr.ecr.{REGION}.amazonaws.com/{app}-{service}@{digest}"]
     return args
 
 
@@ -149,7 +185,9 @@ def test_a_service_that_fails_after_the_environment_is_explained_and_a_re_run_re
     # The cause fixed, the same command again: only the failed stack still differs, and
     # its dead first create (ROLLBACK_COMPLETE) is deleted and created again.
     fixed = write_config(tmp_path, app)
-    again = deployer("deploy", "--config", str(fixed), "--environment", ENVIRONMENT, "--yes", "--output", "json")
+    again = deployer(
+        "deploy", "--config", str(fixed), "--environment", ENVIRONMENT, "--yes", "--output", "json", *REGISTRY
+    )
 
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
@@ -163,7 +201,7 @@ def test_a_service_that_fails_after_the_environment_is_explained_and_a_re_run_re
     assert cfn.describe_stacks(StackName=dead["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
     # Without --image the re-run kept each service's image (the dead stack's for docs).
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in recreated["Parameters"]}
-    assert parameters["ImageUri"].endswith(f"{app}-docs@{DIGEST}"), parameters
+    assert f"{app}-docs@sha256:" in parameters["ImageUri"], parameters
     assert parameters["HealthCheckPath"] == "/healthz"
     assert parameters["ClusterName"], parameters
 
@@ -197,7 +235,7 @@ def test_a_release_plan_applies_the_environment_first_and_a_stale_one_is_refused
     for name in stacks[1:]:
         assert stack_of(cfn, name)["StackStatus"] == "REVIEW_IN_PROGRESS"
 
-    applied = deployer("apply", str(plan), "--output", "json")
+    applied = deployer("apply", str(plan), "--output", "json", *REGISTRY)
 
     assert applied.returncode == 0, applied.stderr
     assert set(results(json.loads(applied.stdout)).values()) == {"deployed"}, applied.stdout
@@ -222,10 +260,10 @@ def test_a_release_plan_applies_the_environment_first_and_a_stale_one_is_refused
     for out in (stale, fresh):
         made = deployer("deploy", "--config", changed, "--environment", ENVIRONMENT, "--plan-out", str(out))
         assert made.returncode == 0, made.stderr
-    assert deployer("apply", str(fresh)).returncode == 0
+    assert deployer("apply", str(fresh), *REGISTRY).returncode == 0
     before = len(events(cfn, env_id))
 
-    refused = deployer("apply", str(stale), "--output", "json")
+    refused = deployer("apply", str(stale), "--output", "json", *REGISTRY)
 
     assert refused.returncode == 1, refused.stderr
     assert "nothing was executed" in refused.stderr, refused.stderr

@@ -29,16 +29,6 @@ const PLAN_AGAIN: &str = "Plan the release again (`deployer deploy --config FILE
 
 /// Applies `release` (read from `plan_path`, when from a file). `registry`: where the
 /// planned images are looked up instead of ECR (`--registry`).
-pub(crate) async fn apply_plan(
-    release: &ReleasePlan,
-    plan_path: Option<&str>,
-    sdk: &SdkConfig,
-    printer: &Printer,
-) -> CommandResult {
-    apply_plan_in(release, plan_path, None, sdk, printer).await
-}
-
-/// [`apply_plan`] with a registry to look images up in.
 pub(crate) async fn apply_plan_in(
     release: &ReleasePlan,
     plan_path: Option<&str>,

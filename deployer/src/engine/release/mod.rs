@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use aws_sdk_cloudformation::Client;
 
-pub(crate) use self::apply::{apply_plan, apply_plan_in};
+pub(crate) use self::apply::apply_plan_in;
 use self::file::{ReleasePlan, ReleaseStack};
 pub(crate) use self::plan::PlannedStack;
 pub(crate) use self::spec::{ReleaseSpec, StackSpec};
@@ -227,7 +227,9 @@ pub(crate) async fn run(request: ReleaseRequest<'_>, printer: &Printer) -> Comma
                     }
                 }
             }
-            apply_plan(&release, None, &sdk, printer).await
+            // Images pushed to `--registry` (DEPLOYER_REGISTRY) are looked up there.
+            let registry = request.transfer.and_then(|t| t.registry.as_deref());
+            apply_plan_in(&release, None, registry, &sdk, printer).await
         }
     }
 }
