@@ -150,10 +150,8 @@ echo "--- deployer deploy --dry-run (one preview of every stack's change set, th
 echo "--- deployer deploy --yes (the environment first, then the services in parallel)"
 "$deployer" deploy "${deploy_args[@]}" --yes
 "$deployer" status --config "$config" --environment local --output json > "$run_dir/status.json"
-for stack in hello-local hello-local-web hello-local-public; do
-  jq -e --arg s "$stack" '[.. | objects | select(.stack_name? == $s) | (.stack_status // .status)] | any(. == "CREATE_COMPLETE")' \
-    "$run_dir/status.json" > /dev/null || fail "stack $stack is not CREATE_COMPLETE: $(cat "$run_dir/status.json")"
-done
+jq -e '[.environment_stack.status, (.services[] | .stack.status)] == ["CREATE_COMPLETE", "CREATE_COMPLETE", "CREATE_COMPLETE"]' \
+  "$run_dir/status.json" > /dev/null || fail "the environment and both services are not CREATE_COMPLETE: $(cat "$run_dir/status.json")"
 echo "--- deployer deploy --yes (again, nothing changed: must be a no-op for every stack)"
 "$deployer" deploy "${deploy_args[@]}" --yes --output json > "$run_dir/redeploy.json"
 jq -e '[.stacks[] | (.has_changes or .executed)] | any | not' "$run_dir/redeploy.json" > /dev/null \
@@ -195,12 +193,19 @@ c() { curl -sS --resolve "app.localhost:$auth_port:127.0.0.1" --resolve "www.loc
 public_page=$(c -f "$www/") || fail "the public host did not answer 200 without login"
 printf '%s' "$public_page" | grep -q 'no-login' || fail "the public host did not show its public page"
 echo "public host: answered without any login"
-login_page=$(c -L "$app/")
+# The login host sends the browser to the emulator's own login page (as Cognito's hosted
+# UI has its own domain); after the form, the emulator sends it back to the host's
+# /oauth2/idpresponse, which sets that host's session cookie. The cookie is `Secure`, as
+# the ALB's: browsers keep it on http://*.localhost, curl does not, so it is sent by hand.
+login_url=$(c -o /dev/null -w '%{redirect_url}' "$app/")
+login_page=$(c "$login_url")
 state=$(printf '%s' "$login_page" | sed -n 's/.*name="state"[^>]*value="\([^"]*\)".*/\1/p' | head -1)
 [ -n "$state" ] || fail "an anonymous request to the login host did not end on the emulator's login form"
-c -L -o /dev/null --data-urlencode "username=local-user" \
-  --data-urlencode "email=local-user@example.com" --data-urlencode "state=$state" "http://127.0.0.1:$auth_port/_alb/login"
-me=$(c -f "$app/api/me") || fail "/api/me after login did not answer 200"
+callback=$(c -o /dev/null -w '%{redirect_url}' --data-urlencode "username=local-user" \
+  --data-urlencode "email=local-user@example.com" --data-urlencode "state=$state" "http://127.0.0.1:$auth_port/_alb/login")
+session=$(c -o /dev/null -D - "$callback" | sed -n 's/^[Ss]et-[Cc]ookie: \(AWSELBAuthSessionCookie-[0-9]*=[^;]*\).*/\1/p' | paste -sd ';' -)
+[ -n "$session" ] || fail "the login host's callback set no session cookie"
+me=$(c -f -H "Cookie: $session" "$app/api/me") || fail "/api/me after login did not answer 200"
 [ "$(printf '%s' "$me" | jq -r .username)" = local-user ] || fail "the service did not see the logged-in user: $me"
 echo "logged in through the emulator; service web verified the ALB token: $(printf '%s' "$me" | jq -c '{sub, username, email}')"
 
