@@ -7,10 +7,10 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 mod bootstrap;
 mod release;
 
-pub use self::bootstrap::BootstrapArgs;
 use self::bootstrap::BOOTSTRAP_HELP;
-pub use self::release::{PromoteArgs, ReleaseModeArgs, RollbackArgs};
+pub use self::bootstrap::BootstrapArgs;
 use self::release::{PROMOTE_HELP, ROLLBACK_HELP};
+pub use self::release::{PromoteArgs, ReleaseModeArgs, RollbackArgs};
 use crate::commands::local_auth::LocalAuthArgs;
 use crate::output::{ColorChoice, OutputFormat};
 
@@ -522,4 +522,3 @@ pub struct DestroyArgs {
     #[arg(long, value_name = "DURATION", default_value = "60m")]
     pub wait_timeout: String,
 }
-

@@ -136,7 +136,12 @@ async fn promote_ships_stagings_digest_and_rollback_returns_to_the_previous_imag
         "{}",
         back.stderr
     );
-    assert_eq!(image_of(&cfn, "shop-staging-web").await, *a, "{}", back.stderr);
+    assert_eq!(
+        image_of(&cfn, "shop-staging-web").await,
+        *a,
+        "{}",
+        back.stderr
+    );
     let env_after = cfn
         .describe_stacks()
         .stack_name("shop-staging")

@@ -27,7 +27,7 @@ pub(crate) fn complete(app: &Shared, host: &str, headers: &HeaderMap, uri: &Uri)
     let Ok(target) = app.return_paths.open(&state) else {
         return refused(&crate::return_path::BadState.to_string());
     };
-    if !target.host.as_deref().is_some_and(|h| h == host) {
+    if target.host.as_deref() != Some(host) {
         return refused("this login was for another host");
     }
     let Some(identity) = app.sessions.redeem_code(&code, host) else {
