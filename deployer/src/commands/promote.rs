@@ -29,6 +29,10 @@ pub(crate) async fn run(args: PromoteArgs, printer: &Printer) -> CommandResult {
     let services: Vec<String> = app.services.keys().cloned().collect();
     let cfn = aws_sdk_cloudformation::Client::new(&source_sdk);
     let running = deployed_images(&cfn, &app.name, &args.from, &services).await?;
+    printer.note(&format!(
+        "deployer promote: {} gets the images {} runs (nothing is built or pushed)",
+        args.to, args.from
+    ));
     let mut images = BTreeMap::new();
     for (service, uri) in running {
         printer.note(&format!(
