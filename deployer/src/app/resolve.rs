@@ -35,7 +35,7 @@ pub(crate) async fn release_spec(
     let cfn = Client::new(sdk);
     let env_stack = app.environment_stack(environment);
     let outputs = match stack::describe(&cfn, &env_stack).await? {
-        Some(found) if !is_review_only(&found) => outputs_of(&found),
+        Some(found) if !is_review_only(&found) => stack::outputs(&found),
         _ => BTreeMap::new(),
     };
     let mut existing: BTreeMap<String, Priorities> = BTreeMap::new();
@@ -92,15 +92,6 @@ fn is_review_only(found: &Stack) -> bool {
     found
         .stack_status()
         .is_some_and(|s| s.as_str() == "REVIEW_IN_PROGRESS")
-}
-
-/// A stack's outputs by key.
-pub(crate) fn outputs_of(found: &Stack) -> BTreeMap<String, String> {
-    found
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect()
 }
 
 /// The priorities a deployed service stack was given (none for a stack that never got
