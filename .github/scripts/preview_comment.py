@@ -280,10 +280,10 @@ def preview_section(preview: object, result: str) -> list[str]:
         lines += ["The preview job failed (see the workflow run).", ""]
     lines += ["| Service | URL | State | Mode | Image |", "|---|---|---|---|---|"]
     for s in services[:MAX_ROWS]:
-        image = first(s, "image", "image_uri")
+        image = cut(clean(first(s, "image", "image_uri")), 2 * MAX_VALUE)
         lines.append(
             f"| {cell(first(s, 'service', 'stack_name', 'stack') or '?')} | {cell(first(s, 'url', 'service_url'))} | "
-            f"{words(first(s, 'state') or '?')} | {words(first(s, 'mode'))} | {cell(cut(clean(image), 2 * MAX_VALUE))} |"
+            f"{words(first(s, 'state') or '?')} | {words(first(s, 'mode'))} | {cell(image)} |"
         )
     for s in services:
         reason = first(s, "reason", "error", "failure")
