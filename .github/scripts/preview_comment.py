@@ -397,7 +397,9 @@ def main(argv: list[str]) -> int:
     if len(argv) == 4:
         try:
             with open(argv[3], encoding="utf-8") as f:
-                preview = json.load(f)
+                text = f.read()
+            # Empty: the deployer failed before it printed its report (e.g. the preview limit).
+            preview = json.loads(text) if text.strip() else None
         except FileNotFoundError:
             preview = None  # the job stopped before the deployer reported: the comment says so
         except (OSError, ValueError) as e:

@@ -357,6 +357,9 @@ def test_the_script_takes_the_preview_report_and_tolerates_its_absence(tmp_path,
         assert pc.main(["x", str(report), "--preview", str(tmp_path / "absent.json")]) == 0
         body = gh.on_issue(7)[0]["body"]
         assert len(gh.on_issue(7)) == 1 and "No preview report (the preview job: failure)" in body
+        preview.write_text("")
+        assert pc.main(["x", str(report), "--preview", str(preview)]) == 0
+        assert "No preview report" in gh.on_issue(7)[0]["body"], "an empty report: the deployer printed none"
         preview.write_text("{not json")
         with pytest.raises(SystemExit, match="cannot read the preview report"):
             pc.main(["x", str(report), "--preview", str(preview)])
