@@ -289,6 +289,8 @@ def preview_section(preview: object, result: str) -> list[str]:
         reason = first(s, "reason", "error", "failure")
         if reason:
             lines += ["", f"{cell(first(s, 'service') or '?')}: {code(cut(clean(reason), 4 * MAX_VALUE))}"]
+    if first(preview, "failure"):
+        lines += ["", f"Failed: {code(cut(clean(preview['failure']), 4 * MAX_VALUE))}"]
     return lines
 
 

@@ -307,8 +307,10 @@ def test_a_failed_or_missing_preview_is_said_so():
     pc = comment_module()
     failed = copy.deepcopy(PREVIEW)
     failed["state"] = "failed"
-    failed["services"][0] |= {"state": "failed", "reason": "ECS deployment failed: task stopped: exit code 1"}
+    failed["services"][0] |= {"state": "failed", "error": "ECS deployment failed: task stopped: exit code 1"}
+    failed["failure"] = "service web is not ready"
     body = pc.render(REPORT, "u", failed, True, "failure")
+    assert f"Failed: {pc.code('service web is not ready')}" in body
     assert f"### Live preview {pc.code('pr-7')}: failed" in body
     assert "| failed | express |" in body and pc.code("ECS deployment failed: task stopped: exit code 1") in body
     missing = pc.render(REPORT, "u", None, True, "failure")

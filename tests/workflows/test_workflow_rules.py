@@ -1058,9 +1058,10 @@ def test_the_preview_steps_run_up_down_and_prune(tmp_path):
         "preview", "down", "--config", "deploy.yaml", "--pr", "7",
     ]  # fmt: skip
     prune = prune_jobs()["prune"]["steps"][-1]
-    assert run_job_step(tmp_path, prune, {"KEEP": "3,7"})[-2:] == ["--keep", "3,7"]
-    assert run_job_step(tmp_path, prune, {"KEEP": "3,7"})[:4] == ["preview", "prune", "--config", "deploy.yaml"]
-    assert run_job_step(tmp_path, prune, {"KEEP": ""})[-2:] == ["--keep", ""], "no open pull request: keep none"
+    pruned = run_job_step(tmp_path, prune, {"KEEP": "3,7", "MAX_AGE": "7d"})
+    assert pruned == ["preview", "prune", "--config", "deploy.yaml", "--keep", "3,7", "--older-than", "7d"]
+    none_open = run_job_step(tmp_path, prune, {"KEEP": "", "MAX_AGE": "7d"})
+    assert none_open[-4:] == ["--keep", "", "--older-than", "7d"], "no open pull request: keep none"
     # Each passes exactly the variables deploy.yaml's preview environment reads.
     section = yaml.safe_dump(load_yaml(ROOT / "deploy.yaml")["environments"]["preview"])
     wanted = set(re.findall(r"\$\{(\w+)\}", section))
@@ -1087,4 +1088,6 @@ def test_the_prune_workflow_runs_on_main_only_and_lists_open_pull_requests_first
     assert "pull_requests.py open" in prune["steps"][listed]["run"]
     assert listed < first_step(prune, lambda s: "configure-aws" in s.get("uses", ""))
     assert prune["steps"][-1]["env"]["KEEP"] == "${{ steps.open.outputs.numbers }}"
+    assert prune["steps"][-1]["env"]["MAX_AGE"] == "${{ steps.open.outputs.max-age }}"
+    assert "preview_max_age.py deploy.yaml" in prune["steps"][listed]["run"]
     assert load_yaml(PRUNE)["concurrency"] == {"group": "preview-prune", "cancel-in-progress": False}

@@ -1,8 +1,8 @@
-"""The pull-request lookups of the preview workflows (.github/scripts/pull_requests.py):
-pr.yml's preview job asks whether its pull request is still open before `preview up`;
-preview-prune.yml lists the open ones for `preview prune --keep`. Against the fake GitHub
-API: every page is read, and an API error stops with no list (a partial --keep would
-remove open pull requests' previews)."""
+"""The preview workflows' scripts. pull_requests.py: pr.yml's preview job asks whether its
+pull request is still open before `preview up`; preview-prune.yml lists the open ones for
+`preview prune --keep` (against the fake GitHub API: every page is read, and an API error
+stops with no list: a partial --keep would remove open pull requests' previews).
+preview_max_age.py: deploy.yaml's previews.max_age for `prune --older-than`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from act_harness import ROOT
 from fake_github import FakeGitHub
 
 SCRIPT = ROOT / ".github/scripts/pull_requests.py"
+MAX_AGE = ROOT / ".github/scripts/preview_max_age.py"
 
 
 def run(gh: FakeGitHub, *args: str, token: str = "t0ken") -> subprocess.CompletedProcess:
@@ -51,3 +52,25 @@ def test_an_api_error_stops_without_a_list():
         assert "answered 401" in done.stderr
     unreachable = run(gh, "open")
     assert unreachable.returncode != 0 and unreachable.stdout == "" and "cannot reach" in unreachable.stderr
+
+
+def max_age(tmp_path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "deploy.yaml"
+    path.write_text(text)
+    return subprocess.run([sys.executable, str(MAX_AGE), str(path)], capture_output=True, text=True)
+
+
+def test_max_age_comes_from_the_environment_with_previews(tmp_path):
+    project = subprocess.run([sys.executable, str(MAX_AGE), str(ROOT / "deploy.yaml")], capture_output=True, text=True)
+    assert project.returncode == 0 and project.stdout == "7d\n", project.stderr
+    envs = "environments:\n  staging: {region: r}\n  preview:\n    region: r\n"
+    assert max_age(tmp_path, envs + "    previews: {max: 3, max_age: 36h}\n").stdout == "36h\n"
+    assert max_age(tmp_path, envs + "    previews: {max: 3}\n").stdout == "7d\n", "the deployer's default"
+    assert max_age(tmp_path, envs + "    previews: {}\n").stdout == "7d\n"
+    for bad, says in (
+        (envs, "0 environments have `previews:`"),
+        (envs + "    previews: {max_age: '7d --keep 1'}\n", "environments.preview.previews.max_age"),
+        (envs + "    previews: {max_age: ''}\n", "is not a duration"),
+    ):
+        done = max_age(tmp_path, bad)
+        assert done.returncode != 0 and says in done.stderr and done.stdout == "", (bad, done.stderr)
