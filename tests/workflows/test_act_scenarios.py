@@ -16,8 +16,8 @@ The scenarios share one world (conftest.py) and run in this file's order:
   the preview environment (pull-request role, express mode) whose URL logs in through
   the login emulator; one sticky comment shows both; a push to it updates the preview in
   standard mode and edits the comment; a second pull request beyond the preview limit is
-  refused before any change set; closing the first removes everything it created,
-  resource by resource;
+  refused before any change set; the scheduled prune keeps the open one's preview;
+  closing it removes everything its preview created, resource by resource;
 - an apply that failed is re-run ("Re-run all jobs": same run, second attempt);
 - a staging plan whose tests fail is discarded;
 - runs with a missing role variable or deploy.yaml variable stop naming it.
@@ -518,6 +518,22 @@ def test_a_pull_request_beyond_the_preview_limit_is_refused(world: World):
     assert world.preview_resources() == before
     body = world.github.on_issue(8)[0]["body"]
     assert "### Live preview" in body and "failure" in body
+
+
+def test_the_scheduled_prune_keeps_open_pull_requests_previews(world: World):
+    """preview-prune.yml (dispatched; the schedule runs the same on main): the open pull
+    requests from the GitHub API (7 open, 8 and 9 closed), `prune --keep 7 --older-than
+    7d` with the pull-request role: pull request 7's fresh preview stays."""
+    world.github.pulls |= {7: "open", 8: "closed", 9: "closed"}
+    stacks = world.live_stacks(world.stack_name("preview", "pr-7-"))
+    run = world.act("prune", "workflow_dispatch", workflow="preview-prune.yml")
+    ok(run, "preview prune")
+    assert job_ended(run, "prune previews") == "succeeded"
+    assert preview_sessions(run) == [PULL_REQUEST_SESSION] and sessions(run) == []
+    assert re.search(r"open pull requests: 7; previews older than 7d go too", run.log)
+    assert ("GET", "/repos/example-org/alb-app/pulls") in [(r["method"], r["path"]) for r in world.github.requests]
+    assert world.live_stacks(world.stack_name("preview", "pr-7-")) == stacks and stacks
+    assert preview_calls(world, "DeleteStack", 7) == []
 
 
 def test_closing_the_pull_request_removes_its_preview_resource_by_resource(world: World):

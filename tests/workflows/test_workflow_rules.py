@@ -1019,9 +1019,14 @@ def test_preview_sessions_outlive_their_jobs():
         session = int(credentials_step(job)["with"]["role-duration-seconds"])
         assert session >= job["timeout-minutes"] * 60
         assert role_limit("PullRequestRole") >= session
-    # `preview up` waits for the rollout within the preview environment's wait_timeout.
+    # `preview up` follows its change sets within the preview environment's wait_timeout,
+    # then waits for every service to be ready within its --ready-timeout (20m by
+    # default): both, and the pushes, inside the job.
     minutes = re.fullmatch(r"(\d+)m", wait_timeout("preview"))
-    assert minutes and int(minutes.group(1)) * 60 + 10 * 60 <= pr_jobs()["preview"]["timeout-minutes"] * 60
+    cli = (ROOT / "deployer/src/cli/preview.rs").read_text()
+    ready = re.search(r'default_value = "(\d+)m"\)\]\n\s*pub ready_timeout', cli)
+    assert minutes and ready, "deploy.yaml's preview wait_timeout or preview up's --ready-timeout default moved"
+    assert int(minutes.group(1)) + int(ready.group(1)) + 5 <= pr_jobs()["preview"]["timeout-minutes"]
 
 
 def run_job_step(tmp_path: Path, step_: dict, env: dict[str, str], services: str = "") -> list[str]:
