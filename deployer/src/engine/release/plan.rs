@@ -185,7 +185,7 @@ async fn plan_stack(
             plan_out: None,
             release: !dry_run,
             commit: request.commit,
-            allow_out_of_order: false,
+            allow_out_of_order: request.allow_out_of_order,
         },
         printer,
     )
