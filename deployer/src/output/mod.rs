@@ -24,6 +24,7 @@
 pub(crate) mod changes;
 pub(crate) mod github;
 pub(crate) mod logs;
+pub(crate) mod preview;
 pub(crate) mod markdown;
 pub(crate) mod progress;
 pub(crate) mod prompt;
