@@ -76,6 +76,8 @@ pub(crate) async fn release_spec(
             change_set_timeout: DEFAULT_CHANGE_SET_TIMEOUT,
             repository: spec.repository,
             image_parameter: spec.image_parameter,
+            // Releases never use express mode; only preview stacks do.
+            express_create: false,
         });
     }
     Ok(ReleaseSpec {
