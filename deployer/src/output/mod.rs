@@ -24,8 +24,8 @@
 pub(crate) mod changes;
 pub(crate) mod github;
 pub(crate) mod logs;
-pub(crate) mod preview;
 pub(crate) mod markdown;
+pub(crate) mod preview;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod push_progress;

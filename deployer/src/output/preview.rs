@@ -59,7 +59,10 @@ impl UpReport {
     pub(crate) fn print(&self, printer: &Printer) {
         if let Some(gh) = crate::output::github::GitHub::detect() {
             gh.outputs(&[
-                ("preview-url".to_owned(), self.url.clone().unwrap_or_default()),
+                (
+                    "preview-url".to_owned(),
+                    self.url.clone().unwrap_or_default(),
+                ),
                 ("preview-state".to_owned(), self.state.clone()),
             ]);
             gh.summary(&self.markdown());
@@ -366,8 +369,20 @@ mod tests {
         let text = report.text();
         assert!(text.contains("web          ready     express  https://pr-7-web.preview.example.com/ in 12s  hello-preview-pr-7-web"), "{text}");
         let md = report.markdown();
-        assert!(md.contains("### Preview `pr-7` (`ready`)"), "{md}");
-        assert!(md.contains("| `web` | `ready` | `express` | `https://pr-7-web.preview.example.com/` |"), "{md}");
+        assert!(
+            md.contains(&format!("### Preview {} ({})", code("pr-7"), code("ready"))),
+            "{md}"
+        );
+        assert!(
+            md.contains(&format!(
+                "| {} | {} | {} | {} |",
+                code("web"),
+                code("ready"),
+                code("express"),
+                code("https://pr-7-web.preview.example.com/")
+            )),
+            "{md}"
+        );
     }
 
     #[test]
@@ -389,9 +404,15 @@ mod tests {
             }],
         };
         let text = report.text(7200);
-        assert!(text.starts_with("1 preview(s) on preview (at most 10):"), "{text}");
-        assert!(text.contains("pr-7       public,web       2h 0m    1h 0m ago 0123456789ab  CREATE_COMPLETE    https://a/"), "{text}");
-        let empty = ListReport { previews: vec![], ..report };
+        assert!(
+            text.starts_with("1 preview(s) on preview (at most 10):"),
+            "{text}"
+        );
+        assert!(text.contains("pr-7       public,web       2h 0m    1h 0m ago  0123456789ab  CREATE_COMPLETE    https://a/"), "{text}");
+        let empty = ListReport {
+            previews: vec![],
+            ..report
+        };
         assert_eq!(empty.text(0), "No previews on preview (at most 10).\n");
     }
 }

@@ -190,10 +190,7 @@ pub(crate) async fn delete_stacks(
         .iter()
         .map(|s| async move {
             let mut progress = printer.progress();
-            progress.line(&format!(
-                "Deleting stack {} (express mode)",
-                s.stack_name
-            ));
+            progress.line(&format!("Deleting stack {} (express mode)", s.stack_name));
             let result = delete_express(
                 &ctx.cfn,
                 &s.stack_id,
@@ -217,7 +214,16 @@ async fn delete_express(
     deadline: Deadline,
     progress: &mut crate::output::Progress,
 ) -> Result<(), Failure> {
-    stack::delete_and_wait(cfn, stack_id, stack_name, &[], deadline, progress).await
+    stack::delete_and_wait_with(
+        cfn,
+        stack_id,
+        stack_name,
+        &[],
+        crate::cfn::change_set::DeployMode::Express,
+        deadline,
+        progress,
+    )
+    .await
 }
 
 /// Seconds since the epoch, now.

@@ -105,10 +105,7 @@ fn reason(
     if let Some(limit) = older_than
         && now - updated > limit.as_secs() as i64
     {
-        return Some(format!(
-            "last updated {} ago",
-            super::age(now - updated)
-        ));
+        return Some(format!("last updated {} ago", super::age(now - updated)));
     }
     None
 }

@@ -23,7 +23,11 @@ use crate::output::preview::{UpReport, UpService};
 use crate::template::Template;
 
 /// Stack statuses of an environment stack services can be deployed against.
-const SETTLED: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"];
+const SETTLED: [&str; 3] = [
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+];
 
 /// Runs `deployer preview up`.
 pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult {
