@@ -10,8 +10,8 @@ use serde_yaml::Value;
 use super::rules;
 use super::yaml::{Fields, join};
 use super::{
-    Application, EnvironmentSettings, Host, ImageSource, Login, Scaling, Service, Templates,
-    VERSION,
+    Application, DEFAULT_PREVIEWS_MAX, DEFAULT_PREVIEWS_MAX_AGE, EnvironmentSettings, Host,
+    ImageSource, Login, Previews, Scaling, Service, Templates, VERSION,
 };
 use crate::cfn::wait::parse_duration;
 use crate::config::expand;
@@ -40,7 +40,9 @@ const ENVIRONMENT: &[&str] = &[
     "termination_protection",
     "wait_timeout",
     "tags",
+    "previews",
 ];
+const PREVIEWS: &[&str] = &["max", "max_age"];
 const SERVICE: &[&str] = &[
     "image",
     "repository",
@@ -109,6 +111,7 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
     }
     let mut environments = BTreeMap::new();
     let mut promotes = BTreeMap::new();
+    let mut previews: Option<String> = None;
     for (env_name, raw) in &raw_environments {
         let place = join("environments", env_name);
         rules::part_name(env_name).map_err(|e| format!("{place}: {e}"))?;
@@ -123,6 +126,15 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
                 "{place}.promotes_to: `${{…}}` is not allowed here; name the environment itself"
             ));
         }
+        if checked.previews.is_some() {
+            if let Some(first) = &previews {
+                return Err(format!(
+                    "{place}.previews: environment `{first}` already hosts the previews; only one \
+                     environment may have `previews:`"
+                ));
+            }
+            previews = Some(env_name.clone());
+        }
         promotes.insert(env_name.clone(), checked.promotes_to);
         let mut expanded = (*raw).clone();
         let result = expand_environment(env_name, &mut expanded, &place, path, lookup)
@@ -130,6 +142,17 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
         environments.insert(env_name.clone(), result.map_err(|e| with_file(path, &e)));
     }
     check_promotions(&promotes)?;
+    if let Some(preview_env) = &previews
+        && let Some((from, _)) = promotes
+            .iter()
+            .find(|(_, to)| to.as_deref() == Some(preview_env.as_str()))
+    {
+        return Err(format!(
+            "environments.{from}.promotes_to: `{preview_env}` hosts pull-request previews \
+             (`previews:`), which are deployed per pull request with `deployer preview up`, never \
+             promoted to"
+        ));
+    }
     let promotions = promotes
         .into_iter()
         .filter_map(|(from, to)| Some((from, to?)))
@@ -143,6 +166,13 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
     for (service_name, raw) in &raw_services {
         let place = join("services", service_name);
         rules::part_name(service_name).map_err(|e| format!("{place}: {e}"))?;
+        if service_name.starts_with("pr-") {
+            return Err(format!(
+                "{place}: service names starting with `pr-` are reserved for pull-request \
+                 previews (their stacks are `{{application}}-{{environment}}-pr-N-{{service}}`); \
+                 rename the service"
+            ));
+        }
         services.insert(
             service_name.clone(),
             service(&name, service_name, raw, &place, base)?,
@@ -150,6 +180,9 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
     }
     check_routes(&services)?;
     check_stack_names(&name, environments.keys(), services.keys())?;
+    if let Some(preview_env) = &previews {
+        check_preview_names(&name, preview_env, &services)?;
+    }
     Ok(Application {
         name,
         path: path.to_owned(),
@@ -157,6 +190,7 @@ pub(super) fn parse(text: &str, path: &Path, lookup: Lookup<'_>) -> Result<Appli
         services,
         environments,
         promotions,
+        previews,
     })
 }
 
@@ -285,6 +319,40 @@ fn environment(
         .text("wait_timeout")?
         .unwrap_or_else(|| DEFAULT_WAIT_TIMEOUT.to_owned());
     f.checked("wait_timeout", &wait, |v| parse_duration(v).map(drop))?;
+    let previews = match f.nested("previews", PREVIEWS)? {
+        None => None,
+        Some(p) => {
+            let max_age = p
+                .text("max_age")?
+                .unwrap_or_else(|| DEFAULT_PREVIEWS_MAX_AGE.to_owned());
+            p.checked("max_age", &max_age, |v| parse_duration(v).map(drop))?;
+            Some(Previews {
+                max: p
+                    .number("max", 1, 100)?
+                    .map_or(DEFAULT_PREVIEWS_MAX, |n| n as u32),
+                // Deferred: a placeholder, the value is checked once expanded.
+                max_age: parse_duration(&max_age).unwrap_or_default(),
+            })
+        }
+    };
+    let wildcard_certificate = f.flag("wildcard_certificate")?;
+    if previews.is_some() {
+        if wildcard_certificate == Some(false) {
+            return Err(format!(
+                "{}: an environment with `previews:` needs its wildcard certificate (each \
+                 preview's host is one label under the domain, `pr-N.{{domain}}`, and gets no \
+                 certificate of its own); remove `wildcard_certificate: false`",
+                f.at("wildcard_certificate")
+            ));
+        }
+        if promotes_to.is_some() {
+            return Err(format!(
+                "{}: an environment with `previews:` hosts only pull-request previews, whose \
+                 images are never promoted; remove `promotes_to`",
+                f.at("promotes_to")
+            ));
+        }
+    }
     let mut tags = BTreeMap::new();
     for (key, value) in f.text_map("tags")? {
         let at = join(&f.at("tags"), &key);
@@ -309,7 +377,7 @@ fn environment(
         cognito_domain_prefix,
         permissions_boundary_arn,
         role_arn,
-        wildcard_certificate: f.flag("wildcard_certificate")?.unwrap_or(false),
+        wildcard_certificate: wildcard_certificate.unwrap_or(false) || previews.is_some(),
         nat_gateways: f.number("nat_gateways", 1, 2)?.map_or(2, |n| n as u8),
         self_sign_up: f.flag("self_sign_up")?.unwrap_or(false),
         promotes_to,
@@ -318,7 +386,42 @@ fn environment(
         // Deferred: a placeholder, the value is checked once expanded.
         wait_timeout: parse_duration(&wait).unwrap_or_default(),
         tags,
+        previews,
     })
+}
+
+/// The preview environment's names fit: each service's preview host label
+/// (`pr-999999-{service}` with several services) is one DNS label (at most 63
+/// characters), and the longest preview stack name fits CloudFormation's limit.
+fn check_preview_names(
+    app: &str,
+    environment: &str,
+    services: &BTreeMap<String, Service>,
+) -> Result<(), String> {
+    let several = services.len() > 1;
+    for service in services.keys() {
+        let label = crate::app::preview::host_label(crate::app::preview::MAX_PR, service, several);
+        if label.len() > crate::app::preview::MAX_LABEL {
+            return Err(format!(
+                "services.{service}: its preview host label `{label}` (for pull request {}) is {} \
+                 characters; a DNS label takes at most {}: shorten the service's name",
+                crate::app::preview::MAX_PR,
+                label.len(),
+                crate::app::preview::MAX_LABEL
+            ));
+        }
+        let stack =
+            crate::app::preview::stack_name(app, environment, crate::app::preview::MAX_PR, service);
+        if stack.len() > rules::MAX_STACK_NAME {
+            return Err(format!(
+                "services.{service}: its preview stack name `{stack}` is {} characters; \
+                 CloudFormation allows {}: shorten the application, environment or service name",
+                stack.len(),
+                rules::MAX_STACK_NAME
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `promotes_to` names another environment, and following it never comes back.

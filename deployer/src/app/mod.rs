@@ -37,12 +37,13 @@
 //!   listener.
 
 mod config;
+pub(crate) mod preview;
 pub(crate) mod priorities;
 pub(crate) mod resolve;
 mod rules;
 pub(crate) mod stacks;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_stacks;
 mod yaml;
@@ -78,6 +79,8 @@ pub(crate) struct Application {
     /// without the environment's variables: promoting reads the source environment's
     /// stacks, and only the target's variables are set where that runs.
     promotions: BTreeMap<String, String>,
+    /// The environment with `previews:`, if any (known without its `${VAR}`s).
+    previews: Option<String>,
 }
 
 /// `templates:`: which template files make the stacks.
@@ -123,7 +126,25 @@ pub(crate) struct EnvironmentSettings {
     pub wait_timeout: Duration,
     /// Tags for every stack (the deployer adds `deployer:*` tags to them).
     pub tags: BTreeMap<String, String>,
+    /// `previews:`: this environment hosts only pull-request previews
+    /// (`deployer preview`); its own deploy is the environment stack alone.
+    pub previews: Option<Previews>,
 }
+
+/// `previews:` of the one environment that hosts pull-request previews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Previews {
+    /// `max`: live previews at once (default 10, 1..=100); `preview up` refuses beyond it.
+    pub max: u32,
+    /// `max_age`: `preview prune` and the scheduled workflow remove previews whose last
+    /// update is older (default 7d).
+    pub max_age: Duration,
+}
+
+/// `previews.max` when not given.
+pub(crate) const DEFAULT_PREVIEWS_MAX: u32 = 10;
+/// `previews.max_age` when not given.
+pub(crate) const DEFAULT_PREVIEWS_MAX_AGE: &str = "7d";
 
 /// One service: the same in every environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +276,26 @@ impl Application {
     /// The environment `from` promotes to (`promotes_to`), if any.
     pub(crate) fn promotes_to(&self, from: &str) -> Option<&str> {
         self.promotions.get(from).map(String::as_str)
+    }
+
+    /// The environment that hosts pull-request previews (the one with `previews:`).
+    pub(crate) fn preview_environment(&self) -> Option<&str> {
+        self.previews.as_deref()
+    }
+
+    /// Refuses `what` (`promote`, `rollback`, ...) on the preview environment, pointing
+    /// at `deployer preview`.
+    pub(crate) fn refuse_previews(&self, environment: &str, what: &str) -> Result<(), Failure> {
+        if self.preview_environment() == Some(environment) {
+            return Err(Failure::input(format!(
+                "environment `{environment}` hosts pull-request previews (`previews:` in {}): \
+                 {what} does not apply to it; its services are deployed per pull request with \
+                 `deployer preview up --pr N` and removed with `deployer preview down --pr N` \
+                 (README \"Previews\")",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 
     /// The environments' names, sorted.

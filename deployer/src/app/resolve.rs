@@ -32,6 +32,16 @@ pub(crate) async fn release_spec(
     sdk: &SdkConfig,
 ) -> Result<ReleaseSpec, Failure> {
     let env = app.environment(environment)?;
+    if env.previews.is_some() {
+        // The preview environment's own deploy is its environment stack alone: its
+        // services reach it only through `deployer preview up`, one set per pull request.
+        return Ok(ReleaseSpec {
+            application: app.name.clone(),
+            environment: env.name.clone(),
+            region: env.region.clone(),
+            stacks: vec![release_stack(stacks::environment_stack(app, &env))?],
+        });
+    }
     let cfn = Client::new(sdk);
     let env_stack = app.environment_stack(environment);
     let outputs = match stack::describe(&cfn, &env_stack).await? {
@@ -63,20 +73,7 @@ pub(crate) async fn release_spec(
     }
     let mut specs = Vec::new();
     for spec in stacks::stacks(app, environment, &outputs, &allocated)? {
-        let template = Template::load(&spec.template)?;
-        specs.push(StackSpec {
-            service: spec.service,
-            stack_name: spec.stack_name,
-            template,
-            parameters: spec.parameters,
-            tags: spec.tags,
-            role_arn: spec.role_arn,
-            termination_protection: spec.termination_protection,
-            wait_timeout: spec.wait_timeout,
-            change_set_timeout: DEFAULT_CHANGE_SET_TIMEOUT,
-            repository: spec.repository,
-            image_parameter: spec.image_parameter,
-        });
+        specs.push(release_stack(spec)?);
     }
     Ok(ReleaseSpec {
         application: app.name.clone(),
@@ -86,9 +83,29 @@ pub(crate) async fn release_spec(
     })
 }
 
+/// The release engine's stack from the application's (its template read).
+pub(crate) fn release_stack(spec: stacks::StackSpec) -> Result<StackSpec, Failure> {
+    let template = Template::load(&spec.template)?;
+    Ok(StackSpec {
+        service: spec.service,
+        stack_name: spec.stack_name,
+        template,
+        parameters: spec.parameters,
+        tags: spec.tags,
+        role_arn: spec.role_arn,
+        termination_protection: spec.termination_protection,
+        wait_timeout: spec.wait_timeout,
+        change_set_timeout: DEFAULT_CHANGE_SET_TIMEOUT,
+        repository: spec.repository,
+        image_parameter: spec.image_parameter,
+        // Releases never use express mode; only preview stacks do (`preview up` sets it).
+        express_create: false,
+    })
+}
+
 /// A stack that only holds a first plan's change set (REVIEW_IN_PROGRESS) has no
 /// outputs yet.
-fn is_review_only(found: &Stack) -> bool {
+pub(crate) fn is_review_only(found: &Stack) -> bool {
     found
         .stack_status()
         .is_some_and(|s| s.as_str() == "REVIEW_IN_PROGRESS")
@@ -96,7 +113,7 @@ fn is_review_only(found: &Stack) -> bool {
 
 /// The priorities a deployed service stack was given (none for a stack that never got
 /// past its first plan).
-fn deployed_priorities(found: &Stack) -> Option<Priorities> {
+pub(crate) fn deployed_priorities(found: &Stack) -> Option<Priorities> {
     if is_review_only(found) {
         return None;
     }
@@ -112,7 +129,7 @@ fn deployed_priorities(found: &Stack) -> Option<Priorities> {
 }
 
 /// The listener rules `stack_name` owns.
-async fn rule_arns(cfn: &Client, stack_name: &str) -> Result<Vec<String>, Failure> {
+pub(crate) async fn rule_arns(cfn: &Client, stack_name: &str) -> Result<Vec<String>, Failure> {
     let mut arns = Vec::new();
     let mut token: Option<String> = None;
     loop {

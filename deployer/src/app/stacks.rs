@@ -86,6 +86,10 @@ pub(crate) fn stacks(
     let service_template = Template::load(&app.templates.service)?;
     let env_outputs = template_outputs(&app.templates.environment)?;
     let mut out = vec![environment_stack(app, &env)];
+    if env.previews.is_some() {
+        // Services reach the preview environment only through `deployer preview up`.
+        return Ok(out);
+    }
     for service in app.services.values() {
         out.push(service_stack(
             app,

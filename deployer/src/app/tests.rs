@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 /// A lookup from a fixed list.
-pub(super) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+pub(crate) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: BTreeMap<String, String> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -65,7 +65,7 @@ fn assert_has(message: &str, part: &str) {
 }
 
 /// The repository variables CI sets for the repository's deploy.yaml.
-pub(super) const CI: [(&str, &str); 6] = [
+pub(crate) const CI: [(&str, &str); 8] = [
     ("AWS_REGION", "eu-central-1"),
     ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
     (
@@ -84,6 +84,14 @@ pub(super) const CI: [(&str, &str); 6] = [
         "CFN_ROLE_ARN_PRODUCTION",
         "arn:aws:iam::111111111111:role/github-deploy-production-cfn",
     ),
+    (
+        "PERMISSIONS_BOUNDARY_ARN_PREVIEW",
+        "arn:aws:iam::111111111111:policy/github-deploy-preview-boundary",
+    ),
+    (
+        "CFN_ROLE_ARN_PREVIEW",
+        "arn:aws:iam::111111111111:role/github-deploy-preview-cfn",
+    ),
 ];
 
 #[test]
@@ -94,8 +102,21 @@ fn the_repository_deploy_yaml_is_the_sample_application() {
     assert_eq!(app.name, "hello");
     assert_eq!(
         app.environment_names().collect::<Vec<_>>(),
-        ["production", "staging"]
+        ["preview", "production", "staging"]
     );
+    let preview = app.environment("preview").unwrap();
+    assert_eq!(app.preview_environment(), Some("preview"));
+    assert_eq!(
+        preview.previews,
+        Some(Previews {
+            max: 10,
+            max_age: std::time::Duration::from_secs(7 * 86_400)
+        })
+    );
+    assert!(preview.wildcard_certificate && !preview.approval);
+    assert_eq!(preview.cognito_domain_prefix, "hello-preview-login");
+    assert_eq!(preview.role_arn.as_deref(), Some(CI[7].1));
+    assert_eq!(app.environment("staging").unwrap().previews, None);
     let staging = app.environment("staging").unwrap();
     assert_eq!(staging.promotes_to.as_deref(), Some("production"));
     assert!(!staging.approval);
@@ -129,7 +150,7 @@ fn an_unset_variable_is_named_only_for_the_environment_asked_for() {
     let staging_only: Vec<_> = CI
         .iter()
         .copied()
-        .filter(|(k, _)| !k.ends_with("_PRODUCTION"))
+        .filter(|(k, _)| !k.ends_with("_PRODUCTION") && !k.ends_with("_PREVIEW"))
         .collect();
     let app = load(&path, &vars(&staging_only)).unwrap();
     app.environment("staging").unwrap();
@@ -146,7 +167,7 @@ fn an_unset_variable_is_named_only_for_the_environment_asked_for() {
     assert_has(&e.message, "export PERMISSIONS_BOUNDARY_ARN_PRODUCTION=…");
     let e = app.environment("prod").unwrap_err();
     assert_has(&e.message, "environment `prod` is not in");
-    assert_has(&e.message, "it has: production, staging");
+    assert_has(&e.message, "it has: preview, production, staging");
     // A bad value from a variable is refused when that environment is asked for, with its place.
     let mut bad = CI.to_vec();
     bad[0] = ("AWS_REGION", "eu central 1");
@@ -642,4 +663,112 @@ fn an_environment_named_like_another_plus_a_dash_is_refused() {
     let text = "version: 2\napplication: hello\nenvironments:\n  staging: {region: eu-west-1, domain: s.example.com, hosted_zone_id: Z1, cognito_domain_prefix: a, permissions_boundary_arn: 'arn:aws:iam::123456789012:policy/b'}\n  staging-eu: {region: eu-west-1, domain: e.example.com, hosted_zone_id: Z1, cognito_domain_prefix: b, permissions_boundary_arn: 'arn:aws:iam::123456789012:policy/b'}\nservices:\n  web: {image: {context: .}, port: 8080, health_path: /healthz, host: app, login: cognito, cpu: 256, memory: 512, scaling: {min: 1, max: 2}}\n";
     let e = parse(text, Path::new("/repo/deploy.yaml"), &|_| None).unwrap_err();
     assert_has(&e.message, "`staging-eu` starts with `staging-`");
+}
+
+/// MINIMAL with a second environment `preview` carrying `previews:` (its lines given).
+fn with_previews(previews: &str) -> String {
+    MINIMAL.replace(
+        "services:\n",
+        &format!(
+            "  preview:\n    region: eu-west-1\n    domain: preview.example.com\n    hosted_zone_id: Z0123456789ABCDEFGHIJ\n    cognito_domain_prefix: shop-preview-login\n    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n{previews}services:\n"
+        ),
+    )
+}
+
+#[test]
+fn previews_take_their_defaults_and_imply_the_wildcard_certificate() {
+    let app = parse_text(&with_previews("    previews: {}\n")).unwrap();
+    let env = app.environment("preview").unwrap();
+    assert_eq!(
+        env.previews,
+        Some(Previews {
+            max: 10,
+            max_age: std::time::Duration::from_secs(7 * 86_400)
+        })
+    );
+    assert!(env.wildcard_certificate);
+    assert_eq!(app.preview_environment(), Some("preview"));
+    let app = parse_text(&with_previews(
+        "    wildcard_certificate: true\n    previews: { max: 3, max_age: 36h }\n",
+    ))
+    .unwrap();
+    let env = app.environment("preview").unwrap();
+    assert_eq!(env.previews.unwrap().max, 3);
+    assert_eq!(env.previews.unwrap().max_age.as_secs(), 36 * 3600);
+    assert_eq!(parse_text(MINIMAL).unwrap().preview_environment(), None);
+    // promote and rollback are pointed at `deployer preview`.
+    let e = app.refuse_previews("preview", "promote").unwrap_err();
+    assert_eq!(e.exit_code(), 64);
+    assert_has(&e.message, "deployer preview up --pr N");
+    app.refuse_previews("staging", "promote").unwrap();
+}
+
+#[test]
+fn preview_rules_are_refused_with_their_place() {
+    for (previews, place) in [
+        (
+            "    previews: { max: 0 }\n",
+            "environments.preview.previews.max: 0 is out of range; expected 1 to 100",
+        ),
+        (
+            "    previews: { max: 101 }\n",
+            "environments.preview.previews.max: 101 is out of range",
+        ),
+        (
+            "    previews: { max_age: soon }\n",
+            "environments.preview.previews.max_age:",
+        ),
+        (
+            "    previews: { mxa: 3 }\n",
+            "environments.preview.previews.mxa: unknown key; expected one of max, max_age",
+        ),
+        (
+            "    wildcard_certificate: false\n    previews: {}\n",
+            "environments.preview.wildcard_certificate: an environment with `previews:` needs its wildcard certificate",
+        ),
+        (
+            "    promotes_to: staging\n    previews: {}\n",
+            "environments.preview.promotes_to: an environment with `previews:` hosts only pull-request previews",
+        ),
+    ] {
+        assert_has(&refused(&with_previews(previews)), place);
+    }
+    // Only one environment hosts previews.
+    let two = with_previews("    previews: {}\n").replace(
+        "    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n  preview:",
+        "    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n    previews: {}\n  preview:",
+    );
+    assert_has(
+        &refused(&two),
+        "environments.preview.previews: environment `staging` already hosts the previews; only one",
+    );
+    // No environment promotes to it.
+    let to = with_previews("    previews: {}\n").replace(
+        "    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n  preview:",
+        "    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n    promotes_to: preview\n  preview:",
+    );
+    assert_has(
+        &refused(&to),
+        "environments.staging.promotes_to: `preview` hosts pull-request previews",
+    );
+}
+
+#[test]
+fn pr_service_names_are_reserved_and_preview_host_labels_must_fit() {
+    assert_has(
+        &refused(&with_services(&[("pr-web", "www", None)])),
+        "services.pr-web: service names starting with `pr-` are reserved",
+    );
+    // With several services a preview host is `pr-N-{service}`: 10 + 53 characters fit.
+    let fits = "s".repeat(53);
+    parse_text(&with_previews("    previews: {}\n").replace("  web:\n", &format!("  {fits}:\n    image: {{ context: . }}\n    port: 8080\n    health_path: /healthz\n    host: www\n    login: none\n    cpu: 256\n    memory: 512\n    scaling: {{ min: 1, max: 1 }}\n  web:\n"))).unwrap();
+    let long = "s".repeat(54);
+    let m = refused(&with_previews("    previews: {}\n").replace("  web:\n", &format!("  {long}:\n    image: {{ context: . }}\n    port: 8080\n    health_path: /healthz\n    host: www\n    login: none\n    cpu: 256\n    memory: 512\n    scaling: {{ min: 1, max: 1 }}\n  web:\n")));
+    assert_has(
+        &m,
+        &format!("services.{long}: its preview host label `pr-999999-{long}`"),
+    );
+    assert_has(&m, "is 64 characters; a DNS label takes at most 63");
+    // Without a preview environment nothing limits it.
+    parse_text(&with_services(&[(&long, "www", None)])).unwrap();
 }

@@ -142,9 +142,11 @@ pub(crate) fn duration_input(what: &str, text: &str) -> Result<Duration, Failure
     parse_duration(text).map_err(|e| Failure::input(format!("{what}: {e}")))
 }
 
-/// Parses `--wait-timeout`: `90s`, `30m`, `1h`, `1h30m`, `2h5m10s`, or bare seconds.
+/// Parses `--wait-timeout`: `90s`, `30m`, `1h`, `1h30m`, `2h5m10s`, `7d` (days, for
+/// `previews.max_age` and `preview prune --older-than`), or bare seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration: write it like `90s`, `30m`, `1h` or `1h30m`");
+    let bad =
+        || format!("`{text}` is not a duration: write it like `90s`, `30m`, `1h`, `1h30m` or `7d`");
     let text = text.trim();
     if text.is_empty() {
         return Err(bad());
@@ -160,6 +162,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             continue;
         }
         let unit = match c {
+            'd' => 86_400,
             'h' => 3600,
             'm' => 60,
             's' => 1,
@@ -288,6 +291,8 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
         for bad in ["", "m", "10x", "1h30", "0s", "-5m"] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains("is not a duration"), "{bad}: {err}");

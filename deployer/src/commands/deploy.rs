@@ -137,6 +137,21 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
     }
     let app = crate::app::load(config, &crate::config::process_env)?;
     let env = app.environment(environment)?;
+    if env.previews.is_some() {
+        if !args.services.is_empty() || !args.images.is_empty() {
+            return Err(Failure::input(format!(
+                "--service/--image: environment `{environment}` hosts pull-request previews \
+                 (`previews:` in {}), so deploying it deploys only its environment stack; a \
+                 pull request's services are deployed with `deployer preview up --pr N --image \
+                 SERVICE=REF` (README \"Previews\")",
+                config.display()
+            )));
+        }
+        printer.note(&format!(
+            "environment `{environment}` hosts pull-request previews: deploying its environment \
+             stack only (services arrive with `deployer preview up --pr N`)"
+        ));
+    }
     let sdk = crate::aws::sdk_config_in(Some(&env.region)).await?;
     let spec = crate::app::resolve::release_spec(&app, environment, &sdk).await?;
     let mut images = BTreeMap::new();
@@ -177,6 +192,7 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
             transfer: Some(&args.image.transfer),
             commit: args.commit.as_deref(),
             detailed_exitcode: args.detailed_exitcode,
+            allow_out_of_order: args.allow_out_of_order,
         },
         printer,
     )
@@ -184,7 +200,7 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
 }
 
 /// `REGISTRY/REPOSITORY@sha256:HEX`: an image already pushed, named by its digest.
-fn is_pinned_uri(image: &str) -> bool {
+pub(crate) fn is_pinned_uri(image: &str) -> bool {
     let transports = ["oci:", "oci-archive:", "docker-archive:"];
     !transports.iter().any(|t| image.starts_with(t))
         && image
@@ -223,6 +239,7 @@ pub(crate) async fn release_chosen_images(
             transfer: None,
             commit: mode.commit.as_deref(),
             detailed_exitcode: mode.detailed_exitcode,
+            allow_out_of_order: false,
         },
         printer,
     )

@@ -17,6 +17,8 @@ use crate::output::Printer;
 /// Runs `deployer promote`.
 pub(crate) async fn run(args: PromoteArgs, printer: &Printer) -> CommandResult {
     let app = app::load(&args.config, &crate::config::process_env)?;
+    app.refuse_previews(&args.to, "promote")?;
+    app.refuse_previews(&args.from, "promote")?;
     check_promotion(&app, &args.from, &args.to)?;
     let target = app.environment(&args.to)?;
     // The source's region is its own when its variables are set; where promote runs in

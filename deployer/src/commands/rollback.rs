@@ -19,6 +19,7 @@ use crate::output::Printer;
 /// Runs `deployer rollback`.
 pub(crate) async fn run(args: RollbackArgs, printer: &Printer) -> CommandResult {
     let app = app::load(&args.config, &crate::config::process_env)?;
+    app.refuse_previews(&args.environment, "rollback")?;
     let env = app.environment(&args.environment)?;
     let services = chosen_services(&app, &args)?;
     let sdk = crate::aws::sdk_config_in(Some(&env.region)).await?;

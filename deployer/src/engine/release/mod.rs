@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use aws_sdk_cloudformation::Client;
 
-pub(crate) use self::apply::apply_plan_in;
+pub(crate) use self::apply::{apply_plan_in, join_bounded};
 use self::file::{ReleasePlan, ReleaseStack};
 pub(crate) use self::plan::PlannedStack;
 pub(crate) use self::spec::{ReleaseSpec, StackSpec};
@@ -77,6 +77,9 @@ pub(crate) struct ReleaseRequest<'a> {
     pub commit: Option<&'a str>,
     /// `--detailed-exitcode`: changes pending exit 2.
     pub detailed_exitcode: bool,
+    /// Deploy a commit that does not descend from the one a stack records (`deploy
+    /// --allow-out-of-order`; always for previews: a pull request's branch is force-pushed).
+    pub allow_out_of_order: bool,
 }
 
 /// Runs a release: resolve the images, plan every stack, show them, then (by mode)

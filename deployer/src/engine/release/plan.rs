@@ -162,6 +162,7 @@ pub(crate) fn settings_of(spec: &StackSpec, region: &str) -> Settings {
         repository: spec.repository.clone(),
         wait_timeout: spec.wait_timeout,
         change_set_timeout: spec.change_set_timeout,
+        express_create: spec.express_create,
     }
 }
 
@@ -185,7 +186,7 @@ async fn plan_stack(
             plan_out: None,
             release: !dry_run,
             commit: request.commit,
-            allow_out_of_order: false,
+            allow_out_of_order: request.allow_out_of_order,
         },
         printer,
     )
