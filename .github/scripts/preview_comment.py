@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Posts the deploy preview of a pull request as ONE sticky comment (pr.yml, job `comment`).
 
-    preview_comment.py REPORT.json
+    preview_comment.py REPORT.json [--preview PREVIEW.json]
 
 REPORT.json is what `deployer deploy --dry-run --output json` printed: a single-stack
 report, or a release report (deploy.yaml version 2: `application`, `environment` and
 `stacks`, the environment stack first, then one per service), shown as one section per
-stack with changes. The comment is
+stack with changes. PREVIEW.json is what `deployer preview up --output json` printed (the
+pull request's live preview: per service its URL, state, mode and image), shown first;
+a missing file is reported as such, with the preview job's result (PREVIEW_RESULT). The
+comment is
 found again by a hidden marker on its first line and edited in place, so a pull request
 has one preview comment, updated on every push, instead of one per push. The same
 Markdown goes to the job summary.
@@ -18,6 +21,7 @@ Environment (all set by the runner or the workflow; nothing else is read):
   PR_NUMBER          the pull request's number
   GITHUB_SERVER_URL, GITHUB_RUN_ID   for the link to the run
   GITHUB_STEP_SUMMARY                optional: where to append the Markdown
+  PREVIEW_RESULT     optional: the preview job's result (success, failure, skipped...)
 
 Untrusted input: the report carries text from the pull request and from AWS (logical
 ids, property values, parameter values, reasons). Every such value is cleaned of
@@ -248,8 +252,63 @@ def stack_section(report: dict, heading: str) -> list[str]:
     return lines + [""] + change_rows(changes)
 
 
-def render(report: dict, run_url: str) -> str:
-    """The comment body: marker, verdict, parameter and resource tables, link to the run."""
+def first(entry: dict, *keys: str) -> object:
+    return next((entry[k] for k in keys if entry.get(k) not in (None, "")), None)
+
+
+def preview_section(preview: object, result: str) -> list[str]:
+    """The live preview (`deployer preview up --output json`): one row per service.
+
+    Every value (service, stack, URL, image, reason) comes from the pull request's
+    deploy.yaml and templates or from AWS: a code span, like the change sets. The URL too:
+    a link would let a pull request put any target behind the words "the preview".
+    """
+    result = clean(result)
+    if not isinstance(preview, dict):
+        lines = ["### Live preview", ""]
+        if result == "skipped":
+            return lines + ["Not run: the pull request is closed, or a job before it failed (see the run)."]
+        said = f" (the preview job: {words(result)})" if result else ""
+        return lines + [f"No preview report{said}: it stopped before the deployer reported; see the workflow run."]
+    services = first(preview, "services", "stacks") or []
+    services = [s for s in services if isinstance(s, dict)] if isinstance(services, list) else []
+    states = {clean(first(s, "state")) for s in services}
+    state = first(preview, "state") or ("failed" if "failed" in states or not services else "ready")
+    name = first(preview, "preview", "name") or (f"pr-{preview['pr']}" if preview.get("pr") is not None else "")
+    lines = [" ".join(filter(None, ["### Live preview", code(name)])) + f": {words(state)}", ""]
+    if result == "failure" and clean(state) != "failed":
+        lines += ["The preview job failed (see the workflow run).", ""]
+    lines += ["| Service | URL | State | Mode | Image |", "|---|---|---|---|---|"]
+    for s in services[:MAX_ROWS]:
+        image = cut(clean(first(s, "image", "image_uri")), 2 * MAX_VALUE)
+        lines.append(
+            f"| {cell(first(s, 'service', 'stack_name', 'stack') or '?')} | {cell(first(s, 'url', 'service_url'))} | "
+            f"{words(first(s, 'state') or '?')} | {words(first(s, 'mode'))} | {cell(image)} |"
+        )
+    for s in services:
+        reason = first(s, "reason", "error", "failure")
+        if reason:
+            lines += ["", f"{cell(first(s, 'service') or '?')}: {code(cut(clean(reason), 4 * MAX_VALUE))}"]
+    if first(preview, "failure"):
+        lines += ["", f"Failed: {code(cut(clean(preview['failure']), 4 * MAX_VALUE))}"]
+    return lines
+
+
+def render(report: dict, run_url: str, preview: object = None, preview_given: bool = False, result: str = "") -> str:
+    """The comment body: marker, the live preview (when given), verdict, parameter and
+    resource tables, link to the run."""
+    lines = change_set_lines(report)
+    if preview_given:
+        lines = [lines[0], *preview_section(preview, result), "", *lines[1:]]
+    footer = f"\n\n[Workflow run]({run_url}) · this comment is updated on every push."
+    body = "\n".join(lines)
+    if len(body) + len(footer) > MAX_BODY:
+        body = body[:MAX_BODY].rsplit("\n", 1)[0] + "\n\n*(table cut: the full change set is in the run's job summary)*"
+    return body + footer
+
+
+def change_set_lines(report: dict) -> list[str]:
+    """The marker, then the staging change sets (one section per changed stack)."""
     stacks = report.get("stacks")
     if isinstance(stacks, list):
         # A release: the environment stack and its services. Stacks without changes are
@@ -269,11 +328,7 @@ def render(report: dict, run_url: str) -> str:
             lines.append(f"No changes to {names}.")
     else:
         lines = [MARKER] + stack_section(report, "### Deploy preview for stack")
-    footer = f"\n\n[Workflow run]({run_url}) · this comment is updated on every push."
-    body = "\n".join(lines)
-    if len(body) + len(footer) > MAX_BODY:
-        body = body[:MAX_BODY].rsplit("\n", 1)[0] + "\n\n*(table cut: the full change set is in the run's job summary)*"
-    return body + footer
+    return lines
 
 
 class Api:
@@ -331,7 +386,8 @@ def need(name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+    usage = len(argv) == 2 or (len(argv) == 4 and argv[2] == "--preview")
+    if not usage or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(argv) == 2 else 2
     try:
@@ -339,12 +395,23 @@ def main(argv: list[str]) -> int:
             report = json.load(f)
     except (OSError, ValueError) as e:
         raise SystemExit(f"error: cannot read the deployer report {argv[1]}: {e}") from None
+    preview = None
+    if len(argv) == 4:
+        try:
+            with open(argv[3], encoding="utf-8") as f:
+                text = f.read()
+            # Empty: the deployer failed before it printed its report (e.g. the preview limit).
+            preview = json.loads(text) if text.strip() else None
+        except FileNotFoundError:
+            preview = None  # the job stopped before the deployer reported: the comment says so
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"error: cannot read the preview report {argv[3]}: {e}") from None
     pr = need("PR_NUMBER")
     if not pr.isdigit():
         raise SystemExit(f"error: PR_NUMBER must be a number, got {pr!r}")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
     run_url = f"{server}/{need('GITHUB_REPOSITORY')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
-    body = render(report, run_url)
+    body = render(report, run_url, preview, len(argv) == 4, os.environ.get("PREVIEW_RESULT", ""))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:

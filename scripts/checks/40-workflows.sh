@@ -39,5 +39,5 @@ ruff format --check --line-length 120 tests/workflows .github/scripts || failed=
 # the bootstrap roles, the PR comment script) and the offline toolchain link: seconds.
 # The act scenarios themselves are check 45-workflows-act.
 echo "--- workflow rules (pytest)"
-pytest -q -p no:cacheprovider tests/workflows/test_workflow_rules.py tests/workflows/test_preview_comment.py tests/workflows/test_rust_toolchain.py || failed=1
+pytest -q -p no:cacheprovider tests/workflows/test_workflow_rules.py tests/workflows/test_preview_comment.py tests/workflows/test_preview_scripts.py tests/workflows/test_rust_toolchain.py || failed=1
 exit "$failed"

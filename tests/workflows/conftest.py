@@ -29,12 +29,17 @@ from fake_github import FakeGitHub  # noqa: E402
 from services import moto, registry  # noqa: E402
 
 ACCOUNT = "123456789012"
-ENVIRONMENTS = ("staging", "production")
+# deploy.yaml's environments; `preview` (with `previews:`) hosts the pull requests' previews.
+ENVIRONMENTS = ("staging", "production", "preview")
 # One bootstrap stack per environment (deployer bootstrap --environment E): its roles.
 DEPLOY_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-deploy" for e in ENVIRONMENTS}
 PLAN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-plan" for e in ENVIRONMENTS}
 CFN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-cloudformation" for e in ENVIRONMENTS}
+# Staging's dry-run change sets for pull requests (AWS_PREVIEW_ROLE_ARN).
 PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview"
+# The preview environment's bootstrap stack's PullRequestRole (AWS_PULL_REQUEST_ROLE_ARN):
+# pr.yml's preview jobs and preview-prune.yml.
+PULL_REQUEST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview-pull-request"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/45-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
@@ -55,15 +60,52 @@ class World:
     runs: dict[str, ActRun] = field(default_factory=dict)
     # Image URIs the scenarios name (first and second push), for the rollbacks after them.
     digests: dict[str, str] = field(default_factory=dict)
+    # The preview environment's resources before the first pull request's preview.
+    preview_baseline: dict[str, set] = field(default_factory=dict)
 
-    def cfn(self):
+    def client(self, service: str):
         return boto3.client(
-            "cloudformation",
+            service,
             endpoint_url=self.aws_url,
             region_name=self.variables["AWS_REGION"],
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
+
+    def cfn(self):
+        return self.client("cloudformation")
+
+    def live_stacks(self, prefix: str) -> list[str]:
+        """Names of the stacks starting with prefix that are not deleted."""
+        return sorted(
+            s["StackName"]
+            for page in self.cfn().get_paginator("list_stacks").paginate()
+            for s in page["StackSummaries"]
+            if s["StackName"].startswith(prefix) and s["StackStatus"] != "DELETE_COMPLETE"
+        )
+
+    def outputs(self, environment: str) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in self.stack(environment).get("Outputs") or []}
+
+    def preview_resources(self) -> dict[str, set]:
+        """What a pull-request preview adds to the preview environment, resource by
+        resource: its stacks, user pool clients, listener rules, Route 53 records, ECS
+        services and target groups (every one of the account, so none hides)."""
+        out = self.outputs("preview")
+        cognito, elbv2, ecs = self.client("cognito-idp"), self.client("elbv2"), self.client("ecs")
+        clients = cognito.list_user_pool_clients(UserPoolId=out["UserPoolId"], MaxResults=60)["UserPoolClients"]
+        rules = elbv2.describe_rules(ListenerArn=out["HttpsListenerArn"])["Rules"]
+        records = self.client("route53").list_resource_record_sets(HostedZoneId=self.variables["HOSTED_ZONE_ID"])
+        arns = ecs.list_services(cluster=out["ClusterName"])["serviceArns"]
+        services = ecs.describe_services(cluster=out["ClusterName"], services=arns)["services"] if arns else []
+        return {
+            "stacks": set(self.live_stacks(f"{self.application}-preview-pr-")),
+            "user pool clients": {c["ClientId"] for c in clients},
+            "listener rules": {r["RuleArn"] for r in rules if not r.get("IsDefault")},
+            "Route 53 records": {(r["Name"], r["Type"]) for r in records["ResourceRecordSets"]},
+            "ECS services": {s["serviceName"] for s in services if s.get("status") != "INACTIVE"},
+            "target groups": {t["TargetGroupArn"] for t in elbv2.describe_target_groups()["TargetGroups"]},
+        }
 
     def stack_name(self, environment: str, service: str | None = None) -> str:
         """`{application}-{environment}[-{service}]` (the stack names of deploy.yaml version 2)."""
@@ -95,8 +137,17 @@ class World:
         return [c for c in summaries if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"]
 
     def all_change_sets(self) -> list[dict]:
-        """Unexecuted change sets on every stack of the application."""
-        return [c for env in ENVIRONMENTS for svc in (None, *self.services()) for c in self.change_sets(env, svc)]
+        """Unexecuted change sets on every stack of the application, previews' included."""
+        previews = [
+            name.removeprefix(f"{self.application}-preview-")
+            for name in self.live_stacks(f"{self.application}-preview-pr-")
+        ]
+        return [
+            c
+            for env in ENVIRONMENTS
+            for svc in (None, *self.services(), *(previews if env == "preview" else ()))
+            for c in self.change_sets(env, svc)
+        ]
 
     def services(self) -> list[str]:
         return sorted(yaml.safe_load((self.repo.path / "deploy.yaml").read_text())["services"])
@@ -121,6 +172,10 @@ class World:
     def create_change_set_calls(self) -> list[dict[str, str]]:
         """Parameters of every CreateChangeSet request moto received (its request recorder),
         for what moto stores but never returns, e.g. RoleARN."""
+        return self.calls("CreateChangeSet")
+
+    def calls(self, action: str) -> list[dict[str, str]]:
+        """Parameters of every CloudFormation (query API) request `action` moto received."""
         with urllib.request.urlopen(f"{self.aws_url}/moto-api/recorder/download-recording") as r:
             lines = r.read().decode().splitlines()
         calls = []
@@ -130,7 +185,7 @@ class World:
             if entry.get("body_encoded"):
                 body = base64.b64decode(body).decode()
             params = dict(urllib.parse.parse_qsl(body))
-            if params.get("Action") == "CreateChangeSet":
+            if params.get("Action") == action:
                 calls.append(params)
         return calls
 
@@ -241,7 +296,7 @@ def world(tmp_path_factory):
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
-        # deploy.yaml's domains (staging.example.com, example.com) are in this zone.
+        # deploy.yaml's domains (staging.example.com, example.com, preview.example.com) are in this zone.
         zone = r53.create_hosted_zone(Name="example.com", CallerReference="act-scenarios")
         iam = boto3.client(
             "iam",
@@ -253,6 +308,7 @@ def world(tmp_path_factory):
         variables = {
             "AWS_REGION": "us-east-1",
             "AWS_PREVIEW_ROLE_ARN": PREVIEW_ROLE,
+            "AWS_PULL_REQUEST_ROLE_ARN": PULL_REQUEST_ROLE,
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
         }
         for environment in ENVIRONMENTS:
@@ -303,9 +359,11 @@ def project_services() -> dict:
     return yaml.safe_load((ROOT / "deploy.yaml").read_text())["services"]
 
 
-def pull_request_event(number: int, head_repo: str = REPOSITORY, head_ref: str = "feature", title: str = "") -> dict:
+def pull_request_event(
+    number: int, head_repo: str = REPOSITORY, head_ref: str = "feature", title: str = "", action: str = "synchronize"
+) -> dict:
     return {
-        "action": "synchronize",
+        "action": action,
         "number": number,
         "pull_request": {
             "number": number,

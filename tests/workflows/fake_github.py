@@ -1,8 +1,12 @@
-"""A tiny fake of the three GitHub REST calls the preview comment makes, on loopback.
+"""A tiny fake of the GitHub REST calls the preview workflows make, on loopback.
 
     GET   /repos/OWNER/REPO/issues/N/comments?per_page=&page=   list (paginated)
     POST  /repos/OWNER/REPO/issues/N/comments                   create {"body"}
     PATCH /repos/OWNER/REPO/issues/comments/ID                  edit {"body"}
+    GET   /repos/OWNER/REPO/pulls?state=open&per_page=&page=    open pull requests (paginated)
+    GET   /repos/OWNER/REPO/pulls/N                             one pull request's state
+
+Pull requests are `pulls` (number -> "open" or "closed"), set by the test.
 
 It keeps the comments in memory and records every request (method, path, whether a
 bearer token came with it), so a test can assert "created once, then edited in place".
@@ -27,6 +31,7 @@ class FakeGitHub:
         self.token = token
         self.comments: dict[int, dict] = {}  # id -> {"issue", "body", "user"}
         self.requests: list[dict] = []
+        self.pulls: dict[int, str] = {}  # number -> "open" | "closed"
         self._next = 1000
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -89,8 +94,26 @@ class FakeGitHub:
                     return self._answer(401, {"message": "Bad credentials"})
                 listing = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", url.path)
                 editing = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", url.path)
+                pulls = re.fullmatch(r"/repos/[^/]+/[^/]+/pulls", url.path)
+                pull = re.fullmatch(r"/repos/[^/]+/[^/]+/pulls/(\d+)", url.path)
+                query = parse_qs(url.query)
+                if pulls and method == "GET":
+                    wanted = query.get("state", ["open"])[0]
+                    per_page = int(query.get("per_page", ["30"])[0])
+                    page = int(query.get("page", ["1"])[0])
+                    with fake._lock:
+                        found = [
+                            {"number": n, "state": s}
+                            for n, s in sorted(fake.pulls.items())
+                            if wanted == "all" or s == wanted
+                        ]
+                    return self._answer(200, found[(page - 1) * per_page : page * per_page])
+                if pull and method == "GET":
+                    number = int(pull.group(1))
+                    if number not in fake.pulls:
+                        return self._answer(404, {"message": "Not Found"})
+                    return self._answer(200, {"number": number, "state": fake.pulls[number]})
                 if listing and method == "GET":
-                    query = parse_qs(url.query)
                     per_page = int(query.get("per_page", ["30"])[0])
                     page = int(query.get("page", ["1"])[0])
                     items = fake.on_issue(int(listing.group(1)))[(page - 1) * per_page : page * per_page]

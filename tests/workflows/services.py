@@ -5,6 +5,7 @@ in Python for pytest fixtures (to be folded into scripts/lib.sh's helpers later)
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -92,3 +93,60 @@ def registry(workdir: Path):
         yield url
     finally:
         _stop(proc)
+
+
+def _wait_for_first_line(path: Path, proc: subprocess.Popen, what: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        if "\n" in text:
+            return text.split("\n", 1)[0]
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} (see {path.parent})")
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} printed nothing within {seconds} s (see {path.parent})")
+
+
+@contextmanager
+def behind_login(deployer: Path, service_bin: Path, workdir: Path, host: str, client_id: str):
+    """The service binary behind the login emulator for one host with login, as
+    scripts/local.sh runs it: `deployer local-auth --route HOST=URL,login=cognito,client-id=ID`
+    in front, the service started with the environment the emulator printed for that
+    route. Yields the emulator's port."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    auth_port, app_port = free_port(), free_port()
+    route = f"{host}=http://127.0.0.1:{app_port},login=cognito,client-id={client_id}"
+    started: list[subprocess.Popen] = []
+    try:
+        with open(workdir / "local-auth.json", "w") as out, open(workdir / "local-auth.log", "w") as err:
+            listen = f"127.0.0.1:{auth_port}"
+            auth = subprocess.Popen(
+                [str(deployer), "local-auth", "--listen", listen, "--output", "json", "--route", route],
+                stdout=out,
+                stderr=err,
+            )
+        started.append(auth)
+        info = json.loads(_wait_for_first_line(workdir / "local-auth.json", auth, "deployer local-auth"))
+        env = next(r["env"] for r in info["routes"] if r["host"] == host)
+        with open(workdir / "service.log", "w") as out:
+            started.append(
+                subprocess.Popen(
+                    [str(service_bin)],
+                    env={"PATH": os.environ["PATH"], **env, "PORT": str(app_port)},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{app_port}/healthz", timeout=2).close()
+                break
+            except OSError:
+                if started[-1].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the service did not start (see {workdir / 'service.log'})") from None
+                time.sleep(0.1)
+        yield auth_port
+    finally:
+        for proc in reversed(started):
+            _stop(proc)

@@ -11,7 +11,13 @@ The scenarios share one world (conftest.py) and run in this file's order:
 - a rollback dispatch returns staging's service to the first digest; a production
   dry-run dispatch then previews promoting it (nothing executed); a production rollback
   with `rollback-to` executes it;
-- a pull request previews staging (preview role) with one sticky comment;
+- the preview environment's stack is deployed by the pushes, beside staging and production;
+- a pull request opened: staging previewed (preview role) and a live preview created on
+  the preview environment (pull-request role, express mode) whose URL logs in through
+  the login emulator; one sticky comment shows both; a push to it updates the preview in
+  standard mode and edits the comment; a second pull request beyond the preview limit is
+  refused before any change set; the scheduled prune keeps the open one's preview;
+  closing it removes everything its preview created, resource by resource;
 - an apply that failed is re-run ("Re-run all jobs": same run, second attempt);
 - a staging plan whose tests fail is discarded;
 - runs with a missing role variable or deploy.yaml variable stop naming it.
@@ -21,20 +27,26 @@ with seconds since the run started).
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import subprocess
+import urllib.parse
 
 import pytest
 import yaml
+from act_harness import ROOT
 from conftest import (
     CFN_ROLE,
     DEPLOY_ROLE,
     PLAN_ROLE,
     PREVIEW_ROLE,
+    PULL_REQUEST_ROLE,
     World,
     project_services,
     pull_request_event,
 )
+from services import behind_login
 
 CHANGE_SET_SHOWN = r"Resource changes: none|Action\s+Logical ID\s+Type|No changes to deploy"
 DIGEST_PINNED = r"@sha256:[0-9a-f]{64}$"
@@ -46,6 +58,11 @@ PLAN_PRODUCTION = (PLAN_ROLE["production"], "2400")
 APPLY_PRODUCTION = (DEPLOY_ROLE["production"], "5400")
 PREVIEW_SESSION = (PREVIEW_ROLE, "2400")
 PUSH_SESSIONS = [PLAN_STAGING, APPLY_STAGING, PLAN_PRODUCTION, APPLY_PRODUCTION]
+# The preview environment's own jobs (deploy.yml) and the pull requests' previews (pr.yml).
+PLAN_PREVIEW_ENV = (PLAN_ROLE["preview"], "2400")
+APPLY_PREVIEW_ENV = (DEPLOY_ROLE["preview"], "5400")
+PULL_REQUEST_SESSION = (PULL_REQUEST_ROLE, "2700")
+PREVIEW_ENV_ROLES = {PLAN_ROLE["preview"], DEPLOY_ROLE["preview"], PULL_REQUEST_ROLE}
 # The checksum step of every job that runs the deployer (deploy.yml).
 DEPLOYER_CHECKED = r"✅\s+Success - Main Check the deployer against the checksum its build job output"
 JOBS = ("plan (staging)", "apply (staging)", "plan (production)", "apply (production)")
@@ -69,7 +86,21 @@ def summaries_of(run, job: str) -> str:
 
 
 def sessions(run) -> list[tuple[str, str]]:
-    return [(a["role-to-assume"], a["role-duration-seconds"]) for a in run.assumed()]
+    """The staging and production sessions (and staging's dry-run role), in order."""
+    return [
+        (a["role-to-assume"], a["role-duration-seconds"])
+        for a in run.assumed()
+        if a["role-to-assume"] not in PREVIEW_ENV_ROLES
+    ]
+
+
+def preview_sessions(run) -> list[tuple[str, str]]:
+    """The preview environment's and the pull requests' previews' sessions, in order."""
+    return [
+        (a["role-to-assume"], a["role-duration-seconds"])
+        for a in run.assumed()
+        if a["role-to-assume"] in PREVIEW_ENV_ROLES
+    ]
 
 
 def job_ended(run, job: str) -> str | None:
@@ -125,8 +156,14 @@ def test_push_deploys_staging_then_promotes_the_same_digest_to_production(world:
     # and every change set named that environment's CloudFormation service role.
     assert sessions(run) == PUSH_SESSIONS
     for stack, roles in roles_by_stack(world).items():
-        environment = "production" if stack.startswith(world.stack_name("production")) else "staging"
+        environment = next(e for e in ("production", "preview", "staging") if stack.startswith(world.stack_name(e)))
         assert roles == {CFN_ROLE[environment]}, (stack, roles)
+    # The preview environment: its environment stack only (services come with pull
+    # requests), planned and applied with its own roles, beside production.
+    assert world.stack("preview")["StackStatus"] == "CREATE_COMPLETE"
+    assert world.stack("preview", "web") is None and world.live_stacks(world.stack_name("preview", "pr-")) == []
+    assert preview_sessions(run) == [PLAN_PREVIEW_ENV, APPLY_PREVIEW_ENV]
+    assert job_ended(run, "apply (preview)") == "succeeded"
     assert world.all_change_sets() == []
     # The deployer came from this run's build-deployer job (under act, the cargo stand-in
     # hands over the session's build of the same sources), checked before every use.
@@ -200,6 +237,7 @@ def test_a_docs_only_push_plans_no_change_and_applies_nothing(world: World):
     assert job_ended(run, "plan (production)") == "succeeded"
     assert job_ended(run, "apply (production)") is None
     assert sessions(run) == [PLAN_STAGING, PLAN_PRODUCTION]
+    assert preview_sessions(run) == [PLAN_PREVIEW_ENV] and job_ended(run, "apply (preview)") is None
     assert {env: world.executed_change_sets(env, "web") for env in before} == before
     assert world.all_change_sets() == []
 
@@ -282,38 +320,244 @@ def service_template_with_delay(world: World, old: str, new: str) -> None:
     template.write_text(text.replace(delay, delay.replace(f'"{old}"', f'"{new}"')))
 
 
-def test_pull_request_previews_staging_and_keeps_one_comment(world: World):
+def preview_report(run) -> dict:
+    """What `deployer preview up --output json` printed in the run's preview job."""
+    return json.loads((run.artifacts / "pull-request-preview/preview-report.json").read_text())
+
+
+def preview_calls(world: World, action: str, pr: int) -> list[dict[str, str]]:
+    """The CloudFormation requests `action` made on pull request pr's preview stacks."""
+    prefix = world.stack_name("preview", f"pr-{pr}-")
+    return [c for c in world.calls(action) if c.get("StackName", "").startswith(prefix)]
+
+
+def service_binary() -> str:
+    """The service the image stand-in compiled (static, in the project's target dir): the
+    program every preview image holds."""
+    host = subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True).stdout
+    triple = re.search(r"^host: (\S+)$", host, re.M).group(1)
+    return str(ROOT / "target" / triple / "release/service")
+
+
+def log_in(port: int, host: str, username: str) -> dict:
+    """A browser's login on `host` through the emulator on `port` (names resolved to
+    127.0.0.1 as a hosts file would): the anonymous request is sent to the login form,
+    the form back to the host's /oauth2/idpresponse, which sets the session cookie; then
+    the service's /api/me with it. The cookie is `Secure`, as the ALB's: sent by hand."""
+
+    def request(method: str, url: str, body: str | None = None, cookie: str = ""):
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        headers = {"Host": parts.netloc}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read().decode()
+        conn.close()
+        return response, data
+
+    origin = f"http://{host}:{port}"
+    first, _ = request("GET", f"{origin}/")
+    assert first.status == 302, f"an anonymous request was not sent to log in: {first.status}"
+    login = urllib.parse.urljoin(f"{origin}/", first.getheader("Location"))
+    page, html = request("GET", login)
+    state = re.search(r'name="state"[^>]*value="([^"]*)"', html)
+    assert page.status == 200 and state, "no login form"
+    form = urllib.parse.urlencode({"username": username, "email": f"{username}@example.com", "state": state.group(1)})
+    submitted, _ = request("POST", f"http://127.0.0.1:{port}/_alb/login", form)
+    callback = submitted.getheader("Location")
+    assert submitted.status in (302, 303) and urllib.parse.urlsplit(callback).path == "/oauth2/idpresponse", callback
+    answer, _ = request("GET", callback)
+    cookies = [h.split(";", 1)[0] for k, h in answer.getheaders() if k.lower() == "set-cookie"]
+    session = "; ".join(c for c in cookies if c.startswith("AWSELBAuthSessionCookie-"))
+    assert session, f"the callback on {host} set no session cookie"
+    me, data = request("GET", f"{origin}/api/me", cookie=session)
+    assert me.status == 200, (me.status, data)
+    return json.loads(data)
+
+
+def test_a_pull_request_gets_a_staging_preview_and_a_live_preview_that_logs_in(world: World):
+    """Opened: staging previewed (the preview role, nothing executed) and a live preview
+    created on the preview environment (the pull-request role, express mode, every
+    service ready), its URL logging in through the login emulator; one sticky comment
+    shows both. Then a push to it: the same comment edited, the preview updated in
+    standard mode."""
     before = (world.image_uri("staging"), world.executed_change_sets("staging", "web"))
+    world.preview_baseline = world.preview_resources()
     service_template_with_delay(world, "10", "20")
     world.repo.commit("cfn: a longer deregistration delay (proposed in a pull request)")
     # Untrusted pull-request text that would run a command if a workflow ever pasted it
     # into a script (`${{ github.head_ref }}` in a run:); zizmor forbids that statically.
     injected = world.workdir / "injected"
     command = f"$(touch${{IFS}}{injected})"
-    event = pull_request_event(7, head_ref=f"feature/{command}", title=f"`{command}` ${{{{ 1 }}}}")
+    event = pull_request_event(7, head_ref=f"feature/{command}", title=f"`{command}` ${{{{ 1 }}}}", action="opened")
+    world.github.pulls[7] = "open"
     run = world.act("pr-1", "pull_request", workflow="pr.yml", event_payload=event)
-    ok(run, "pull request, first push")
+    ok(run, "pull request opened")
     assert (world.image_uri("staging"), world.executed_change_sets("staging", "web")) == before
-    assert world.all_change_sets() == [], "the preview left a change set behind"
-    # The preview role (by the event), never a plan role; staging only.
+    assert world.all_change_sets() == [], "a preview left a change set behind"
+    # Staging: the preview role (by the event), never a plan role. The live preview: the
+    # pull-request role, nothing else; no job of the preview environment's own.
     assert sessions(run) == [PREVIEW_SESSION]
+    assert preview_sessions(run) == [PULL_REQUEST_SESSION]
     assert job_ended(run, "apply (staging)") is None and job_ended(run, "plan (production)") is None
     assert "deregistration_delay" in run.log or "TargetGroup" in run.log
+    assert re.search(DEPLOYER_CHECKED, "\n".join(run.job_lines("pull request/preview (pr-7)")))
+    # The preview: one stack per service, created in express mode, ready, on its own host.
+    services = world.services()
+    stacks = [world.stack_name("preview", f"pr-7-{s}") for s in services]
+    assert world.live_stacks(world.stack_name("preview", "pr-7-")) == stacks
+    report = preview_report(run)
+    by_service = {s["service"]: s for s in report["services"]}
+    assert sorted(by_service) == services
+    for service, stack in zip(services, stacks, strict=True):
+        described = world.cfn().describe_stacks(StackName=stack)["Stacks"][0]
+        assert described["StackStatus"] == "CREATE_COMPLETE", stack
+        assert (described.get("DeploymentConfig") or {}).get("Mode") == "EXPRESS", (stack, described)
+        assert by_service[service]["mode"] == "express" and by_service[service]["state"] == "ready"
+        assert by_service[service]["url"] == f"https://pr-7-{service}.preview.example.com/"
+        assert {"Key": "deployer:preview", "Value": "pr-7"} in described["Tags"]
+    created = preview_calls(world, "CreateChangeSet", 7)
+    assert {c["ChangeSetType"] for c in created} == {"CREATE"}
+    assert all(c.get("DeploymentConfig.Mode") == "EXPRESS" and c.get("RoleARN") == CFN_ROLE["preview"] for c in created)
+    grown = world.preview_resources()
+    for kind, baseline in world.preview_baseline.items():
+        assert grown[kind] > baseline, f"the preview added no {kind}"
+    # The sticky comment: the live preview's URLs and state, and staging's change sets.
     comments = world.github.on_issue(7)
     assert len(comments) == 1 and world.github.writes() == [("POST", "/repos/example-org/alb-app/issues/7/comments")]
-    assert comments[0]["body"].startswith("<!-- alb-cognito-deploy:preview -->")
+    body = comments[0]["body"]
+    assert body.startswith("<!-- alb-cognito-deploy:preview -->\n### Live preview ` pr-7 `: ready"), body[:200]
+    assert "` https://pr-7-web.preview.example.com/ ` | ready | express |" in body
+    assert "### Deploy preview" in body
     assert not injected.exists(), "pull-request text ran as a command"
     first_id = comments[0]["id"]
 
-    # A second push to the pull request (docs only): the same comment is edited in place.
-    (world.repo.path / "NOTES.md").write_text("A docs-only follow-up push.\n")
-    world.repo.commit("docs: follow-up push to the pull request")
-    run = world.act("pr-2", "pull_request", workflow="pr.yml", event_payload=event)
+    # The preview's URL logs in: its user pool client has exactly that host's callback,
+    # and the service behind the login emulator (as on the load balancer, with that
+    # client's id) sees the user.
+    host = "pr-7-web.preview.example.com"
+    resources = world.cfn().describe_stack_resources(StackName=world.stack_name("preview", "pr-7-web"))
+    client_id = next(
+        r["PhysicalResourceId"]
+        for r in resources["StackResources"]
+        if r["ResourceType"] == "AWS::Cognito::UserPoolClient"
+    )
+    client = world.client("cognito-idp").describe_user_pool_client(
+        UserPoolId=world.outputs("preview")["UserPoolId"], ClientId=client_id
+    )["UserPoolClient"]
+    assert f"https://{host}/oauth2/idpresponse" in client["CallbackURLs"]
+    deployer = world.workdir / "bin/deployer"
+    with behind_login(deployer, service_binary(), world.workdir / "login", host, client_id) as port:
+        me = log_in(port, host, "reviewer")
+    assert me["username"] == "reviewer", me
+
+    # A push to the pull request (a task definition change): the same comment edited in
+    # place, the preview updated in standard mode (express would leave the ECS service on
+    # the old task definition, cloudformation-coverage-roadmap #2538).
+    template = world.repo.path / "cfn/service.yaml"
+    region = "            - Name: AWS_REGION\n              Value: !Ref AWS::Region\n"
+    assert template.read_text().count(region) == 1, "cfn/service.yaml's container environment moved"
+    template.write_text(
+        template.read_text().replace(region, region + '            - Name: PREVIEW_PUSH\n              Value: "2"\n')
+    )
+    world.repo.commit("cfn: a container variable (a second push to the pull request)")
+    run = world.act("pr-2", "pull_request", workflow="pr.yml", event_payload={**event, "action": "synchronize"})
     ok(run, "pull request, second push")
     comments = world.github.on_issue(7)
     assert [c["id"] for c in comments] == [first_id]
     assert world.github.writes()[1:] == [("PATCH", f"/repos/example-org/alb-app/issues/comments/{first_id}")]
     assert all(r["authorized"] for r in world.github.requests)
+    report = preview_report(run)
+    assert {s["mode"] for s in report["services"]} == {"standard"} and report["state"] == "ready"
+    updates = preview_calls(world, "CreateChangeSet", 7)[len(created) :]
+    assert updates and {c["ChangeSetType"] for c in updates} == {"UPDATE"}
+    assert not any(c.get("DeploymentConfig.Mode") == "EXPRESS" for c in updates)
+    ecs = world.client("ecs")
+    for service in services:
+        stack = world.stack_name("preview", f"pr-7-{service}")
+        assert world.cfn().describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+        resources = world.cfn().describe_stack_resources(StackName=stack)["StackResources"]
+        task = next(r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::ECS::TaskDefinition")
+        arn = next(r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::ECS::Service")
+        running = ecs.describe_services(cluster=world.outputs("preview")["ClusterName"], services=[arn])["services"][0]
+        assert running["taskDefinition"] == task, "the ECS service is not on the stack's new task definition"
+        environment = ecs.describe_task_definition(taskDefinition=task)["taskDefinition"]["containerDefinitions"][0]
+        assert {"name": "PREVIEW_PUSH", "value": "2"} in environment["environment"]
+    assert "| standard |" in comments[0]["body"]
+    assert world.all_change_sets() == []
+
+
+def test_a_pull_request_beyond_the_preview_limit_is_refused(world: World):
+    """The preview environment allows one live preview here (previews.max: 1 in the pull
+    request's deploy.yaml): pull request 8's preview is refused with the message, before
+    any change set; pull request 7's stays; the comment says the preview failed."""
+    before = world.preview_resources()
+    path = world.repo.path / "deploy.yaml"
+    original = path.read_text()
+    config = yaml.safe_load(original)
+    config["environments"]["preview"]["previews"]["max"] = 1
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    world.repo.commit("deploy.yaml: one live preview at most")
+    world.github.pulls[8] = "open"
+    try:
+        event = pull_request_event(8, action="opened")
+        run = world.act("pr-limit", "pull_request", workflow="pr.yml", event_payload=event)
+    finally:
+        path.write_text(original)
+        world.repo.commit("deploy.yaml: the preview limit back")
+    assert run.returncode != 0
+    assert job_ended(run, "preview (pr-8)") == "failed"
+    log = "\n".join(run.job_lines("pull request/preview (pr-8)"))
+    assert "already has 1 live previews (pr-7)" in log and "environments.preview.previews.max" in log, log[-3000:]
+    assert preview_calls(world, "CreateChangeSet", 8) == []
+    assert world.live_stacks(world.stack_name("preview", "pr-8-")) == []
+    assert world.preview_resources() == before
+    body = world.github.on_issue(8)[0]["body"]
+    assert "### Live preview" in body and "failure" in body
+
+
+def test_the_scheduled_prune_keeps_open_pull_requests_previews(world: World):
+    """preview-prune.yml (dispatched; the schedule runs the same on main): the open pull
+    requests from the GitHub API (7 open, 8 and 9 closed), `prune --keep 7 --older-than
+    7d` with the pull-request role: pull request 7's fresh preview stays."""
+    world.github.pulls |= {7: "open", 8: "closed", 9: "closed"}
+    stacks = world.live_stacks(world.stack_name("preview", "pr-7-"))
+    run = world.act("prune", "workflow_dispatch", workflow="preview-prune.yml")
+    ok(run, "preview prune")
+    assert job_ended(run, "prune previews") == "succeeded"
+    assert preview_sessions(run) == [PULL_REQUEST_SESSION] and sessions(run) == []
+    assert re.search(r"open pull requests: 7; previews older than 7d go too", run.log)
+    assert ("GET", "/repos/example-org/alb-app/pulls") in [(r["method"], r["path"]) for r in world.github.requests]
+    assert world.live_stacks(world.stack_name("preview", "pr-7-")) == stacks and stacks
+    assert preview_calls(world, "DeleteStack", 7) == []
+
+
+def test_closing_the_pull_request_removes_its_preview_resource_by_resource(world: World):
+    """Closed: no tests and no staging preview, only `preview down` (with a deployer built
+    in that run): every stack deleted in express mode, and nothing the preview created
+    is left: stacks, user pool clients, listener rules, Route 53 records, ECS services,
+    target groups are exactly what they were before the pull request."""
+    world.github.pulls[7] = "closed"
+    event = pull_request_event(7, action="closed")
+    run = world.act("pr-closed", "pull_request", workflow="pr.yml", event_payload=event)
+    ok(run, "pull request closed")
+    assert job_ended(run, "remove the preview (pr-7)") == "succeeded"
+    for job in ("preview (pr-7)", "preview comment", "test (40-workflows)", "preview (staging)"):
+        assert job_ended(run, job) is None, f"{job} ran for a closed pull request"
+    assert sessions(run) == [] and preview_sessions(run) == [PULL_REQUEST_SESSION]
+    assert re.search(DEPLOYER_CHECKED, "\n".join(run.job_lines("pull request/remove the preview (pr-7)")))
+    deletes = preview_calls(world, "DeleteStack", 7)
+    assert deletes and all(c.get("DeploymentConfig.Mode") == "EXPRESS" for c in deletes)
+    after = world.preview_resources()
+    for kind, baseline in world.preview_baseline.items():
+        assert after[kind] == baseline, f"{kind} left behind: {sorted(after[kind] - baseline)}"
+    # Everything else stands: the preview environment, staging and production.
+    for environment in ("preview", "staging", "production"):
+        assert world.stack(environment)["StackStatus"].endswith("_COMPLETE"), environment
 
 
 def test_a_failed_apply_is_rerun_with_all_jobs(world: World):
@@ -338,7 +582,7 @@ def test_a_failed_apply_is_rerun_with_all_jobs(world: World):
     assert not re.search(r"\|\s+::error::Failed to CreateArtifact", second.log)
     replaced = re.findall(r"\|\s+artifact ([\w-]+): replacing the one uploaded earlier in this run", second.log)
     assert sorted(replaced) == ["deployer", "images", "plan-staging"], replaced
-    assert [a["role-session-name"] for a in second.assumed()] == [
+    assert [a["role-session-name"] for a in second.assumed() if a["role-to-assume"] not in PREVIEW_ENV_ROLES] == [
         "github-plan-staging-4242-2",
         "github-apply-staging-4242-2",
         "github-plan-production-4242-2",
@@ -393,7 +637,9 @@ def test_a_missing_role_variable_stops_the_plan_before_aws(world: World, event: 
         run = world.act("missing-preview-role", event, "pr.yml", variables=variables, event_payload=event_payload)
     assert run.returncode != 0
     assert f"{missing} is not set" in run.log
-    assert run.assumed() == [], "the job reached AWS despite the missing variable"
+    # (A push still plans the preview environment's stack, with its own role.)
+    assert sessions(run) == [], "the job reached AWS despite the missing variable"
+    assert preview_sessions(run) in ([], [PLAN_PREVIEW_ENV])
     assert job_ended(run, "apply (staging)") is None and job_ended(run, "plan (production)") is None
     assert (world.image_uri("staging"), len(world.create_change_set_calls())) == before
 

@@ -268,3 +268,101 @@ def test_a_release_report_shows_a_section_per_changed_stack():
     assert "<b>" not in body.replace(c("web`<b>x</b>"), "")
     nothing = pc.render({**report, "stacks": [report["stacks"][0]]}, "u")
     assert f"leaves every stack of {c('staging')} as it is" in nothing
+
+
+# --- the live preview (`deployer preview up --output json`, issue 19) -----------------
+
+PREVIEW = {
+    "pr": 7,
+    "environment": "preview",
+    "state": "ready",
+    "services": [
+        {
+            "service": "web",
+            "stack_name": "hello-preview-pr-7-web",
+            "url": "https://pr-7.preview.example.com/",
+            "mode": "express",
+            "image": "1.dkr.ecr.us-east-1.amazonaws.com/hello-web-preview@sha256:" + "c" * 64,
+            "state": "ready",
+        }
+    ],
+}
+
+
+def test_the_comment_shows_the_previews_url_and_state_before_the_change_sets():
+    pc = comment_module()
+    body = pc.render(REPORT, "u", copy.deepcopy(PREVIEW), True, "success")
+    lines = body.splitlines()
+    assert lines[0] == pc.MARKER
+    assert lines[1] == f"### Live preview {pc.code('pr-7')}: ready"
+    row = next(line for line in lines if line.startswith(f"| {pc.cell('web')} |"))
+    assert f"| {pc.cell('https://pr-7.preview.example.com/')} | ready | express |" in row
+    assert "hello-web-preview@sha256:" + "c" * 64 in row
+    assert body.index("### Live preview") < body.index("### Deploy preview")
+    # Without a preview (forks, older callers) the comment is the change sets alone.
+    assert "Live preview" not in pc.render(REPORT, "u")
+
+
+def test_a_failed_or_missing_preview_is_said_so():
+    pc = comment_module()
+    failed = copy.deepcopy(PREVIEW)
+    failed["state"] = "failed"
+    failed["services"][0] |= {"state": "failed", "error": "ECS deployment failed: task stopped: exit code 1"}
+    failed["failure"] = "service web is not ready"
+    body = pc.render(REPORT, "u", failed, True, "failure")
+    assert f"Failed: {pc.code('service web is not ready')}" in body
+    assert f"### Live preview {pc.code('pr-7')}: failed" in body
+    assert "| failed | express |" in body and pc.code("ECS deployment failed: task stopped: exit code 1") in body
+    missing = pc.render(REPORT, "u", None, True, "failure")
+    assert "No preview report (the preview job: failure)" in missing and "| Service | URL |" not in missing
+    assert "Not run" in pc.render(REPORT, "u", None, True, "skipped")
+
+
+def test_hostile_preview_values_are_only_ever_inside_code_spans():
+    pc = comment_module()
+    hostile = {
+        "pr": 7,
+        "state": "ready",
+        "services": [
+            {"service": t, "stack_name": t, "url": t, "mode": t, "image": t, "state": t, "reason": t} for t in HOSTILE
+        ],
+    }
+    body = pc.render(REPORT, "u", hostile, True, "success")
+    rendered = code_spans_removed(body)
+    for bad in ("<img", "](http://evil", "<http", "www.evil", "@octocat", "@org", "#1"):
+        assert bad not in rendered, f"{bad!r} would be rendered: {rendered}"
+    assert set(re.findall(r"<[^>]*>", rendered)) <= {pc.MARKER, "<br>", "<code>"}
+    assert rendered.count(pc.MARKER) == 1
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", body)
+    for line in body.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            assert len(re.split(r"(?<!\\)\|", line)[1:-1]) in (3, 5), f"a cell broke: {line}"
+
+
+def test_the_script_takes_the_preview_report_and_tolerates_its_absence(tmp_path, monkeypatch):
+    pc = comment_module()
+    report, preview = tmp_path / "report.json", tmp_path / "preview.json"
+    report.write_text(json.dumps(REPORT))
+    preview.write_text(json.dumps(PREVIEW))
+    with FakeGitHub("t0ken") as gh:
+        for name, value in {
+            "GITHUB_TOKEN": "t0ken",
+            "GITHUB_API_URL": gh.url,
+            "GITHUB_REPOSITORY": "o/r",
+            "PR_NUMBER": "7",
+            "PREVIEW_RESULT": "success",
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert pc.main(["x", str(report), "--preview", str(preview)]) == 0
+        assert pc.code("https://pr-7.preview.example.com/") in gh.on_issue(7)[0]["body"]
+        monkeypatch.setenv("PREVIEW_RESULT", "failure")
+        assert pc.main(["x", str(report), "--preview", str(tmp_path / "absent.json")]) == 0
+        body = gh.on_issue(7)[0]["body"]
+        assert len(gh.on_issue(7)) == 1 and "No preview report (the preview job: failure)" in body
+        preview.write_text("")
+        assert pc.main(["x", str(report), "--preview", str(preview)]) == 0
+        assert "No preview report" in gh.on_issue(7)[0]["body"], "an empty report: the deployer printed none"
+        preview.write_text("{not json")
+        with pytest.raises(SystemExit, match="cannot read the preview report"):
+            pc.main(["x", str(report), "--preview", str(preview)])
+    assert pc.main(["x", str(report), "--preview"]) == 2

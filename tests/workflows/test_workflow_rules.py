@@ -89,8 +89,13 @@ def evaluate(expression: str, **contexts) -> object:
     python = re.sub(r"(?<=[a-z])-(?=[a-z])", "_dash_", python)
     namespace = {k: Context(v) for k, v in contexts.items()}
     # Status functions as GitHub evaluates them in a job's `if` (nothing cancelled here).
-    namespace.update(always=lambda: True, cancelled=lambda: False)
+    namespace.update(always=lambda: True, cancelled=lambda: False, true=True, false=False)
     return eval(f"({python})", {"__builtins__": {}}, namespace)  # noqa: S307 - our own workflow file
+
+
+def interpolate(template: str, **contexts) -> str:
+    """A string with `${{ }}` expressions in it, as GitHub fills it (e.g. a concurrency group)."""
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: str(evaluate(m.group(1), **contexts)), template)
 
 
 def test_the_expression_evaluator_follows_github_semantics():
@@ -114,7 +119,7 @@ EVENTS = {
     "workflow_dispatch": {"event_name": "workflow_dispatch", "ref": "refs/heads/main"},
     "pull_request": {"event_name": "pull_request", "ref": "refs/pull/7/merge"},
 }
-ENVIRONMENTS = ("staging", "production")
+ENVIRONMENTS = ("staging", "production", "preview")
 # Jobs that assume a role, and the environment each belongs to.
 ROLE_JOBS = {
     "plan-staging": "staging",
@@ -122,11 +127,13 @@ ROLE_JOBS = {
     "discard-staging": "staging",
     "plan-production": "production",
     "apply-production": "production",
+    "plan-preview": "preview",
+    "apply-preview": "preview",
 }
 
 
-def other(environment: str) -> str:
-    return "production" if environment == "staging" else "staging"
+def others(environment: str) -> list[str]:
+    return [e for e in ENVIRONMENTS if e != environment]
 
 
 def plan_role_variable(job: str, event: str) -> str:
@@ -144,10 +151,12 @@ def test_the_plan_jobs_take_their_environments_plan_role_and_pull_requests_the_p
     assert plan_role_variable("plan-staging", "pull_request") == "AWS_PREVIEW_ROLE_ARN"
     assert plan_role_variable("plan-staging", "push") == "AWS_PLAN_ROLE_ARN_STAGING"
     assert plan_role_variable("plan-staging", "workflow_dispatch") == "AWS_PLAN_ROLE_ARN_STAGING"
-    # Production is never previewed for a pull request: one role, whatever the event.
+    # Production and the preview environment are never planned for a pull request: one
+    # role each, whatever the event.
     for event in EVENTS:
         assert plan_role_variable("plan-production", event) == "AWS_PLAN_ROLE_ARN_PRODUCTION"
-    for name in ("plan-staging", "plan-production"):
+        assert plan_role_variable("plan-preview", event) == "AWS_PLAN_ROLE_ARN_PREVIEW"
+    for name in ("plan-staging", "plan-production", "plan-preview"):
         plan = jobs()[name]
         # No GitHub environment: the roles trust the workflow file and ref, not a name.
         assert "environment" not in plan
@@ -178,8 +187,10 @@ def test_each_role_job_uses_only_its_environments_roles_and_variables():
         else:
             assert "environment" not in job, f"job {name}: only the apply jobs name a GitHub environment"
         if environment:
-            # Nothing of the other environment: no role, service role or boundary.
-            assert f"_{other(environment).upper()}" not in text, f"{name} names a {other(environment)} variable"
+            # Nothing of another environment: no role, service role or boundary (a
+            # variable ending in its name; AWS_PREVIEW_ROLE_ARN is the staging preview role).
+            for o in others(environment):
+                assert not re.search(rf"_{o.upper()}\b", text), f"{name} names a {o} variable"
         # Each role-using job may ask for an OIDC token; no other job may.
         assert (job.get("permissions", {}).get("id-token") == "write") == (name in with_credentials), name
     assert "AWS_DEPLOY_ROLE_ARN }}" not in DEPLOY.read_text(), "the unsuffixed deploy role of issue 17 is gone"
@@ -189,6 +200,11 @@ def test_each_role_job_uses_only_its_environments_roles_and_variables():
         assert credentials_step(apply)["with"]["role-to-assume"] == f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{upper} }}}}"
     discard = credentials_step(jobs()["discard-staging"])
     assert discard["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN_STAGING }}"
+
+
+def wait_timeout(environment: str) -> str:
+    """deploy.yaml's wait_timeout for the environment (the deployer's default: 60m)."""
+    return load_yaml(ROOT / "deploy.yaml")["environments"][environment].get("wait_timeout", "60m")
 
 
 def role_limit(resource: str) -> int:
@@ -204,6 +220,8 @@ def test_the_aws_sessions_outlive_their_jobs_and_the_stack_wait():
         "apply-staging": ["DeployRole"],
         "apply-production": ["DeployRole"],
         "discard-staging": ["PlanRole"],
+        "plan-preview": ["PlanRole"],
+        "apply-preview": ["DeployRole"],
     }
     for name, resources in roles.items():
         job = jobs()[name]
@@ -218,7 +236,7 @@ def test_the_aws_sessions_outlive_their_jobs_and_the_stack_wait():
             )
     # apply waits as long as the plan says: deploy.yaml's wait_timeout for the environment.
     for env_name in ENVIRONMENTS:
-        wait = load_yaml(ROOT / "deploy.yaml")["environments"][env_name]["wait_timeout"]
+        wait = wait_timeout(env_name)
         minutes = re.fullmatch(r"(\d+)m", wait)
         assert minutes, f"deploy.yaml {env_name} wait_timeout {wait!r}: this test reads minutes only"
         apply_session = int(credentials_step(jobs()[f"apply-{env_name}"])["with"]["role-duration-seconds"])
@@ -359,6 +377,21 @@ def runs(job: str, event: str, inputs: dict | None = None, **results) -> bool:
     return bool(evaluate(condition, github=github, inputs=inputs or {}, needs=needs))
 
 
+def started_jobs(event: str, inputs: dict | None = None) -> set[str]:
+    """deploy.yml's jobs GitHub would start for the event when every started job succeeds
+    (and changes something): each job's `if` with its needs' real results."""
+    graph, result = jobs(), {}
+    while len(result) < len(graph):
+        for name, job in graph.items():
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            if name in result or any(n not in result for n in needs):
+                continue
+            result[name] = runs(name, event, inputs, **{n.replace("-", "_"): result[n] for n in needs})
+            result[name] = "success" if result[name] else "skipped"
+    return {name for name, r in result.items() if r == "success"}
+
+
 def test_the_job_graph_promotes_staging_to_production():
     graph = jobs()
     assert sorted(graph["plan-staging"]["needs"]) == ["build-deployer", "build-images"]
@@ -408,13 +441,41 @@ def test_which_jobs_run_for_each_event():
     assert runs("plan-staging", "pull_request", pr)
     assert not runs("plan-production", "pull_request", pr, apply_staging="skipped", plan_staging_changes="false")
     assert not runs("apply-staging", "pull_request", pr)
+    # The preview environment's stack: on a push only, after the tests, applied when changed.
+    assert runs("plan-preview", "push") and runs("apply-preview", "push")
+    assert not runs("plan-preview", "push", test="failure")
+    assert not runs("apply-preview", "push", plan_preview_changes="false")
+    for event, inputs in (("workflow_dispatch", staging), ("workflow_dispatch", production), ("pull_request", pr)):
+        assert not runs("plan-preview", event, inputs), event
+        assert not {"plan-preview", "apply-preview"} & started_jobs(event, inputs), event
+    assert {"plan-preview", "apply-preview", "apply-production"} <= started_jobs("push")
+
+
+def test_the_preview_environment_never_holds_staging_or_production():
+    """A failing preview environment fails the run, never production: no staging or
+    production job needs (directly or not) a preview environment job, and those need
+    nothing of staging's or production's."""
+    graph = jobs()
+
+    def ancestors(name: str) -> set[str]:
+        needs = graph[name].get("needs", [])
+        needs = [needs] if isinstance(needs, str) else needs
+        return set(needs).union(*(ancestors(n) for n in needs)) if needs else set()
+
+    for name, environment in ROLE_JOBS.items():
+        if environment != "preview":
+            assert not {"plan-preview", "apply-preview"} & ancestors(name), name
+    assert ancestors("apply-preview") == {"plan-preview", "test", "build-deployer"}
+    assert graph["apply-preview"]["environment"] == {"name": "preview"}
+    assert "--environment preview" in step(graph["plan-preview"], "plan")["run"]
+    assert "--image" not in job_text(graph["plan-preview"]) + job_text(graph["apply-preview"])
 
 
 def test_no_workflow_level_lock_and_each_apply_holds_its_environments():
     # A workflow-level group would hold a later push's tests and plan behind an approval.
     assert "concurrency" not in load_yaml(DEPLOY)
     locked = {name: job["concurrency"] for name, job in jobs().items() if "concurrency" in job}
-    assert sorted(locked) == ["apply-production", "apply-staging"]
+    assert sorted(locked) == ["apply-preview", "apply-production", "apply-staging"]
     for name, lock in locked.items():
         assert lock["cancel-in-progress"] is False, "a running apply must never be cancelled"
         assert lock["group"] == name, "one lock per environment, shared by every run"
@@ -559,11 +620,12 @@ def test_the_deployer_images_and_plans_are_checked_before_first_use():
         assert checked < used, name
         assert job["steps"][checked]["env"]["IMAGES_SHA256"] == "${{ needs.build-images.outputs.sha256 }}"
         image_checks.append((name, job["steps"][checked]))
+    # The preview environment's jobs plan and apply its environment stack only: no images.
     assert [n for n, _ in image_checks] == ["plan-staging", "apply-staging"]
     assert image_checks[0][1] == image_checks[1][1]
     # The plan file names the change sets apply executes (and discard deletes).
     for name, plan in (("apply-staging", "plan-staging"), ("discard-staging", "plan-staging"),
-                       ("apply-production", "plan-production")):  # fmt: skip
+                       ("apply-production", "plan-production"), ("apply-preview", "plan-preview")):  # fmt: skip
         job = graph[name]
         checked = first_step(job, lambda s: s.get("name") == CHECK_PLAN)
         used = first_step(job, lambda s: "$PLAN" in s.get("run", "") and s.get("name") != CHECK_PLAN)
@@ -571,7 +633,7 @@ def test_the_deployer_images_and_plans_are_checked_before_first_use():
         assert job["steps"][checked]["env"]["PLAN_SHA256"] == f"${{{{ needs.{plan}.outputs.plan-sha256 }}}}"
         download = next(s for s in job["steps"] if s.get("with", {}).get("path") == "${{ runner.temp }}/plan")
         assert download["with"]["name"] == plan, name
-    for plan in ("plan-staging", "plan-production"):
+    for plan in ("plan-staging", "plan-production", "plan-preview"):
         assert graph[plan]["outputs"]["plan-sha256"] == "${{ steps.plan-sum.outputs.sha256 }}"
         summed = step(graph[plan], "plan-sum")
         assert summed["if"] == step_named(graph[plan], "Hand the plan to the apply job")["if"]
@@ -784,3 +846,253 @@ def test_the_deployer_cache_key_follows_the_deployer_sources_only(key_repo):
     # `deployer bootstrap` embeds this template (include_str!): it is a deployer source.
     (repo / "cfn/github-oidc.yaml").write_text((repo / "cfn/github-oidc.yaml").read_text() + "\n# edit\n")
     assert key() != third
+
+
+# --- pull-request previews: pr.yml and preview-prune.yml (issue 19) ---------------------
+
+PR = ROOT / ".github/workflows/pr.yml"
+PRUNE = ROOT / ".github/workflows/preview-prune.yml"
+PR_ROLE = "${{ vars.AWS_PULL_REQUEST_ROLE_ARN }}"
+
+
+@functools.cache
+def pr_jobs() -> dict:
+    return load_yaml(PR)["jobs"]
+
+
+@functools.cache
+def prune_jobs() -> dict:
+    return load_yaml(PRUNE)["jobs"]
+
+
+def all_jobs() -> dict[str, dict]:
+    """Every job of every workflow, as `file:job`."""
+    found = {}
+    for path in sorted((ROOT / ".github/workflows").glob("*.yml")):
+        for name, job in load_yaml(path)["jobs"].items():
+            found[f"{path.name}:{name}"] = job
+    return found
+
+
+def pr_event(action: str, fork: bool = False) -> dict:
+    head = "someone/fork" if fork else "o/r"
+    return {
+        "event_name": "pull_request",
+        "repository": "o/r",
+        "event": {"action": action, "pull_request": {"number": 7, "head": {"repo": {"full_name": head}}}},
+    }
+
+
+def pr_runs(job: str, action: str, fork: bool = False, **results) -> bool:
+    """Whether GitHub would start pr.yml's `job` for this pull-request action."""
+    needs = pr_jobs()[job].get("needs", [])
+    needs = {n: {"result": results.get(n.replace("-", "_"), "success")} for n in [needs] if isinstance(n, str)} | {
+        n: {"result": results.get(n.replace("-", "_"), "success")} for n in (needs if isinstance(needs, list) else [])
+    }
+    condition = pr_jobs()[job].get("if", "true")
+    if not re.search(r"\b(always|cancelled|failure|success)\(", condition) and any(
+        n["result"] != "success" for n in needs.values()
+    ):
+        return False
+    return bool(evaluate(condition, github=pr_event(action, fork), needs=needs))
+
+
+def test_each_pull_request_action_runs_its_jobs():
+    """Opened, pushed to, reopened: tests, staging dry run, the preview and the comment.
+    Closed: only `preview down` (and the deployer it runs), no tests. Forks: tests and the
+    notice, never a preview or anything with credentials."""
+    assert load_yaml(PR)[True]["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
+    expected = {
+        (False, "open"): {"test-and-preview", "preview", "comment"},
+        (True, "open"): {"test-and-preview", "fork-notice"},
+        (False, "closed"): {"build-deployer", "preview-down"},
+        (True, "closed"): set(),
+    }
+    for action in ("opened", "synchronize", "reopened", "closed"):
+        for fork in (False, True):
+            started = {job for job in pr_jobs() if pr_runs(job, action, fork)}
+            assert started == expected[(fork, "closed" if action == "closed" else "open")], (action, fork)
+    # A failed preview still gets its comment (it says so); failed tests get none.
+    assert pr_runs("comment", "synchronize", preview="failure")
+    assert pr_runs("comment", "synchronize", preview="skipped")
+    assert not pr_runs("comment", "synchronize", test_and_preview="failure", preview="skipped")
+    assert not pr_runs("preview", "synchronize", test_and_preview="failure")
+    assert pr_jobs()["preview"]["needs"] == "test-and-preview"
+    assert pr_jobs()["preview-down"]["needs"] == "build-deployer"
+
+
+def test_up_and_down_of_one_pull_request_never_run_at_once():
+    """Pushes cancel the runs they supersede; a close is a group of its own that nothing
+    cancels; `preview` and `preview-down` share one never-cancelled lock per pull request."""
+    concurrency = load_yaml(PR)["concurrency"]
+    groups = {a: interpolate(concurrency["group"], github=pr_event(a)) for a in ("opened", "synchronize", "reopened")}
+    assert len(set(groups.values())) == 1 and "7" in groups["opened"]
+    closed = interpolate(concurrency["group"], github=pr_event("closed"))
+    assert closed != groups["opened"] and "7" in closed
+    for action in ("opened", "synchronize", "reopened"):
+        assert evaluate(concurrency["cancel-in-progress"], github=pr_event(action)) is True, action
+    assert evaluate(concurrency["cancel-in-progress"], github=pr_event("closed")) is False
+    locks = {name: job["concurrency"] for name, job in pr_jobs().items() if "concurrency" in job}
+    assert sorted(locks) == ["preview", "preview-down"]
+    assert locks["preview"] == locks["preview-down"]
+    assert locks["preview"]["cancel-in-progress"] is False
+    assert interpolate(locks["preview"]["group"], github=pr_event("opened")) == "preview-pr-7"
+    # Inside the lock, `up` first asks whether the pull request is still open, and every
+    # step after that question depends on its answer.
+    steps = pr_jobs()["preview"]["steps"]
+    asked = first_step(pr_jobs()["preview"], lambda s: s.get("id") == "open")
+    assert "pull_requests.py state" in steps[asked]["run"]
+    for s in steps[asked + 1 :]:
+        assert "steps.open.outputs.state == 'open'" in s.get("if", ""), s.get("name") or s.get("uses")
+
+
+def test_the_pull_request_role_is_assumed_only_by_the_preview_jobs():
+    """AWS_PULL_REQUEST_ROLE_ARN: pr.yml's preview and preview-down, preview-prune.yml's
+    prune, nothing else; and no job that runs for a pull request assumes a plan or deploy
+    role (the staging dry run's preview role is chosen by the event, tested above)."""
+    using = {name for name, job in all_jobs().items() if "AWS_PULL_REQUEST_ROLE_ARN" in job_text(job)}
+    assert using == {"pr.yml:preview", "pr.yml:preview-down", "preview-prune.yml:prune"}
+    for name in using:
+        assert credentials_step(all_jobs()[name])["with"]["role-to-assume"] == PR_ROLE, name
+    for name, job in pr_jobs().items():
+        assert not re.search(r"AWS_(PLAN|DEPLOY)_ROLE_ARN", job_text(job)), name
+        if any("configure-aws" in s.get("uses", "") for s in job.get("steps", [])):
+            assert credentials_step(job)["with"]["role-to-assume"] == PR_ROLE, name
+    pr = {"environment": "staging", "dry-run": True}
+    assert started_jobs("pull_request", pr) & set(ROLE_JOBS) == {"plan-staging"}
+    assert plan_role_variable("plan-staging", "pull_request") == "AWS_PREVIEW_ROLE_ARN"
+
+
+def test_preview_jobs_ask_only_for_what_they_use():
+    """id-token only where a role is assumed; pull-requests: write only for the comment."""
+    for path, expected_token, readers in (
+        (PR, {"test-and-preview", "preview", "preview-down"}, {"preview"}),
+        (PRUNE, {"prune"}, {"prune"}),
+    ):
+        workflow = load_yaml(path)
+        assert workflow["permissions"] == {"contents": "read"}, path.name
+        for name, job in workflow["jobs"].items():
+            permissions = job.get("permissions", {})
+            assert (permissions.get("id-token") == "write") == (name in expected_token), (path.name, name)
+            wanted = "write" if (path, name) == (PR, "comment") else ("read" if name in readers else None)
+            assert permissions.get("pull-requests") == wanted, (path.name, name)
+            assert set(permissions.values()) <= {"read", "write"}
+            assert not {k for k, v in permissions.items() if v == "write"} - {"id-token", "pull-requests"}
+
+
+def test_preview_jobs_run_only_the_checked_deployer_and_images():
+    """The same checks as deploy.yml's jobs, word for word; pr.yml's preview gets the
+    checksums from the call's outputs, which are the build jobs' own."""
+    reference = jobs()["apply-staging"]
+    outputs = load_yaml(DEPLOY)[True]["workflow_call"]["outputs"]
+    assert outputs["deployer-sha256"]["value"] == "${{ jobs.build-deployer.outputs.sha256 }}"
+    assert outputs["images-sha256"]["value"] == "${{ jobs.build-images.outputs.sha256 }}"
+    cases = (
+        (pr_jobs()["preview"], "${{ needs.test-and-preview.outputs.deployer-sha256 }}"),
+        (pr_jobs()["preview-down"], "${{ needs.build-deployer.outputs.sha256 }}"),
+        (prune_jobs()["prune"], "${{ needs.build-deployer.outputs.sha256 }}"),
+    )
+    for job, source in cases:
+        checked = first_step(job, lambda s: s.get("name") == CHECK_DEPLOYER)
+        downloaded = first_step(job, lambda s: s.get("with", {}).get("name") == "deployer")
+        used = first_step(job, lambda s: "bin/deployer" in s.get("run", "") and s.get("name") != CHECK_DEPLOYER)
+        credentials = first_step(job, lambda s: "configure-aws" in s.get("uses", ""))
+        assert downloaded < checked < used and checked < credentials
+        check = job["steps"][checked]
+        assert check["run"] == step_named(reference, CHECK_DEPLOYER)["run"]
+        assert check["env"] == {**step_named(reference, CHECK_DEPLOYER)["env"], "DEPLOYER_SHA256": source}
+    preview = pr_jobs()["preview"]
+    images = step_named(preview, CHECK_IMAGES)
+    assert images["run"] == step_named(reference, CHECK_IMAGES)["run"]
+    assert images["env"] == {**step_named(reference, CHECK_IMAGES)["env"], "IMAGES_SHA256": (
+        "${{ needs.test-and-preview.outputs.images-sha256 }}")}  # fmt: skip
+    checked = first_step(preview, lambda s: s.get("name") == CHECK_IMAGES)
+    assert checked < first_step(preview, lambda s: s.get("id") == "up")
+    # The closed and scheduled runs build the deployer as deploy.yml does (no cache, no tests).
+    for workflow in (pr_jobs(), prune_jobs()):
+        assert workflow["build-deployer"]["steps"] == jobs()["build-deployer"]["steps"]
+        assert workflow["build-deployer"]["outputs"] == jobs()["build-deployer"]["outputs"]
+
+
+def test_preview_sessions_outlive_their_jobs():
+    for job in (pr_jobs()["preview"], pr_jobs()["preview-down"], prune_jobs()["prune"]):
+        session = int(credentials_step(job)["with"]["role-duration-seconds"])
+        assert session >= job["timeout-minutes"] * 60
+        assert role_limit("PullRequestRole") >= session
+    # `preview up` follows its change sets within the preview environment's wait_timeout,
+    # then waits for every service to be ready within its --ready-timeout (20m by
+    # default): both, and the pushes, inside the job.
+    minutes = re.fullmatch(r"(\d+)m", wait_timeout("preview"))
+    cli = (ROOT / "deployer/src/cli/preview.rs").read_text()
+    ready = re.search(r'default_value = "(\d+)m"\)\]\n\s*pub ready_timeout', cli)
+    assert minutes and ready, "deploy.yaml's preview wait_timeout or preview up's --ready-timeout default moved"
+    assert int(minutes.group(1)) + int(ready.group(1)) + 5 <= pr_jobs()["preview"]["timeout-minutes"]
+
+
+def run_job_step(tmp_path: Path, step_: dict, env: dict[str, str], services: str = "") -> list[str]:
+    """Runs a step that calls the deployer, with a deployer that records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    args_file = tmp_path / "args"
+    (bin_dir / "deployer").write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {args_file}\necho "{{}}"\n')
+    (bin_dir / "deployer").chmod(0o755)
+    images = tmp_path / "images"
+    images.mkdir(exist_ok=True)
+    (images / "services.tsv").write_text(services)
+    done = run_step(step_, {"RUNNER_TEMP": str(tmp_path), "IMAGES": str(images), **env}, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return args_file.read_text().splitlines()
+
+
+def test_the_preview_steps_run_up_down_and_prune(tmp_path):
+    images = tmp_path / "images"
+    report = tmp_path / "preview-up/preview-report.json"
+    up = step(pr_jobs()["preview"], "up")
+    tsv = "public\timage-1.tar\nweb\timage-1.tar\n"
+    args = run_job_step(tmp_path, up, {"PR_NUMBER": "7", "COMMIT": "abc123", "REPORT": str(report)}, tsv)
+    assert args == [
+        "preview", "up", "--config", "deploy.yaml", "--pr", "7",
+        "--image", f"public=oci-archive:{images}/image-1.tar",
+        "--image", f"web=oci-archive:{images}/image-1.tar",
+        "--commit", "abc123", "--output", "json",
+    ]  # fmt: skip
+    assert report.read_text() == "{}\n", "the JSON report goes to the file the comment reads"
+    assert up["env"]["COMMIT"] == "${{ github.sha }}" and up["env"]["REPORT"].endswith("preview-report.json")
+    down = pr_jobs()["preview-down"]["steps"][-1]
+    assert run_job_step(tmp_path, down, {"PR_NUMBER": "7"}) == [
+        "preview", "down", "--config", "deploy.yaml", "--pr", "7",
+    ]  # fmt: skip
+    prune = prune_jobs()["prune"]["steps"][-1]
+    pruned = run_job_step(tmp_path, prune, {"KEEP": "3,7", "MAX_AGE": "7d"})
+    assert pruned == ["preview", "prune", "--config", "deploy.yaml", "--keep", "3,7", "--older-than", "7d"]
+    none_open = run_job_step(tmp_path, prune, {"KEEP": "", "MAX_AGE": "7d"})
+    assert none_open[-4:] == ["--keep", "", "--older-than", "7d"], "no open pull request: keep none"
+    # Each passes exactly the variables deploy.yaml's preview environment reads.
+    section = yaml.safe_dump(load_yaml(ROOT / "deploy.yaml")["environments"]["preview"])
+    wanted = set(re.findall(r"\$\{(\w+)\}", section))
+    for s in (up, down, prune):
+        passed = {k for k, v in s["env"].items() if v == f"${{{{ vars.{k} }}}}"}
+        assert passed == wanted, sorted(passed ^ wanted)
+    # The comment gets the preview's report, whatever became of the job.
+    comment = pr_jobs()["comment"]
+    assert comment["needs"] == ["test-and-preview", "preview"]
+    assert "--preview" in comment["steps"][-1]["run"]
+    assert comment["steps"][-1]["env"]["PREVIEW_RESULT"] == "${{ needs.preview.result }}"
+    kept = next(s for s in pr_jobs()["preview"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert "!cancelled()" in kept["if"] and kept["with"]["name"] == "pull-request-preview"
+
+
+def test_the_prune_workflow_runs_on_main_only_and_lists_open_pull_requests_first():
+    on = load_yaml(PRUNE)[True]
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    assert on["workflow_dispatch"] is None, "no inputs: nothing to inject"
+    for name, job in prune_jobs().items():
+        assert job["if"] == "github.ref == 'refs/heads/main'", name
+    prune = prune_jobs()["prune"]
+    listed = first_step(prune, lambda s: s.get("id") == "open")
+    assert "pull_requests.py open" in prune["steps"][listed]["run"]
+    assert listed < first_step(prune, lambda s: "configure-aws" in s.get("uses", ""))
+    assert prune["steps"][-1]["env"]["KEEP"] == "${{ steps.open.outputs.numbers }}"
+    assert prune["steps"][-1]["env"]["MAX_AGE"] == "${{ steps.open.outputs.max-age }}"
+    assert "preview_max_age.py deploy.yaml" in prune["steps"][listed]["run"]
+    assert load_yaml(PRUNE)["concurrency"] == {"group": "preview-prune", "cancel-in-progress": False}
