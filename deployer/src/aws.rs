@@ -10,9 +10,12 @@
 //! - `stack_images`: the `ImageUri` each service stack was deployed with (promote)
 //! - `service_state`: an ECS service's deployments and its targets' health (status)
 //! - `logs`: a log group's events, page by page and pass after pass (logs --follow)
+//! - `rollout`: waiting until a service's ECS deployment has completed and its targets
+//!   are healthy (what express mode does not wait for)
 
 pub(crate) mod ecs_images;
 pub(crate) mod logs;
+pub(crate) mod rollout;
 pub(crate) mod service_state;
 pub(crate) mod stack_images;
 

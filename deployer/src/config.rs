@@ -216,6 +216,10 @@ pub(crate) struct Settings {
     pub wait_timeout: std::time::Duration,
     /// `--change-set-timeout`: how long CloudFormation may take to work out the change set.
     pub change_set_timeout: std::time::Duration,
+    /// A change set that creates the stack may use CloudFormation's express mode
+    /// (`cfn::change_set::deployment_mode`): only pull-request preview stacks, whose
+    /// creator waits for the service itself. Never from the config file or a flag.
+    pub express_create: bool,
 }
 
 /// The default for `--image-parameter`.
@@ -337,6 +341,7 @@ pub(crate) fn resolve_in(
         repository: args.image.repository.clone().or(env.repository),
         wait_timeout,
         change_set_timeout,
+        express_create: false,
     };
     Ok((settings, warnings))
 }

@@ -43,7 +43,7 @@ pub(crate) mod resolve;
 mod rules;
 pub(crate) mod stacks;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_stacks;
 mod yaml;

@@ -18,7 +18,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::priorities::Priorities;
+use super::stacks::{StackSpec, environment_stack, service_stack, template_outputs};
+use super::{Application, EnvironmentSettings, Host};
 use crate::error::Failure;
+use crate::template::Template;
 
 /// The highest pull request number a preview takes.
 pub(crate) const MAX_PR: u32 = 999_999;
@@ -205,6 +208,60 @@ pub(crate) fn check_limit(
     )))
 }
 
+/// The stacks `preview up` deploys for pull request `pr` on `env` (the environment with
+/// `previews:`): the environment stack first (only for the wiring: never planned), then
+/// one stack per service of deploy.yaml, each as the environment's own service stack
+/// would be, but named `{app}-{env}-pr-N-{service}`, on its preview host (its own DNS
+/// record, no certificate of its own: the wildcard covers it), one task
+/// (`DesiredCount`, `MinTasks`, `MaxTasks` = 1), tagged `deployer:preview=pr-N`,
+/// pushing to the `-preview` repository, with `priorities` ([`allocate`]).
+/// `outputs`: the environment stack's outputs; `template`: the service template.
+pub(crate) fn stacks(
+    app: &Application,
+    env: &EnvironmentSettings,
+    pr: u32,
+    outputs: &BTreeMap<String, String>,
+    priorities: &BTreeMap<String, Priorities>,
+    template: &Template,
+) -> Result<Vec<StackSpec>, Failure> {
+    let env_outputs = template_outputs(&app.templates.environment)?;
+    let several = app.services.len() > 1;
+    let mut out = vec![environment_stack(app, env)];
+    for service in app.services.values() {
+        let label = host_label(pr, &service.name, several);
+        let mut preview_service = service.clone();
+        preview_service.host = Host::Label(label.clone());
+        let mut spec = service_stack(
+            app,
+            env,
+            &preview_service,
+            template,
+            &env_outputs,
+            outputs,
+            priorities,
+        )?;
+        spec.stack_name = stack_name(&app.name, &env.name, pr, &service.name);
+        for (name, value) in [
+            ("HostName", format!("{label}.{}", env.domain)),
+            ("CreateDnsRecord", "true".to_owned()),
+            ("CreateCertificate", "false".to_owned()),
+            ("DesiredCount", "1".to_owned()),
+            ("MinTasks", "1".to_owned()),
+            ("MaxTasks", "1".to_owned()),
+        ] {
+            if template.parameters.contains_key(name) {
+                spec.parameters.insert(name.to_owned(), value);
+            }
+        }
+        spec.tags.insert(TAG_PREVIEW.to_owned(), name(pr));
+        spec.repository = Some(repository(&service.repository));
+        // A preview is thrown away: never protected against deletion.
+        spec.termination_protection = false;
+        out.push(spec);
+    }
+    Ok(out)
+}
+
 /// Whether creating (`exists` false) or updating a preview stack: `express` or
 /// `standard` (the words the result shows).
 pub(crate) fn mode_word(exists: bool) -> &'static str {
@@ -328,6 +385,101 @@ mod tests {
         assert_eq!(b.priorities["public"], (11, 12));
         assert_eq!(b.priorities["web"], (15, 16));
         assert_eq!(b.probed, 1);
+    }
+
+    /// The repository's deploy.yaml (with CI's variables) and its real templates.
+    fn repository_app() -> (Application, EnvironmentSettings, Template) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let vars = crate::app::tests::vars(&crate::app::tests::CI);
+        let app = crate::app::load(&root.join("deploy.yaml"), &vars).unwrap();
+        let env = app.environment("preview").unwrap();
+        let template = Template::load(&app.templates.service).unwrap();
+        (app, env, template)
+    }
+
+    #[test]
+    fn preview_stacks_are_named_hosted_sized_and_tagged_per_pull_request() {
+        let (app, env, template) = repository_app();
+        let outputs: BTreeMap<String, String> = template
+            .parameters
+            .keys()
+            .filter(|k| {
+                template_outputs(&app.templates.environment)
+                    .unwrap()
+                    .contains(*k)
+            })
+            .map(|k| (k.clone(), format!("out-{k}")))
+            .collect();
+        let priorities = allocate(7, &["public", "web"], &BTreeMap::new(), &BTreeSet::new())
+            .unwrap()
+            .priorities;
+        let specs = stacks(&app, &env, 7, &outputs, &priorities, &template).unwrap();
+        let names: Vec<&str> = specs.iter().map(|s| s.stack_name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "hello-preview",
+                "hello-preview-pr-7-public",
+                "hello-preview-pr-7-web"
+            ]
+        );
+        let web = &specs[2];
+        let p = |k: &str| web.parameters.get(k).map(String::as_str);
+        assert_eq!(p("HostName"), Some("pr-7-web.preview.example.com"));
+        assert_eq!(p("CreateDnsRecord"), Some("true"));
+        assert_eq!(p("CreateCertificate"), Some("false"));
+        assert_eq!(
+            (p("DesiredCount"), p("MinTasks"), p("MaxTasks")),
+            (Some("1"), Some("1"), Some("1"))
+        );
+        assert_eq!(p("Login"), Some("cognito"));
+        assert_eq!(
+            (p("ApiRulePriority"), p("AppRulePriority")),
+            (Some("27"), Some("28"))
+        );
+        assert_eq!(p("HttpsListenerArn"), Some("out-HttpsListenerArn"));
+        assert_eq!(web.tags.get(TAG_PREVIEW).map(String::as_str), Some("pr-7"));
+        assert_eq!(
+            web.tags.get("deployer:service").map(String::as_str),
+            Some("web")
+        );
+        assert_eq!(web.repository.as_deref(), Some("hello-web-preview"));
+        assert_eq!(
+            specs[1].parameters.get("HostName").map(String::as_str),
+            Some("pr-7-public.preview.example.com")
+        );
+        for spec in &specs[1..] {
+            guard(&stack_prefix("hello", "preview"), &spec.stack_name).unwrap();
+        }
+        // One service: `pr-N.{domain}`, its path kept.
+        let mut one = app.clone();
+        one.services.remove("public");
+        one.services.get_mut("web").unwrap().path = Some("/docs".into());
+        let priorities = allocate(7, &["web"], &BTreeMap::new(), &BTreeSet::new())
+            .unwrap()
+            .priorities;
+        let specs = stacks(&one, &env, 7, &outputs, &priorities, &template).unwrap();
+        let p = |k: &str| specs[1].parameters.get(k).cloned();
+        assert_eq!(p("HostName").as_deref(), Some("pr-7.preview.example.com"));
+        assert_eq!(p("PathPrefix").as_deref(), Some("/docs"));
+    }
+
+    #[test]
+    fn deploying_the_preview_environment_deploys_its_environment_stack_only() {
+        let (app, _, _) = repository_app();
+        let specs = crate::app::stacks::stacks(&app, "preview", &BTreeMap::new(), &BTreeMap::new())
+            .unwrap();
+        let names: Vec<&str> = specs.iter().map(|s| s.stack_name.as_str()).collect();
+        assert_eq!(names, ["hello-preview"]);
+        assert_eq!(
+            specs[0]
+                .parameters
+                .get("WildcardCertificate")
+                .map(String::as_str),
+            Some("true")
+        );
     }
 
     #[test]

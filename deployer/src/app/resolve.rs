@@ -98,6 +98,8 @@ pub(crate) fn release_stack(spec: stacks::StackSpec) -> Result<StackSpec, Failur
         change_set_timeout: DEFAULT_CHANGE_SET_TIMEOUT,
         repository: spec.repository,
         image_parameter: spec.image_parameter,
+        // Releases never use express mode; only preview stacks do (`preview up` sets it).
+        express_create: false,
     })
 }
 

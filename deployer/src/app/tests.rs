@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 /// A lookup from a fixed list.
-pub(super) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+pub(crate) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: BTreeMap<String, String> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -65,7 +65,7 @@ fn assert_has(message: &str, part: &str) {
 }
 
 /// The repository variables CI sets for the repository's deploy.yaml.
-pub(super) const CI: [(&str, &str); 8] = [
+pub(crate) const CI: [(&str, &str); 8] = [
     ("AWS_REGION", "eu-central-1"),
     ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
     (

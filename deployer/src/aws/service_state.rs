@@ -33,6 +33,10 @@ pub(crate) struct DeploymentState {
     pub pending: i32,
     /// Tasks of this deployment that failed to start or stay healthy.
     pub failed_tasks: i32,
+    /// When ECS started it (epoch seconds, AWS's clock): tasks stopped before belong
+    /// to an earlier deployment.
+    #[serde(skip)]
+    pub created_at: Option<i64>,
 }
 
 /// A service as ECS sees it.
@@ -64,6 +68,57 @@ pub(crate) async fn ecs_service(
     cluster: &str,
     service: &str,
 ) -> Result<Option<EcsServiceState>, Failure> {
+    let Some(found) = service_deployments(ecs, cluster, service).await? else {
+        return Ok(None);
+    };
+    let (image, revision) = match found
+        .current
+        .as_ref()
+        .and_then(|d| d.task_definition.clone())
+    {
+        Some(td) => {
+            let running = image_of_task_definition(ecs, &td).await?;
+            (Some(running.uri), Some(running.revision))
+        }
+        None => (None, None),
+    };
+    Ok(Some(EcsServiceState {
+        status: found.status,
+        desired: found.desired,
+        running: found.running,
+        pending: found.pending,
+        image_digest: image.as_deref().and_then(digest_of).map(str::to_owned),
+        image,
+        revision,
+        current: found.current,
+        others: found.others,
+    }))
+}
+
+/// A service's counts and deployments (one DescribeServices, no image lookup): what
+/// `status` shows and what `aws::rollout` waits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceDeployments {
+    /// ECS's status of the service (`ACTIVE`, `DRAINING`, `INACTIVE`).
+    pub status: String,
+    /// Tasks the service wants.
+    pub desired: i32,
+    /// Tasks running.
+    pub running: i32,
+    /// Tasks starting.
+    pub pending: i32,
+    /// The PRIMARY deployment (the current one).
+    pub current: Option<DeploymentState>,
+    /// The others still running (being replaced), as ECS lists them.
+    pub others: Vec<DeploymentState>,
+}
+
+/// [`ServiceDeployments`] of `service` in `cluster`; `Ok(None)` when ECS does not know it.
+pub(crate) async fn service_deployments(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<ServiceDeployments>, Failure> {
     let out = ecs
         .describe_services()
         .cluster(cluster)
@@ -85,21 +140,11 @@ pub(crate) async fn ecs_service(
         .iter()
         .position(|d| d.status == "PRIMARY")
         .map(|i| deployments.remove(i));
-    let (image, revision) = match current.as_ref().and_then(|d| d.task_definition.clone()) {
-        Some(td) => {
-            let running = image_of_task_definition(ecs, &td).await?;
-            (Some(running.uri), Some(running.revision))
-        }
-        None => (None, None),
-    };
-    Ok(Some(EcsServiceState {
+    Ok(Some(ServiceDeployments {
         status: found.status().unwrap_or("UNKNOWN").to_owned(),
         desired: found.desired_count(),
         running: found.running_count(),
         pending: found.pending_count(),
-        image_digest: image.as_deref().and_then(digest_of).map(str::to_owned),
-        image,
-        revision,
         current,
         others: deployments,
     }))
@@ -116,6 +161,7 @@ fn deployment_state(d: &Deployment) -> DeploymentState {
         running: d.running_count(),
         pending: d.pending_count(),
         failed_tasks: d.failed_tasks(),
+        created_at: d.created_at().map(|t| t.secs()),
     }
 }
 

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter, Tag,
+    Capability, ChangeSetStatus, ChangeSetType, DeploymentConfig, DeploymentConfigMode,
+    ExecutionStatus, Parameter, Tag,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -71,6 +72,68 @@ pub(crate) fn unique_name(purpose: Purpose) -> Result<String, Failure> {
     Ok(format!("{}{sha}-{stamp}-{random}", purpose.prefix()))
 }
 
+/// How CloudFormation carries out a stack operation (`DeploymentConfig.Mode`).
+///
+/// `Express` completes the operation once the configuration is applied, without waiting
+/// for resources to become ready (an ECS service's tasks keep starting afterwards), and
+/// has rollback off. It is used only to create throwaway stacks (pull-request previews)
+/// and to delete them: an express *update* that replaces an `AWS::ECS::TaskDefinition`
+/// never moves the `AWS::ECS::Service` onto it yet reports success
+/// (cloudformation-coverage-roadmap #2538), which is exactly a new image. Whoever
+/// creates a stack in express mode must wait for the service itself
+/// (`aws::rollout::wait_until_ready`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DeployMode {
+    /// CloudFormation's default: done when resources are stable.
+    #[default]
+    Standard,
+    /// `DeploymentConfig { Mode: EXPRESS }`.
+    Express,
+}
+
+impl DeployMode {
+    /// `standard` / `express`, as reports show it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DeployMode::Standard => "standard",
+            DeployMode::Express => "express",
+        }
+    }
+
+    /// True for the standard mode (for `skip_serializing_if`).
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub(crate) fn is_standard(&self) -> bool {
+        *self == DeployMode::Standard
+    }
+
+    /// What is sent as `DeploymentConfig`: nothing for the standard mode (the default,
+    /// so requests stay as they were before express mode existed), `Mode: EXPRESS`
+    /// otherwise. Never `DisableRollback`: CloudFormation refuses rollback settings
+    /// beside EXPRESS, and the standard mode keeps its rollback.
+    pub(crate) fn deployment_config(self) -> Option<DeploymentConfig> {
+        match self {
+            DeployMode::Standard => None,
+            DeployMode::Express => Some(
+                DeploymentConfig::builder()
+                    .mode(DeploymentConfigMode::Express)
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// The mode of a change set: express only when it creates the stack (a new stack, or
+/// one left REVIEW_IN_PROGRESS by an unexecuted change set: both are CREATE change
+/// sets) **and** the stack's spec allows it (`StackSpec::express_create`, preview
+/// stacks only). Every update is standard (see [`DeployMode`], #2538).
+pub(crate) fn deployment_mode(kind: &ChangeSetType, express_allowed: bool) -> DeployMode {
+    match kind {
+        ChangeSetType::Create if express_allowed => DeployMode::Express,
+        _ => DeployMode::Standard,
+    }
+}
+
 /// Everything sent with CreateChangeSet.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
@@ -94,6 +157,8 @@ pub(crate) struct Request {
     pub capabilities: Vec<String>,
     /// Service role.
     pub role_arn: Option<String>,
+    /// Express or standard; decide it with [`deployment_mode`].
+    pub mode: DeployMode,
 }
 
 /// The answer to "what would this change?".
@@ -185,6 +250,9 @@ pub(crate) async fn create(
                     .collect(),
             ))
             .set_role_arn(request.role_arn.clone())
+            // Never `OnStackFailure` (nor, on execute, `DisableRollback`): refused
+            // beside EXPRESS, and the standard mode keeps its default rollback.
+            .set_deployment_config(request.mode.deployment_config())
             .description("Created by deployer")
             .send()
     })

@@ -166,51 +166,16 @@ impl EcsWatch {
                 .map(|(_, m)| format!("ECS {}: {m}", w.logical_id)),
         );
 
-        let listed = retry_throttled(|| {
-            client
-                .list_tasks()
-                .cluster(&w.cluster)
-                .service_name(&w.arn)
-                .desired_status(DesiredStatus::Stopped)
-                .send()
-        })
-        .await
-        .map_err(|e| stop_note("ListTasks", &e, verbose))?;
-        let new: Vec<String> = listed
-            .task_arns()
-            .iter()
-            .filter(|t| !w.shown_tasks.contains(*t))
-            .take(100)
-            .cloned()
-            .collect();
-        if new.is_empty() {
-            return Ok(());
-        }
-        let tasks = retry_throttled(|| {
-            client
-                .describe_tasks()
-                .cluster(&w.cluster)
-                .set_tasks(Some(new.clone()))
-                .send()
-        })
-        .await
-        .map_err(|e| stop_note("DescribeTasks", &e, verbose))?;
-        let mut stopped: Vec<(f64, String, String)> = Vec::new();
-        for task in tasks.tasks() {
-            let Some(arn) = task.task_arn() else { continue };
-            w.shown_tasks.insert(arn.to_owned());
-            let at = task
-                .stopped_at()
-                .or(task.created_at())
-                .map_or(0.0, |t| t.as_secs_f64());
-            if at < w.since {
-                continue;
-            }
-            let short = arn.rsplit('/').next().unwrap_or(arn);
-            stopped.push((at, short.to_owned(), why_stopped(task)));
-        }
-        stopped.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, task, why) in stopped {
+        let stopped = stopped_tasks(
+            &client,
+            &w.cluster,
+            &w.arn,
+            w.since,
+            &mut w.shown_tasks,
+            verbose,
+        )
+        .await?;
+        for StoppedTask { task, why, .. } in stopped {
             lines.push(format!("ECS {}: task {task} stopped: {why}", w.logical_id));
             let entry = (w.logical_id.clone(), why);
             if !self.stopped.contains(&entry) && self.stopped.len() < MAX_REASONS {
@@ -229,6 +194,82 @@ impl EcsWatch {
             .map(|(_, why)| why.as_str())
             .collect()
     }
+}
+
+/// A task of a service that stopped, and why (`deploy` shows these while it follows an
+/// ECS service; `aws::rollout` explains a failed rollout with them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoppedTask {
+    /// When it stopped (epoch seconds, AWS's clock).
+    pub at: f64,
+    /// The task id (the last part of its ARN).
+    pub task: String,
+    /// Its stopped reason with each container's reason or non-zero exit code.
+    pub why: String,
+}
+
+/// The stopped tasks of `service` in `cluster` (ListTasks `desiredStatus=STOPPED` +
+/// DescribeTasks) not in `seen`, stopped at or after `since` (epoch seconds), oldest
+/// first; every task looked at joins `seen`. `Err` carries the note to show when a
+/// call failed (`None` for AccessDenied without `verbose`): diagnosis only, the caller
+/// stops asking.
+pub(crate) async fn stopped_tasks(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+    since: f64,
+    seen: &mut HashSet<String>,
+    verbose: bool,
+) -> Result<Vec<StoppedTask>, Option<String>> {
+    let listed = retry_throttled(|| {
+        client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+    })
+    .await
+    .map_err(|e| stop_note("ListTasks", &e, verbose))?;
+    let new: Vec<String> = listed
+        .task_arns()
+        .iter()
+        .filter(|t| !seen.contains(*t))
+        .take(100)
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tasks = retry_throttled(|| {
+        client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(new.clone()))
+            .send()
+    })
+    .await
+    .map_err(|e| stop_note("DescribeTasks", &e, verbose))?;
+    let mut stopped = Vec::new();
+    for task in tasks.tasks() {
+        let Some(arn) = task.task_arn() else { continue };
+        seen.insert(arn.to_owned());
+        let at = task
+            .stopped_at()
+            .or(task.created_at())
+            .map_or(0.0, |t| t.as_secs_f64());
+        if at < since {
+            continue;
+        }
+        let short = arn.rsplit('/').next().unwrap_or(arn);
+        stopped.push(StoppedTask {
+            at,
+            task: short.to_owned(),
+            why: why_stopped(task),
+        });
+    }
+    stopped.sort_by(|a, b| a.at.total_cmp(&b.at));
+    Ok(stopped)
 }
 
 /// The note for a failed ECS call that ends the watching: always for an unexpected

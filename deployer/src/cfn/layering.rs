@@ -42,7 +42,14 @@ const LAYERS: &[(&str, Layer, &[&str])] = &[
     (
         "stack",
         Following,
-        &["wait", "describe", "events", "explain", "follow"],
+        &[
+            "wait",
+            "describe",
+            "events",
+            "explain",
+            "follow",
+            "change_set",
+        ],
     ),
 ];
 

@@ -10,6 +10,7 @@
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
 
+use super::change_set::DeployMode;
 pub(crate) use super::describe::{
     StackState, cancel_update, classify, describe, enable_termination_protection, is_failed,
     last_operation_failed, outputs, status, status_of, template_body,
@@ -207,7 +208,36 @@ pub(crate) async fn delete_and_wait(
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    match delete(client, stack_id, stack_name, retain, deadline, progress).await? {
+    delete_and_wait_with(
+        client,
+        stack_id,
+        stack_name,
+        retain,
+        DeployMode::Standard,
+        deadline,
+        progress,
+    )
+    .await
+}
+
+/// [`delete_and_wait`] in the given mode: `DeployMode::Express` sends DeleteStack
+/// `DeploymentConfig { Mode: EXPRESS }` (pull-request previews: a throwaway stack is
+/// gone sooner, nothing waits for resources to drain). The wait for DELETE_COMPLETE and
+/// the explanation of a DELETE_FAILED are the same in both modes.
+pub(crate) async fn delete_and_wait_with(
+    client: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    retain: &[String],
+    mode: DeployMode,
+    deadline: Deadline,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    match delete(
+        client, stack_id, stack_name, retain, mode, deadline, progress,
+    )
+    .await?
+    {
         Deleted::Yes => Ok(()),
         Deleted::Denied(failure) => Err(failure),
     }
@@ -233,7 +263,16 @@ pub(crate) async fn delete_unless_denied(
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<Deleted, Failure> {
-    delete(client, stack_id, stack_name, &[], deadline, progress).await
+    delete(
+        client,
+        stack_id,
+        stack_name,
+        &[],
+        DeployMode::Standard,
+        deadline,
+        progress,
+    )
+    .await
 }
 
 async fn delete(
@@ -241,6 +280,7 @@ async fn delete(
     stack_id: &str,
     stack_name: &str,
     retain: &[String],
+    mode: DeployMode,
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<Deleted, Failure> {
@@ -251,6 +291,7 @@ async fn delete(
             .delete_stack()
             .stack_name(stack_id)
             .set_retain_resources(retain.clone())
+            .set_deployment_config(mode.deployment_config())
             .send()
     })
     .await

@@ -5,10 +5,15 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 mod bootstrap;
+mod preview;
 mod release;
 
 use self::bootstrap::BOOTSTRAP_HELP;
 pub use self::bootstrap::BootstrapArgs;
+use self::preview::PREVIEW_HELP;
+pub use self::preview::{
+    PreviewArgs, PreviewCommand, PreviewDownArgs, PreviewPruneArgs, PreviewUpArgs, PreviewWhere,
+};
 use self::release::{PROMOTE_HELP, ROLLBACK_HELP};
 pub use self::release::{PromoteArgs, ReleaseModeArgs, RollbackArgs};
 use crate::commands::local_auth::LocalAuthArgs;
@@ -113,6 +118,11 @@ pub enum Command {
     /// Show a service's CloudWatch logs (its JSON lines made readable), and follow them.
     #[command(after_help = LOGS_HELP)]
     Logs(LogsArgs),
+    /// Pull-request previews: bring pull request N's services up on the preview
+    /// environment (`up`), remove them (`down`), show them (`list`), remove old ones
+    /// (`prune`).
+    #[command(after_help = PREVIEW_HELP)]
+    Preview(PreviewArgs),
     /// Delete a stack.
     Destroy(DestroyArgs),
     /// Once per account and region: deploy the GitHub OIDC roles (cfn/github-oidc.yaml)

@@ -200,7 +200,7 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
 }
 
 /// `REGISTRY/REPOSITORY@sha256:HEX`: an image already pushed, named by its digest.
-fn is_pinned_uri(image: &str) -> bool {
+pub(crate) fn is_pinned_uri(image: &str) -> bool {
     let transports = ["oci:", "oci-archive:", "docker-archive:"];
     !transports.iter().any(|t| image.starts_with(t))
         && image

@@ -9,6 +9,7 @@ pub(crate) mod destroy;
 pub(crate) mod discard;
 pub(crate) mod local_auth;
 pub(crate) mod logs;
+pub(crate) mod preview;
 pub(crate) mod promote;
 pub(crate) mod push;
 pub(crate) mod rollback;
@@ -28,6 +29,7 @@ pub(crate) async fn run(command: Command, printer: &Printer) -> CommandResult {
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Logs(args) => logs::run(args, printer).await,
+        Command::Preview(args) => preview::run(args, printer).await,
         Command::Destroy(args) => destroy::run(args, printer).await,
         Command::Discard(args) => discard::run(args, printer).await,
         Command::Bootstrap(args) => bootstrap::run(args, printer).await,

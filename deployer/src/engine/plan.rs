@@ -102,12 +102,17 @@ impl Deploy {
         let name = change_set::unique_name(purpose)?;
         self.report.change_set_name = Some(name.clone());
         let request = self.request(&name, existing.as_ref())?;
+        self.report.deploy_mode = request.mode;
         self.progress.line(&format!(
-            "Creating change set {name} ({} stack {stack_name})",
+            "Creating change set {name} ({} stack {stack_name}{})",
             if existing.is_some() {
                 "update"
             } else {
                 "create"
+            },
+            match request.mode {
+                change_set::DeployMode::Express => format!(", {} mode", request.mode.as_str()),
+                change_set::DeployMode::Standard => String::new(),
             }
         ));
         // Ctrl-C while the change set is being made: nothing has executed, so delete
@@ -270,7 +275,7 @@ impl Deploy {
     /// stack's value (`UsePreviousValue`): nobody can read it back to pass it, and
     /// CloudFormation would otherwise reset it to its Default. A new stack has no
     /// previous value, so there the parameter must be given (or have a Default).
-    fn request(
+    pub(super) fn request(
         &self,
         name: &str,
         existing: Option<&Stack>,
@@ -301,14 +306,16 @@ impl Deploy {
                 flags.join(" ")
             )));
         }
+        let kind = if updating {
+            ChangeSetType::Update
+        } else {
+            ChangeSetType::Create
+        };
         Ok(change_set::Request {
             stack_name: inputs.settings.stack_name.clone(),
             name: name.to_owned(),
-            kind: if updating {
-                ChangeSetType::Update
-            } else {
-                ChangeSetType::Create
-            },
+            mode: change_set::deployment_mode(&kind, inputs.settings.express_create),
+            kind,
             template_body: inputs.template.body.clone(),
             parameters: inputs.parameters.clone(),
             keep_previous: kept,

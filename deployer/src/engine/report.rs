@@ -63,6 +63,10 @@ pub(crate) struct DeployReport {
     /// stack is created again: the rows are what will be created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recreates: Option<String>,
+    /// The mode of the change set made (`express` only for a preview stack's create;
+    /// shown only then, so standard reports stay as they were).
+    #[serde(skip_serializing_if = "crate::cfn::change_set::DeployMode::is_standard")]
+    pub deploy_mode: crate::cfn::change_set::DeployMode,
     /// The plan made for a release (`Request::release`), which writes it with the
     /// other stacks' into one file.
     #[serde(skip)]

@@ -32,6 +32,7 @@ pub(super) fn deploy(client: Client) -> Deploy {
             repository: None,
             wait_timeout: Duration::from_secs(600),
             change_set_timeout: Duration::from_secs(600),
+            express_create: false,
         },
         template: Template::parse("Resources:\n  T:\n    Type: AWS::SNS::Topic\n").unwrap(),
         parameters: BTreeMap::new(),

@@ -443,3 +443,101 @@ async fn a_recorded_commit_git_does_not_know_is_refused_with_what_to_fetch() {
         Some(unknown)
     );
 }
+
+/// A stack whose spec allows express creation gets `DeploymentConfig {Mode: EXPRESS}`
+/// on the change set that creates it, and says so in its report; an update of the
+/// same stack, or a create without the allowance, is standard (nothing sent).
+#[tokio::test(start_paused = true)]
+async fn express_mode_only_creates_a_stack_whose_spec_allows_it() {
+    use crate::cfn::change_set::DeployMode;
+    use aws_sdk_cloudformation::error::ErrorMetadata;
+    use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+    use aws_sdk_cloudformation::types::ChangeSetType;
+
+    let missing = mock!(Client::describe_stacks).then_error(|| {
+        DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id app does not exist")
+                .build(),
+        )
+    });
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| {
+            r.change_set_type() == Some(&ChangeSetType::Create)
+                && r.deployment_config()
+                    .and_then(|c| c.mode())
+                    .map(|m| m.as_str())
+                    == Some("EXPRESS")
+                && r.deployment_config()
+                    .and_then(|c| c.disable_rollback())
+                    .is_none()
+                && r.on_stack_failure().is_none()
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .build()
+        });
+    // Rejected: the run ends before anything is executed, which is all this is about.
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id("arn:cs/1")
+            .stack_id(STACK_ID)
+            .status(ChangeSetStatus::Failed)
+            .status_reason("Template error: nope")
+            .build()
+    });
+    let delete_cs =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete_stack =
+        mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &missing,
+            &create,
+            &describe,
+            &delete_cs,
+            &delete_stack,
+            &events,
+            &no_describe_events()
+        ]
+    );
+    let mut d = deploy(client);
+    d.inputs.settings.express_create = true;
+    let err = d.run().await.expect_err("the change set is rejected");
+    assert!(err.message.contains("nope"), "{}", err.message);
+    assert_eq!(create.num_calls(), 1, "CreateChangeSet was sent EXPRESS");
+    assert_eq!(d.report.deploy_mode, DeployMode::Express);
+
+    // The same stack, existing: an update is standard even where express is allowed.
+    let existing = Stack::builder()
+        .stack_name("app")
+        .stack_id(STACK_ID)
+        .stack_status(StackStatus::UpdateComplete)
+        .build();
+    let unused = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&no_describe_events()]
+    );
+    let mut d = deploy(unused);
+    d.inputs.settings.express_create = true;
+    let update = d.request("deployer-release-x", Some(&existing)).unwrap();
+    assert_eq!(update.kind, ChangeSetType::Update);
+    assert_eq!(update.mode, DeployMode::Standard);
+    let create = d.request("deployer-release-x", None).unwrap();
+    assert_eq!(create.mode, DeployMode::Express);
+    // Not allowed (every release stack today): a create is standard too.
+    d.inputs.settings.express_create = false;
+    assert_eq!(
+        d.request("deployer-release-x", None).unwrap().mode,
+        DeployMode::Standard
+    );
+}

@@ -25,6 +25,7 @@ pub(crate) mod changes;
 pub(crate) mod github;
 pub(crate) mod logs;
 pub(crate) mod markdown;
+pub(crate) mod preview;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod push_progress;

@@ -331,6 +331,7 @@ mod tests {
                 running: 1,
                 pending: 1,
                 failed_tasks: 0,
+                created_at: None,
             };
         let report = EnvironmentStatus {
             application: "hello".into(),

@@ -28,6 +28,7 @@ fn request() -> Request {
         tags: BTreeMap::new(),
         capabilities: vec![],
         role_arn: None,
+        mode: DeployMode::Standard,
     }
 }
 
@@ -393,4 +394,75 @@ fn long_values_are_cut_and_recreation_is_named() {
         )
     );
     assert_eq!(cut("short", 20), "short");
+}
+
+#[test]
+fn express_only_for_a_create_the_spec_allows() {
+    use ChangeSetType as T;
+    assert_eq!(deployment_mode(&T::Create, true), DeployMode::Express);
+    assert_eq!(deployment_mode(&T::Create, false), DeployMode::Standard);
+    // An update is standard even where express is allowed (#2538: an express update
+    // never rolls the ECS service onto a replaced task definition).
+    assert_eq!(deployment_mode(&T::Update, true), DeployMode::Standard);
+    assert_eq!(deployment_mode(&T::Update, false), DeployMode::Standard);
+    assert_eq!(deployment_mode(&T::Import, true), DeployMode::Standard);
+    // Standard is what CloudFormation does by default: nothing is sent for it.
+    assert!(DeployMode::Standard.deployment_config().is_none());
+    let express = DeployMode::Express.deployment_config().unwrap();
+    assert_eq!(express.mode(), Some(&DeploymentConfigMode::Express));
+    assert_eq!(express.disable_rollback(), None);
+}
+
+/// Creates a change set in `mode`; CreateChangeSet answers only when what it was sent
+/// matches `expected` (the DeploymentConfig mode) and carries no rollback setting.
+async fn create_sends(
+    mode: DeployMode,
+    kind: ChangeSetType,
+    expected: Option<&'static str>,
+) -> usize {
+    let create = mock!(Client::create_change_set)
+        .match_requests(move |r| {
+            let config = r.deployment_config();
+            config.and_then(|c| c.mode()).map(|m| m.as_str()) == expected
+                && config.and_then(|c| c.disable_rollback()).is_none()
+                && r.on_stack_failure().is_none()
+        })
+        .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+    let describe = mock!(Client::describe_change_set)
+        .then_output(|| described(ChangeSetStatus::CreateComplete, None));
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&create, &describe]
+    );
+    let mut request = request();
+    request.kind = kind;
+    request.mode = mode;
+    let outcome = super::create(
+        &client,
+        &request,
+        Deadline::after(Duration::from_secs(60)),
+        Duration::from_secs(1800),
+        &mut quiet(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, Outcome::Ready(_)), "{outcome:?}");
+    create.num_calls()
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_change_set_sends_express_only_in_express_mode_and_never_a_rollback_setting() {
+    assert_eq!(
+        create_sends(DeployMode::Express, ChangeSetType::Create, Some("EXPRESS")).await,
+        1
+    );
+    assert_eq!(
+        create_sends(DeployMode::Standard, ChangeSetType::Create, None).await,
+        1
+    );
+    assert_eq!(
+        create_sends(DeployMode::Standard, ChangeSetType::Update, None).await,
+        1
+    );
 }

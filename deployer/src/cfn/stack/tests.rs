@@ -802,3 +802,52 @@ async fn a_caller_that_may_not_roll_back_gets_the_command() {
         err.message
     );
 }
+
+/// Deletes `app` (already DELETE_COMPLETE on the first look after DeleteStack) in
+/// `mode`, answering DeleteStack only when its DeploymentConfig is `expected`.
+async fn delete_sends(mode: DeployMode, expected: Option<&'static str>) -> usize {
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("DELETE_COMPLETE"));
+    let delete = mock!(Client::delete_stack)
+        .match_requests(move |r| {
+            let sent = r.deployment_config();
+            sent.and_then(|c| c.mode()).map(|m| m.as_str()) == expected
+                && sent.and_then(|c| c.disable_rollback()).is_none()
+        })
+        .then_output(|| DeleteStackOutput::builder().build());
+    let client = client!(describe, delete, no_events());
+    delete_and_wait_with(
+        &client,
+        "arn:aws:cloudformation:us-east-1:1:stack/app/1",
+        "app",
+        &[],
+        mode,
+        Deadline::after(Duration::from_secs(600)),
+        &mut progress(),
+    )
+    .await
+    .unwrap();
+    delete.num_calls()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_express_delete_says_so_and_a_standard_one_sends_no_deployment_config() {
+    assert_eq!(delete_sends(DeployMode::Express, Some("EXPRESS")).await, 1);
+    assert_eq!(delete_sends(DeployMode::Standard, None).await, 1);
+    // The existing entry point keeps sending nothing.
+    let describe = mock!(Client::describe_stacks).then_output(|| stack("DELETE_COMPLETE"));
+    let delete = mock!(Client::delete_stack)
+        .match_requests(|r| r.deployment_config().is_none())
+        .then_output(|| DeleteStackOutput::builder().build());
+    let client = client!(describe, delete, no_events());
+    delete_and_wait(
+        &client,
+        "app",
+        "app",
+        &[],
+        Deadline::after(Duration::from_secs(600)),
+        &mut progress(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(delete.num_calls(), 1);
+}

@@ -225,6 +225,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         repository: None,
         wait_timeout,
         change_set_timeout,
+        express_create: false,
     };
     let finished = engine::run_resolved(
         Request {

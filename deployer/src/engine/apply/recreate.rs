@@ -150,6 +150,10 @@ impl Deploy<()> {
             tags: recreate.tags.clone(),
             capabilities: plan.capabilities.clone(),
             role_arn: recreate.role_arn.clone(),
+            // A stack created after its environment (or recreated after a dead first
+            // create) from a plan: plans are made for releases, never for previews,
+            // so always the standard mode.
+            mode: change_set::DeployMode::Standard,
         };
         self.progress.line(&format!(
             "Creating change set {change_set_name} (create stack {name})"

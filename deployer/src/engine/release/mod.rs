@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use aws_sdk_cloudformation::Client;
 
-pub(crate) use self::apply::apply_plan_in;
+pub(crate) use self::apply::{apply_plan_in, join_bounded};
 use self::file::{ReleasePlan, ReleaseStack};
 pub(crate) use self::plan::PlannedStack;
 pub(crate) use self::spec::{ReleaseSpec, StackSpec};

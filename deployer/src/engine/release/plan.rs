@@ -162,6 +162,7 @@ pub(crate) fn settings_of(spec: &StackSpec, region: &str) -> Settings {
         repository: spec.repository.clone(),
         wait_timeout: spec.wait_timeout,
         change_set_timeout: spec.change_set_timeout,
+        express_create: spec.express_create,
     }
 }
 

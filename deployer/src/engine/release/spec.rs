@@ -51,6 +51,10 @@ pub(crate) struct StackSpec {
     pub repository: Option<String>,
     /// The template parameter that receives the image URI (`ImageUri`), for a service.
     pub image_parameter: Option<String>,
+    /// Its first change set (the one that creates it) may use CloudFormation's express
+    /// mode; updates are always standard (`cfn::change_set::deployment_mode`). Only
+    /// pull-request preview stacks set it.
+    pub express_create: bool,
 }
 
 impl StackSpec {
