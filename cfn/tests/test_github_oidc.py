@@ -485,12 +485,16 @@ PULL_REQUEST_NOT_NEEDED = {
 )
 
 
+# What only `deployer preview` calls, which runs with the pull-request role only.
+PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks", "cloudformation:DescribeStackResource"}
+
+
 @pytest.mark.parametrize(
     "role, not_needed",
     [
-        ("DeployRole", set()),
-        ("PlanRole", DEPLOY_ONLY | ECR_WRITES),
-        ("PreviewRole", DEPLOY_ONLY | ECR_WRITES),
+        ("DeployRole", PREVIEW_COMMANDS_ONLY),
+        ("PlanRole", DEPLOY_ONLY | ECR_WRITES | PREVIEW_COMMANDS_ONLY),
+        ("PreviewRole", DEPLOY_ONLY | ECR_WRITES | PREVIEW_COMMANDS_ONLY),
         ("PullRequestRole", PULL_REQUEST_NOT_NEEDED),
     ],
 )
