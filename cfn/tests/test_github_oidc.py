@@ -66,6 +66,108 @@ def with_new_provider(aws: Any) -> dict[str, Any]:
     return _bootstrap(aws, "github-oidc", BASE)
 
 
+@pytest.fixture(scope="module")
+def preview_environment(aws: Any, with_new_provider: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap of the environment with `previews:` (deployer bootstrap sets PullRequestPreviews)."""
+    values = {
+        **BASE,
+        "CreateOidcProvider": "false",
+        "OidcProviderArn": with_new_provider["outputs"]["OidcProviderArn"],
+        "EnvironmentName": "preview",
+        "AppStackName": "hello-preview",
+        "EcrRepositoryPrefix": "hello",
+        "PullRequestPreviews": "true",
+    }
+    bootstrapped = _bootstrap(aws, "github-oidc-preview", values)
+    iam = bootstrapped["iam"]
+    role = bootstrapped["ids"]["PullRequestRole"]
+    bootstrapped["trust"]["PullRequestRole"] = _trust_of(iam, role)
+    bootstrapped["policy"]["PullRequestRole"] = _policy_of(iam, role)
+    return bootstrapped
+
+
+def test_without_previews_there_is_no_pull_request_role(with_new_provider: dict[str, Any]) -> None:
+    assert "PullRequestRole" not in with_new_provider["ids"]
+    assert "PullRequestRoleArn" not in with_new_provider["outputs"]
+
+
+def test_the_pull_request_role_trusts_pr_yml_of_pull_requests_and_prune_on_main(
+    preview_environment: dict[str, Any],
+) -> None:
+    arn = preview_environment["outputs"]["PullRequestRoleArn"]
+    assert arn.endswith(f":role/{preview_environment['ids']['PullRequestRole']}")
+    pull_requests, prune = preview_environment["trust"]["PullRequestRole"]
+    assert pull_requests["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:repository_id": "1296269",
+            f"{GITHUB}:sub": [
+                "repo:octo-org/web-app:pull_request",
+                "repo:octo-org@9919/web-app@1296269:pull_request",
+            ],
+        },
+        "StringLike": {
+            f"{GITHUB}:ref": "refs/pull/*/merge",
+            f"{GITHUB}:job_workflow_ref": "octo-org/web-app/.github/workflows/pr.yml@refs/pull/*/merge",
+        },
+    }
+    assert prune["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:repository_id": "1296269",
+            f"{GITHUB}:ref": "refs/heads/main",
+            f"{GITHUB}:job_workflow_ref": "octo-org/web-app/.github/workflows/preview-prune.yml@refs/heads/main",
+            f"{GITHUB}:sub": [
+                "repo:octo-org/web-app:ref:refs/heads/main",
+                "repo:octo-org@9919/web-app@1296269:ref:refs/heads/main",
+            ],
+        }
+    }
+    for statement in (pull_requests, prune):
+        assert statement["Principal"] == {"Federated": preview_environment["outputs"]["OidcProviderArn"]}
+
+
+def test_the_pull_request_role_reaches_only_preview_stacks_and_preview_repositories(
+    preview_environment: dict[str, Any],
+) -> None:
+    policy = preview_environment["policy"]["PullRequestRole"]
+    assert all(s["Effect"] == "Allow" for s in policy.values())
+    # Every CloudFormation statement names the preview stacks, or reads the environment stack.
+    for sid, statement in policy.items():
+        if sid in ("FindPreviewStacks", "ReadEnvironmentStack") or not any(
+            a.startswith("cloudformation:") for a in _actions(statement)
+        ):
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        stacks = [r.split(":stack/")[1] for r in resources if ":stack/" in r]
+        assert stacks == ["hello-preview-pr-*/*"], sid
+    assert policy["PreviewStacks"]["Resource"][0].endswith(":stack/hello-preview-pr-*/*")
+    assert policy["PreviewChangeSets"]["Resource"].endswith(":stack/hello-preview-pr-*/*")
+    assert policy["ReadEnvironmentStack"]["Action"] == "cloudformation:DescribeStacks"
+    assert policy["ReadEnvironmentStack"]["Resource"].endswith(":stack/hello-preview/*")
+    assert policy["PreviewChangeSets"]["Condition"] == {
+        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]}
+    }
+    assert policy["PassCloudFormationRole"]["Resource"] == preview_environment["outputs"]["CloudFormationRoleArn"]
+    assert policy["EcrPreviewRepositories"]["Resource"].endswith(":repository/hello*-preview")
+    # The only unscoped actions: the registry login, ListStacks and reads without a resource scope.
+    unscoped = {a for s in policy.values() if s["Resource"] == "*" for a in _actions(s)}
+    assert unscoped == {
+        "ecr:GetAuthorizationToken",
+        "ecr:DescribeRegistry",
+        "cloudformation:ListStacks",
+        "ecs:ListTasks",
+        "ecs:ListTaskDefinitions",
+        "ecs:DescribeTaskDefinition",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "cognito-idp:DescribeUserPoolDomain",
+    }
+    assert "ecs:cluster" in policy["PreviewListTasks"]["Condition"]["ArnLike"]
+    assert not any("*" in action for s in policy.values() for action in _actions(s))
+
+
 def test_creates_the_github_identity_provider(aws: Any, with_new_provider: dict[str, Any]) -> None:
     arn = with_new_provider["outputs"]["OidcProviderArn"]
     provider = aws("iam").get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
@@ -354,9 +456,47 @@ ECR_WRITES = {
 }
 
 
+# What the pull-request role does not do: cancel, roll back or protect a stack (a broken
+# preview is deleted and created again), and ECR writes beyond pushing a preview image.
+PULL_REQUEST_NOT_NEEDED = {
+    "cloudformation:CancelUpdateStack",
+    "cloudformation:RollbackStack",
+    "cloudformation:UpdateTerminationProtection",
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:UntagResource",
+} | (
+    ECR_WRITES
+    - {
+        f"ecr:{a}"
+        for a in (
+            "CreateRepository",
+            "PutLifecyclePolicy",
+            "PutImageScanningConfiguration",
+            "TagResource",
+            "InitiateLayerUpload",
+            "UploadLayerPart",
+            "CompleteLayerUpload",
+            "PutImage",
+            "GetAuthorizationToken",
+            "GetLifecyclePolicy",
+        )
+    }
+)
+
+
+# What only `deployer preview` calls, which runs with the pull-request role only.
+PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks", "cloudformation:DescribeStackResource"}
+
+
 @pytest.mark.parametrize(
     "role, not_needed",
-    [("DeployRole", set()), ("PlanRole", DEPLOY_ONLY | ECR_WRITES), ("PreviewRole", DEPLOY_ONLY | ECR_WRITES)],
+    [
+        ("DeployRole", PREVIEW_COMMANDS_ONLY),
+        ("PlanRole", DEPLOY_ONLY | ECR_WRITES | PREVIEW_COMMANDS_ONLY),
+        ("PreviewRole", DEPLOY_ONLY | ECR_WRITES | PREVIEW_COMMANDS_ONLY),
+        ("PullRequestRole", PULL_REQUEST_NOT_NEEDED),
+    ],
 )
 def test_roles_allow_every_cloudformation_and_ecr_call_the_deployer_makes(role: str, not_needed: set[str]) -> None:
     calls = _sdk_operations_the_deployer_calls()

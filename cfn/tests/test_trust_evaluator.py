@@ -30,9 +30,11 @@ from policy_eval import ACCOUNT, PARTITION, REGION, allowed, may_assume, physica
 OWNER, OWNER_ID, REPO, REPO_ID = "octo-org", "9919", "web-app", "1296269"
 PARAMETERS = {"GitHubOrg": OWNER, "GitHubRepo": REPO, "GitHubOwnerId": OWNER_ID, "GitHubRepoId": REPO_ID}
 TEMPLATE = load_template("github-oidc.yaml")
-RESOURCES = render(TEMPLATE, PARAMETERS)
+# The environment hosting pull-request previews has every role (PullRequestPreviews=true
+# adds PullRequestRole): the matrix below is evaluated against all of them.
+RESOURCES = render(TEMPLATE, {**PARAMETERS, "PullRequestPreviews": "true"})
 PROVIDER = physical_ids(TEMPLATE)["GitHubOidcProvider"]
-ROLES = ("DeployRole", "PlanRole", "PreviewRole")
+ROLES = ("DeployRole", "PlanRole", "PreviewRole", "PullRequestRole")
 MAIN, FEATURE, PULL = "refs/heads/main", "refs/heads/feature", "refs/pull/7/merge"
 
 
@@ -47,6 +49,8 @@ class Job:
     environment: str | None = None
     repository_id: str = REPO_ID
     fork: bool = False
+    # The repository of the file that defines the job (a reusable workflow of another one).
+    workflow_repository: str = f"{OWNER}/{REPO}"
 
     def claims(self, immutable: bool) -> dict[str, str] | None:
         if self.fork:
@@ -54,7 +58,8 @@ class Job:
         who = f"{OWNER}@{OWNER_ID}/{REPO}@{self.repository_id}" if immutable else f"{OWNER}/{REPO}"
         if self.environment:
             sub = f"repo:{who}:environment:{self.environment}"
-        elif self.event == "pull_request":
+        elif self.event in ("pull_request", "pull_request_target"):
+            # pull_request_target: taken as its worst case here, the pull_request subject.
             sub = f"repo:{who}:pull_request"
         else:
             sub = f"repo:{who}:ref:{self.ref}"
@@ -66,7 +71,7 @@ class Job:
             "repository_owner_id": OWNER_ID,
             "ref": self.ref,
             "event_name": self.event,
-            "job_workflow_ref": f"{OWNER}/{REPO}/.github/workflows/{self.workflow}@{self.workflow_ref}",
+            "job_workflow_ref": f"{self.workflow_repository}/.github/workflows/{self.workflow}@{self.workflow_ref}",
         }
         if self.environment:
             claims["environment"] = self.environment
@@ -122,6 +127,65 @@ JOBS: dict[str, tuple[Job, str | None]] = {
         None,
     ),
     "pull request from a fork (no token)": (Job("pull_request", PULL, "deploy.yml", PULL, fork=True), None),
+    # Live previews (issue 19): pr.yml's own jobs of a pull request (preview up on
+    # opened/synchronize/reopened, preview down on closed: the same claims).
+    "same-repository pull request, pr.yml preview job": (Job("pull_request", PULL, "pr.yml", PULL), "PullRequestRole"),
+    "another pull request, pr.yml preview job": (
+        Job("pull_request", "refs/pull/123456/merge", "pr.yml", "refs/pull/123456/merge"),
+        "PullRequestRole",
+    ),
+    "scheduled preview-prune.yml on main": (Job("schedule", MAIN, "preview-prune.yml", MAIN), "PullRequestRole"),
+    "dispatched preview-prune.yml on main": (
+        Job("workflow_dispatch", MAIN, "preview-prune.yml", MAIN),
+        "PullRequestRole",
+    ),
+    "pull request from a fork, pr.yml preview job (no token)": (
+        Job("pull_request", PULL, "pr.yml", PULL, fork=True),
+        None,
+    ),
+    "pr.yml run by a push to a branch": (Job("push", "refs/heads/x", "pr.yml", "refs/heads/x"), None),
+    "pr.yml dispatched on a branch": (Job("workflow_dispatch", "refs/heads/x", "pr.yml", "refs/heads/x"), None),
+    "pr.yml run by a push to main": (Job("push", MAIN, "pr.yml", MAIN), None),
+    # pull_request_target runs the base branch's pr.yml with the base's ref.
+    "pull_request_target running main's pr.yml": (Job("pull_request_target", MAIN, "pr.yml", MAIN), None),
+    # A pull_request_target workflow of main that calls pr.yml at a pull request's merge
+    # ref: that job_workflow_ref with main's ref (the ref pin refuses it).
+    "pull_request_target workflow calling pr.yml@refs/pull/7/merge": (
+        Job("pull_request_target", MAIN, "pr.yml", PULL),
+        None,
+    ),
+    "pr.yml of a pull request naming an environment": (Job("pull_request", PULL, "pr.yml", PULL, "preview"), None),
+    "pull request's new workflow file": (Job("pull_request", PULL, "preview.yml", PULL), None),
+    "pull request of a repository that took over the name, pr.yml": (
+        Job("pull_request", PULL, "pr.yml", PULL, repository_id="5550001"),
+        None,
+    ),
+    # A reusable pr.yml of another repository, called from a pull request here.
+    "pull request calling another repository's pr.yml": (
+        Job("pull_request", PULL, "pr.yml", PULL, workflow_repository="octo-org/other"),
+        None,
+    ),
+    # The facts' "Pin ref as well as job_workflow_ref": main's preview-prune.yml called as
+    # a reusable workflow carries main's job_workflow_ref but the caller's ref.
+    "branch workflow calling preview-prune.yml@main": (Job("push", FEATURE, "preview-prune.yml", MAIN), None),
+    "branch dispatch calling preview-prune.yml@main": (
+        Job("workflow_dispatch", FEATURE, "preview-prune.yml", MAIN),
+        None,
+    ),
+    "pull request calling preview-prune.yml@main": (Job("pull_request", PULL, "preview-prune.yml", MAIN), None),
+    "preview-prune.yml dispatched on a branch": (
+        Job("workflow_dispatch", FEATURE, "preview-prune.yml", FEATURE),
+        None,
+    ),
+    "preview-prune.yml on main with an environment": (
+        Job("schedule", MAIN, "preview-prune.yml", MAIN, "production"),
+        None,
+    ),
+    # Main's deploy.yml jobs keep their roles (above); pr.yml's copy of deploy.yml the preview role.
+    "pull request, pr.yml calling its own preview-prune.yml": (
+        Job("pull_request", PULL, "preview-prune.yml", PULL),
+        None,
+    ),
 }
 
 
@@ -272,7 +336,7 @@ def test_the_deploy_role_executes_releases_only(name: str) -> None:
     assert _may("DeployRole", "CreateChangeSet", name) == (name == RELEASE)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ("DeployRole", "PlanRole", "PreviewRole"))
 def test_no_role_creates_change_sets_without_the_service_role_or_on_another_stack(role: str) -> None:
     name = PREVIEW if role == "PreviewRole" else RELEASE
     assert _may(role, "CreateChangeSet", name)
@@ -280,6 +344,173 @@ def test_no_role_creates_change_sets_without_the_service_role_or_on_another_stac
     assert not _may(role, "CreateChangeSet", name, role_arn=f"arn:aws:iam::{ACCOUNT}:role/admin")
     assert not _may(role, "CreateChangeSet", name, stack=OTHER_STACK)
     assert not _may(role, "ExecuteChangeSet", name, stack=OTHER_STACK)
+
+
+# ---------------------------------------------------------------- live previews (issue 19)
+
+# The preview environment's bootstrap (deployer bootstrap --environment preview of a
+# deploy.yaml whose `preview` environment has `previews:`).
+PREVIEW_ENV = render(
+    TEMPLATE,
+    {
+        **PARAMETERS,
+        "EnvironmentName": "preview",
+        "AppStackName": "hello-preview",
+        "EcrRepositoryPrefix": "hello",
+        "PullRequestPreviews": "true",
+    },
+)
+# The environment's service role: the only role a preview change set may name.
+PR_SERVICE_ROLE = physical_ids(TEMPLATE)["CloudFormationRole"]
+PREVIEW_STACK_ACTIONS = (
+    "CreateChangeSet",
+    "ExecuteChangeSet",
+    "DeleteChangeSet",
+    "DescribeChangeSet",
+    "DescribeStacks",
+    "DescribeStackEvents",
+    "ListStackResources",
+    "GetTemplate",
+    "DeleteStack",
+)
+
+
+def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for p in resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def _pr_may(action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    return allowed(_statements(PREVIEW_ENV, "PullRequestRole"), action, resource, context or {})
+
+
+def test_without_pull_request_previews_there_is_no_pull_request_role() -> None:
+    for params in (PARAMETERS, {**PARAMETERS, "PullRequestPreviews": "false"}):
+        rendered = render(TEMPLATE, params)
+        assert "PullRequestRole" not in rendered
+        assert {"DeployRole", "PlanRole", "PreviewRole", "CloudFormationRole"} <= set(rendered)
+    assert "PullRequestRole" in PREVIEW_ENV
+
+
+@pytest.mark.parametrize("immutable", [False, True], ids=["name subject", "immutable subject"])
+@pytest.mark.parametrize("claim", ["repository_id", "job_workflow_ref", "ref", "sub", "aud"])
+def test_without_any_one_claim_no_preview_job_gets_the_pull_request_role(claim: str, immutable: bool) -> None:
+    trust = PREVIEW_ENV["PullRequestRole"]["Properties"]["AssumeRolePolicyDocument"]
+    for scenario in ("same-repository pull request, pr.yml preview job", "scheduled preview-prune.yml on main"):
+        claims = JOBS[scenario][0].claims(immutable)
+        assert claims is not None
+        assert may_assume(trust, PROVIDER, claims), scenario
+        del claims[claim]
+        assert not may_assume(trust, PROVIDER, claims), f"{scenario} without {claim}"
+
+
+@pytest.mark.parametrize("action", PREVIEW_STACK_ACTIONS)
+@pytest.mark.parametrize(
+    "stack, reachable",
+    [
+        ("hello-preview-pr-7-web", True),  # a preview's service stack
+        ("hello-preview-pr-123456-docs", True),
+        ("hello-preview", False),  # the preview environment's own stack
+        ("hello-preview-web", False),  # a non-preview service stack of it
+        ("hello-preview-prx", False),
+        ("hello-production-pr-7-web", False),  # other environments, whatever the name
+        ("hello-production", False),
+        ("hello-production-web", False),
+        ("hello-staging", False),
+        ("hello-staging-web", False),
+        ("github-deploy-preview", False),  # the bootstrap stack itself
+    ],
+)
+def test_the_pull_request_role_changes_only_preview_stacks(action: str, stack: str, reachable: bool) -> None:
+    context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": PR_SERVICE_ROLE}
+    # The environment stack is readable (its outputs wire the previews), nothing more.
+    expected = reachable or (stack == "hello-preview" and action == "DescribeStacks")
+    assert _pr_may(f"cloudformation:{action}", _stack(stack), context) == expected
+
+
+@pytest.mark.parametrize("stack", ["hello-production", "hello-production-web", "hello-staging-web", "hello-preview"])
+@pytest.mark.parametrize("name", [RELEASE, PREVIEW, _arn(RELEASE), _arn(PREVIEW)])
+def test_the_pull_request_role_never_touches_a_change_set_production_executes(stack: str, name: str) -> None:
+    context = {"cloudformation:ChangeSetName": name, "cloudformation:RoleArn": PR_SERVICE_ROLE}
+    for action in ("CreateChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "DescribeChangeSet"):
+        assert not _pr_may(f"cloudformation:{action}", _stack(stack), context), (action, stack, name)
+
+
+def test_preview_change_sets_need_the_environments_service_role() -> None:
+    stack = _stack("hello-preview-pr-7-web")
+    for role_arn, ok in [(PR_SERVICE_ROLE, True), (f"arn:aws:iam::{ACCOUNT}:role/admin", False)]:
+        context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": role_arn}
+        assert _pr_may("cloudformation:CreateChangeSet", stack, context) == ok, role_arn
+    assert not _pr_may("cloudformation:CreateChangeSet", stack, {"cloudformation:ChangeSetName": RELEASE})
+    # It passes that role, to CloudFormation, and no other role to anyone.
+    to_cfn = {"iam:PassedToService": "cloudformation.amazonaws.com"}
+    assert _pr_may("iam:PassRole", PR_SERVICE_ROLE, to_cfn)
+    assert not _pr_may("iam:PassRole", PR_SERVICE_ROLE, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not _pr_may("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/hello-preview-pr-7-web/task", to_cfn)
+    assert not _pr_may("iam:PassRole", physical_ids(TEMPLATE)["DeployRole"], to_cfn)
+
+
+def _repository(name: str) -> str:
+    return f"arn:{PARTITION}:ecr:{REGION}:{ACCOUNT}:repository/{name}"
+
+
+@pytest.mark.parametrize(
+    "repository, pushable",
+    [
+        ("hello-web-preview", True),
+        ("hello-docs-preview", True),
+        ("hello-web", False),  # what the environments pull from
+        ("hello-docs", False),
+        ("hello-web-preview-x", False),
+        ("other-web-preview", False),
+    ],
+)
+def test_the_pull_request_role_pushes_only_to_preview_repositories(repository: str, pushable: bool) -> None:
+    for action in ("PutImage", "InitiateLayerUpload", "CompleteLayerUpload", "CreateRepository", "PutLifecyclePolicy"):
+        assert _pr_may(f"ecr:{action}", _repository(repository)) == pushable, (action, repository)
+    for action in ("DeleteRepository", "BatchDeleteImage", "SetRepositoryPolicy"):
+        assert not _pr_may(f"ecr:{action}", _repository(repository)), action
+    assert _pr_may("ecr:GetAuthorizationToken", "*")
+
+
+def test_the_pull_request_role_reads_the_rollout_and_nothing_of_other_services() -> None:
+    cluster = "hello-preview-Cluster-AbC123"
+    service = f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/{cluster}/hello-preview-pr-7-web-Service-XyZ"
+    assert _pr_may("ecs:DescribeServices", service)
+    prod = f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/hello-production-Cluster-Q/hello-production-web-Service-Q"
+    assert not _pr_may("ecs:DescribeServices", prod)
+    cluster_arn = f"arn:{PARTITION}:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}"
+    assert _pr_may("ecs:ListTasks", "*", {"ecs:cluster": cluster_arn})
+    assert not _pr_may("ecs:ListTasks", "*", {"ecs:cluster": cluster_arn.replace("preview", "production")})
+    for action in ("DescribeRules", "DescribeTargetHealth", "DescribeTargetGroups"):
+        assert _pr_may(f"elasticloadbalancing:{action}", "*")
+    # It changes nothing itself: only CloudFormation, with the preview service role.
+    for action in (
+        "ecs:UpdateService",
+        "ecs:DeleteService",
+        "elasticloadbalancing:CreateRule",
+        "elasticloadbalancing:ModifyListener",
+        "cognito-idp:CreateUserPoolClient",
+        "cognito-idp:AdminCreateUser",
+        "iam:CreateRole",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "route53:ChangeResourceRecordSets",
+    ):
+        assert not _pr_may(action, "*"), action
+
+
+def test_the_service_role_creates_preview_roles_only_with_the_boundary() -> None:
+    # Previews' task roles are under /hello-preview-pr-N-SERVICE/: within what the
+    # environment's service role allows for its stacks, and only with the boundary.
+    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    boundary = {"iam:PermissionsBoundary": physical_ids(TEMPLATE)["PermissionsBoundary"]}
+
+    def role(stack: str) -> str:
+        return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{stack}/{stack}-TaskRole-ABC"
+
+    assert allowed(statements, "iam:CreateRole", role("hello-preview-pr-7-web"), boundary)
+    assert not allowed(statements, "iam:CreateRole", role("hello-preview-pr-7-web"), {})
+    assert not allowed(statements, "iam:CreateRole", role("hello-production-pr-7-web"), boundary)
+    assert not allowed(statements, "iam:DeleteRolePermissionsBoundary", role("hello-preview-pr-7-web"), {})
 
 
 # ---------------------------------------------------------------- the model itself

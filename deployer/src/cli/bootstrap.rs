@@ -11,6 +11,7 @@ Who may assume which role (cfn/github-oidc.yaml): only deploy.yml of this reposi
 apply job in the environment (Environment, default production). The plan role: its
 plan job of a push or dispatch. The preview role: the plan job of a pull request from
 this repository; it can only create, show and delete deployer-preview-* change sets.
+The pull-request role (environment with `previews:` only): live previews, below.
 
 The ids: `gh api repos/OWNER/NAME --jq '.owner.id, .id, .full_name'` is run for them
 (gh on PATH, logged in; the name must be spelt as GitHub does, as the tokens carry it),
@@ -42,6 +43,11 @@ Per environment of an application (deploy.yaml version 2), one stack each:
                             CFN_ROLE_ARN_STAGING, PERMISSIONS_BOUNDARY_ARN_STAGING, plus
                             AWS_PREVIEW_ROLE_ARN and AWS_REGION as they are (STACK_NAME
                             and ECR_REPOSITORY are not printed: deploy.yaml names them)
+  --environment preview     the environment with `previews:` also gets the pull-request
+                            role (PullRequestPreviews=true): AWS_PULL_REQUEST_ROLE_ARN,
+                            which pr.yml's jobs of a pull request and preview-prune.yml on
+                            the deploy branch assume; it changes only the stacks
+                            {application}-{environment}-pr-* and pushes only to *-preview
 
 Examples:
   deployer bootstrap --config deploy.yaml --environment staging \\

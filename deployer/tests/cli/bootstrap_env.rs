@@ -148,3 +148,155 @@ async fn an_environment_gets_its_own_stack_and_suffixed_variables() {
         run.stderr
     );
 }
+
+/// The repository's deploy.yaml with every `${VAR}` it reads set, as CI sets them.
+fn with_deploy_yaml_variables(mut command: std::process::Command) -> std::process::Command {
+    for (name, value) in [
+        ("HOSTED_ZONE_ID", "Z0123456789ABCDEFGHIJ"),
+        ("NAME", "hello"),
+        (
+            "CFN_ROLE_ARN_STAGING",
+            "arn:aws:iam::123456789012:role/cfn-staging",
+        ),
+        (
+            "CFN_ROLE_ARN_PRODUCTION",
+            "arn:aws:iam::123456789012:role/cfn-production",
+        ),
+        (
+            "CFN_ROLE_ARN_PREVIEW",
+            "arn:aws:iam::123456789012:role/cfn-preview",
+        ),
+        (
+            "PERMISSIONS_BOUNDARY_ARN_STAGING",
+            "arn:aws:iam::123456789012:policy/b-staging",
+        ),
+        (
+            "PERMISSIONS_BOUNDARY_ARN_PRODUCTION",
+            "arn:aws:iam::123456789012:policy/b-production",
+        ),
+        (
+            "PERMISSIONS_BOUNDARY_ARN_PREVIEW",
+            "arn:aws:iam::123456789012:policy/b-preview",
+        ),
+    ] {
+        command.env(name, value);
+    }
+    command
+}
+
+/// The environment with `previews:` gets the pull-request roles (template parameter
+/// PullRequestPreviews=true) and their variables; any other environment neither.
+#[tokio::test]
+async fn the_preview_environment_gets_the_pull_request_roles_and_only_it() {
+    let moto = Moto::start();
+    let config = root().join("deploy.yaml");
+    let config = config.to_str().unwrap();
+    let bootstrap = |environment: &str, extra: &[&str]| {
+        let mut argv = vec![
+            "bootstrap",
+            "--config",
+            config,
+            "--environment",
+            environment,
+            "--github-repo",
+            "octo-org/web-app",
+            "--github-owner-id",
+            "9919",
+            "--github-repo-id",
+            "1296269",
+            "-y",
+            "--output",
+            "json",
+        ];
+        argv.extend_from_slice(extra);
+        with_deploy_yaml_variables(moto.deployer(&argv))
+    };
+    let preview = crate::helpers::run(bootstrap("preview", &[]))
+        .await
+        .expect_code(0)
+        .json();
+    let stacks = moto
+        .cloudformation()
+        .describe_stacks()
+        .stack_name("github-deploy-preview")
+        .send()
+        .await
+        .expect("the stack is github-deploy-preview");
+    let stack = &stacks.stacks()[0];
+    let parameter = |key: &str| {
+        stack
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(key))
+            .and_then(|p| p.parameter_value())
+            .map(str::to_owned)
+    };
+    assert_eq!(parameter("PullRequestPreviews").as_deref(), Some("true"));
+    assert_eq!(parameter("AppStackName").as_deref(), Some("hello-preview"));
+    let output = |key: &str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .unwrap_or_else(|| panic!("no output {key}"))
+            .to_owned()
+    };
+    let variables = &preview["variables"];
+    assert_eq!(
+        variables["AWS_PULL_REQUEST_ROLE_ARN"],
+        output("PullRequestRoleArn")
+    );
+    assert_eq!(
+        variables["AWS_DEPLOY_ROLE_ARN_PREVIEW"],
+        output("DeployRoleArn")
+    );
+    assert!(
+        preview["commands"].as_array().unwrap().iter().any(|c| c
+            .as_str()
+            .unwrap()
+            .starts_with("gh variable set AWS_PULL_REQUEST_ROLE_ARN ")),
+        "{preview}"
+    );
+
+    // The account has the GitHub provider now (one per account).
+    let provider = format!("OidcProviderArn={}", output("OidcProviderArn"));
+    let staging = crate::helpers::run(bootstrap(
+        "staging",
+        &[
+            "--parameter",
+            "CreateOidcProvider=false",
+            "--parameter",
+            &provider,
+        ],
+    ))
+    .await
+    .expect_code(0)
+    .json();
+    let stacks = moto
+        .cloudformation()
+        .describe_stacks()
+        .stack_name("github-deploy-staging")
+        .send()
+        .await
+        .expect("the stack is github-deploy-staging");
+    let stack = &stacks.stacks()[0];
+    assert!(
+        stack
+            .parameters()
+            .iter()
+            .any(|p| p.parameter_key() == Some("PullRequestPreviews")
+                && p.parameter_value() == Some("false")),
+        "{:?}",
+        stack.parameters()
+    );
+    assert!(
+        !stack
+            .outputs()
+            .iter()
+            .any(|o| o.output_key() == Some("PullRequestRoleArn")),
+        "staging has no pull-request role"
+    );
+    let text = staging.to_string();
+    assert!(!text.contains("PULL_REQUEST"), "{text}");
+}

@@ -50,11 +50,15 @@ enum Source {
 
 /// Every variable the workflows read that bootstrap can know, in the order printed.
 /// (IMAGE_DOCKERFILE and IMAGE_CONTEXT are optional and have defaults.)
-const VARIABLES: [(&str, Source); 11] = [
+const VARIABLES: [(&str, Source); 12] = [
     ("AWS_REGION", Source::Region),
     ("AWS_DEPLOY_ROLE_ARN", Source::Output("DeployRoleArn")),
     ("AWS_PLAN_ROLE_ARN", Source::Output("PlanRoleArn")),
     ("AWS_PREVIEW_ROLE_ARN", Source::Output("PreviewRoleArn")),
+    (
+        "AWS_PULL_REQUEST_ROLE_ARN",
+        Source::Output("PullRequestRoleArn"),
+    ),
     ("CFN_ROLE_ARN", Source::Output("CloudFormationRoleArn")),
     (
         "PERMISSIONS_BOUNDARY_ARN",
@@ -69,6 +73,11 @@ const VARIABLES: [(&str, Source); 11] = [
         Source::Flag("--cognito-domain-prefix"),
     ),
 ];
+
+/// The template parameter that adds the pull-request preview roles
+/// (`previews:` in deploy.yaml), and the variables that exist only with it.
+const PULL_REQUEST_PREVIEWS: &str = "PullRequestPreviews";
+const PULL_REQUEST_ONLY: [&str; 1] = ["AWS_PULL_REQUEST_ROLE_ARN"];
 
 /// A variable bootstrap could not fill, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,10 +161,14 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             .find(|from| app.promotes_to(from) == Some(env.as_str()))
             .map(|from| app.environment_stack(from))
             .unwrap_or_default();
+        // The environment with `previews:` gets the pull-request roles (its preview
+        // stacks only); every other environment none.
+        let previews = app.preview_environment() == Some(env.as_str());
         for (key, value) in [
             ("AppStackName", app.environment_stack(env)),
             ("EcrRepositoryPrefix", app.name.clone()),
             ("PromotesFromStackName", source),
+            (PULL_REQUEST_PREVIEWS, previews.to_string()),
         ] {
             if template.parameters.contains_key(key) {
                 parameters.entry(key.to_owned()).or_insert(value);
@@ -374,7 +387,11 @@ fn collect_variables(
 ) -> (Vec<(&'static str, String)>, Vec<ToFill>) {
     let mut known = Vec::new();
     let mut to_fill = Vec::new();
+    let previews = parameters.get(PULL_REQUEST_PREVIEWS).map(String::as_str) == Some("true");
     for (name, source) in VARIABLES {
+        if PULL_REQUEST_ONLY.contains(&name) && !previews {
+            continue;
+        }
         let found: Result<String, String> = match source {
             Source::Region => Ok(region.to_owned()),
             Source::Output(output) => match outputs.get(output) {
@@ -630,6 +647,44 @@ mod tests {
             to_fill[0]
                 .reason
                 .contains("known once the stack is deployed"),
+            "{to_fill:?}"
+        );
+    }
+
+    #[test]
+    fn pull_request_variables_only_with_previews() {
+        let outputs = BTreeMap::from([("PullRequestRoleArn".to_owned(), "arn:pr".to_owned())]);
+        let flags = BTreeMap::new();
+        let names = |previews: Option<&str>| {
+            let mut parameters = BTreeMap::new();
+            if let Some(value) = previews {
+                parameters.insert(PULL_REQUEST_PREVIEWS.to_owned(), value.to_owned());
+            }
+            let (known, to_fill) =
+                collect_variables("eu-west-1", &outputs, &parameters, &flags, true);
+            let mut names: Vec<String> = known.iter().map(|(n, _)| (*n).to_owned()).collect();
+            names.extend(to_fill.into_iter().map(|t| t.name));
+            names
+        };
+        let with = names(Some("true"));
+        for name in PULL_REQUEST_ONLY {
+            assert!(with.iter().any(|n| n == name), "{name}: {with:?}");
+        }
+        for previews in [None, Some("false")] {
+            let without = names(previews);
+            assert!(
+                !without.iter().any(|n| n.contains("PULL_REQUEST")),
+                "{previews:?}: {without:?}"
+            );
+        }
+        // With previews but an older stack without the outputs: said, not silently left out.
+        let mut parameters = BTreeMap::new();
+        parameters.insert(PULL_REQUEST_PREVIEWS.to_owned(), "true".to_owned());
+        let (_, to_fill) =
+            collect_variables("eu-west-1", &BTreeMap::new(), &parameters, &flags, true);
+        assert!(
+            to_fill.iter().any(|t| t.name == "AWS_PULL_REQUEST_ROLE_ARN"
+                && t.reason.contains("PullRequestRoleArn")),
             "{to_fill:?}"
         );
     }
