@@ -216,8 +216,32 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
 
     // Update: a new image of web, in standard mode; public keeps its image.
     let web_b = moto.ecr_image("hello-web-preview", "b");
-    let updated = up("7", &[&format!("web={web_b}")]).expect_code(0);
+    // Under GitHub Actions: the step outputs and a job-summary section.
+    let (outputs, summary) = (dir.path().join("output"), dir.path().join("summary"));
+    let web_b_arg = format!("web={web_b}");
+    let mut cmd = moto.deployer(&[
+        "preview", "up", "--pr", "7", "--image", &web_b_arg, "--output", "json", "--config", config,
+    ]);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let updated = Run::from(cmd.output().expect("running deployer")).expect_code(0);
     let doc = updated.json();
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    for (name, value) in [
+        ("preview-url", "https://pr-7-public.preview.example.com/"),
+        ("preview-state", "ready"),
+    ] {
+        let at = outputs
+            .find(&format!("{name}<<"))
+            .unwrap_or_else(|| panic!("{outputs}"));
+        assert!(outputs[at..].lines().nth(1) == Some(value), "{outputs}");
+    }
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("### Preview ` pr-7 ` (` ready `)"),
+        "{summary}"
+    );
     assert_eq!(doc["state"], "ready", "{}", updated.stderr);
     let services = doc["services"].as_array().unwrap();
     let by = |name: &str| services.iter().find(|s| s["service"] == name).unwrap();
