@@ -147,8 +147,28 @@ async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_t
         refused.stderr
     );
 
+    // A rule made by hand holds a priority of pr-7's derived slot (25..=28): the preview
+    // probes the next slot and says so.
+    moto.boto3(
+        r#"
+import boto3
+cfn = boto3.client("cloudformation"); elb = boto3.client("elbv2")
+env = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="hello-preview")["Stacks"][0]["Outputs"]}
+elb.create_rule(ListenerArn=env["HttpsListenerArn"], Priority=27,
+                Conditions=[{"Field": "host-header", "Values": ["by-hand.preview.example.com"]}],
+                Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+"#,
+    );
+
     // Create: express mode, both services ready, their own hosts.
     let created = up("7", &[&web_img, &public_img]).expect_code(0);
+    assert!(
+        created
+            .stderr
+            .contains("the listener rule priorities derived from 7 are held by other rules"),
+        "{}",
+        created.stderr
+    );
     let doc = created.json();
     assert_eq!(doc["state"], "ready", "{}", created.stderr);
     assert_eq!(doc["preview"], "pr-7");
@@ -197,6 +217,11 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
         (&Value::from("1"), &Value::from("1"), &Value::from("1"))
     );
     assert_eq!(params["CreateCertificate"], "false");
+    // The next slot: public (29, 30), web (31, 32).
+    assert_eq!(
+        (&params["ApiRulePriority"], &params["AppRulePriority"]),
+        (&Value::from("31"), &Value::from("32"))
+    );
     assert_eq!(created_with["tags"]["deployer:preview"], "pr-7");
     // The stacks were created in express mode (boto3's model has no DeploymentConfig yet).
     let cfn = moto.cloudformation();
@@ -227,6 +252,12 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
         .env("GITHUB_STEP_SUMMARY", &summary);
     let updated = Run::from(cmd.output().expect("running deployer")).expect_code(0);
     let doc = updated.json();
+    // A deployed preview keeps its priorities: no probing again.
+    assert!(
+        !updated.stderr.contains("held by other rules"),
+        "{}",
+        updated.stderr
+    );
     let outputs = std::fs::read_to_string(&outputs).unwrap();
     for (name, value) in [
         ("preview-url", "https://pr-7-public.preview.example.com/"),
