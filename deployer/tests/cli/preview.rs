@@ -37,13 +37,11 @@ services:
     )
 }
 
-/// Runs `deployer ARGS --config FILE` against the moto, fast rollouts.
+/// Runs `deployer ARGS --config FILE` against the moto.
 fn run(moto: &Moto, config: &str, args: &[&str]) -> Run {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--config", config]);
-    let mut cmd = moto.deployer(&all);
-    cmd.env("MOTO_ECS_ROLLOUT_SECONDS", "1");
-    Run::from(cmd.output().expect("running deployer"))
+    Run::from(moto.deployer(&all).output().expect("running deployer"))
 }
 
 /// What boto3 sees of the preview's resources: stacks, user pool clients, listener
@@ -68,8 +66,9 @@ hosts = [v for c in rules for cond in c for v in cond.get("HostHeaderConfig", {{
 zone = env.get("HostedZoneId") or r53.list_hosted_zones()["HostedZones"][0]["Id"].split("/")[-1]
 records = [r["Name"] for r in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
            if r["Name"].startswith("pr-{pr}")]
-services = [s["serviceName"] for s in ecs.describe_services(cluster=env["ClusterName"],
-            services=[prefix + "web", prefix + "public"])["services"] if s["status"] == "ACTIVE"]
+arns = ecs.list_services(cluster=env["ClusterName"])["serviceArns"]
+services = [s["serviceName"] for s in (ecs.describe_services(cluster=env["ClusterName"], services=arns)["services"] if arns else [])
+            if s["status"] == "ACTIVE" and "-pr-{pr}-" in s["serviceName"]]
 print(json.dumps({{"stacks": stacks, "clients": clients, "rule_hosts": hosts, "records": records,
                   "services": services}}))
 "#
@@ -79,7 +78,8 @@ print(json.dumps({{"stacks": stacks, "clients": clients, "rule_hosts": hosts, "r
 
 #[tokio::test]
 async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_trace() {
-    let moto = Moto::start();
+    // ECS rollouts that take a second (the launcher simulates them).
+    let moto = Moto::start_with_env(&[("MOTO_ECS_ROLLOUT_SECONDS", "1")]);
     let zone = moto.boto3(
         "import boto3; z = boto3.client('route53').create_hosted_zone(Name='example.com.', CallerReference='preview-tests'); print(z['HostedZone']['Id'].split('/')[-1])",
     );
@@ -147,8 +147,28 @@ async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_t
         refused.stderr
     );
 
+    // A rule made by hand holds a priority of pr-7's derived slot (25..=28): the preview
+    // probes the next slot and says so.
+    moto.boto3(
+        r#"
+import boto3
+cfn = boto3.client("cloudformation"); elb = boto3.client("elbv2")
+env = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="hello-preview")["Stacks"][0]["Outputs"]}
+elb.create_rule(ListenerArn=env["HttpsListenerArn"], Priority=27,
+                Conditions=[{"Field": "host-header", "Values": ["by-hand.preview.example.com"]}],
+                Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+"#,
+    );
+
     // Create: express mode, both services ready, their own hosts.
     let created = up("7", &[&web_img, &public_img]).expect_code(0);
+    assert!(
+        created
+            .stderr
+            .contains("the listener rule priorities derived from 7 are held by other rules"),
+        "{}",
+        created.stderr
+    );
     let doc = created.json();
     assert_eq!(doc["state"], "ready", "{}", created.stderr);
     assert_eq!(doc["preview"], "pr-7");
@@ -178,8 +198,7 @@ params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
 tags = {t["Key"]: t["Value"] for t in stack["Tags"]}
 env = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="hello-preview")["Stacks"][0]["Outputs"]}
 client = idp.describe_user_pool_client(UserPoolId=env["UserPoolId"], ClientId=out["UserPoolClientId"])["UserPoolClient"]
-print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags": tags,
-                  "mode": stack.get("DeploymentConfig", {}).get("Mode")}))
+print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags": tags}))
 "#,
     );
     let created_with: Value = serde_json::from_str(&created_with).unwrap();
@@ -198,13 +217,62 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
         (&Value::from("1"), &Value::from("1"), &Value::from("1"))
     );
     assert_eq!(params["CreateCertificate"], "false");
+    // The next slot: public (29, 30), web (31, 32).
+    assert_eq!(
+        (&params["ApiRulePriority"], &params["AppRulePriority"]),
+        (&Value::from("31"), &Value::from("32"))
+    );
     assert_eq!(created_with["tags"]["deployer:preview"], "pr-7");
-    assert_eq!(created_with["mode"], "EXPRESS");
+    // The stacks were created in express mode (boto3's model has no DeploymentConfig yet).
+    let cfn = moto.cloudformation();
+    for stack in ["hello-preview-pr-7-web", "hello-preview-pr-7-public"] {
+        let described = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        let mode = described.stacks()[0]
+            .deployment_config()
+            .and_then(|c| c.mode())
+            .map(|m| m.as_str().to_owned());
+        assert_eq!(mode.as_deref(), Some("EXPRESS"), "{stack}");
+    }
 
     // Update: a new image of web, in standard mode; public keeps its image.
     let web_b = moto.ecr_image("hello-web-preview", "b");
-    let updated = up("7", &[&format!("web={web_b}")]).expect_code(0);
+    // Under GitHub Actions: the step outputs and a job-summary section.
+    let (outputs, summary) = (dir.path().join("output"), dir.path().join("summary"));
+    let web_b_arg = format!("web={web_b}");
+    let mut cmd = moto.deployer(&[
+        "preview", "up", "--pr", "7", "--image", &web_b_arg, "--output", "json", "--config", config,
+    ]);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let updated = Run::from(cmd.output().expect("running deployer")).expect_code(0);
     let doc = updated.json();
+    // A deployed preview keeps its priorities: no probing again.
+    assert!(
+        !updated.stderr.contains("held by other rules"),
+        "{}",
+        updated.stderr
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    for (name, value) in [
+        ("preview-url", "https://pr-7-public.preview.example.com/"),
+        ("preview-state", "ready"),
+    ] {
+        let at = outputs
+            .find(&format!("{name}<<"))
+            .unwrap_or_else(|| panic!("{outputs}"));
+        assert!(outputs[at..].lines().nth(1) == Some(value), "{outputs}");
+    }
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("### Preview ` pr-7 ` (` ready `)"),
+        "{summary}"
+    );
     assert_eq!(doc["state"], "ready", "{}", updated.stderr);
     let services = doc["services"].as_array().unwrap();
     let by = |name: &str| services.iter().find(|s| s["service"] == name).unwrap();

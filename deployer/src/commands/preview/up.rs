@@ -49,7 +49,9 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
     preview::check_limit(&env.name, &live, ctx.previews.max)?;
     let mine: BTreeMap<&str, &PreviewStack> = stacks
         .iter()
-        .filter(|s| s.pr == args.pr && s.status != "REVIEW_IN_PROGRESS")
+        .filter(|s| {
+            s.pr == args.pr && s.status != "REVIEW_IN_PROGRESS" && !preview::is_dead(&s.status)
+        })
         .map(|s| (s.service.as_str(), s))
         .collect();
 
@@ -72,6 +74,30 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
                 .join(" "),
             missing[0]
         )));
+    }
+
+    // A preview stack whose create failed (express mode does not roll back) is thrown
+    // away and created again.
+    let dead: Vec<&PreviewStack> = stacks
+        .iter()
+        .filter(|s| s.pr == args.pr && preview::is_dead(&s.status))
+        .collect();
+    if !dead.is_empty() && !args.dry_run {
+        printer.warn(&format!(
+            "preview {name}: {} failed before; deleting {} to create again",
+            dead.iter()
+                .map(|s| format!("{} ({})", s.stack_name, s.status))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if dead.len() == 1 { "it" } else { "them" }
+        ));
+        for (stack, error) in super::delete_stacks(&ctx, &dead, ready_timeout, printer).await? {
+            if let Some(error) = error {
+                return Err(Failure::failed(format!(
+                    "preview {name}: {stack} could not be deleted: {error}"
+                )));
+            }
+        }
     }
 
     // 3. The environment stack: its outputs wire the services.
@@ -150,12 +176,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
     }
     let modes: BTreeMap<String, &str> = services
         .iter()
-        .map(|s| {
-            let exists = mine
-                .get(s)
-                .is_some_and(|st| !matches!(st.status.as_str(), "ROLLBACK_COMPLETE"));
-            ((*s).to_owned(), preview::mode_word(exists))
-        })
+        .map(|s| ((*s).to_owned(), preview::mode_word(mine.contains_key(s))))
         .collect();
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let mode = if args.dry_run {
@@ -360,14 +381,16 @@ fn images(
 
 /// The task definition a service stack made (its `TaskDefinition` resource), if readable.
 async fn task_definition(ctx: &Context, stack_name: &str) -> Option<String> {
-    ctx.cfn
-        .describe_stack_resource()
+    let page = ctx
+        .cfn
+        .list_stack_resources()
         .stack_name(stack_name)
-        .logical_resource_id("TaskDefinition")
         .send()
         .await
-        .ok()?
-        .stack_resource_detail()?
-        .physical_resource_id()
+        .ok()?;
+    page.stack_resource_summaries()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some("TaskDefinition"))
+        .and_then(|r| r.physical_resource_id())
         .map(str::to_owned)
 }
