@@ -271,9 +271,20 @@ async fn a_preview_stack_is_created_in_express_mode_and_updated_in_standard_mode
     .unwrap() else {
         panic!("the express change set was not ready");
     };
-    change_set::execute(&cfn, &described.stack_id, &described.id, &request.name)
-        .await
-        .unwrap();
+    assert_eq!(
+        described.mode,
+        DeployMode::Express,
+        "DescribeChangeSet says so"
+    );
+    change_set::execute(
+        &cfn,
+        &described.stack_id,
+        &described.id,
+        &request.name,
+        described.mode,
+    )
+    .await
+    .unwrap();
     let target = rollout_target(&cfn).await;
     assert_ne!(target.task_definition.as_deref(), Some(before.as_str()));
     assert_eq!(
