@@ -138,21 +138,23 @@ async fn stack_mode(cfn: &Client) -> Option<DeploymentConfigMode> {
         .cloned()
 }
 
-/// The stack's task definition (its physical id) and its service's target.
-async fn rollout_target(cfn: &Client) -> RolloutTarget {
-    let listed = cfn
-        .describe_stack_resources()
-        .stack_name("app")
+/// The service's target, with the stack's task definition: the family's newest ACTIVE
+/// revision (a replaced one is deregistered), read as the deployer may read it
+/// (DescribeTaskDefinition; a test reading DescribeStackResources would make the
+/// roles' permission check think the deployer needs it).
+async fn rollout_target(moto: &Moto) -> RolloutTarget {
+    let ecs = aws_sdk_ecs::Client::new(&moto.sdk);
+    let task_definition = ecs
+        .describe_task_definition()
+        .task_definition("app-web")
         .send()
         .await
-        .unwrap();
-    let task_definition = listed
-        .stack_resources()
-        .iter()
-        .find(|r| r.logical_resource_id() == Some("Task"))
-        .and_then(|r| r.physical_resource_id())
+        .unwrap()
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
         .map(str::to_owned);
-    let stack = cfn
+    let stack = moto
+        .cloudformation()
         .describe_stacks()
         .stack_name("app")
         .send()
@@ -195,7 +197,7 @@ async fn a_preview_stack_is_created_in_express_mode_and_updated_in_standard_mode
     assert_eq!(created.run().await.unwrap(), Ending::Deployed);
     assert_eq!(created.report.deploy_mode, DeployMode::Express);
     assert_eq!(stack_mode(&cfn).await, Some(DeploymentConfigMode::Express));
-    let target = rollout_target(&cfn).await;
+    let target = rollout_target(&moto).await;
     let ecs = aws_sdk_ecs::Client::new(&moto.sdk);
     let first = ecs
         .describe_services()
@@ -228,7 +230,7 @@ async fn a_preview_stack_is_created_in_express_mode_and_updated_in_standard_mode
     assert_eq!(updated.run().await.unwrap(), Ending::Deployed);
     assert_eq!(updated.report.deploy_mode, DeployMode::Standard);
     assert_ne!(stack_mode(&cfn).await, Some(DeploymentConfigMode::Express));
-    let target = rollout_target(&cfn).await;
+    let target = rollout_target(&moto).await;
     assert_ne!(target.task_definition, rollout_target_first(&first));
     assert_eq!(
         Some(service_task_definition(&moto).await),
@@ -285,7 +287,7 @@ async fn a_preview_stack_is_created_in_express_mode_and_updated_in_standard_mode
     )
     .await
     .unwrap();
-    let target = rollout_target(&cfn).await;
+    let target = rollout_target(&moto).await;
     assert_ne!(target.task_definition.as_deref(), Some(before.as_str()));
     assert_eq!(
         service_task_definition(&moto).await,
