@@ -513,6 +513,31 @@ def test_the_service_role_creates_preview_roles_only_with_the_boundary() -> None
     assert not allowed(statements, "iam:DeleteRolePermissionsBoundary", role("hello-preview-pr-7-web"), {})
 
 
+def test_the_service_role_adds_no_users_groups_or_identity_providers_to_any_pool() -> None:
+    # A preview's change set is executed with the environment's service role, and a pull
+    # request writes its template: it may add an app client to a pool (services need
+    # one), never a user, a group or an identity provider (a way into another
+    # environment's pool in the same account).
+    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    pool = f"arn:{PARTITION}:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_Production"
+    in_region = {"aws:RequestedRegion": REGION}
+    for action in ("CreateUserPool", "CreateUserPoolClient", "CreateUserPoolDomain", "UpdateUserPool"):
+        assert allowed(statements, f"cognito-idp:{action}", pool, in_region), action
+    for action in (
+        "AdminCreateUser",
+        "AdminSetUserPassword",
+        "AdminAddUserToGroup",
+        "AdminInitiateAuth",
+        "CreateGroup",
+        "CreateIdentityProvider",
+        "UpdateIdentityProvider",
+        "CreateResourceServer",
+        "ListUsers",
+        "SignUp",
+    ):
+        assert not allowed(statements, f"cognito-idp:{action}", pool, in_region), action
+
+
 # ---------------------------------------------------------------- the model itself
 
 
