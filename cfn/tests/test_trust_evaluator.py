@@ -538,6 +538,15 @@ def test_the_service_role_adds_no_users_groups_or_identity_providers_to_any_pool
         assert not allowed(statements, f"cognito-idp:{action}", pool, in_region), action
 
 
+def test_the_service_role_starts_no_instances() -> None:
+    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    in_region = {"aws:RequestedRegion": REGION}
+    for action in ("CreateVpc", "CreateSubnet", "CreateRoute", "CreateNatGateway", "AuthorizeSecurityGroupEgress"):
+        assert allowed(statements, f"ec2:{action}", "*", in_region), action
+    for action in ("RunInstances", "CreateNetworkInterface", "CreateKeyPair", "CreateLaunchTemplate", "CreateFlowLogs"):
+        assert not allowed(statements, f"ec2:{action}", "*", in_region), action
+
+
 # ---------------------------------------------------------------- the model itself
 
 
