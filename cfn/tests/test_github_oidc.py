@@ -146,7 +146,9 @@ def test_the_pull_request_role_reaches_only_preview_stacks_and_preview_repositor
     assert policy["ReadEnvironmentStack"]["Action"] == "cloudformation:DescribeStacks"
     assert policy["ReadEnvironmentStack"]["Resource"].endswith(":stack/hello-preview/*")
     assert policy["PreviewChangeSets"]["Condition"] == {
-        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]}
+        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]},
+        # No resource import (into a preview stack, then deleted with it).
+        "Null": {"cloudformation:ImportResourceTypes": "true"},
     }
     assert policy["PassCloudFormationRole"]["Resource"] == preview_environment["outputs"]["CloudFormationRoleArn"]
     assert policy["EcrPreviewRepositories"]["Resource"].endswith(":repository/hello*-preview")

@@ -449,6 +449,16 @@ def test_preview_change_sets_need_the_environments_service_role() -> None:
     assert not _pr_may("iam:PassRole", physical_ids(TEMPLATE)["DeployRole"], to_cfn)
 
 
+def test_a_preview_change_set_never_imports_resources() -> None:
+    # Imported into a preview stack, production's user pool (or load balancer...) would
+    # be deleted with the preview: CreateChangeSet of an IMPORT names the types.
+    stack = _stack("hello-preview-pr-7-web")
+    context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": PR_SERVICE_ROLE}
+    assert _pr_may("cloudformation:CreateChangeSet", stack, context)
+    importing = {**context, "cloudformation:ImportResourceTypes": "AWS::Cognito::UserPool"}
+    assert not _pr_may("cloudformation:CreateChangeSet", stack, importing)
+
+
 def _repository(name: str) -> str:
     return f"arn:{PARTITION}:ecr:{REGION}:{ACCOUNT}:repository/{name}"
 
@@ -574,6 +584,9 @@ def test_the_model_follows_iam_on_lists_absent_keys_wildcards_and_set_operators(
     }
     with pytest.raises(Unmodelled, match="ForAllValues"):
         may_assume(trap, PROVIDER, {"sub": "x"})
+    assert conditions_hold({"Null": {"k:a": "true"}}, {})
+    assert not conditions_hold({"Null": {"k:a": "true"}}, {"k:a": "x"})
+    assert conditions_hold({"Null": {"k:a": "false"}}, {"k:a": "x"})
     with pytest.raises(Unmodelled, match="NumericEquals"):
         conditions_hold({"NumericEquals": {"k:a": "1"}}, {"k:a": "1"})
     deny = [
