@@ -433,6 +433,8 @@ def test_the_pull_request_role_never_touches_a_change_set_production_executes(st
     context = {"cloudformation:ChangeSetName": name, "cloudformation:RoleArn": PR_SERVICE_ROLE}
     for action in ("CreateChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "DescribeChangeSet"):
         assert not _pr_may(f"cloudformation:{action}", _stack(stack), context), (action, stack, name)
+        # Were it authorized on the change set's own ARN (which names no stack): still not.
+        assert not _pr_may(f"cloudformation:{action}", _arn(RELEASE), context), action
 
 
 def test_preview_change_sets_need_the_environments_service_role() -> None:
