@@ -5,18 +5,34 @@ errors), and its CloudFormation support covering every resource type our templat
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import LAUNCHER, ROOT, STARTUP_TIMEOUT_SECONDS, deploy, resources, template_text
+from conftest import (
+    LAUNCHER,
+    REGION,
+    ROOT,
+    STARTUP_TIMEOUT_SECONDS,
+    _wait_until_ready,
+    deploy,
+    outputs,
+    resources,
+    template_text,
+)
 
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
 import cfn_support  # noqa: E402  (needs the path above)
@@ -318,3 +334,295 @@ def test_deleting_a_listener_certificate_removes_only_its_own(aws: Any, balancer
     cfn.delete_stack(StackName="launcher-other-certificate")
     cfn.get_waiter("stack_delete_complete").wait(StackName="launcher-other-certificate", WaiterConfig={"Delay": 1})
     assert _listed_certificates(aws, listener) == {third: True, second: False}
+
+
+# ------------------------------------------------ express mode and ECS rollouts (issue 19)
+
+_SERVICE = """
+Parameters:
+  Image: {Type: String}
+  Name: {Type: String}
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.3.0.0/16}}
+  Group:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {VpcId: !Ref Vpc, Port: 8080, Protocol: HTTP, TargetType: ip}
+  Cluster: {Type: AWS::ECS::Cluster, Properties: {ClusterName: !Ref Name}}
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: !Ref Name
+      ContainerDefinitions:
+        - {Name: app, Image: !Ref Image, Memory: 512, Essential: true, PortMappings: [{ContainerPort: 8080}]}
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      Cluster: !Ref Cluster
+      ServiceName: !Ref Name
+      DesiredCount: 1
+      TaskDefinition: !Ref Task
+      LoadBalancers: [{ContainerName: app, ContainerPort: 8080, TargetGroupArn: !Ref Group}]
+Outputs:
+  Group: {Value: !Ref Group}
+"""
+
+_TOPIC = (
+    "Parameters:\n  Text: {Type: String}\n"
+    "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties: {DisplayName: !Ref Text}\n"
+)
+
+
+def _sending(client: Any, operation: str, extra: dict[str, str]) -> Any:
+    """`client` sending `extra` query parameters with `operation`: members this botocore's
+    model does not know yet (DeploymentConfig, 2026) go on the wire as the 2026 SDKs send them."""
+
+    def add(request: Any, **_: Any) -> None:
+        request.data.update(extra)
+
+    client.meta.events.register(f"before-sign.cloudformation.{operation}", add)
+    return client
+
+
+EXPRESS = {"DeploymentConfig.Mode": "EXPRESS"}
+
+
+def _raw_describe(endpoint: str, stack: str) -> str:
+    """DescribeStacks' XML (boto3's parser drops the members its model lacks)."""
+    request = urllib.request.Request(
+        f"{endpoint}/",
+        data=urllib.parse.urlencode({"Action": "DescribeStacks", "Version": "2010-05-15", "StackName": stack}).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/cloudformation/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def _mode(endpoint: str, stack: str) -> str | None:
+    found = re.findall(r"<DeploymentConfig>\s*<Mode>(\w+)</Mode>\s*</DeploymentConfig>", _raw_describe(endpoint, stack))
+    return found[0] if found else None
+
+
+def _change_set(
+    cfn: Any, stack: str, kind: str, body: str, values: dict[str, str], execute: bool = True, **kwargs: Any
+) -> str:
+    made = cfn.create_change_set(
+        StackName=stack,
+        ChangeSetName=f"cs-{uuid.uuid4().hex[:8]}",
+        ChangeSetType=kind,
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+        **kwargs,
+    )
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+    if execute:
+        cfn.execute_change_set(ChangeSetName=made["Id"])
+        waiter = "stack_create_complete" if kind == "CREATE" else "stack_update_complete"
+        cfn.get_waiter(waiter).wait(StackName=stack, WaiterConfig={"Delay": 1})
+    return made["Id"]
+
+
+def test_express_mode_is_recorded_and_shown_by_describe_stacks(aws: Any, moto_endpoint: str) -> None:
+    """CreateChangeSet's and DeleteStack's DeploymentConfig reach the stack, and
+    DescribeStacks shows the mode of its last operation as the 2026 API does."""
+    express = _sending(aws("cloudformation"), "CreateChangeSet", EXPRESS)
+    _change_set(express, "express-recorded", "CREATE", _TOPIC, {"Text": "a"})
+    assert _mode(moto_endpoint, "express-recorded") == "EXPRESS"
+    # Clients that do not know the member still read the stack.
+    [stack] = aws("cloudformation").describe_stacks(StackName="express-recorded")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # An update without DeploymentConfig is CloudFormation's default (standard).
+    _change_set(aws("cloudformation"), "express-recorded", "UPDATE", _TOPIC, {"Text": "b"})
+    assert _mode(moto_endpoint, "express-recorded") is None
+    delete = _sending(aws("cloudformation"), "DeleteStack", EXPRESS)
+    delete.delete_stack(StackName=stack["StackId"])
+    aws("cloudformation").get_waiter("stack_delete_complete").wait(
+        StackName=stack["StackId"], WaiterConfig={"Delay": 1}
+    )
+    assert _mode(moto_endpoint, stack["StackId"]) == "EXPRESS"
+    assert "<StackStatus>DELETE_COMPLETE</StackStatus>" in _raw_describe(moto_endpoint, stack["StackId"])
+
+
+def test_rollback_settings_beside_express_are_refused(aws: Any) -> None:
+    """CloudFormation refuses DisableRollback/OnFailure (OnStackFailure) beside EXPRESS."""
+    cfn = aws("cloudformation")
+    with pytest.raises(ClientError, match="cannot be specified when DeploymentConfig Mode is EXPRESS") as refused:
+        _change_set(
+            _sending(aws("cloudformation"), "CreateChangeSet", EXPRESS),
+            "express-refused",
+            "CREATE",
+            _TOPIC,
+            {"Text": "a"},
+            OnStackFailure="DELETE",
+        )
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError, match="DeploymentConfig Mode is EXPRESS"):
+        _sending(aws("cloudformation"), "CreateStack", EXPRESS).create_stack(
+            StackName="express-refused", TemplateBody=_TOPIC, Parameters=[], DisableRollback=True
+        )
+    made = _change_set(
+        _sending(aws("cloudformation"), "CreateChangeSet", EXPRESS),
+        "express-refused",
+        "CREATE",
+        _TOPIC,
+        {"Text": "a"},
+        execute=False,
+    )
+    with pytest.raises(ClientError, match="DeploymentConfig Mode is EXPRESS"):
+        cfn.execute_change_set(ChangeSetName=made, DisableRollback=True)
+    # Without EXPRESS the same settings are fine.
+    cfn.execute_change_set(ChangeSetName=made)
+    cfn.get_waiter("stack_create_complete").wait(StackName="express-refused", WaiterConfig={"Delay": 1})
+    _change_set(cfn, "express-refused", "UPDATE", _TOPIC, {"Text": "b"}, OnStackFailure="ROLLBACK")
+
+
+def _service(aws: Any, stack: str) -> dict[str, Any]:
+    [service] = aws("ecs").describe_services(cluster=stack, services=[stack])["services"]
+    return service
+
+
+def test_an_express_update_never_moves_the_service_onto_a_replaced_task_definition(aws: Any) -> None:
+    """cloudformation-coverage-roadmap #2538: the new revision is registered, the service
+    stays on the old one, and the stack still says UPDATE_COMPLETE; a standard update moves it."""
+    stack, cfn = "express-2538", aws("cloudformation")
+    express = _sending(aws("cloudformation"), "CreateChangeSet", EXPRESS)
+    _change_set(express, stack, "CREATE", _SERVICE, {"Image": "repo/web:1", "Name": stack})
+    first = resources(cfn, stack)["Task"]
+    assert _service(aws, stack)["taskDefinition"] == first
+
+    _change_set(express, stack, "UPDATE", _SERVICE, {"Image": "repo/web:2", "Name": stack})
+    [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert described["StackStatus"] == "UPDATE_COMPLETE"
+    second = resources(cfn, stack)["Task"]
+    assert second != first, "the task definition was replaced"
+    assert _service(aws, stack)["taskDefinition"] == first, "express left the service on the old revision"
+
+    _change_set(cfn, stack, "UPDATE", _SERVICE, {"Image": "repo/web:3", "Name": stack})
+    third = resources(cfn, stack)["Task"]
+    service = _service(aws, stack)
+    assert service["taskDefinition"] == third
+    [primary] = [d for d in service["deployments"] if d["status"] == "PRIMARY"]
+    assert (primary["taskDefinition"], primary["rolloutState"]) == (third, "COMPLETED"), primary
+
+
+@pytest.fixture(scope="module")
+def rollout_aws() -> Iterator[tuple[str, Any]]:
+    """A launcher of its own whose ECS rollouts take 1 s: (endpoint, client factory)."""
+    process = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MOTO_ECS_ROLLOUT_SECONDS": "1"},
+    )
+    try:
+        endpoint = _wait_until_ready(process)
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        yield endpoint, lambda service: session.client(service, endpoint_url=endpoint)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def _healthy(client: Any, group: str) -> list[dict[str, Any]]:
+    described = client("elbv2").describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    return [d for d in described if d["TargetHealth"]["State"] == "healthy"]
+
+
+def test_an_express_create_returns_before_the_rollout_which_then_registers_healthy_targets(
+    rollout_aws: tuple[str, Any],
+) -> None:
+    _, client = rollout_aws
+    stack = "rollout-express"
+    _change_set(
+        _sending(client("cloudformation"), "CreateChangeSet", EXPRESS),
+        stack,
+        "CREATE",
+        _SERVICE,
+        {"Image": "repo/web:1", "Name": stack},
+    )
+    group = outputs(client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0])["Group"]
+    service = _service(client, stack)
+    [primary] = service["deployments"]
+    assert (primary["rolloutState"], primary["runningCount"], service["runningCount"]) == ("IN_PROGRESS", 0, 0)
+    assert _healthy(client, group) == []
+    time.sleep(1.2)
+    service = _service(client, stack)
+    [primary] = service["deployments"]
+    assert (primary["rolloutState"], primary["runningCount"], service["runningCount"]) == ("COMPLETED", 1, 1)
+    [target] = _healthy(client, group)
+    assert target["Target"]["Port"] == 8080 and target["Target"]["Id"].startswith("10.")
+
+    # A new revision through the ECS API: the old deployment drains beside the new one.
+    ecs = client("ecs")
+    old_definition = service["taskDefinition"]
+    new_definition = ecs.register_task_definition(
+        family=stack, containerDefinitions=[{"name": "app", "image": "repo/web:2", "memory": 512}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=stack, service=stack, taskDefinition=new_definition)
+    deployments = {d["status"]: d for d in _service(client, stack)["deployments"]}
+    assert deployments["PRIMARY"]["taskDefinition"] == new_definition
+    assert deployments["PRIMARY"]["rolloutState"] == "IN_PROGRESS"
+    assert (deployments["ACTIVE"]["taskDefinition"], deployments["ACTIVE"]["runningCount"]) == (old_definition, 1)
+    time.sleep(1.2)
+    [primary] = _service(client, stack)["deployments"]
+    assert (primary["taskDefinition"], primary["rolloutState"]) == (new_definition, "COMPLETED")
+    [replaced] = _healthy(client, group)
+    assert replaced["Target"]["Id"] != target["Target"]["Id"], "the new tasks' targets replaced the old ones"
+
+
+def test_a_standard_create_completes_with_its_rollout(rollout_aws: tuple[str, Any]) -> None:
+    """A standard-mode operation waits until the service is stable: done when the stack is."""
+    _, client = rollout_aws
+    stack = "rollout-standard"
+    _change_set(client("cloudformation"), stack, "CREATE", _SERVICE, {"Image": "repo/web:1", "Name": stack})
+    [primary] = _service(client, stack)["deployments"]
+    assert (primary["rolloutState"], primary["runningCount"]) == ("COMPLETED", 1)
+    group = outputs(client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0])["Group"]
+    assert len(_healthy(client, group)) == 1
+
+
+def test_a_failing_image_fails_its_rollout_with_a_stopped_task_that_says_why(rollout_aws: tuple[str, Any]) -> None:
+    _, client = rollout_aws
+    stack = "rollout-fails"
+    _change_set(
+        _sending(client("cloudformation"), "CreateChangeSet", EXPRESS),
+        stack,
+        "CREATE",
+        _SERVICE,
+        {"Image": "repo/web:rollout-fails", "Name": stack},
+    )
+    time.sleep(1.2)
+    [primary] = _service(client, stack)["deployments"]
+    assert primary["rolloutState"] == "FAILED"
+    assert "circuit breaker" in primary["rolloutStateReason"]
+    ecs = client("ecs")
+    [task_arn] = ecs.list_tasks(cluster=stack, serviceName=stack, desiredStatus="STOPPED")["taskArns"]
+    [task] = ecs.describe_tasks(cluster=stack, tasks=[task_arn])["tasks"]
+    assert task["stoppedReason"] == "Essential container in task exited"
+    assert task["containers"][0]["exitCode"] == 1
+    # Another service's stopped tasks are not this one's.
+    assert ecs.list_tasks(cluster=stack, serviceName="other", desiredStatus="STOPPED")["taskArns"] == []
+
+    # In standard mode CloudFormation waits, and the circuit breaker fails the create.
+    cfn = client("cloudformation")
+    made = cfn.create_change_set(
+        StackName="rollout-fails-standard",
+        ChangeSetName="create",
+        ChangeSetType="CREATE",
+        TemplateBody=_SERVICE,
+        Parameters=[
+            {"ParameterKey": "Image", "ParameterValue": "repo/web:rollout-fails"},
+            {"ParameterKey": "Name", "ParameterValue": "rollout-fails-standard"},
+        ],
+    )
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+    cfn.execute_change_set(ChangeSetName=made["Id"])
+    with contextlib.suppress(Exception):
+        cfn.get_waiter("stack_create_complete").wait(StackName="rollout-fails-standard", WaiterConfig={"Delay": 1})
+    [stack_now] = cfn.describe_stacks(StackName="rollout-fails-standard")["Stacks"]
+    assert stack_now["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="rollout-fails-standard")["StackEvents"]
+    assert any("Circuit Breaker was triggered" in e.get("ResourceStatusReason", "") for e in events)

@@ -13,6 +13,7 @@ mod helpers;
 mod offline;
 mod output;
 mod plan_apply;
+mod preview;
 mod promote;
 mod push;
 mod push_rules;

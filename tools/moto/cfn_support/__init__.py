@@ -8,7 +8,9 @@ resource through moto's own service backend exactly as the API call would, so th
 APIs (`cognito-idp describe-user-pool-client`, `ec2 describe-security-groups`, ...) see it.
 `engine` adds behaviours of CloudFormation itself (parameter constraints, Fn::Cidr,
 dependent updates, outputs after a change set), `failures` deletion policies and the
-rollback of refused operations, `updates` the refusal of updates moto cannot emulate.
+rollback of refused operations, `updates` the refusal of updates moto cannot emulate,
+`express` CloudFormation's express mode (DeploymentConfig) and `rollout` ECS deployments
+that take time and register their targets (MOTO_ECS_ROLLOUT_SECONDS).
 
 A package, not loose modules: moto's model metaclass expects a dotted module name.
 """
@@ -17,7 +19,22 @@ from __future__ import annotations
 
 from moto.cloudformation import parsing
 
-from . import acm, autoscaling, cognito, ec2, ecs, elbv2, engine, failures, iam, logs, route53, updates
+from . import (
+    acm,
+    autoscaling,
+    cognito,
+    ec2,
+    ecs,
+    elbv2,
+    engine,
+    express,
+    failures,
+    iam,
+    logs,
+    rollout,
+    route53,
+    updates,
+)
 
 RESOURCE_TYPES = (
     cognito.CognitoUserPool,
@@ -73,4 +90,6 @@ def install() -> None:
     if engine.install():
         updates.install()
         failures.install()
+        express.install()
+        rollout.install()
         cognito.install_service_rules()

@@ -9,7 +9,15 @@ from moto.core.common_models import CloudFormationModel
 from moto.ecs.models import Cluster as MotoCluster
 from moto.ecs.models import ecs_backends
 
-from .base import Completed, Resource, camel, tags
+from . import express, rollout
+from .base import Completed, Refused, Resource, camel, tags
+
+# What CloudFormation reports when a standard-mode create or update waits for a service
+# whose tasks never start (the deployment circuit breaker).
+CIRCUIT_BREAKER_TRIGGERED = (
+    "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was "
+    "triggered'.\" (HandlerErrorCode: GeneralServiceException)"
+)
 
 
 class TaskDefinition(Resource, CloudFormationModel):
@@ -66,6 +74,11 @@ class Service(Resource, CloudFormationModel):
     Ref = service ARN; GetAtt Name and ServiceArn. moto's own model drops the network
     configuration and load balancers, and its CreateService knows no deployment
     configuration, so that is set on the service as the API would return it.
+
+    Readiness (see `rollout` and `express`): a standard-mode operation waits for the
+    service's rollout, so an image made to fail it (`rollout-fails`) fails the resource;
+    an express-mode one does not wait, and an express *update* never moves the service
+    onto a replaced task definition (cloudformation-coverage-roadmap #2538).
     """
 
     ATTRIBUTES = ("Name", "ServiceArn")
@@ -94,7 +107,10 @@ class Service(Resource, CloudFormationModel):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> Service:
         p = cloudformation_json["Properties"]
-        service = ecs_backends[account_id][region_name].create_service(
+        backend = ecs_backends[account_id][region_name]
+        if express.current_mode() != express.EXPRESS and rollout.fails(backend, p["TaskDefinition"]):
+            raise Refused(CIRCUIT_BREAKER_TRIGGERED)
+        service = backend.create_service(
             p["Cluster"],
             p.get("ServiceName", resource_name),
             int(p.get("DesiredCount", 1)),
@@ -107,6 +123,8 @@ class Service(Resource, CloudFormationModel):
             network_configuration=camel(p.get("NetworkConfiguration")),
         )
         cls._set_deployment_settings(service, p)
+        if express.current_mode() != express.EXPRESS:
+            rollout.settle(backend, service)
         created = cls(service.arn, {"Name": service.name, "ServiceArn": service.arn}, account_id, region_name)
         created.cluster = p["Cluster"]
         return created
@@ -122,15 +140,27 @@ class Service(Resource, CloudFormationModel):
         cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> Service:
         p = cloudformation_json["Properties"]
-        service = ecs_backends[account_id][region_name].update_service(
+        backend = ecs_backends[account_id][region_name]
+        current = backend._get_service(original_resource.cluster, original_resource.attributes["Name"])
+        task_definition = p["TaskDefinition"]
+        if task_definition != current.task_definition:
+            if express.express_update():
+                # #2538: the new revision exists, the service stays on the old one, and
+                # the stack still reports UPDATE_COMPLETE.
+                task_definition = None
+            elif express.current_mode() != express.EXPRESS and rollout.fails(backend, task_definition):
+                raise Refused(CIRCUIT_BREAKER_TRIGGERED)
+        service = backend.update_service(
             {
                 "cluster": original_resource.cluster,
                 "service": original_resource.attributes["Name"],
-                "task_definition": p["TaskDefinition"],
+                "task_definition": task_definition,
                 "desired_count": int(p["DesiredCount"]) if "DesiredCount" in p else None,
             }
         )
         cls._set_deployment_settings(service, p)
+        if express.current_mode() != express.EXPRESS:
+            rollout.settle(backend, service)
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:

@@ -360,14 +360,16 @@ fn images(
 
 /// The task definition a service stack made (its `TaskDefinition` resource), if readable.
 async fn task_definition(ctx: &Context, stack_name: &str) -> Option<String> {
-    ctx.cfn
-        .describe_stack_resource()
+    let page = ctx
+        .cfn
+        .list_stack_resources()
         .stack_name(stack_name)
-        .logical_resource_id("TaskDefinition")
         .send()
         .await
-        .ok()?
-        .stack_resource_detail()?
-        .physical_resource_id()
+        .ok()?;
+    page.stack_resource_summaries()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some("TaskDefinition"))
+        .and_then(|r| r.physical_resource_id())
         .map(str::to_owned)
 }
