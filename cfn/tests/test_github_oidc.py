@@ -491,7 +491,7 @@ PULL_REQUEST_NOT_NEEDED = {
 
 
 # What only `deployer preview` calls, which runs with the pull-request role only.
-PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks", "cloudformation:DescribeStackResource"}
+PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks"}
 
 
 @pytest.mark.parametrize(
