@@ -8,6 +8,7 @@ here with IAM's documented semantics:
   operator holds; within an operator every key must hold (AND); a key holds when the
   request's value matches any of the listed values (OR); a key the request lacks (a
   claim the token does not carry) never holds;
+- Null "true" holds when the key is absent, "false" when present;
 - StringEquals is exact and case-sensitive; StringLike and Action/Resource patterns use
   `*` (any run of characters, `/` and `:` included) and `?` (one character); actions
   are case-insensitive;
@@ -123,8 +124,16 @@ OPERATORS = {
 
 
 def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
-    """Every operator, every key in it (AND); any listed value per key (OR); absent key: false."""
+    """Every operator, every key in it (AND); any listed value per key (OR); absent key: false
+    (except for Null, which asks exactly that: "true" holds when the key is absent)."""
     for operator, keys in conditions.items():
+        if operator == "Null":
+            for key, wanted in keys.items():
+                if str(wanted).lower() not in ("true", "false"):
+                    raise Unmodelled(f"Null {key}: {wanted!r}")
+                if (key not in context) != (str(wanted).lower() == "true"):
+                    return False
+            continue
         if operator not in OPERATORS:
             raise Unmodelled(f"condition operator {operator}")
         for key, wanted in keys.items():

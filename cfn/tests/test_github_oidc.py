@@ -141,12 +141,17 @@ def test_the_pull_request_role_reaches_only_preview_stacks_and_preview_repositor
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         stacks = [r.split(":stack/")[1] for r in resources if ":stack/" in r]
         assert stacks == ["hello-preview-pr-*/*"], sid
-    assert policy["PreviewStacks"]["Resource"][0].endswith(":stack/hello-preview-pr-*/*")
+    assert policy["PreviewStacks"]["Resource"].endswith(":stack/hello-preview-pr-*/*")
+    assert "cloudformation:ExecuteChangeSet" in policy["PreviewStacks"]["Action"]
+    # Change set ARNs (which carry no stack name) only for reading events.
+    assert policy["PreviewEvents"]["Action"] == "cloudformation:DescribeEvents"
     assert policy["PreviewChangeSets"]["Resource"].endswith(":stack/hello-preview-pr-*/*")
     assert policy["ReadEnvironmentStack"]["Action"] == "cloudformation:DescribeStacks"
     assert policy["ReadEnvironmentStack"]["Resource"].endswith(":stack/hello-preview/*")
     assert policy["PreviewChangeSets"]["Condition"] == {
-        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]}
+        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]},
+        # No resource import (into a preview stack, then deleted with it).
+        "Null": {"cloudformation:ImportResourceTypes": "true"},
     }
     assert policy["PassCloudFormationRole"]["Resource"] == preview_environment["outputs"]["CloudFormationRoleArn"]
     assert policy["EcrPreviewRepositories"]["Resource"].endswith(":repository/hello*-preview")
@@ -486,7 +491,7 @@ PULL_REQUEST_NOT_NEEDED = {
 
 
 # What only `deployer preview` calls, which runs with the pull-request role only.
-PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks", "cloudformation:DescribeStackResource"}
+PREVIEW_COMMANDS_ONLY = {"cloudformation:ListStacks"}
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,8 @@ NOT_NEEDED = {
         f"lambda:{a}ProvisionedConcurrencyConfig": "the scalable target is an ECS service, not a Lambda function"
         for a in ("Get", "Put", "Delete")
     },
+    # IPAM pools: the VPC's CIDR block is given (no Ipv4IpamPoolId).
+    "ec2:AllocateIpamPoolCidr": "the VPC's CIDR is given, not allocated from an IPAM pool",
     # Certificates from a private CA; ours is a public ACM certificate.
     "acm-pca:IssueCertificate": "public certificate (no CertificateAuthorityArn)",
     "acm-pca:GetCertificate": "public certificate (no CertificateAuthorityArn)",

@@ -433,6 +433,8 @@ def test_the_pull_request_role_never_touches_a_change_set_production_executes(st
     context = {"cloudformation:ChangeSetName": name, "cloudformation:RoleArn": PR_SERVICE_ROLE}
     for action in ("CreateChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "DescribeChangeSet"):
         assert not _pr_may(f"cloudformation:{action}", _stack(stack), context), (action, stack, name)
+        # Were it authorized on the change set's own ARN (which names no stack): still not.
+        assert not _pr_may(f"cloudformation:{action}", _arn(RELEASE), context), action
 
 
 def test_preview_change_sets_need_the_environments_service_role() -> None:
@@ -447,6 +449,16 @@ def test_preview_change_sets_need_the_environments_service_role() -> None:
     assert not _pr_may("iam:PassRole", PR_SERVICE_ROLE, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
     assert not _pr_may("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/hello-preview-pr-7-web/task", to_cfn)
     assert not _pr_may("iam:PassRole", physical_ids(TEMPLATE)["DeployRole"], to_cfn)
+
+
+def test_a_preview_change_set_never_imports_resources() -> None:
+    # Imported into a preview stack, production's user pool (or load balancer...) would
+    # be deleted with the preview: CreateChangeSet of an IMPORT names the types.
+    stack = _stack("hello-preview-pr-7-web")
+    context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": PR_SERVICE_ROLE}
+    assert _pr_may("cloudformation:CreateChangeSet", stack, context)
+    importing = {**context, "cloudformation:ImportResourceTypes": "AWS::Cognito::UserPool"}
+    assert not _pr_may("cloudformation:CreateChangeSet", stack, importing)
 
 
 def _repository(name: str) -> str:
@@ -513,6 +525,40 @@ def test_the_service_role_creates_preview_roles_only_with_the_boundary() -> None
     assert not allowed(statements, "iam:DeleteRolePermissionsBoundary", role("hello-preview-pr-7-web"), {})
 
 
+def test_the_service_role_adds_no_users_groups_or_identity_providers_to_any_pool() -> None:
+    # A preview's change set is executed with the environment's service role, and a pull
+    # request writes its template: it may add an app client to a pool (services need
+    # one), never a user, a group or an identity provider (a way into another
+    # environment's pool in the same account).
+    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    pool = f"arn:{PARTITION}:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_Production"
+    in_region = {"aws:RequestedRegion": REGION}
+    for action in ("CreateUserPool", "CreateUserPoolClient", "CreateUserPoolDomain", "UpdateUserPool"):
+        assert allowed(statements, f"cognito-idp:{action}", pool, in_region), action
+    for action in (
+        "AdminCreateUser",
+        "AdminSetUserPassword",
+        "AdminAddUserToGroup",
+        "AdminInitiateAuth",
+        "CreateGroup",
+        "CreateIdentityProvider",
+        "UpdateIdentityProvider",
+        "CreateResourceServer",
+        "ListUsers",
+        "SignUp",
+    ):
+        assert not allowed(statements, f"cognito-idp:{action}", pool, in_region), action
+
+
+def test_the_service_role_starts_no_instances() -> None:
+    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    in_region = {"aws:RequestedRegion": REGION}
+    for action in ("CreateVpc", "CreateSubnet", "CreateRoute", "CreateNatGateway", "AuthorizeSecurityGroupEgress"):
+        assert allowed(statements, f"ec2:{action}", "*", in_region), action
+    for action in ("RunInstances", "CreateNetworkInterface", "CreateKeyPair", "CreateLaunchTemplate", "CreateFlowLogs"):
+        assert not allowed(statements, f"ec2:{action}", "*", in_region), action
+
+
 # ---------------------------------------------------------------- the model itself
 
 
@@ -540,6 +586,9 @@ def test_the_model_follows_iam_on_lists_absent_keys_wildcards_and_set_operators(
     }
     with pytest.raises(Unmodelled, match="ForAllValues"):
         may_assume(trap, PROVIDER, {"sub": "x"})
+    assert conditions_hold({"Null": {"k:a": "true"}}, {})
+    assert not conditions_hold({"Null": {"k:a": "true"}}, {"k:a": "x"})
+    assert conditions_hold({"Null": {"k:a": "false"}}, {"k:a": "x"})
     with pytest.raises(Unmodelled, match="NumericEquals"):
         conditions_hold({"NumericEquals": {"k:a": "1"}}, {"k:a": "1"})
     deny = [
