@@ -9,7 +9,12 @@ tests, production after staging, no workflow-level lock, a failed test discards 
 staging plan); artifacts survive the approval window and re-runs; the deployer and the
 images are built in the run without caches and checked by sha256 before use; the image
 build loop (one archive per Dockerfile and context); the fork notice; the act stand-ins'
-keys (the preview comment has its own tests: test_preview_comment.py)."""
+keys (the preview comment has its own tests: test_preview_comment.py). Pull-request
+previews (issue 19): the preview environment's stack beside staging and production, never
+in their way; pr.yml's jobs per action (closed: only `preview down`; forks: no preview),
+its locking of `up` against `down`, the pull-request role in the preview jobs only (and
+no plan or deploy role on a pull request), least privilege, the same deployer and image
+checks; preview-prune.yml on main only."""
 
 from __future__ import annotations
 
@@ -952,6 +957,14 @@ def test_the_pull_request_role_is_assumed_only_by_the_preview_jobs():
     role (the staging dry run's preview role is chosen by the event, tested above)."""
     using = {name for name, job in all_jobs().items() if "AWS_PULL_REQUEST_ROLE_ARN" in job_text(job)}
     assert using == {"pr.yml:preview", "pr.yml:preview-down", "preview-prune.yml:prune"}
+    # The role (cfn/github-oidc.yaml) trusts exactly these two workflow files, and no job
+    # using it names a GitHub environment (that would change the OIDC subject it trusts).
+    template = (ROOT / "cfn/github-oidc.yaml").read_text()
+    role = re.search(r"\n  PullRequestRole:\n(.*?)\n  \w+:\n    Type:", template, re.S)
+    assert role, "cfn/github-oidc.yaml has no PullRequestRole"
+    trust = role.group(1).split("Policies:")[0]
+    assert set(re.findall(r"\.github/workflows/([\w.-]+)@", trust)) == {name.split(":")[0] for name in using}
+    assert not any("environment" in all_jobs()[name] for name in using)
     for name in using:
         assert credentials_step(all_jobs()[name])["with"]["role-to-assume"] == PR_ROLE, name
     for name, job in pr_jobs().items():
