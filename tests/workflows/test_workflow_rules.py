@@ -976,6 +976,15 @@ def test_the_pull_request_role_is_assumed_only_by_the_preview_jobs():
     assert plan_role_variable("plan-staging", "pull_request") == "AWS_PREVIEW_ROLE_ARN"
 
 
+def test_the_call_grants_what_the_called_jobs_ask_for():
+    """GitHub refuses a called workflow whose job asks for more than the caller's job
+    grants (e.g. plan-staging's `actions: read` for its artifact downloads)."""
+    granted = pr_jobs()["test-and-preview"]["permissions"]
+    for name, job in jobs().items():
+        for scope, level in job.get("permissions", {}).items():
+            assert granted.get(scope) in (level, "write"), (name, scope, level, granted)
+
+
 def test_preview_jobs_ask_only_for_what_they_use():
     """id-token only where a role is assumed; pull-requests: write only for the comment."""
     for path, expected_token, readers in (
