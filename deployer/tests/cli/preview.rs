@@ -315,6 +315,19 @@ boto3.client("cloudformation").create_stack(StackName="hello-preview-pr-9-web", 
         "{}",
         limited.stderr
     );
+    // The refusal is a report too (for the pull request's comment).
+    let doc = limited.json();
+    assert_eq!(
+        (&doc["state"], &doc["preview"]),
+        (&Value::from("failed"), &Value::from("pr-8"))
+    );
+    assert!(
+        doc["failure"]
+            .as_str()
+            .unwrap()
+            .contains("already has 2 live previews"),
+        "{doc}"
+    );
     assert!(leftovers(&moto, 8)["stacks"].as_array().unwrap().is_empty());
 
     // Prune: a dry run lists, --older-than spares fresh previews, --keep removes the rest.
