@@ -386,11 +386,12 @@ def _sending(client: Any, operation: str, extra: dict[str, str]) -> Any:
 EXPRESS = {"DeploymentConfig.Mode": "EXPRESS"}
 
 
-def _raw_describe(endpoint: str, stack: str) -> str:
+def _raw_describe(endpoint: str, stack: str, action: str = "DescribeStacks", **params: str) -> str:
     """DescribeStacks' XML (boto3's parser drops the members its model lacks)."""
+    query = {"Action": action, "Version": "2010-05-15", "StackName": stack, **params}
     request = urllib.request.Request(
         f"{endpoint}/",
-        data=urllib.parse.urlencode({"Action": "DescribeStacks", "Version": "2010-05-15", "StackName": stack}).encode(),
+        data=urllib.parse.urlencode(query).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "Authorization": f"AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/cloudformation/aws4_request, "
@@ -446,7 +447,7 @@ def test_express_mode_is_recorded_and_shown_by_describe_stacks(aws: Any, moto_en
     assert "<StackStatus>DELETE_COMPLETE</StackStatus>" in _raw_describe(moto_endpoint, stack["StackId"])
 
 
-def test_rollback_settings_beside_express_are_refused(aws: Any) -> None:
+def test_rollback_settings_beside_express_are_refused(aws: Any, moto_endpoint: str) -> None:
     """CloudFormation refuses DisableRollback/OnFailure (OnStackFailure) beside EXPRESS."""
     cfn = aws("cloudformation")
     with pytest.raises(ClientError, match="cannot be specified when DeploymentConfig Mode is EXPRESS") as refused:
@@ -471,6 +472,9 @@ def test_rollback_settings_beside_express_are_refused(aws: Any) -> None:
         {"Text": "a"},
         execute=False,
     )
+    # The change set says how it was made (the deployer executes it accordingly).
+    described = _raw_describe(moto_endpoint, "express-refused", "DescribeChangeSet", ChangeSetName=made)
+    assert "<DeploymentConfig><Mode>EXPRESS</Mode></DeploymentConfig>" in described
     with pytest.raises(ClientError, match="DeploymentConfig Mode is EXPRESS"):
         cfn.execute_change_set(ChangeSetName=made, DisableRollback=True)
     # Without EXPRESS the same settings are fine.

@@ -9,6 +9,10 @@ or Ctrl-C.
 
 Before serving it teaches moto's CloudFormation engine the resource types and behaviours
 our templates need (see cfn_support/); everything else is plain moto.
+
+Environment: MOTO_ECS_ROLLOUT_SECONDS (default 2) is how long an ECS service's new
+deployment stays IN_PROGRESS before it completes and registers its targets
+(cfn_support/rollout.py; 0 completes at once).
 """
 
 from __future__ import annotations

@@ -262,6 +262,16 @@ pub(crate) fn stacks(
     Ok(out)
 }
 
+/// A preview stack that cannot be updated and is only good for deleting: its create
+/// failed (express mode does not roll back: CREATE_FAILED; or it rolled back:
+/// ROLLBACK_COMPLETE, ROLLBACK_FAILED). `preview up` deletes it and creates it again.
+pub(crate) fn is_dead(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_FAILED" | "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED"
+    )
+}
+
 /// Whether creating (`exists` false) or updating a preview stack: `express` or
 /// `standard` (the words the result shows).
 pub(crate) fn mode_word(exists: bool) -> &'static str {
@@ -526,6 +536,17 @@ mod tests {
         check_limit("preview", &live_previews(prefix, &stacks, 3), 3).unwrap();
         assert!(check_limit("preview", &live_previews(prefix, &stacks, 9), 3).is_err());
         assert_eq!(mode_word(false), "express");
+        for dead in ["CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"] {
+            assert!(is_dead(dead), "{dead}");
+        }
+        for alive in [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "UPDATE_FAILED",
+        ] {
+            assert!(!is_dead(alive), "{alive}");
+        }
         assert_eq!(mode_word(true), "standard");
     }
 }

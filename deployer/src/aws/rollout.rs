@@ -188,6 +188,7 @@ async fn wait_with(
     let started = tokio::time::Instant::now();
     let mut backoff = Backoff::new();
     let mut stopped = Stopped::default();
+    let mut last_said = String::new();
     loop {
         backoff.wait().await;
         let service = service_deployments(ecs, &target.cluster, &target.service).await?;
@@ -232,8 +233,14 @@ async fn wait_with(
                 });
             }
             Verdict::Failed(why) => {
+                let targets = match &health {
+                    Some(h) if !h.reasons.is_empty() => {
+                        format!("; targets unhealthy: {}", h.reasons.join(" | "))
+                    }
+                    _ => String::new(),
+                };
                 return Err(Failure::failed(format!(
-                    "{label} did not become ready: {why}{}\nFix the cause (the image, its \
+                    "{label} did not become ready: {why}{}{targets}\nFix the cause (the image, its \
                      configuration or its health check) and deploy it again",
                     stopped.explained()
                 )));
@@ -257,11 +264,21 @@ async fn wait_with(
                     stopped.explained()
                 )));
             }
-            Verdict::Waiting(missing) => progress.status(&format!(
-                "{label}: waiting for the ECS deployment: {} ({})",
-                missing.join(", "),
-                format_elapsed(elapsed)
-            )),
+            Verdict::Waiting(missing) => {
+                // A line when what it waits for changes (CI logs show the rollout's
+                // steps), the live status line otherwise.
+                let said = missing.join(", ");
+                let text = format!(
+                    "{label}: waiting for the ECS deployment: {said} ({})",
+                    format_elapsed(elapsed)
+                );
+                if said == last_said {
+                    progress.status(&text);
+                } else {
+                    progress.line(&text);
+                    last_said = said;
+                }
+            }
         }
     }
 }

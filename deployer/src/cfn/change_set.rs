@@ -394,14 +394,20 @@ pub(crate) async fn execution_status(
     .map_err(|e| call_failed(&format!("reading change set {id}"), &e))
 }
 
-/// Executes a ready change set. `token` makes a retried call idempotent (the change
-/// set's name: unique per run).
+/// Executes a ready change set made in `mode` ([`Described::mode`]). `token` makes a
+/// retried call idempotent (the change set's name: unique per run).
 pub(crate) async fn execute(
     client: &Client,
     stack_id: &str,
     id: &str,
     token: &str,
+    mode: DeployMode,
 ) -> Result<(), Failure> {
+    // An express change set gets no rollback setting at all: CloudFormation refuses
+    // DisableRollback beside EXPRESS, and express mode has its own rollback behaviour
+    // (`DeploymentConfig.DisableRollback`, left at its default). A failed express
+    // create of a preview stack is deleted by `preview down` like any other.
+    let retain_except_on_create = (mode == DeployMode::Standard).then_some(true);
     retry_throttled(|| {
         client
             .execute_change_set()
@@ -417,7 +423,7 @@ pub(crate) async fn execute(
             // readable by stack id, and the ROLLBACK_COMPLETE → recreate path that
             // the LocalStack and moto suites exercise would never be taken.
             // `OnStackFailure` is left at its default (ROLLBACK) for the same reason.
-            .retain_except_on_create(true)
+            .set_retain_except_on_create(retain_except_on_create)
             .send()
     })
     .await

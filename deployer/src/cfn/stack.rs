@@ -1,7 +1,7 @@
 //! Following layer: bringing a stack into a state a change set can start from (wait
 //! out a running operation, roll back a failed one, delete a dead first create), and
 //! deleting a stack, each followed to its end. May use `wait`, `describe`, `events`,
-//! `explain` and `follow`.
+//! `explain`, `follow` and `change_set` (only its `DeployMode`: a delete may be express).
 //!
 //! The reading half (DescribeStacks, what a status means) is `describe`; its names are
 //! re-exported here, so `cfn::stack::describe` and `cfn::stack::prepare` sit side by side

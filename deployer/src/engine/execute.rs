@@ -61,6 +61,7 @@ impl<P> Deploy<P> {
             &described.stack_id,
             &described.id,
             &name,
+            described.mode,
         )
         .await?;
         self.report.executed = true;

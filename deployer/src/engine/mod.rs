@@ -28,6 +28,8 @@ mod tests;
 #[cfg(test)]
 mod tests_events;
 #[cfg(test)]
+mod tests_express;
+#[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
 mod tests_plan;

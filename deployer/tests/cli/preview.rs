@@ -119,6 +119,33 @@ async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_t
         refused.stderr
     );
 
+    // Services reach the preview environment only through `preview up`; rollback refuses it.
+    for args in [
+        &[
+            "deploy",
+            "--environment",
+            "preview",
+            "--service",
+            "web",
+            "--yes",
+        ][..],
+        &[
+            "rollback",
+            "--environment",
+            "preview",
+            "--service",
+            "web",
+            "--yes",
+        ][..],
+    ] {
+        let refused = run(&moto, config, args).expect_code(64);
+        assert!(
+            refused.stderr.contains("deployer preview up --pr N"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+
     // The preview environment's own deploy: its environment stack only.
     let deployed = run(
         &moto,
@@ -147,8 +174,28 @@ async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_t
         refused.stderr
     );
 
+    // A rule made by hand holds a priority of pr-7's derived slot (25..=28): the preview
+    // probes the next slot and says so.
+    moto.boto3(
+        r#"
+import boto3
+cfn = boto3.client("cloudformation"); elb = boto3.client("elbv2")
+env = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="hello-preview")["Stacks"][0]["Outputs"]}
+elb.create_rule(ListenerArn=env["HttpsListenerArn"], Priority=27,
+                Conditions=[{"Field": "host-header", "Values": ["by-hand.preview.example.com"]}],
+                Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+"#,
+    );
+
     // Create: express mode, both services ready, their own hosts.
     let created = up("7", &[&web_img, &public_img]).expect_code(0);
+    assert!(
+        created
+            .stderr
+            .contains("the listener rule priorities derived from 7 are held by other rules"),
+        "{}",
+        created.stderr
+    );
     let doc = created.json();
     assert_eq!(doc["state"], "ready", "{}", created.stderr);
     assert_eq!(doc["preview"], "pr-7");
@@ -197,6 +244,11 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
         (&Value::from("1"), &Value::from("1"), &Value::from("1"))
     );
     assert_eq!(params["CreateCertificate"], "false");
+    // The next slot: public (29, 30), web (31, 32).
+    assert_eq!(
+        (&params["ApiRulePriority"], &params["AppRulePriority"]),
+        (&Value::from("31"), &Value::from("32"))
+    );
     assert_eq!(created_with["tags"]["deployer:preview"], "pr-7");
     // The stacks were created in express mode (boto3's model has no DeploymentConfig yet).
     let cfn = moto.cloudformation();
@@ -216,8 +268,38 @@ print(json.dumps({"callbacks": client["CallbackURLs"], "params": params, "tags":
 
     // Update: a new image of web, in standard mode; public keeps its image.
     let web_b = moto.ecr_image("hello-web-preview", "b");
-    let updated = up("7", &[&format!("web={web_b}")]).expect_code(0);
+    // Under GitHub Actions: the step outputs and a job-summary section.
+    let (outputs, summary) = (dir.path().join("output"), dir.path().join("summary"));
+    let web_b_arg = format!("web={web_b}");
+    let mut cmd = moto.deployer(&[
+        "preview", "up", "--pr", "7", "--image", &web_b_arg, "--output", "json", "--config", config,
+    ]);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let updated = Run::from(cmd.output().expect("running deployer")).expect_code(0);
     let doc = updated.json();
+    // A deployed preview keeps its priorities: no probing again.
+    assert!(
+        !updated.stderr.contains("held by other rules"),
+        "{}",
+        updated.stderr
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    for (name, value) in [
+        ("preview-url", "https://pr-7-public.preview.example.com/"),
+        ("preview-state", "ready"),
+    ] {
+        let at = outputs
+            .find(&format!("{name}<<"))
+            .unwrap_or_else(|| panic!("{outputs}"));
+        assert!(outputs[at..].lines().nth(1) == Some(value), "{outputs}");
+    }
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("### Preview ` pr-7 ` (` ready `)"),
+        "{summary}"
+    );
     assert_eq!(doc["state"], "ready", "{}", updated.stderr);
     let services = doc["services"].as_array().unwrap();
     let by = |name: &str| services.iter().find(|s| s["service"] == name).unwrap();
@@ -259,6 +341,19 @@ boto3.client("cloudformation").create_stack(StackName="hello-preview-pr-9-web", 
         ),
         "{}",
         limited.stderr
+    );
+    // The refusal is a report too (for the pull request's comment).
+    let doc = limited.json();
+    assert_eq!(
+        (&doc["state"], &doc["preview"]),
+        (&Value::from("failed"), &Value::from("pr-8"))
+    );
+    assert!(
+        doc["failure"]
+            .as_str()
+            .unwrap()
+            .contains("already has 2 live previews"),
+        "{doc}"
     );
     assert!(leftovers(&moto, 8)["stacks"].as_array().unwrap().is_empty());
 

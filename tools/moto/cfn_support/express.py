@@ -5,7 +5,8 @@
    (`DeploymentConfig.Mode=EXPRESS` in the query); the mode is kept on the change set and,
    once executed, on the stack, whose DescribeStacks answer then carries
    `<DeploymentConfig><Mode>EXPRESS</Mode></DeploymentConfig>` as the 2026 API does (the
-   botocore model here has no such member, so it is written into the XML). An operation
+   botocore model here has no such member, so it is written into the XML), as does the
+   change set's DescribeChangeSet. An operation
    sent without one reports none (CloudFormation's default, STANDARD): what AWS itself
    returns there is assumed. DeleteStack's mode stays on the deleted stack.
 2. Refusals. CloudFormation refuses the top-level `DisableRollback`/`OnFailure` (and
@@ -170,6 +171,23 @@ def with_deployment_config(body: str, modes: dict[str, str]) -> str:
     return body
 
 
+def _describe_change_set(original: Any) -> Any:
+    def describe_change_set(self: CloudFormationResponse) -> Any:
+        result = original(self)
+        change_set = _find_change_set(self.cloudformation_backend, self._get_param("ChangeSetName"))
+        mode = getattr(change_set, "deployment_mode", None)
+        if not mode:
+            return result
+        status, headers, body = self.serialized(result)
+        if isinstance(body, bytes):
+            body = body.decode()
+        headers["status"] = status
+        tag = f"<ChangeSetId>{escape(change_set.change_set_id)}</ChangeSetId>"
+        return body.replace(tag, f"{tag}<DeploymentConfig><Mode>{mode}</Mode></DeploymentConfig>", 1), headers
+
+    return describe_change_set
+
+
 def _describe_stacks(original: Any) -> Any:
     def describe_stacks(self: CloudFormationResponse) -> Any:
         result = original(self)
@@ -198,3 +216,4 @@ def install() -> None:
     response.create_stack = _create_stack(response.create_stack)  # type: ignore[method-assign]
     response.delete_stack = _delete_stack(response.delete_stack)  # type: ignore[method-assign]
     response.describe_stacks = _describe_stacks(response.describe_stacks)  # type: ignore[method-assign]
+    response.describe_change_set = _describe_change_set(response.describe_change_set)  # type: ignore[method-assign]

@@ -155,6 +155,13 @@ async fn a_rollout_that_completes_with_healthy_targets_is_ready() {
     .await;
     let ready = result.unwrap();
     assert_eq!((ready.running, ready.healthy_targets), (1, 1));
+    // What it waited for is on stderr once, not once per look.
+    assert_eq!(
+        text.matches("waiting for the ECS deployment: rollout IN_PROGRESS")
+            .count(),
+        1,
+        "{text}"
+    );
     assert!(ready.seconds > 0.0, "{ready:?}");
     assert_eq!(described.num_calls(), 3);
     assert!(
@@ -200,9 +207,16 @@ async fn a_failed_rollout_is_explained_by_its_reason_and_stopped_tasks() {
             )
             .build()
     });
+    let unhealthy = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
+        .then_output(|| {
+            health(&[(
+                TargetHealthStateEnum::Unhealthy,
+                Some(TargetHealthReasonEnum::FailedHealthChecks),
+            )])
+        });
     let (result, text) = run(
         &[&described, &listed, &tasks],
-        &[&healthy()],
+        &[&unhealthy],
         Duration::from_secs(600),
     )
     .await;
@@ -212,6 +226,7 @@ async fn a_failed_rollout_is_explained_by_its_reason_and_stopped_tasks() {
         "service web did not become ready",
         "ecs-svc/new FAILED: ECS deployment circuit breaker: tasks failed to start.",
         "tasks stopped: CannotPullContainerError",
+        "targets unhealthy: Target.FailedHealthChecks",
     ] {
         assert!(err.message.contains(part), "{part}: {}", err.message);
     }

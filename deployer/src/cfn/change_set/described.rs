@@ -34,6 +34,8 @@ pub(crate) struct Described {
     pub parameters: BTreeMap<String, String>,
     /// The capabilities it was created with.
     pub capabilities: Vec<String>,
+    /// The mode it was created in (its `DeploymentConfig`): how it is executed.
+    pub mode: super::DeployMode,
 }
 
 /// Reads a change set with all its pages, asking for property values so the table can
@@ -83,6 +85,12 @@ pub(crate) async fn describe(
                 .iter()
                 .map(|c| c.as_str().to_owned())
                 .collect(),
+            mode: match page.deployment_config().and_then(|c| c.mode()) {
+                Some(aws_sdk_cloudformation::types::DeploymentConfigMode::Express) => {
+                    super::DeployMode::Express
+                }
+                _ => super::DeployMode::Standard,
+            },
         });
         entry.changes.extend(page.changes().iter().filter_map(row));
         match page.next_token() {

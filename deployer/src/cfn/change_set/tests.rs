@@ -466,3 +466,58 @@ async fn create_change_set_sends_express_only_in_express_mode_and_never_a_rollba
         1
     );
 }
+
+#[tokio::test]
+async fn an_express_change_set_is_executed_without_any_rollback_setting() {
+    use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+    for (mode, retain) in [
+        (DeployMode::Standard, Some(true)),
+        (DeployMode::Express, None),
+    ] {
+        let execute = mock!(Client::execute_change_set)
+            .match_requests(move |r| {
+                r.retain_except_on_create() == retain && r.disable_rollback().is_none()
+            })
+            .then_output(|| ExecuteChangeSetOutput::builder().build());
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&execute]);
+        super::execute(&client, "arn:stack/app", "arn:cs/1", "deployer-x", mode)
+            .await
+            .unwrap_or_else(|f| panic!("{mode:?}: {}", f.message));
+        assert_eq!(execute.num_calls(), 1, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_set_made_in_express_mode_says_so() {
+    use aws_sdk_cloudformation::types::DeploymentConfig;
+    let describe = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .change_set_id("arn:cs/1")
+            .stack_id("arn:stack/app")
+            .status(ChangeSetStatus::CreateComplete)
+            .deployment_config(
+                DeploymentConfig::builder()
+                    .mode(DeploymentConfigMode::Express)
+                    .build(),
+            )
+            .build()
+    });
+    let plain = mock!(Client::describe_change_set)
+        .then_output(|| described(ChangeSetStatus::CreateComplete, None));
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe]);
+    assert_eq!(
+        super::describe(&client, "app", "arn:cs/1")
+            .await
+            .unwrap()
+            .mode,
+        DeployMode::Express
+    );
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&plain]);
+    assert_eq!(
+        super::describe(&client, "app", "arn:cs/1")
+            .await
+            .unwrap()
+            .mode,
+        DeployMode::Standard
+    );
+}

@@ -29,8 +29,40 @@ const SETTLED: [&str; 3] = [
     "UPDATE_ROLLBACK_COMPLETE",
 ];
 
-/// Runs `deployer preview up`.
+/// Runs `deployer preview up`. A failure before the release (the limit, no environment
+/// stack, a missing image) still prints a report (`state: failed`, the reason), so the
+/// pull request's comment and the step outputs say why.
 pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult {
+    let pr = args.pr;
+    let config = args.at.clone();
+    let mut reported = false;
+    let result = up(args, printer, &mut reported).await;
+    if let Err(failure) = &result
+        && !reported
+    {
+        let app = crate::app::load(&config.config, &crate::config::process_env).ok();
+        let report = UpReport {
+            application: app.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+            environment: config
+                .environment
+                .clone()
+                .or_else(|| {
+                    app.as_ref()
+                        .and_then(|a| a.preview_environment().map(str::to_owned))
+                })
+                .unwrap_or_default(),
+            preview: preview::name(pr),
+            pr,
+            state: "failed".to_owned(),
+            failure: Some(failure.message.clone()),
+            ..Default::default()
+        };
+        report.print(printer);
+    }
+    result
+}
+
+async fn up(args: PreviewUpArgs, printer: &Printer, reported: &mut bool) -> CommandResult {
     let started = Instant::now();
     preview::check_pr(args.pr)?;
     let ready_timeout = duration_input("--ready-timeout", &args.ready_timeout)?;
@@ -49,7 +81,9 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
     preview::check_limit(&env.name, &live, ctx.previews.max)?;
     let mine: BTreeMap<&str, &PreviewStack> = stacks
         .iter()
-        .filter(|s| s.pr == args.pr && s.status != "REVIEW_IN_PROGRESS")
+        .filter(|s| {
+            s.pr == args.pr && s.status != "REVIEW_IN_PROGRESS" && !preview::is_dead(&s.status)
+        })
         .map(|s| (s.service.as_str(), s))
         .collect();
 
@@ -72,6 +106,30 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
                 .join(" "),
             missing[0]
         )));
+    }
+
+    // A preview stack whose create failed (express mode does not roll back) is thrown
+    // away and created again.
+    let dead: Vec<&PreviewStack> = stacks
+        .iter()
+        .filter(|s| s.pr == args.pr && preview::is_dead(&s.status))
+        .collect();
+    if !dead.is_empty() && !args.dry_run {
+        printer.warn(&format!(
+            "preview {name}: {} failed before; deleting {} to create again",
+            dead.iter()
+                .map(|s| format!("{} ({})", s.stack_name, s.status))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if dead.len() == 1 { "it" } else { "them" }
+        ));
+        for (stack, error) in super::delete_stacks(&ctx, &dead, ready_timeout, printer).await? {
+            if let Some(error) = error {
+                return Err(Failure::failed(format!(
+                    "preview {name}: {stack} could not be deleted: {error}"
+                )));
+            }
+        }
     }
 
     // 3. The environment stack: its outputs wire the services.
@@ -150,12 +208,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
     }
     let modes: BTreeMap<String, &str> = services
         .iter()
-        .map(|s| {
-            let exists = mine
-                .get(s)
-                .is_some_and(|st| !matches!(st.status.as_str(), "ROLLBACK_COMPLETE"));
-            ((*s).to_owned(), preview::mode_word(exists))
-        })
+        .map(|s| ((*s).to_owned(), preview::mode_word(mine.contains_key(s))))
         .collect();
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let mode = if args.dry_run {
@@ -213,6 +266,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
             });
         }
         report.print(printer);
+        *reported = true;
         return released.map(|_| ExitCode::SUCCESS);
     }
     if let Err(failure) = &released {
@@ -319,6 +373,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
         );
     }
     report.print(printer);
+    *reported = true;
     match (&report.failure, report.state.as_str()) {
         (Some(why), "failed") => Err(Failure::failed(format!(
             "preview {name} is not ready: {why}"

@@ -52,6 +52,7 @@ fn described(rows: Vec<ResourceChange>) -> Described {
         ]
         .into(),
         capabilities: vec!["CAPABILITY_IAM".into()],
+        mode: crate::cfn::change_set::DeployMode::Standard,
     }
 }
 
