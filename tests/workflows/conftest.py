@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,23 @@ class World:
             for s in page["StackSummaries"]
             if s["StackName"].startswith(prefix) and s["StackStatus"] != "DELETE_COMPLETE"
         )
+
+    def deployment_mode(self, stack_name: str) -> str | None:
+        """The stack's DeploymentConfig Mode as DescribeStacks returns it (the moto
+        launcher records it; the .venv's botocore model predates the field, so boto3 would
+        drop it: read from the raw answer)."""
+        body = urllib.parse.urlencode({"Action": "DescribeStacks", "StackName": stack_name, "Version": "2010-05-15"})
+        auth = "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/cloudformation/aws4_request, Signature=x"
+        request = urllib.request.Request(self.aws_url, data=body.encode(), headers={"Authorization": auth})
+        with urllib.request.urlopen(request) as r:
+            found = re.search(r"<DeploymentConfig>\s*<Mode>(\w+)</Mode>", r.read().decode())
+        return found and found.group(1)
+
+    def resources(self, stack_name: str) -> dict[str, str]:
+        """Resource type -> physical id of a stack's resources (ListStackResources: moto's
+        DescribeStackResource(s) fail on a stack with resources conditioned out)."""
+        summaries = self.cfn().list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+        return {r["ResourceType"]: r["PhysicalResourceId"] for r in summaries if r.get("ResourceType")}
 
     def outputs(self, environment: str) -> dict[str, str]:
         return {o["OutputKey"]: o["OutputValue"] for o in self.stack(environment).get("Outputs") or []}
