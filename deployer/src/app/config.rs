@@ -483,6 +483,23 @@ fn service(
         .text("repository")?
         .unwrap_or_else(|| format!("{app}-{name}"));
     f.checked("repository", &repository, rules::repository)?;
+    // A preview pushes a service's images to its repository plus `-preview`, so a
+    // repository already named so could be another service's preview repository:
+    // pull requests may push there.
+    if repository.ends_with(crate::app::preview::REPOSITORY_SUFFIX) {
+        let (at, what) = if f.text("repository")?.is_some() {
+            (format!("{place}.repository"), format!("`{repository}`"))
+        } else {
+            (
+                place.to_owned(),
+                format!("its default repository `{repository}` ({{application}}-{{service}})"),
+            )
+        };
+        return Err(format!(
+            "{at}: {what} ends in `-preview`, which is reserved for the repositories \
+             pull-request previews push to; rename the service or set another `repository:`"
+        ));
+    }
     let port = f.number("port", 1, 65535)?.ok_or_else(|| {
         f.missing(
             "port",

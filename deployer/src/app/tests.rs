@@ -772,3 +772,21 @@ fn pr_service_names_are_reserved_and_preview_host_labels_must_fit() {
     // Without a preview environment nothing limits it.
     parse_text(&with_services(&[(&long, "www", None)])).unwrap();
 }
+
+#[test]
+fn repositories_ending_in_preview_are_reserved_for_previews() {
+    // Service `web-preview`'s default repository would be `shop-web-preview`: where
+    // service `web`'s previews push, which pull requests may write to.
+    assert_has(
+        &refused(&with_services(&[("web-preview", "www", None)])),
+        "services.web-preview: its default repository `shop-web-preview`",
+    );
+    let named = with_services(&[("docs", "www", None)]).replace(
+        "  docs:\n    image: { context: . }\n",
+        "  docs:\n    image: { context: . }\n    repository: shared-preview\n",
+    );
+    assert_has(
+        &refused(&named),
+        "services.docs.repository: `shared-preview` ends in `-preview`, which is reserved",
+    );
+}

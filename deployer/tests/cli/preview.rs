@@ -119,6 +119,33 @@ async fn a_preview_comes_up_updates_lists_is_limited_pruned_and_goes_without_a_t
         refused.stderr
     );
 
+    // Services reach the preview environment only through `preview up`; rollback refuses it.
+    for args in [
+        &[
+            "deploy",
+            "--environment",
+            "preview",
+            "--service",
+            "web",
+            "--yes",
+        ][..],
+        &[
+            "rollback",
+            "--environment",
+            "preview",
+            "--service",
+            "web",
+            "--yes",
+        ][..],
+    ] {
+        let refused = run(&moto, config, args).expect_code(64);
+        assert!(
+            refused.stderr.contains("deployer preview up --pr N"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+
     // The preview environment's own deploy: its environment stack only.
     let deployed = run(
         &moto,
@@ -314,6 +341,19 @@ boto3.client("cloudformation").create_stack(StackName="hello-preview-pr-9-web", 
         ),
         "{}",
         limited.stderr
+    );
+    // The refusal is a report too (for the pull request's comment).
+    let doc = limited.json();
+    assert_eq!(
+        (&doc["state"], &doc["preview"]),
+        (&Value::from("failed"), &Value::from("pr-8"))
+    );
+    assert!(
+        doc["failure"]
+            .as_str()
+            .unwrap()
+            .contains("already has 2 live previews"),
+        "{doc}"
     );
     assert!(leftovers(&moto, 8)["stacks"].as_array().unwrap().is_empty());
 

@@ -93,10 +93,17 @@ impl Context {
     pub(crate) async fn stacks(&self) -> Result<Vec<PreviewStack>, Failure> {
         let mut names = Vec::new();
         let mut token: Option<String> = None;
+        // Every status but DELETE_COMPLETE (deleted stacks stay listed for 90 days).
+        let live: Vec<StackStatus> = StackStatus::values()
+            .iter()
+            .map(|s| StackStatus::from(*s))
+            .filter(|s| *s != StackStatus::DeleteComplete)
+            .collect();
         loop {
             let page = self
                 .cfn
                 .list_stacks()
+                .set_stack_status_filter(Some(live.clone()))
                 .set_next_token(token.take())
                 .send()
                 .await

@@ -29,8 +29,40 @@ const SETTLED: [&str; 3] = [
     "UPDATE_ROLLBACK_COMPLETE",
 ];
 
-/// Runs `deployer preview up`.
+/// Runs `deployer preview up`. A failure before the release (the limit, no environment
+/// stack, a missing image) still prints a report (`state: failed`, the reason), so the
+/// pull request's comment and the step outputs say why.
 pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult {
+    let pr = args.pr;
+    let config = args.at.clone();
+    let mut reported = false;
+    let result = up(args, printer, &mut reported).await;
+    if let Err(failure) = &result
+        && !reported
+    {
+        let app = crate::app::load(&config.config, &crate::config::process_env).ok();
+        let report = UpReport {
+            application: app.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+            environment: config
+                .environment
+                .clone()
+                .or_else(|| {
+                    app.as_ref()
+                        .and_then(|a| a.preview_environment().map(str::to_owned))
+                })
+                .unwrap_or_default(),
+            preview: preview::name(pr),
+            pr,
+            state: "failed".to_owned(),
+            failure: Some(failure.message.clone()),
+            ..Default::default()
+        };
+        report.print(printer);
+    }
+    result
+}
+
+async fn up(args: PreviewUpArgs, printer: &Printer, reported: &mut bool) -> CommandResult {
     let started = Instant::now();
     preview::check_pr(args.pr)?;
     let ready_timeout = duration_input("--ready-timeout", &args.ready_timeout)?;
@@ -234,6 +266,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
             });
         }
         report.print(printer);
+        *reported = true;
         return released.map(|_| ExitCode::SUCCESS);
     }
     if let Err(failure) = &released {
@@ -340,6 +373,7 @@ pub(crate) async fn run(args: PreviewUpArgs, printer: &Printer) -> CommandResult
         );
     }
     report.print(printer);
+    *reported = true;
     match (&report.failure, report.state.as_str()) {
         (Some(why), "failed") => Err(Failure::failed(format!(
             "preview {name} is not ready: {why}"
