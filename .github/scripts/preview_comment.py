@@ -278,7 +278,8 @@ def preview_section(preview: object, result: str) -> list[str]:
     lines = [" ".join(filter(None, ["### Live preview", code(name)])) + f": {words(state)}", ""]
     if result == "failure" and clean(state) != "failed":
         lines += ["The preview job failed (see the workflow run).", ""]
-    lines += ["| Service | URL | State | Mode | Image |", "|---|---|---|---|---|"]
+    if services:
+        lines += ["| Service | URL | State | Mode | Image |", "|---|---|---|---|---|"]
     for s in services[:MAX_ROWS]:
         image = cut(clean(first(s, "image", "image_uri")), 2 * MAX_VALUE)
         lines.append(

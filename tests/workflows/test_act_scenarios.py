@@ -522,8 +522,10 @@ def test_a_pull_request_beyond_the_preview_limit_is_refused(world: World):
     assert preview_calls(world, "CreateChangeSet", 8) == []
     assert world.live_stacks(world.stack_name("preview", "pr-8-")) == []
     assert world.preview_resources() == before
+    # The deployer reports even a preview it refused (state failed, the reason).
+    assert preview_report(run)["state"] == "failed"
     body = world.github.on_issue(8)[0]["body"]
-    assert "### Live preview" in body and "failure" in body
+    assert "### Live preview ` pr-8 `: failed" in body and "already has 1 live previews (pr-7)" in body, body[:800]
 
 
 def test_the_scheduled_prune_keeps_open_pull_requests_previews(world: World):

@@ -313,6 +313,10 @@ def test_a_failed_or_missing_preview_is_said_so():
     assert f"Failed: {pc.code('service web is not ready')}" in body
     assert f"### Live preview {pc.code('pr-7')}: failed" in body
     assert "| failed | express |" in body and pc.code("ECS deployment failed: task stopped: exit code 1") in body
+    refused = {"pr": 8, "preview": "pr-8", "state": "failed", "services": [], "failure": "already has 10 live previews"}
+    body = pc.render(REPORT, "u", refused, True, "failure")
+    assert f"### Live preview {pc.code('pr-8')}: failed" in body and "| Service | URL |" not in body
+    assert f"Failed: {pc.code('already has 10 live previews')}" in body
     missing = pc.render(REPORT, "u", None, True, "failure")
     assert "No preview report (the preview job: failure)" in missing and "| Service | URL |" not in missing
     assert "Not run" in pc.render(REPORT, "u", None, True, "skipped")
