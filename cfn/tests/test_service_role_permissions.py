@@ -189,9 +189,7 @@ def test_the_service_role_allows_every_handler_permission(role: str, resource_ty
     missing = {
         permission: sorted(handlers)
         for permission, handlers in _needed(resource_type).items()
-        if permission not in NOT_NEEDED
-        and permission not in ROLE_NOT_NEEDED[role]
-        and not _covering(permission, role)
+        if permission not in NOT_NEEDED and permission not in ROLE_NOT_NEEDED[role] and not _covering(permission, role)
     }
     assert not missing, (
         f"cfn/{ROLES[role][0]} {role} lacks what the {resource_type} handlers call: {missing} "

@@ -449,7 +449,11 @@ def test_the_pull_request_role_never_touches_a_change_set_production_executes(st
 def test_preview_change_sets_need_the_previews_service_role() -> None:
     stack = _stack("hello-preview-pr-7-web")
     environments_role = physical_ids(TEMPLATE)["CloudFormationRole"]
-    for role_arn, ok in [(PR_SERVICE_ROLE, True), (f"arn:aws:iam::{ACCOUNT}:role/admin", False), (environments_role, False)]:
+    for role_arn, ok in [
+        (PR_SERVICE_ROLE, True),
+        (f"arn:aws:iam::{ACCOUNT}:role/admin", False),
+        (environments_role, False),
+    ]:
         context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": role_arn}
         assert _pr_may("cloudformation:CreateChangeSet", stack, context) == ok, role_arn
     assert not _pr_may("cloudformation:CreateChangeSet", stack, {"cloudformation:ChangeSetName": RELEASE})
