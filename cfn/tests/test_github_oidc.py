@@ -120,7 +120,7 @@ def test_the_previews_service_role_is_scoped_to_the_preview_environment(
         "-rule/app/hello-preview/*",
     ]
     assert policy["PreviewUserPoolClients"]["Condition"] == {
-        "StringEquals": {"aws:ResourceTag/deployer:environment": "hello-preview"}
+        "StringEquals": {"aws:ResourceTag/deployer:environment-stack": "hello-preview"}
     }
     records = policy["PreviewRecords"]
     assert records["Resource"].endswith(":hostedzone/Z0PREVIEW")

@@ -66,6 +66,8 @@ def test_environment_parameters_are_the_ones_the_deployer_passes() -> None:
         "NatGateways",
         "WildcardCertificate",
         "SelfSignUp",
+        # Only for the environment with `previews:` (the stack's name, an ALB name).
+        "LoadBalancerName",
     }
     assert set(ENVIRONMENT["Outputs"]) == WIRED | {"CertificateArn", "EnvironmentUrl"}
 

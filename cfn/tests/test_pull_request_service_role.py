@@ -56,7 +56,7 @@ def _elb(kind: str, lb: str) -> str:
 
 def _pool(tag: str | None) -> tuple[str, dict[str, str]]:
     arn = f"arn:{PARTITION}:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AbC123"
-    return arn, ({"aws:ResourceTag/deployer:environment": tag} if tag else {})
+    return arn, ({"aws:ResourceTag/deployer:environment-stack": tag} if tag else {})
 
 
 def _zone(zone: str = ZONE) -> str:
