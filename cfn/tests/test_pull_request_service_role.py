@@ -109,6 +109,10 @@ def test_it_creates_a_preview_service_stacks_resources() -> None:
         f"arn:{PARTITION}:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/hello-Targe-1A2B/73e2d6bc24d8a067"
     )
     assert _may("elasticloadbalancing:CreateTargetGroup", target_group)
+    assert _may(
+        "elasticloadbalancing:AddTags", target_group, {"elasticloadbalancing:CreateAction": "CreateTargetGroup"}
+    )
+    assert _may("elasticloadbalancing:AddTags", target_group, _tagged(STACK))
     for action in ("ModifyTargetGroup", "DeleteTargetGroup", "RegisterTargets"):
         assert _may(f"elasticloadbalancing:{action}", target_group, _tagged(STACK)), action
     pool, tag = _pool("hello-preview")
@@ -116,6 +120,8 @@ def test_it_creates_a_preview_service_stacks_resources() -> None:
         assert _may(f"cognito-idp:{action}", pool, tag), action
     group = f"arn:{PARTITION}:ec2:{REGION}:{ACCOUNT}:security-group/sg-0123456789abcdef0"
     assert _may("ec2:CreateSecurityGroup", group)
+    assert _may("ec2:CreateTags", group, {"ec2:CreateAction": "CreateSecurityGroup"})
+    assert _may("ec2:CreateTags", group, _tagged(STACK))
     assert _may("ec2:AuthorizeSecurityGroupIngress", group, _tagged(STACK))
     # The service's egress rule on the environment's load balancer group.
     assert _may("ec2:AuthorizeSecurityGroupEgress", group, _tagged("hello-preview"))
@@ -239,12 +245,18 @@ def test_other_target_groups_and_security_groups_stay_untouched() -> None:
     )
     for stack in ("hello-production-web", "hello-preview", None):
         context = _tagged(stack) if stack else {}
-        for action in ("RegisterTargets", "ModifyTargetGroup", "DeleteTargetGroup"):
+        for action in ("RegisterTargets", "ModifyTargetGroup", "DeleteTargetGroup", "AddTags", "RemoveTags"):
             assert not _may(f"elasticloadbalancing:{action}", target_group, context), (action, stack)
     group = f"arn:{PARTITION}:ec2:{REGION}:{ACCOUNT}:security-group/sg-0fedcba9876543210"
     for stack in ("hello-production", "hello-production-web", None):
         context = _tagged(stack) if stack else {}
-        for action in ("AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DeleteSecurityGroup"):
+        for action in (
+            "AuthorizeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress",
+            "DeleteSecurityGroup",
+            "CreateTags",
+            "DeleteTags",
+        ):
             assert not _may(f"ec2:{action}", group, context), (action, stack)
     # No network, load balancer, instance or certificate of its own.
     for action in ("ec2:CreateVpc", "ec2:RunInstances", "ec2:CreateNetworkInterface", "acm:RequestCertificate"):
