@@ -182,6 +182,9 @@ def test_no_user_group_identity_provider_or_pool_change_even_in_the_preview_pool
         (["pr-7.preview.example.com"], ["NS"]),  # delegating a name away
         (["pr-7.preview.example.com"], ["TXT"]),  # e.g. a certificate validation elsewhere
         (["pr-7.preview.example.com"], ["A", "MX"]),
+        # The wildcard record (Route 53 normalizes * to \052): every name no preview has.
+        (["\\052.preview.example.com"], ["A"]),
+        (["pr-7.preview.example.com", "\\052.pr-7.preview.example.com"], ["A"]),
     ],
 )
 def test_no_record_outside_the_preview_domain_or_of_another_type(names: list[str], types: list[str]) -> None:
