@@ -13,7 +13,11 @@ here with IAM's documented semantics:
   `*` (any run of characters, `/` and `:` included) and `?` (one character); actions
   are case-insensitive;
 - an explicit Deny wins over any Allow; nothing allowed means denied.
-Anything else (another operator, a set operator such as ForAllValues:, an unknown
+- set operators on a multi-valued key (a list in the request, e.g. Route 53's record
+  names): ForAllValues:OP holds when every value matches (and when the key is absent:
+  IAM's trap, which a Null "false" beside it closes), ForAnyValue:OP when one does
+  (never when absent); in a trust policy's Allow they are refused outright.
+Anything else (another operator, a single-valued operator on a list, an unknown
 intrinsic) raises instead of guessing, so a template change this model cannot judge
 fails the tests rather than passing them.
 """
@@ -123,10 +127,28 @@ OPERATORS = {
 }
 
 
-def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
+Context = Mapping[str, "str | list[str]"]
+
+
+def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Context) -> bool:
     """Every operator, every key in it (AND); any listed value per key (OR); absent key: false
-    (except for Null, which asks exactly that: "true" holds when the key is absent)."""
+    (except for Null, which asks exactly that: "true" holds when the key is absent, and
+    ForAllValues:, which holds then)."""
     for operator, keys in conditions.items():
+        if operator.startswith(("ForAllValues:", "ForAnyValue:")):
+            qualifier, _, inner = operator.partition(":")
+            if inner not in OPERATORS:
+                raise Unmodelled(f"condition operator {operator}")
+            for key, wanted in keys.items():
+                if key not in context:
+                    if qualifier == "ForAnyValue":
+                        return False
+                    continue
+                got = _listed(context[key])
+                matches = [any(OPERATORS[inner](str(w), g) for w in _listed(wanted)) for g in got]
+                if not (all(matches) if qualifier == "ForAllValues" else any(matches)):
+                    return False
+            continue
         if operator == "Null":
             for key, wanted in keys.items():
                 if str(wanted).lower() not in ("true", "false"):
@@ -139,14 +161,14 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mappin
         for key, wanted in keys.items():
             if key not in context:
                 return False
+            if isinstance(context[key], list):
+                raise Unmodelled(f"{operator} on the multi-valued key {key}: use ForAllValues/ForAnyValue")
             if not any(OPERATORS[operator](str(w), context[key]) for w in _listed(wanted)):
                 return False
     return True
 
 
-def _statement_applies(
-    statement: Mapping[str, Any], action: str, resource: str | None, context: Mapping[str, str]
-) -> bool:
+def _statement_applies(statement: Mapping[str, Any], action: str, resource: str | None, context: Context) -> bool:
     if "NotAction" in statement or "NotResource" in statement or "NotPrincipal" in statement:
         raise Unmodelled("NotAction/NotResource/NotPrincipal")
     if not any(_like(p, action, case_sensitive=False) for p in _listed(statement["Action"])):
@@ -156,7 +178,7 @@ def _statement_applies(
     return conditions_hold(statement.get("Condition") or {}, context)
 
 
-def allowed(statements: list[Mapping[str, Any]], action: str, resource: str | None, context: Mapping[str, str]) -> bool:
+def allowed(statements: list[Mapping[str, Any]], action: str, resource: str | None, context: Context) -> bool:
     """IAM's answer for one request against one identity policy (explicit Deny wins)."""
     applying = [s for s in statements if _statement_applies(s, action, resource, context)]
     return any(s["Effect"] == "Allow" for s in applying) and not any(s["Effect"] == "Deny" for s in applying)

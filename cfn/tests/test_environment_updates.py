@@ -195,6 +195,9 @@ def test_every_parameter_has_an_update_test() -> None:
         "DomainName",
         "CognitoDomainPrefix",
         "NatGateways",
+        # Set at create only (the previews environment's stack name, always the same):
+        # test_a_previews_environment_names_its_load_balancer_after_its_stack.
+        "LoadBalancerName",
     }
     assert set(load_template("environment.yaml")["Parameters"]) == covered
 
@@ -209,3 +212,29 @@ def test_after_every_update_the_stack_still_knows_every_resource(aws: Any, state
     known = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in listed if "LogicalResourceId" in r}
     assert set(known) == declared
     assert all(known.values()), f"resources the stack forgot: {[k for k, v in known.items() if not v]}"
+
+
+def test_the_pool_names_its_environment_stack_for_the_previews_service_role(aws: Any, state: dict[str, Any]) -> None:
+    # cfn/pull-request-previews.yaml lets previews add app clients only to the pool whose
+    # deployer:environment-stack tag is the preview environment's stack.
+    pool = resources(aws("cloudformation"), STACK)["UserPool"]
+    described = aws("cognito-idp").describe_user_pool(UserPoolId=pool)["UserPool"]
+    assert described.get("UserPoolTags") == {"deployer:environment-stack": STACK}
+
+
+def test_a_previews_environment_names_its_load_balancer_after_its_stack(aws: Any) -> None:
+    # Its listeners' and rules' ARNs are then listener/app/STACK/..., which is how the
+    # previews' service role is held to this load balancer. Without it: a generated name.
+    zone_id = create_zone(aws, "example.net")
+    values = {
+        "HostedZoneId": zone_id,
+        "DomainName": "preview.example.net",
+        "CognitoDomainPrefix": "envup-preview-login",
+        "NatGateways": "1",
+        "WildcardCertificate": "true",
+        "LoadBalancerName": "envup-preview",
+    }
+    environment = outputs(deploy_environment(aws, "envup-preview", values))
+    assert environment["LoadBalancerFullName"].startswith("app/envup-preview/")
+    assert ":listener/app/envup-preview/" in environment["HttpsListenerArn"]
+    assert load_template("environment.yaml")["Parameters"]["LoadBalancerName"]["Default"] == ""

@@ -68,7 +68,8 @@ def with_new_provider(aws: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def preview_environment(aws: Any, with_new_provider: dict[str, Any]) -> dict[str, Any]:
-    """The bootstrap of the environment with `previews:` (deployer bootstrap sets PullRequestPreviews)."""
+    """The bootstrap of the environment with `previews:`: its github-oidc stack, then
+    (deployer bootstrap does both) cfn/pull-request-previews.yaml with that stack's outputs."""
     values = {
         **BASE,
         "CreateOidcProvider": "false",
@@ -76,19 +77,63 @@ def preview_environment(aws: Any, with_new_provider: dict[str, Any]) -> dict[str
         "EnvironmentName": "preview",
         "AppStackName": "hello-preview",
         "EcrRepositoryPrefix": "hello",
-        "PullRequestPreviews": "true",
     }
     bootstrapped = _bootstrap(aws, "github-oidc-preview", values)
+    pull_requests = {
+        **BASE,
+        "OidcProviderArn": values["OidcProviderArn"],
+        "AppStackName": "hello-preview",
+        "EcrRepositoryPrefix": "hello",
+        "PermissionsBoundaryArn": bootstrapped["outputs"]["PermissionsBoundaryArn"],
+        "HostedZoneId": "Z0PREVIEW",
+        "PreviewDomain": "preview.example.com",
+    }
+    text = template_text("pull-request-previews.yaml")
+    created = deploy(aws("cloudformation"), "github-oidc-preview-pull-requests", text, pull_requests, create=True)
+    ids = resources(aws("cloudformation"), "github-oidc-preview-pull-requests")
+    bootstrapped["outputs"].update(outputs(created))
+    bootstrapped["ids"].update(ids)
     iam = bootstrapped["iam"]
-    role = bootstrapped["ids"]["PullRequestRole"]
-    bootstrapped["trust"]["PullRequestRole"] = _trust_of(iam, role)
-    bootstrapped["policy"]["PullRequestRole"] = _policy_of(iam, role)
+    for role in ("PullRequestRole", "PullRequestServiceRole"):
+        bootstrapped["trust"][role] = _trust_of(iam, ids[role])
+        bootstrapped["policy"][role] = _policy_of(iam, ids[role])
     return bootstrapped
 
 
 def test_without_previews_there_is_no_pull_request_role(with_new_provider: dict[str, Any]) -> None:
     assert "PullRequestRole" not in with_new_provider["ids"]
     assert "PullRequestRoleArn" not in with_new_provider["outputs"]
+
+
+def test_the_previews_service_role_is_scoped_to_the_preview_environment(
+    preview_environment: dict[str, Any],
+) -> None:
+    # Deployed and read back through IAM (test_pull_request_service_role.py evaluates it).
+    arn = preview_environment["outputs"]["PullRequestServiceRoleArn"]
+    assert arn.endswith(f":role/{preview_environment['ids']['PullRequestServiceRole']}")
+    assert arn != preview_environment["outputs"]["CloudFormationRoleArn"]
+    [trusted] = preview_environment["trust"]["PullRequestServiceRole"]
+    assert trusted["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    policy = preview_environment["policy"]["PullRequestServiceRole"]
+    assert [r.split(":listener")[1] for r in policy["PreviewListenerRules"]["Resource"]] == [
+        "/app/hello-preview/*",
+        "-rule/app/hello-preview/*",
+    ]
+    assert policy["PreviewUserPoolClients"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/deployer:environment-stack": "hello-preview"}
+    }
+    records = policy["PreviewRecords"]
+    assert records["Resource"].endswith(":hostedzone/Z0PREVIEW")
+    assert records["Condition"]["ForAllValues:StringLike"] == {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": "*.preview.example.com"
+    }
+    assert set(records["Condition"]["Null"].values()) == {"false"}
+    boundary = preview_environment["outputs"]["PermissionsBoundaryArn"]
+    assert policy["PreviewRolesOnlyWithBoundary"]["Condition"] == {
+        "StringEquals": {"iam:PermissionsBoundary": boundary}
+    }
+    assert policy["PreviewRolesOnlyWithBoundary"]["Resource"].endswith(":role/hello-preview-pr-*/*")
+    assert policy["KeepTheBoundary"]["Effect"] == "Deny"
 
 
 def test_the_pull_request_role_trusts_pr_yml_of_pull_requests_and_prune_on_main(
@@ -148,12 +193,13 @@ def test_the_pull_request_role_reaches_only_preview_stacks_and_preview_repositor
     assert policy["PreviewChangeSets"]["Resource"].endswith(":stack/hello-preview-pr-*/*")
     assert policy["ReadEnvironmentStack"]["Action"] == "cloudformation:DescribeStacks"
     assert policy["ReadEnvironmentStack"]["Resource"].endswith(":stack/hello-preview/*")
+    # Only the previews' own service role, never the environment's CloudFormationRole.
     assert policy["PreviewChangeSets"]["Condition"] == {
-        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["CloudFormationRoleArn"]},
+        "StringEquals": {"cloudformation:RoleArn": preview_environment["outputs"]["PullRequestServiceRoleArn"]},
         # No resource import (into a preview stack, then deleted with it).
         "Null": {"cloudformation:ImportResourceTypes": "true"},
     }
-    assert policy["PassCloudFormationRole"]["Resource"] == preview_environment["outputs"]["CloudFormationRoleArn"]
+    assert policy["PassPreviewServiceRole"]["Resource"] == preview_environment["outputs"]["PullRequestServiceRoleArn"]
     assert policy["EcrPreviewRepositories"]["Resource"].endswith(":repository/hello*-preview")
     # The only unscoped actions: the registry login, ListStacks and reads without a resource scope.
     unscoped = {a for s in policy.values() if s["Resource"] == "*" for a in _actions(s)}
@@ -444,7 +490,8 @@ def _sdk_operations_the_deployer_calls() -> dict[str, set[str]]:
 
 
 def _allowed_actions(role: str) -> set[str]:
-    properties = load_template("github-oidc.yaml")["Resources"][role]["Properties"]
+    template = "pull-request-previews.yaml" if role == "PullRequestRole" else "github-oidc.yaml"
+    properties = load_template(template)["Resources"][role]["Properties"]
     return {
         action
         for policy in properties["Policies"]

@@ -28,7 +28,9 @@ def _constraint_message(name: str) -> str:
     return f"Parameter '{name}' failed to satisfy constraint: {PARAMETERS[name]['ConstraintDescription']}"
 
 
-@pytest.mark.parametrize("template", ["environment.yaml", "service.yaml", "github-oidc.yaml"])
+@pytest.mark.parametrize(
+    "template", ["environment.yaml", "service.yaml", "github-oidc.yaml", "pull-request-previews.yaml"]
+)
 def test_every_parameter_says_what_it_is_and_what_a_good_value_looks_like(template: str) -> None:
     for name, declaration in load_template(template)["Parameters"].items():
         assert declaration.get("Description"), f"{template}: {name} has no Description"
@@ -66,6 +68,8 @@ def test_environment_parameters_are_the_ones_the_deployer_passes() -> None:
         "NatGateways",
         "WildcardCertificate",
         "SelfSignUp",
+        # Only for the environment with `previews:` (the stack's name, an ALB name).
+        "LoadBalancerName",
     }
     assert set(ENVIRONMENT["Outputs"]) == WIRED | {"CertificateArn", "EnvironmentUrl"}
 
@@ -288,3 +292,27 @@ def test_moto_refuses_the_change_set_before_creating_anything(aws: Any, name: st
     assert (error["Code"], error["Message"]) == ("ValidationError", message)
     assert refused.value.operation_name == "CreateChangeSet"
     assert aws("ec2").describe_vpcs()["Vpcs"] == vpcs_before
+
+
+# The previews' bootstrap stack gets its values from the environment's bootstrap stack
+# and deploy.yaml (deployer bootstrap): what one accepts, the other must too.
+PULL_REQUESTS = load_template("pull-request-previews.yaml")["Parameters"]
+SAME_AS = {
+    **{name: ("github-oidc.yaml", name) for name in ("GitHubOrg", "GitHubRepo", "GitHubOwnerId", "GitHubRepoId")},
+    "Branch": ("github-oidc.yaml", "Branch"),
+    "EcrRepositoryPrefix": ("github-oidc.yaml", "EcrRepositoryPrefix"),
+    "HostedZoneId": ("environment.yaml", "HostedZoneId"),
+    "PreviewDomain": ("environment.yaml", "DomainName"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_AS))
+def test_the_previews_bootstrap_accepts_what_its_sources_accept(name: str) -> None:
+    template, source = SAME_AS[name]
+    assert PULL_REQUESTS[name]["AllowedPattern"] == load_template(template)["Parameters"][source]["AllowedPattern"]
+
+
+def test_the_previews_app_stack_name_is_also_a_load_balancer_name() -> None:
+    # listener/app/AppStackName/*: the environment's LoadBalancerName is the stack name.
+    assert ENVIRONMENT["Parameters"]["LoadBalancerName"]["MaxLength"] == 32
+    assert PULL_REQUESTS["AppStackName"]["AllowedPattern"] == "^[A-Za-z][A-Za-z0-9-]{0,31}$"

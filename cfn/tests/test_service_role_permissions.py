@@ -69,6 +69,26 @@ NOT_NEEDED = {
     "iam:DeleteRolePermissionsBoundary": "denied on purpose: a change set must never free a role of its boundary",
 }
 
+# What one role leaves out beyond NOT_NEEDED. The previews' role: account-level log
+# settings (resource and index policies, log delivery), which accept only Resource "*"
+# and so could not be limited to the previews' log groups; service.yaml's log group uses
+# none of them.
+ROLE_NOT_NEEDED = {
+    "CloudFormationRole": {},
+    "PullRequestServiceRole": {
+        f"logs:{a}": "account-level, Resource '*' only; the log group uses none"
+        for a in (
+            "CreateLogDelivery",
+            "PutResourcePolicy",
+            "DeleteResourcePolicy",
+            "DescribeResourcePolicies",
+            "PutIndexPolicy",
+            "DeleteIndexPolicy",
+            "DescribeIndexPolicies",
+        )
+    },
+}
+
 
 # Legacy types (no handlers in their schema): the calls CloudFormation makes for them,
 # from the ELB API reference. A service stack adds its certificate to the environment's
@@ -82,6 +102,19 @@ LEGACY = {
 }
 TEMPLATES = ("environment.yaml", "service.yaml")
 
+# The service roles and the stacks they run: the environment's CloudFormationRole runs
+# the environment and its service stacks; PullRequestServiceRole only previews' service
+# stacks, which never own a certificate (the environment's wildcard covers every preview
+# host: `CreateCertificate=false`), so it has no ACM and no listener certificates.
+ROLES = {
+    "CloudFormationRole": ("github-oidc.yaml", TEMPLATES, ()),
+    "PullRequestServiceRole": (
+        "pull-request-previews.yaml",
+        ("service.yaml",),
+        ("AWS::CertificateManager::Certificate", "AWS::ElasticLoadBalancingV2::ListenerCertificate"),
+    ),
+}
+
 
 @cache
 def _schema(resource_type: str) -> dict[str, Any]:
@@ -90,13 +123,25 @@ def _schema(resource_type: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / "resources" / f"{providers[resource_type]}.json").read_text())
 
 
-def _app_types() -> list[str]:
-    return sorted({t for name in TEMPLATES for t in re.findall(r"(?m)^    Type: (AWS::\S+)$", template_text(name))})
+def _app_types(role: str = "CloudFormationRole") -> list[str]:
+    _, templates, excluded = ROLES[role]
+    found = {t for name in templates for t in re.findall(r"(?m)^    Type: (AWS::\S+)$", template_text(name))}
+    return sorted(found - set(excluded))
 
 
-def _service_role_statements() -> list[dict[str, Any]]:
-    role = load_template("github-oidc.yaml")["Resources"]["CloudFormationRole"]["Properties"]
-    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+def _role_types() -> list[tuple[str, str]]:
+    return [(role, t) for role in ROLES for t in _app_types(role)]
+
+
+@cache
+def _statements_of(role: str) -> tuple[dict[str, Any], ...]:
+    template, _, _ = ROLES[role]
+    properties = load_template(template)["Resources"][role]["Properties"]
+    return tuple(s for p in properties["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Allow")
+
+
+def _service_role_statements(role: str = "CloudFormationRole") -> list[dict[str, Any]]:
+    return list(_statements_of(role))
 
 
 def _listed(value: Any) -> list[Any]:
@@ -116,11 +161,11 @@ def _actions_without_resource_scope() -> frozenset[str]:
     )
 
 
-def _covering(permission: str) -> list[dict[str, Any]]:
+def _covering(permission: str, role: str = "CloudFormationRole") -> list[dict[str, Any]]:
     # IAM action names are case-insensitive; patterns may end in * (ec2:*).
     return [
         s
-        for s in _service_role_statements()
+        for s in _service_role_statements(role)
         if any(fnmatch.fnmatchcase(permission.lower(), pattern.lower()) for pattern in _listed(s["Action"]))
     ]
 
@@ -139,28 +184,29 @@ def _needed(resource_type: str) -> dict[str, set[str]]:
     return needed
 
 
-@pytest.mark.parametrize("resource_type", _app_types())
-def test_the_service_role_allows_every_handler_permission(resource_type: str) -> None:
+@pytest.mark.parametrize("role, resource_type", _role_types())
+def test_the_service_role_allows_every_handler_permission(role: str, resource_type: str) -> None:
     missing = {
         permission: sorted(handlers)
         for permission, handlers in _needed(resource_type).items()
-        if permission not in NOT_NEEDED and not _covering(permission)
+        if permission not in NOT_NEEDED and permission not in ROLE_NOT_NEEDED[role] and not _covering(permission, role)
     }
     assert not missing, (
-        f"cfn/github-oidc.yaml CloudFormationRole lacks what the {resource_type} handlers call: {missing} "
+        f"cfn/{ROLES[role][0]} {role} lacks what the {resource_type} handlers call: {missing} "
         "(add them, or to NOT_NEEDED with the reason the template never needs them)"
     )
 
 
-@pytest.mark.parametrize("resource_type", _app_types())
-def test_actions_without_a_resource_scope_are_allowed_on_every_resource(resource_type: str) -> None:
+@pytest.mark.parametrize("role, resource_type", _role_types())
+def test_actions_without_a_resource_scope_are_allowed_on_every_resource(role: str, resource_type: str) -> None:
     unscoped = _actions_without_resource_scope()
     wrong = sorted(
         permission
         for permission in _needed(resource_type)
         if permission not in NOT_NEEDED
+        and permission not in ROLE_NOT_NEEDED[role]
         and permission.lower() in {a.lower() for a in unscoped}
-        and not any("*" in _listed(s["Resource"]) for s in _covering(permission))
+        and not any("*" in _listed(s["Resource"]) for s in _covering(permission, role))
     )
     assert not wrong, f"{wrong} accept only Resource '*': a narrower Resource never matches on AWS"
 
@@ -169,6 +215,12 @@ def test_every_exception_is_still_listed_by_some_handler() -> None:
     listed = {permission for t in _app_types() for permission in _needed(t)}
     stale = sorted(set(NOT_NEEDED) - listed)
     assert not stale, f"NOT_NEEDED names permissions no handler of the templates lists any more: {stale}"
+
+
+def test_previews_need_no_certificate_permissions() -> None:
+    # The exclusion above is real: no ACM action and no listener certificate call at all.
+    actions = {a.lower() for s in _service_role_statements("PullRequestServiceRole") for a in _listed(s["Action"])}
+    assert not [a for a in actions if a.startswith("acm") or "listenercertificates" in a], actions
 
 
 def test_the_templates_use_listener_certificates_and_cross_stack_egress() -> None:

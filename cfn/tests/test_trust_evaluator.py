@@ -30,10 +30,23 @@ from policy_eval import ACCOUNT, PARTITION, REGION, allowed, may_assume, physica
 OWNER, OWNER_ID, REPO, REPO_ID = "octo-org", "9919", "web-app", "1296269"
 PARAMETERS = {"GitHubOrg": OWNER, "GitHubRepo": REPO, "GitHubOwnerId": OWNER_ID, "GitHubRepoId": REPO_ID}
 TEMPLATE = load_template("github-oidc.yaml")
-# The environment hosting pull-request previews has every role (PullRequestPreviews=true
-# adds PullRequestRole): the matrix below is evaluated against all of them.
-RESOURCES = render(TEMPLATE, {**PARAMETERS, "PullRequestPreviews": "true"})
+# The environment hosting pull-request previews has every role (its second bootstrap
+# stack, cfn/pull-request-previews.yaml, adds PullRequestRole): the matrix below is
+# evaluated against all of them.
+PR_TEMPLATE = load_template("pull-request-previews.yaml")
 PROVIDER = physical_ids(TEMPLATE)["GitHubOidcProvider"]
+BOUNDARY_ARN = physical_ids(TEMPLATE)["PermissionsBoundary"]
+PR_PARAMETERS = {
+    **PARAMETERS,
+    "OidcProviderArn": PROVIDER,
+    "PermissionsBoundaryArn": BOUNDARY_ARN,
+    "HostedZoneId": "Z0PREVIEW",
+    "PreviewDomain": "preview.example.com",
+}
+RESOURCES = {
+    **render(TEMPLATE, PARAMETERS),
+    **render(PR_TEMPLATE, {**PR_PARAMETERS, "AppStackName": "alb-cognito-app", "EcrRepositoryPrefix": "alb"}),
+}
 ROLES = ("DeployRole", "PlanRole", "PreviewRole", "PullRequestRole")
 MAIN, FEATURE, PULL = "refs/heads/main", "refs/heads/feature", "refs/pull/7/merge"
 
@@ -350,18 +363,14 @@ def test_no_role_creates_change_sets_without_the_service_role_or_on_another_stac
 
 # The preview environment's bootstrap (deployer bootstrap --environment preview of a
 # deploy.yaml whose `preview` environment has `previews:`).
-PREVIEW_ENV = render(
-    TEMPLATE,
-    {
-        **PARAMETERS,
-        "EnvironmentName": "preview",
-        "AppStackName": "hello-preview",
-        "EcrRepositoryPrefix": "hello",
-        "PullRequestPreviews": "true",
-    },
-)
-# The environment's service role: the only role a preview change set may name.
-PR_SERVICE_ROLE = physical_ids(TEMPLATE)["CloudFormationRole"]
+PREVIEW_NAMES = {"AppStackName": "hello-preview", "EcrRepositoryPrefix": "hello"}
+PREVIEW_ENV = {
+    **render(TEMPLATE, {**PARAMETERS, "EnvironmentName": "preview", **PREVIEW_NAMES}),
+    **render(PR_TEMPLATE, {**PR_PARAMETERS, **PREVIEW_NAMES}),
+}
+# The previews' own service role: the only role a preview change set may name (never
+# the environment's CloudFormationRole, which also deploys the environment stack).
+PR_SERVICE_ROLE = physical_ids(PR_TEMPLATE)["PullRequestServiceRole"]
 PREVIEW_STACK_ACTIONS = (
     "CreateChangeSet",
     "ExecuteChangeSet",
@@ -383,12 +392,12 @@ def _pr_may(action: str, resource: str, context: dict[str, str] | None = None) -
     return allowed(_statements(PREVIEW_ENV, "PullRequestRole"), action, resource, context or {})
 
 
-def test_without_pull_request_previews_there_is_no_pull_request_role() -> None:
-    for params in (PARAMETERS, {**PARAMETERS, "PullRequestPreviews": "false"}):
-        rendered = render(TEMPLATE, params)
-        assert "PullRequestRole" not in rendered
-        assert {"DeployRole", "PlanRole", "PreviewRole", "CloudFormationRole"} <= set(rendered)
-    assert "PullRequestRole" in PREVIEW_ENV
+def test_the_environment_bootstrap_has_no_pull_request_role() -> None:
+    # Only the second stack of the environment with `previews:` has it.
+    rendered = render(TEMPLATE, PARAMETERS)
+    assert "PullRequestRole" not in rendered
+    assert {"DeployRole", "PlanRole", "PreviewRole", "CloudFormationRole"} <= set(rendered)
+    assert {"PullRequestRole", "PullRequestServiceRole"} <= set(PREVIEW_ENV)
 
 
 @pytest.mark.parametrize("immutable", [False, True], ids=["name subject", "immutable subject"])
@@ -437,9 +446,14 @@ def test_the_pull_request_role_never_touches_a_change_set_production_executes(st
         assert not _pr_may(f"cloudformation:{action}", _arn(RELEASE), context), action
 
 
-def test_preview_change_sets_need_the_environments_service_role() -> None:
+def test_preview_change_sets_need_the_previews_service_role() -> None:
     stack = _stack("hello-preview-pr-7-web")
-    for role_arn, ok in [(PR_SERVICE_ROLE, True), (f"arn:aws:iam::{ACCOUNT}:role/admin", False)]:
+    environments_role = physical_ids(TEMPLATE)["CloudFormationRole"]
+    for role_arn, ok in [
+        (PR_SERVICE_ROLE, True),
+        (f"arn:aws:iam::{ACCOUNT}:role/admin", False),
+        (environments_role, False),
+    ]:
         context = {"cloudformation:ChangeSetName": RELEASE, "cloudformation:RoleArn": role_arn}
         assert _pr_may("cloudformation:CreateChangeSet", stack, context) == ok, role_arn
     assert not _pr_may("cloudformation:CreateChangeSet", stack, {"cloudformation:ChangeSetName": RELEASE})
@@ -449,6 +463,7 @@ def test_preview_change_sets_need_the_environments_service_role() -> None:
     assert not _pr_may("iam:PassRole", PR_SERVICE_ROLE, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
     assert not _pr_may("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/hello-preview-pr-7-web/task", to_cfn)
     assert not _pr_may("iam:PassRole", physical_ids(TEMPLATE)["DeployRole"], to_cfn)
+    assert not _pr_may("iam:PassRole", environments_role, to_cfn)
 
 
 def test_a_preview_change_set_never_imports_resources() -> None:
@@ -511,9 +526,8 @@ def test_the_pull_request_role_reads_the_rollout_and_nothing_of_other_services()
 
 
 def test_the_service_role_creates_preview_roles_only_with_the_boundary() -> None:
-    # Previews' task roles are under /hello-preview-pr-N-SERVICE/: within what the
-    # environment's service role allows for its stacks, and only with the boundary.
-    statements = _statements(PREVIEW_ENV, "CloudFormationRole")
+    # Previews' task roles are under /hello-preview-pr-N-SERVICE/, and only with the boundary.
+    statements = _statements(PREVIEW_ENV, "PullRequestServiceRole")
     boundary = {"iam:PermissionsBoundary": physical_ids(TEMPLATE)["PermissionsBoundary"]}
 
     def role(stack: str) -> str:

@@ -390,14 +390,38 @@ fn environment(
     })
 }
 
-/// The preview environment's names fit: each service's preview host label
-/// (`pr-999999-{service}` with several services) is one DNS label (at most 63
-/// characters), and the longest preview stack name fits CloudFormation's limit.
+/// The longest name an Application Load Balancer can have.
+const MAX_LOAD_BALANCER_NAME: usize = 32;
+
+/// The preview environment's names fit: its stack name is a load balancer name; each
+/// service's preview host label (`pr-999999-{service}` with several services) is one
+/// DNS label (at most 63 characters), and the longest preview stack name fits
+/// CloudFormation's limit.
 fn check_preview_names(
     app: &str,
     environment: &str,
     services: &BTreeMap<String, Service>,
 ) -> Result<(), String> {
+    // Its load balancer is named after its stack (the previews' service role is scoped
+    // to that name): an ALB name is at most 32 letters, digits and inner hyphens, and
+    // may not start with `internal-`.
+    let stack = format!("{app}-{environment}");
+    if stack.len() > MAX_LOAD_BALANCER_NAME
+        || !stack
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        || stack.starts_with('-')
+        || stack.ends_with('-')
+        || stack.starts_with("internal-")
+    {
+        return Err(format!(
+            "environments.{environment}.previews: the environment's load balancer is named after \
+             its stack `{stack}` ({} characters), which must be at most {MAX_LOAD_BALANCER_NAME} \
+             letters, digits and inner hyphens, not starting with `internal-`: shorten the \
+             application or environment name",
+            stack.len()
+        ));
+    }
     let several = services.len() > 1;
     for service in services.keys() {
         let label = crate::app::preview::host_label(crate::app::preview::MAX_PR, service, several);

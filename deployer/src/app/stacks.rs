@@ -120,6 +120,16 @@ pub(crate) fn environment_stack(app: &Application, env: &EnvironmentSettings) ->
         ),
         ("SelfSignUp".to_owned(), env.self_sign_up.to_string()),
     ]);
+    // The previews' service role (cfn/pull-request-previews.yaml) may add listener rules
+    // only under listener/app/{stack}/: the load balancer hosting previews is named after
+    // the stack (config checks it fits). Other environments keep a generated name.
+    let mut parameters = parameters;
+    if env.previews.is_some() {
+        parameters.insert(
+            "LoadBalancerName".to_owned(),
+            app.environment_stack(&env.name),
+        );
+    }
     StackSpec {
         stack_name: app.environment_stack(&env.name),
         service: None,

@@ -790,3 +790,22 @@ fn repositories_ending_in_preview_are_reserved_for_previews() {
         "services.docs.repository: `shared-preview` ends in `-preview`, which is reserved",
     );
 }
+
+#[test]
+fn the_preview_environments_stack_name_must_be_a_load_balancer_name() {
+    // `shop-preview` (12) fits; the previews' service role is scoped to that ALB name.
+    parse_text(&with_previews("    previews: {}\n")).unwrap();
+    // 32 characters fit (24 + `-preview`), 33 do not (24 + `-previewx`).
+    let app = format!("application: {}\n", "a".repeat(24));
+    let fits = with_previews("    previews: {}\n").replace("application: shop\n", &app);
+    parse_text(&fits).unwrap();
+    let long = fits.replace("  preview:\n", "  previewx:\n");
+    let m = refused(&long);
+    assert_has(
+        &m,
+        "environments.previewx.previews: the environment's load balancer is named after its stack",
+    );
+    assert_has(&m, "(33 characters), which must be at most 32");
+    // Without previews the same names are fine (a generated load balancer name).
+    parse_text(&long.replace("    previews: {}\n", "")).unwrap();
+}

@@ -332,3 +332,19 @@ fn a_host_too_long_for_its_own_certificate_is_refused() {
     let (_dir, app) = world(&wildcard, "");
     plan(&app, &outputs()).unwrap();
 }
+
+#[test]
+fn only_the_previews_environment_names_its_load_balancer_after_its_stack() {
+    let (_staging_dir, plain) = world(MINIMAL, "");
+    let staging =
+        crate::app::stacks::environment_stack(&plain, &plain.environment("staging").unwrap());
+    assert!(!staging.parameters.contains_key("LoadBalancerName"));
+    let config = MINIMAL.replace(
+        "services:\n",
+        "  preview:\n    region: eu-west-1\n    domain: preview.example.com\n    hosted_zone_id: Z0123456789ABCDEFGHIJ\n    cognito_domain_prefix: shop-preview-login\n    permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary\n    previews: {}\nservices:\n",
+    );
+    let (_dir, app) = world(&config, "");
+    let preview = crate::app::stacks::environment_stack(&app, &app.environment("preview").unwrap());
+    assert_eq!(preview.parameters["LoadBalancerName"], "shop-preview");
+    assert_eq!(preview.stack_name, "shop-preview");
+}

@@ -43,11 +43,13 @@ Per environment of an application (deploy.yaml version 2), one stack each:
                             CFN_ROLE_ARN_STAGING, PERMISSIONS_BOUNDARY_ARN_STAGING, plus
                             AWS_PREVIEW_ROLE_ARN and AWS_REGION as they are (STACK_NAME
                             and ECR_REPOSITORY are not printed: deploy.yaml names them)
-  --environment preview     the environment with `previews:` also gets the pull-request
-                            role (PullRequestPreviews=true): AWS_PULL_REQUEST_ROLE_ARN,
-                            which pr.yml's jobs of a pull request and preview-prune.yml on
-                            the deploy branch assume; it changes only the stacks
-                            {application}-{environment}-pr-* and pushes only to *-preview
+  --environment preview     the environment with `previews:` also gets a second stack,
+                            github-deploy-preview-pull-requests (cfn/pull-request-previews.yaml):
+                            AWS_PULL_REQUEST_ROLE_ARN, which pr.yml's jobs of a pull request
+                            and preview-prune.yml on the deploy branch assume (it changes
+                            only the stacks {application}-{environment}-pr-* and pushes
+                            only to *-preview), and CFN_PULL_REQUEST_ROLE_ARN, the only
+                            service role it may pass (preview-scoped resources only)
 
 Examples:
   deployer bootstrap --config deploy.yaml --environment staging \\

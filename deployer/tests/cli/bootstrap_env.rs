@@ -184,8 +184,10 @@ fn with_deploy_yaml_variables(mut command: std::process::Command) -> std::proces
     command
 }
 
-/// The environment with `previews:` gets the pull-request roles (template parameter
-/// PullRequestPreviews=true) and their variables; any other environment neither.
+/// The environment with `previews:` gets a second stack, `github-deploy-preview-pull-requests`
+/// (cfn/pull-request-previews.yaml), with the pull-request roles, wired to the first
+/// stack's provider and boundary and to its domain and zone from deploy.yaml, and their
+/// variables; any other environment neither.
 #[tokio::test]
 async fn the_preview_environment_gets_the_pull_request_roles_and_only_it() {
     let moto = Moto::start();
@@ -231,8 +233,8 @@ async fn the_preview_environment_gets_the_pull_request_roles_and_only_it() {
             .and_then(|p| p.parameter_value())
             .map(str::to_owned)
     };
-    assert_eq!(parameter("PullRequestPreviews").as_deref(), Some("true"));
     assert_eq!(parameter("AppStackName").as_deref(), Some("hello-preview"));
+    assert_eq!(parameter("PullRequestPreviews"), None);
     let output = |key: &str| {
         stack
             .outputs()
@@ -242,10 +244,66 @@ async fn the_preview_environment_gets_the_pull_request_roles_and_only_it() {
             .unwrap_or_else(|| panic!("no output {key}"))
             .to_owned()
     };
+    assert!(
+        !stack
+            .outputs()
+            .iter()
+            .any(|o| o.output_key() == Some("PullRequestRoleArn")),
+        "the pull-request roles are in the second stack"
+    );
+    let second = moto
+        .cloudformation()
+        .describe_stacks()
+        .stack_name("github-deploy-preview-pull-requests")
+        .send()
+        .await
+        .expect("the second stack is github-deploy-preview-pull-requests");
+    let second = &second.stacks()[0];
+    let second_parameter = |key: &str| {
+        second
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some(key))
+            .and_then(|p| p.parameter_value())
+            .map(str::to_owned)
+    };
+    let second_output = |key: &str| {
+        second
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .unwrap_or_else(|| panic!("no output {key}"))
+            .to_owned()
+    };
+    for (key, value) in [
+        ("AppStackName", "hello-preview".to_owned()),
+        ("EcrRepositoryPrefix", "hello".to_owned()),
+        ("PreviewDomain", "preview.example.com".to_owned()),
+        ("HostedZoneId", "Z0123456789ABCDEFGHIJ".to_owned()),
+        ("GitHubRepoId", "1296269".to_owned()),
+        ("OidcProviderArn", output("OidcProviderArn")),
+        ("PermissionsBoundaryArn", output("PermissionsBoundaryArn")),
+    ] {
+        assert_eq!(second_parameter(key), Some(value), "{key}");
+    }
+    assert_eq!(
+        preview["pull_request_stack_name"],
+        "github-deploy-preview-pull-requests"
+    );
     let variables = &preview["variables"];
     assert_eq!(
         variables["AWS_PULL_REQUEST_ROLE_ARN"],
-        output("PullRequestRoleArn")
+        second_output("PullRequestRoleArn")
+    );
+    // The previews' own service role: pr.yml passes it as CFN_ROLE_ARN_PREVIEW.
+    assert_eq!(
+        variables["CFN_PULL_REQUEST_ROLE_ARN"],
+        second_output("PullRequestServiceRoleArn")
+    );
+    assert_ne!(
+        variables["CFN_PULL_REQUEST_ROLE_ARN"],
+        variables["CFN_ROLE_ARN_PREVIEW"]
     );
     assert_eq!(
         variables["AWS_DEPLOY_ROLE_ARN_PREVIEW"],
@@ -282,13 +340,13 @@ async fn the_preview_environment_gets_the_pull_request_roles_and_only_it() {
         .expect("the stack is github-deploy-staging");
     let stack = &stacks.stacks()[0];
     assert!(
-        stack
-            .parameters()
-            .iter()
-            .any(|p| p.parameter_key() == Some("PullRequestPreviews")
-                && p.parameter_value() == Some("false")),
-        "{:?}",
-        stack.parameters()
+        moto.cloudformation()
+            .describe_stacks()
+            .stack_name("github-deploy-staging-pull-requests")
+            .send()
+            .await
+            .is_err(),
+        "staging has no second stack"
     );
     assert!(
         !stack

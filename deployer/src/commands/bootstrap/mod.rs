@@ -35,6 +35,13 @@ use crate::template::Template;
 /// The bootstrap template, so the binary alone can bootstrap an account.
 const TEMPLATE: &str = include_str!("../../../../cfn/github-oidc.yaml");
 
+/// The second bootstrap stack of the environment with `previews:` (the roles of
+/// pull-request previews), deployed after the first with its outputs.
+const PULL_REQUEST_TEMPLATE: &str = include_str!("../../../../cfn/pull-request-previews.yaml");
+
+/// `github-deploy-E` → `github-deploy-E-pull-requests`.
+const PULL_REQUEST_STACK_SUFFIX: &str = "-pull-requests";
+
 /// Where the value of a variable comes from.
 #[derive(Debug, Clone, Copy)]
 enum Source {
@@ -50,7 +57,7 @@ enum Source {
 
 /// Every variable the workflows read that bootstrap can know, in the order printed.
 /// (IMAGE_DOCKERFILE and IMAGE_CONTEXT are optional and have defaults.)
-const VARIABLES: [(&str, Source); 12] = [
+const VARIABLES: [(&str, Source); 13] = [
     ("AWS_REGION", Source::Region),
     ("AWS_DEPLOY_ROLE_ARN", Source::Output("DeployRoleArn")),
     ("AWS_PLAN_ROLE_ARN", Source::Output("PlanRoleArn")),
@@ -60,6 +67,10 @@ const VARIABLES: [(&str, Source); 12] = [
         Source::Output("PullRequestRoleArn"),
     ),
     ("CFN_ROLE_ARN", Source::Output("CloudFormationRoleArn")),
+    (
+        "CFN_PULL_REQUEST_ROLE_ARN",
+        Source::Output("PullRequestServiceRoleArn"),
+    ),
     (
         "PERMISSIONS_BOUNDARY_ARN",
         Source::Output("PermissionsBoundaryArn"),
@@ -74,10 +85,11 @@ const VARIABLES: [(&str, Source); 12] = [
     ),
 ];
 
-/// The template parameter that adds the pull-request preview roles
-/// (`previews:` in deploy.yaml), and the variables that exist only with it.
+/// Marks (among the parameters collect_variables reads) the environment with
+/// `previews:`, whose second stack has the pull-request roles; and the variables that
+/// exist only with it.
 const PULL_REQUEST_PREVIEWS: &str = "PullRequestPreviews";
-const PULL_REQUEST_ONLY: [&str; 1] = ["AWS_PULL_REQUEST_ROLE_ARN"];
+const PULL_REQUEST_ONLY: [&str; 2] = ["AWS_PULL_REQUEST_ROLE_ARN", "CFN_PULL_REQUEST_ROLE_ARN"];
 
 /// A variable bootstrap could not fill, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,6 +103,8 @@ struct ToFill {
 struct BootstrapReport {
     /// The bootstrap stack.
     stack_name: String,
+    /// The environment with `previews:`: its second stack (cfn/pull-request-previews.yaml).
+    pull_request_stack_name: Option<String>,
     /// `--environment`: the application environment these roles are bound to.
     environment: Option<String>,
     /// Where it is, and what AWS_REGION is set to.
@@ -148,6 +162,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         environment::check(env)?;
         environment::set_parameters(&mut parameters, &template, env)?;
     }
+    let mut pull_requests: Option<BTreeMap<String, String>> = None;
     // With an application's deploy.yaml, the roles reach exactly that environment's
     // stacks (`{application}-{environment}` and its `-{service}` stacks) and the
     // services' repositories (`{application}-…`), unless given.
@@ -161,14 +176,21 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
             .find(|from| app.promotes_to(from) == Some(env.as_str()))
             .map(|from| app.environment_stack(from))
             .unwrap_or_default();
-        // The environment with `previews:` gets the pull-request roles (its preview
-        // stacks only); every other environment none.
-        let previews = app.preview_environment() == Some(env.as_str());
+        // The environment with `previews:` gets a second stack with the pull-request
+        // roles (its preview stacks only); every other environment none.
+        if app.preview_environment() == Some(env.as_str()) {
+            let settings = app.environment(env)?;
+            pull_requests = Some(BTreeMap::from([
+                ("AppStackName".to_owned(), app.environment_stack(env)),
+                ("EcrRepositoryPrefix".to_owned(), app.name.clone()),
+                ("HostedZoneId".to_owned(), settings.hosted_zone_id.clone()),
+                ("PreviewDomain".to_owned(), settings.domain.clone()),
+            ]));
+        }
         for (key, value) in [
             ("AppStackName", app.environment_stack(env)),
             ("EcrRepositoryPrefix", app.name.clone()),
             ("PromotesFromStackName", source),
-            (PULL_REQUEST_PREVIEWS, previews.to_string()),
         ] {
             if template.parameters.contains_key(key) {
                 parameters.entry(key.to_owned()).or_insert(value);
@@ -191,11 +213,14 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
     let change_set_timeout = parse_duration(config::DEFAULT_CHANGE_SET_TIMEOUT)
         .map_err(Failure::internal)?
         .min(wait_timeout);
-    let from_parameters: BTreeMap<String, String> =
+    let mut from_parameters: BTreeMap<String, String> =
         effective_values(&template.parameters, &parameters)
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
+    if pull_requests.is_some() {
+        from_parameters.insert(PULL_REQUEST_PREVIEWS.to_owned(), "true".to_owned());
+    }
     // The region is settled here (flag, else the AWS chain), so AWS_REGION is exactly
     // where the stack went.
     // With --config, the environment's region (when deploy.yaml gives it literally).
@@ -209,13 +234,10 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         .region()
         .map(ToString::to_string)
         .ok_or_else(|| Failure::internal("no region after configuring the AWS SDK"))?;
-    let settings = Settings {
-        stack_name: stack_name.clone(),
+    let settings_for = |stack_name: String, template: PathBuf, parameters| Settings {
+        stack_name,
         region: Some(region.clone()),
-        template: args
-            .template
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("cfn/github-oidc.yaml")),
+        template,
         parameters,
         tags: BTreeMap::new(),
         capabilities: None,
@@ -227,25 +249,83 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         change_set_timeout,
         express_create: false,
     };
-    let finished = engine::run_resolved(
-        Request {
-            settings,
-            template,
-            image: None,
-            dry_run: args.dry_run,
-            detailed_exitcode: false,
-            yes: args.yes,
-            allow_change: &[],
-            plan_out: None,
-            release: false,
-            commit: None,
-            // The bootstrap stack is set up by hand from any checkout; the commit is
-            // recorded, but an older checkout (same template) must not be refused.
-            allow_out_of_order: true,
-        },
-        &printer.results_to_stderr(),
-    )
-    .await?;
+    let request = |settings, template| Request {
+        settings,
+        template,
+        image: None,
+        dry_run: args.dry_run,
+        detailed_exitcode: false,
+        yes: args.yes,
+        allow_change: &[],
+        plan_out: None,
+        release: false,
+        commit: None,
+        // The bootstrap stack is set up by hand from any checkout; the commit is
+        // recorded, but an older checkout (same template) must not be refused.
+        allow_out_of_order: true,
+    };
+    let settings = settings_for(
+        stack_name.clone(),
+        args.template
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("cfn/github-oidc.yaml")),
+        parameters,
+    );
+    let finished =
+        engine::run_resolved(request(settings, template), &printer.results_to_stderr()).await?;
+    // The environment with `previews:`: its second stack, with the first one's provider
+    // and boundary (a first dry run has neither yet: said, and its variables stay to fill).
+    let mut outputs = finished.outputs.clone();
+    let mut code = finished.code;
+    let pull_request_stack_name = pull_requests
+        .as_ref()
+        .map(|_| format!("{stack_name}{PULL_REQUEST_STACK_SUFFIX}"));
+    if let (Some(mut values), Some(pr_stack)) = (pull_requests, pull_request_stack_name.clone()) {
+        let stable = finished
+            .stack_status
+            .as_deref()
+            .is_some_and(|s| s.ends_with("_COMPLETE") && !s.contains("ROLLBACK"));
+        match (
+            finished.outputs.get("OidcProviderArn"),
+            finished.outputs.get("PermissionsBoundaryArn"),
+        ) {
+            (Some(provider), Some(boundary)) if stable => {
+                values.insert("OidcProviderArn".to_owned(), provider.clone());
+                values.insert("PermissionsBoundaryArn".to_owned(), boundary.clone());
+                for key in [
+                    "GitHubOrg",
+                    "GitHubRepo",
+                    "GitHubOwnerId",
+                    "GitHubRepoId",
+                    "Branch",
+                ] {
+                    if let Some(value) = from_parameters.get(key) {
+                        values.insert(key.to_owned(), value.clone());
+                    }
+                }
+                let pr_template = Template::parse(PULL_REQUEST_TEMPLATE).map_err(|e| {
+                    Failure::internal(format!("the built-in cfn/pull-request-previews.yaml {e}"))
+                })?;
+                let settings = settings_for(
+                    pr_stack,
+                    PathBuf::from("cfn/pull-request-previews.yaml"),
+                    values,
+                );
+                let second = engine::run_resolved(
+                    request(settings, pr_template),
+                    &printer.results_to_stderr(),
+                )
+                .await?;
+                outputs.extend(second.outputs);
+                code = second.code;
+            }
+            _ => printer.warn(&format!(
+                "{pr_stack} (the pull-request previews' roles) needs {stack_name} deployed \
+                 first (its outputs OidcProviderArn and PermissionsBoundaryArn): run again \
+                 without --dry-run"
+            )),
+        }
+    }
     let flags = BTreeMap::from([
         ("--hosted-zone-id", args.hosted_zone_id.clone()),
         ("--domain-name", args.domain_name.clone()),
@@ -255,13 +335,8 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         ),
     ]);
     let deployed = !args.dry_run;
-    let (variables, to_fill) = collect_variables(
-        &region,
-        &finished.outputs,
-        &from_parameters,
-        &flags,
-        deployed,
-    );
+    let (variables, to_fill) =
+        collect_variables(&region, &outputs, &from_parameters, &flags, deployed);
     let (variables, to_fill) = environment::select(variables, to_fill, args.environment.as_deref());
     let commands: Vec<Vec<String>> = variables
         .iter()
@@ -292,6 +367,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         .collect::<Result<Vec<_>, _>>()?;
     let mut report = BootstrapReport {
         stack_name,
+        pull_request_stack_name,
         environment: args.environment.clone(),
         region,
         github_repository: repo.full.clone(),
@@ -345,7 +421,7 @@ pub(crate) async fn run(args: BootstrapArgs, printer: &Printer) -> CommandResult
         printer.json(&report)?;
     }
     set?;
-    Ok(finished.code)
+    Ok(code)
 }
 
 /// `--github-repo OWNER/NAME`, checked.
@@ -556,11 +632,39 @@ mod tests {
                 assert!(t.parameters.contains_key(p), "{p}");
             }
         }
-        for (_, source) in VARIABLES {
+        // Every output a variable reads is in one of the two templates: the pull-request
+        // variables' in the second only.
+        for (name, source) in VARIABLES {
             if let Source::Output(output) = source {
-                assert!(TEMPLATE.contains(&format!("\n  {output}:\n")), "{output}");
+                let template = if PULL_REQUEST_ONLY.contains(&name) {
+                    PULL_REQUEST_TEMPLATE
+                } else {
+                    TEMPLATE
+                };
+                assert!(template.contains(&format!("\n  {output}:\n")), "{output}");
             }
         }
+        let pr = Template::parse(PULL_REQUEST_TEMPLATE).unwrap();
+        assert_eq!(pr.capabilities, ["CAPABILITY_IAM"]);
+        // What bootstrap fills in; everything else has a default.
+        let filled = [
+            "GitHubOrg",
+            "GitHubRepo",
+            "GitHubOwnerId",
+            "GitHubRepoId",
+            "Branch",
+            "OidcProviderArn",
+            "PermissionsBoundaryArn",
+            "AppStackName",
+            "EcrRepositoryPrefix",
+            "HostedZoneId",
+            "PreviewDomain",
+        ];
+        let mut names: Vec<&str> = pr.parameters.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut expected = filled.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
         for output in [
             "DeployRoleArn",
             "PlanRoleArn",
