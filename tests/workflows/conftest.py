@@ -38,9 +38,11 @@ PLAN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-plan" for e in E
 CFN_ROLE = {e: f"arn:aws:iam::{ACCOUNT}:role/github-deploy-{e}-cloudformation" for e in ENVIRONMENTS}
 # Staging's dry-run change sets for pull requests (AWS_PREVIEW_ROLE_ARN).
 PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview"
-# The preview environment's bootstrap stack's PullRequestRole (AWS_PULL_REQUEST_ROLE_ARN):
+# The preview environment's second bootstrap stack's PullRequestRole (AWS_PULL_REQUEST_ROLE_ARN):
 # pr.yml's preview jobs and preview-prune.yml.
-PULL_REQUEST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview-pull-request"
+PULL_REQUEST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview-pull-requests-role"
+# Its service role, the only one preview stacks are created with (CFN_PULL_REQUEST_ROLE_ARN).
+CFN_PULL_REQUEST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-deploy-preview-pull-requests-cloudformation"
 TOKEN = "act-scenario-token"
 # The cheap test group the scenarios run (see scripts/checks/45-workflows-act.sh).
 TEST_GROUP = "group:40-workflows"
@@ -327,6 +329,7 @@ def world(tmp_path_factory):
             "AWS_REGION": "us-east-1",
             "AWS_PREVIEW_ROLE_ARN": PREVIEW_ROLE,
             "AWS_PULL_REQUEST_ROLE_ARN": PULL_REQUEST_ROLE,
+            "CFN_PULL_REQUEST_ROLE_ARN": CFN_PULL_REQUEST_ROLE,
             "HOSTED_ZONE_ID": zone["HostedZone"]["Id"].split("/")[-1],
         }
         for environment in ENVIRONMENTS:

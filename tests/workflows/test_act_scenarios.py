@@ -37,6 +37,7 @@ import pytest
 import yaml
 from act_harness import ROOT
 from conftest import (
+    CFN_PULL_REQUEST_ROLE,
     CFN_ROLE,
     DEPLOY_ROLE,
     PLAN_ROLE,
@@ -434,7 +435,10 @@ def test_a_pull_request_gets_a_staging_preview_and_a_live_preview_that_logs_in(w
         assert {"Key": "deployer:preview", "Value": "pr-7"} in described["Tags"]
     created = preview_calls(world, "CreateChangeSet", 7)
     assert {c["ChangeSetType"] for c in created} == {"CREATE"}
-    assert all(c.get("DeploymentConfig.Mode") == "EXPRESS" and c.get("RoleARN") == CFN_ROLE["preview"] for c in created)
+    # Created with the previews' own service role, never the environment's.
+    assert all(
+        c.get("DeploymentConfig.Mode") == "EXPRESS" and c.get("RoleARN") == CFN_PULL_REQUEST_ROLE for c in created
+    )
     grown = world.preview_resources()
     for kind, baseline in world.preview_baseline.items():
         assert grown[kind] > baseline, f"the preview added no {kind}"
@@ -482,6 +486,7 @@ def test_a_pull_request_gets_a_staging_preview_and_a_live_preview_that_logs_in(w
     assert {s["mode"] for s in report["services"]} == {"standard"} and report["state"] == "ready"
     updates = preview_calls(world, "CreateChangeSet", 7)[len(created) :]
     assert updates and {c["ChangeSetType"] for c in updates} == {"UPDATE"}
+    assert {c.get("RoleARN") for c in updates} == {CFN_PULL_REQUEST_ROLE}
     assert not any(c.get("DeploymentConfig.Mode") == "EXPRESS" for c in updates)
     ecs = world.client("ecs")
     for service in services:

@@ -812,6 +812,7 @@ def key_repo(tmp_path):
         "service/src/main.rs",
         "deploy.yaml",
         "cfn/github-oidc.yaml",
+        "cfn/pull-request-previews.yaml",
         "deployer/src/commands/bootstrap/mod.rs",
     ):
         dest = tmp_path / rel
@@ -959,9 +960,9 @@ def test_the_pull_request_role_is_assumed_only_by_the_preview_jobs():
     assert using == {"pr.yml:preview", "pr.yml:preview-down", "preview-prune.yml:prune"}
     # The role (cfn/github-oidc.yaml) trusts exactly these two workflow files, and no job
     # using it names a GitHub environment (that would change the OIDC subject it trusts).
-    template = (ROOT / "cfn/github-oidc.yaml").read_text()
+    template = (ROOT / "cfn/pull-request-previews.yaml").read_text()
     role = re.search(r"\n  PullRequestRole:\n(.*?)\n  \w+:\n    Type:", template, re.S)
-    assert role, "cfn/github-oidc.yaml has no PullRequestRole"
+    assert role, "cfn/pull-request-previews.yaml has no PullRequestRole"
     trust = role.group(1).split("Policies:")[0]
     assert set(re.findall(r"\.github/workflows/([\w.-]+)@", trust)) == {name.split(":")[0] for name in using}
     assert not any("environment" in all_jobs()[name] for name in using)
@@ -1040,7 +1041,8 @@ def test_preview_sessions_outlive_their_jobs():
     for job in (pr_jobs()["preview"], pr_jobs()["preview-down"], prune_jobs()["prune"]):
         session = int(credentials_step(job)["with"]["role-duration-seconds"])
         assert session >= job["timeout-minutes"] * 60
-        assert role_limit("PullRequestRole") >= session
+        previews = load_yaml(ROOT / "cfn/pull-request-previews.yaml")["Resources"]["PullRequestRole"]["Properties"]
+        assert previews.get("MaxSessionDuration", 3600) >= session
     # `preview up` follows its change sets within the preview environment's wait_timeout,
     # then waits for every service to be ready within its --ready-timeout (20m by
     # default): both, and the pushes, inside the job.
@@ -1089,12 +1091,18 @@ def test_the_preview_steps_run_up_down_and_prune(tmp_path):
     assert pruned == ["preview", "prune", "--config", "deploy.yaml", "--keep", "3,7", "--older-than", "7d"]
     none_open = run_job_step(tmp_path, prune, {"KEEP": "", "MAX_AGE": "7d"})
     assert none_open[-4:] == ["--keep", "", "--older-than", "7d"], "no open pull request: keep none"
-    # Each passes exactly the variables deploy.yaml's preview environment reads.
+    # Each passes exactly the variables deploy.yaml's preview environment reads, the
+    # service role being the previews' own (CFN_PULL_REQUEST_ROLE_ARN), never the
+    # environment's CloudFormationRole: a pull request writes the template it runs.
     section = yaml.safe_dump(load_yaml(ROOT / "deploy.yaml")["environments"]["preview"])
     wanted = set(re.findall(r"\$\{(\w+)\}", section))
+    assert "CFN_ROLE_ARN_PREVIEW" in wanted
     for s in (up, down, prune):
         passed = {k for k, v in s["env"].items() if v == f"${{{{ vars.{k} }}}}"}
-        assert passed == wanted, sorted(passed ^ wanted)
+        assert passed == wanted - {"CFN_ROLE_ARN_PREVIEW"}, sorted(passed ^ wanted)
+        assert s["env"]["CFN_ROLE_ARN_PREVIEW"] == "${{ vars.CFN_PULL_REQUEST_ROLE_ARN }}"
+    for path in (PR, PRUNE):
+        assert "vars.CFN_ROLE_ARN_PREVIEW" not in path.read_text(), path.name
     # The comment gets the preview's report, whatever became of the job.
     comment = pr_jobs()["comment"]
     assert comment["needs"] == ["test-and-preview", "preview"]
