@@ -154,34 +154,7 @@ async fn release(args: &DeployArgs, config: &Path, printer: &Printer) -> Command
     }
     let sdk = crate::aws::sdk_config_in(Some(&env.region)).await?;
     let spec = crate::app::resolve::release_spec(&app, environment, &sdk).await?;
-    let mut images = BTreeMap::new();
-    for given in &args.images {
-        let Some((service, image)) = given.split_once('=') else {
-            return Err(Failure::input(format!(
-                "--image {given}: with an application deploy.yaml, give SERVICE=REF \
-                 (e.g. --image web=oci-archive:web.tar)"
-            )));
-        };
-        if !spec
-            .stacks
-            .iter()
-            .any(|s| s.service.as_deref() == Some(service))
-        {
-            return Err(Failure::input(format!(
-                "--image {given}: deploy.yaml has no service `{service}`"
-            )));
-        }
-        // A digest-pinned URI already in a registry is deployed as it is; anything else
-        // is an image on disk (`oci:`, `oci-archive:`, `docker-archive:`) to push.
-        let choice = if is_pinned_uri(image) {
-            ImageChoice::Uri(image.to_owned())
-        } else {
-            ImageChoice::Push(image.to_owned())
-        };
-        if images.insert(service.to_owned(), choice).is_some() {
-            return Err(Failure::input(format!("--image {service}=…: given twice")));
-        }
-    }
+    let images = image_choices(&args.images, &app)?;
     let mode = release_mode(args.dry_run, args.plan_out.as_ref(), args.yes);
     release::run(
         ReleaseRequest {
@@ -244,4 +217,37 @@ pub(crate) async fn release_chosen_images(
         printer,
     )
     .await
+}
+
+/// `--image SERVICE=REF` of each service of `app` (deploy and `preview up`): a
+/// digest-pinned URI already in a registry is deployed as it is; anything else is an
+/// image on disk (`oci:`, `oci-archive:`, `docker-archive:`) to push.
+pub(crate) fn image_choices(
+    given: &[String],
+    app: &crate::app::Application,
+) -> Result<BTreeMap<String, ImageChoice>, Failure> {
+    let mut images = BTreeMap::new();
+    for item in given {
+        let Some((service, image)) = item.split_once('=') else {
+            return Err(Failure::input(format!(
+                "--image {item}: with an application deploy.yaml, give SERVICE=REF \
+                 (e.g. --image web=oci-archive:web.tar)"
+            )));
+        };
+        if !app.services.contains_key(service) {
+            return Err(Failure::input(format!(
+                "--image {item}: deploy.yaml has no service `{service}` (its services: {})",
+                app.services.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let choice = if is_pinned_uri(image) {
+            ImageChoice::Uri(image.to_owned())
+        } else {
+            ImageChoice::Push(image.to_owned())
+        };
+        if images.insert(service.to_owned(), choice).is_some() {
+            return Err(Failure::input(format!("--image {service}=…: given twice")));
+        }
+    }
+    Ok(images)
 }

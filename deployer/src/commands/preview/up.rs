@@ -15,8 +15,8 @@ use crate::aws::rollout::{RolloutTarget, wait_until_ready};
 use crate::cfn::stack;
 use crate::cfn::wait::{Deadline, duration_input};
 use crate::cli::PreviewUpArgs;
-use crate::commands::deploy::is_pinned_uri;
-use crate::engine::release::{self, ImageChoice, ReleaseMode, ReleaseRequest, ReleaseSpec};
+use crate::commands::deploy::image_choices;
+use crate::engine::release::{self, ReleaseMode, ReleaseRequest, ReleaseSpec};
 use crate::error::{CommandResult, Failure};
 use crate::output::Printer;
 use crate::output::preview::{UpReport, UpService};
@@ -68,7 +68,7 @@ async fn up(args: PreviewUpArgs, printer: &Printer, reported: &mut bool) -> Comm
     let ready_timeout = duration_input("--ready-timeout", &args.ready_timeout)?;
     let ctx = Context::open(&args.at).await?;
     let (app, env) = (&ctx.app, &ctx.env);
-    let images = images(&args.images, app)?;
+    let images = image_choices(&args.images, app)?;
     let name = preview::name(args.pr);
 
     // 1. The limit, before anything is changed.
@@ -380,37 +380,6 @@ async fn up(args: PreviewUpArgs, printer: &Printer, reported: &mut bool) -> Comm
         ))),
         _ => Ok(ExitCode::SUCCESS),
     }
-}
-
-/// `--image SERVICE=REF` of each service: pushed (an image on disk) or deployed as it is
-/// (a digest-pinned URI).
-fn images(
-    given: &[String],
-    app: &crate::app::Application,
-) -> Result<BTreeMap<String, ImageChoice>, Failure> {
-    let mut images = BTreeMap::new();
-    for item in given {
-        let Some((service, image)) = item.split_once('=') else {
-            return Err(Failure::input(format!(
-                "--image {item}: give SERVICE=REF (e.g. --image web=oci-archive:web.tar)"
-            )));
-        };
-        if !app.services.contains_key(service) {
-            return Err(Failure::input(format!(
-                "--image {item}: deploy.yaml has no service `{service}` (its services: {})",
-                app.services.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
-        }
-        let choice = if is_pinned_uri(image) {
-            ImageChoice::Uri(image.to_owned())
-        } else {
-            ImageChoice::Push(image.to_owned())
-        };
-        if images.insert(service.to_owned(), choice).is_some() {
-            return Err(Failure::input(format!("--image {service}=…: given twice")));
-        }
-    }
-    Ok(images)
 }
 
 /// The task definition a service stack made (its `TaskDefinition` resource), if readable.
