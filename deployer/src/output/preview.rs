@@ -73,6 +73,9 @@ impl UpReport {
                     printer.warn(&e.message);
                 }
             }
+            // Refused before any stack was touched: the error (stderr) says it all; the
+            // report above is for the JSON and the pull request's comment.
+            OutputFormat::Text if self.services.is_empty() && self.failure.is_some() => {}
             OutputFormat::Text => {
                 printer.stdout(&self.text());
                 let verdict = match self.state.as_str() {
