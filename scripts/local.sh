@@ -62,7 +62,7 @@ step "1/6 install what the run needs (scripts/deps.sh: docker-registry, moto in 
 ./scripts/deps.sh
 
 step "2/6 build the deployer, and the service as a static binary packaged as an OCI image"
-cargo build --locked -p deployer -p xtask
+lib_build_bins
 target=$(rustc -vV | sed -n 's/^host: //p')
 # Static (crt-static), like service/Dockerfile: the image has nothing but this file.
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --locked --release -p service --target "$target"

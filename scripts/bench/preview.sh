@@ -23,11 +23,10 @@ cd "$ROOT"
 
 # The debug build: what is measured is waiting (CloudFormation, the rollout, the poll
 # schedule), not the deployer's CPU time.
-cargo build --locked --quiet -p deployer -p xtask
-DEPLOYER="$ROOT/target/debug/deployer"
-
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+lib_build_bins
+DEPLOYER="$ROOT/target/debug/deployer"
 WORK="$(mktemp -d)"
 trap 'lib_stop_started; rm -rf "$WORK"' EXIT
 MOTO_ECS_ROLLOUT_SECONDS="$ROLLOUT" lib_start_moto "$WORK/moto.log"

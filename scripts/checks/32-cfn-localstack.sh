@@ -13,7 +13,7 @@ if ! .venv/bin/python -c 'import boto3, pytest' 2>/dev/null; then
   exit 1
 fi
 
-cargo build --locked -p deployer
+lib_build_bins
 export DEPLOYER_BIN="$root/target/debug/deployer"
 
 state="$root/.local/localstack"

@@ -28,10 +28,10 @@
 # GitHub), and the scenarios pass act `--matrix group:40-workflows`, so inside a scenario
 # the test job runs just the workflow lint group (seconds), never this group.
 #
-# What it builds (tests/workflows/conftest.py), with scripts/local.sh's own commands in
-# this checkout's target/, so this check and 60-local-run share one build (on a clean
-# clone this one, running first, compiles; on a warm target/ neither does): the deployer
-# and xtask (`cargo build -p deployer -p xtask`, debug). The workflow's build-deployer job
+# What it builds (tests/workflows/conftest.py), with the command every check and
+# scripts/local.sh use (scripts/lib.sh lib_build_bins: `cargo build --workspace --bins`,
+# debug) in this checkout's target/, so the checks share one build: the deployer and
+# xtask. The workflow's build-deployer job
 # compiles the deployer cold on GitHub; here a cargo stand-in first on the jobs' PATH
 # (tests/workflows/bin/cargo) hands it that build while the job's checkout holds the same
 # deployer sources (tests/workflows/deployer-sources-key.sh), and runs the real cargo

@@ -6,7 +6,9 @@ set -euo pipefail
 CHROMIUM_PATH=$(./scripts/browser-path)
 export CHROMIUM_PATH
 [ -d node_modules/playwright-core ] || { echo "error: playwright-core missing: run scripts/deps.sh" >&2; exit 1; }
-cargo build --locked -p service -p deployer
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+lib_build_bins
 SERVICE_BIN="$(pwd)/target/debug/service"
 DEPLOYER_BIN="$(pwd)/target/debug/deployer"
 export SERVICE_BIN DEPLOYER_BIN

@@ -49,7 +49,9 @@ def endpoint() -> str:
 def deployer_bin() -> Path:
     path = Path(os.environ.get("DEPLOYER_BIN", ROOT / "target" / "debug" / "deployer"))
     if not path.is_file():
-        pytest.fail(f"{path} does not exist: build it with `cargo build --locked -p deployer` (or set DEPLOYER_BIN)")
+        pytest.fail(
+            f"{path} does not exist: build it with `cargo build --locked --workspace --bins` (or set DEPLOYER_BIN)"
+        )
     return path
 
 

@@ -241,9 +241,10 @@ def build_tools() -> tuple[Path, Path]:
     it), not the release build the workflow's build-deployer job makes on a cache miss:
     same sources and behaviour, without 5+ CPU-minutes of LTO on a cold target dir.
     """
-    # Exactly scripts/local.sh's command, in the same target dir and environment: after
-    # check 60-local-run it compiles nothing; on a clean clone it builds what both need.
-    subprocess.run(["cargo", "build", "--locked", "-p", "deployer", "-p", "xtask"], cwd=ROOT, check=True)
+    # Exactly scripts/lib.sh's lib_build_bins, the command of every other check and of
+    # scripts/local.sh, in the same target dir: whichever runs first compiles, the others
+    # find it built (another package set would resolve other features and compile again).
+    subprocess.run(["cargo", "build", "--locked", "--workspace", "--bins"], cwd=ROOT, check=True)
     given = os.environ.get("ACT_TEST_DEPLOYER")  # another build of this tree, e.g. target/release/deployer
     deployer = Path(given).resolve(strict=True) if given else ROOT / "target/debug/deployer"
     return deployer, ROOT / "target/debug/xtask"
