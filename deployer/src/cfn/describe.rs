@@ -215,6 +215,20 @@ pub(crate) fn outputs(stack: &Stack) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The stack's parameters, key → value, as it was last deployed with them.
+pub(crate) fn parameters(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// Turns termination protection on.
 pub(crate) async fn enable_termination_protection(
     client: &Client,

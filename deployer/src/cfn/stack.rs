@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::types::Stack;
 use super::change_set::DeployMode;
 pub(crate) use super::describe::{
     StackState, cancel_update, classify, describe, enable_termination_protection, is_failed,
-    last_operation_failed, outputs, status, status_of, template_body,
+    last_operation_failed, outputs, parameters, status, status_of, template_body,
 };
 use super::events::clean_reason;
 use super::explain::root_cause;

@@ -148,16 +148,7 @@ impl Context {
                 updated: found.last_updated_time().map_or(created, |t| t.secs()),
                 commit: tag(COMMIT_TAG),
                 outputs: stack::outputs(&found),
-                parameters: found
-                    .parameters()
-                    .iter()
-                    .filter_map(|p| {
-                        Some((
-                            p.parameter_key()?.to_owned(),
-                            p.parameter_value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect(),
+                parameters: stack::parameters(&found),
                 stack_name: name,
             });
         }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Context, PreviewStack};
 use crate::app::preview;
 use crate::app::resolve::{release_stack, rule_arns};
+use crate::app::stacks::IMAGE_PARAMETER;
 use crate::aws::rollout::{RolloutTarget, wait_until_ready};
 use crate::cfn::stack;
 use crate::cfn::wait::{Deadline, duration_input};
@@ -290,11 +291,7 @@ async fn up(args: PreviewUpArgs, printer: &Printer, reported: &mut bool) -> Comm
             Some(s) if matches!(stack::status_of(s), "CREATE_COMPLETE" | "UPDATE_COMPLETE") => {
                 let outputs = stack::outputs(s);
                 entry.url = outputs.get("ServiceUrl").cloned();
-                entry.image = s
-                    .parameters()
-                    .iter()
-                    .find(|p| p.parameter_key() == Some("ImageUri"))
-                    .and_then(|p| p.parameter_value().map(str::to_owned));
+                entry.image = stack::parameters(s).remove(IMAGE_PARAMETER);
                 Some(RolloutTarget {
                     cluster: outputs.get("ClusterName").cloned().unwrap_or_default(),
                     service: outputs.get("ServiceName").cloned().unwrap_or_default(),
